@@ -1,0 +1,102 @@
+# cgfw: one non-recursive GNU Makefile; each directory adds itself in module.mk.
+# Everything generated goes to build/.  V=1 shows full commands, WERROR=1 adds
+# -Werror (CI sets it), SAN=address,undefined builds with sanitizers (and a
+# weakened sandbox, said loudly at every start).
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.DEFAULT_GOAL := all
+
+B		:= build
+PREFIX		?= /usr/local
+DESTDIR		?=
+ARCH		:= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH	:= $(shell gcc -print-multiarch 2>/dev/null)
+
+CC		?= gcc
+CLANG		?= clang
+LLVM_STRIP	?= llvm-strip
+BPFTOOL		?= bpftool
+PROTOC_C	?= protoc-c
+
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 -MMD -MP -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+		   -Wshadow -Wformat=2 -D_GNU_SOURCE -fstack-protector-strong -fPIE \
+		   -I. -I$(B) -I$(B)/proto
+LDFLAGS		+= -pie -Wl,-z,relro,-z,now
+ifeq ($(WERROR),1)
+CFLAGS		+= -Werror
+endif
+ifneq ($(SAN),)
+CFLAGS		+= -fsanitize=$(SAN) -fno-omit-frame-pointer -DCGFW_WEAK_SANDBOX
+LDFLAGS		+= -fsanitize=$(SAN)
+else
+CFLAGS		+= -D_FORTIFY_SOURCE=2
+endif
+
+BORINGSSL_CFLAGS ?= -I/usr/include/android
+BORINGSSL_LIBS	 ?= -L/usr/lib/$(MULTIARCH)/android -Wl,-rpath,/usr/lib/$(MULTIARCH)/android -lssl -lcrypto
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+BINS :=
+ALL_DEPS :=
+
+include proto/module.mk
+include bpf/module.mk
+include lib/module.mk
+include loader/module.mk
+include monitor/module.mk
+include tests/module.mk
+include bench/module.mk
+
+all: $(BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(CFLAGS) -c $< -o $@
+
+# make deps: every Debian package needed to build, test and benchmark.
+DEPS_LIST := $(shell sed -e 's/\#.*//' packaging/debian/build-deps)
+deps:
+	@missing=$$(for p in $(DEPS_LIST); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	else echo "deps: all installed"; fi
+
+demo: deps all
+	@bash tests/demo.sh
+
+check: deps all $(TEST_BINS)
+	@bash tests/run.sh
+
+bench: deps all
+	@bash bench/run.sh
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/libexec/cgfw $(DESTDIR)$(PREFIX)/sbin \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(B)/cgfw-loader $(B)/cgfw-monitor $(DESTDIR)$(PREFIX)/libexec/cgfw/
+	ln -sf ../libexec/cgfw/cgfw-loader $(DESTDIR)$(PREFIX)/sbin/cgfw-loader
+	install -m 0644 man/cgfw-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps demo check bench format-check install clean
+
+-include $(ALL_DEPS)

@@ -1,0 +1,1 @@
+# make bench runs bench/run.sh; nothing to build beyond the binaries.

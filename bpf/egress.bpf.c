@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * cgfw's kernel side: decide every IPv4/IPv6 connect() and unconnected send
+ * of the target cgroup against the policy maps, remember the socket's owner
+ * in socket storage while we are still in process context, and drop at
+ * egress any packet whose destination was never admitted.
+ *
+ * Verdicts: sock_addr hooks return 0 to make the syscall fail with EPERM at
+ * once; cgroup_skb returns 0 to drop (a TCP SYN dropped there is a timeout).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "egress.h"
+
+#define CGFW_DROP	0
+#define CGFW_PASS	1
+
+#define AF_INET		2
+#define AF_INET6	10
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define IPPROTO_ICMP	1
+#define IPPROTO_TCP	6
+#define IPPROTO_UDP	17
+#define NSEC_PER_SEC	1000000000ULL
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by the loader between open and load (see loader/attach.c). */
+const volatile __u8 cgfw_mode = CGFW_MODE_ALLOW_LIST;
+const volatile __u8 cgfw_emit_allowed = 0;	/* --debug, or log-only mode */
+const volatile __u8 cgfw_emit_loopback = 0;	/* --debug only */
+const volatile __u8 cgfw_block_unresolved = 0;	/* block-list mode with name rules */
+
+/* Exact IPv4 addresses (and IP:port) of the policy; DNS-learned IPs later. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGFW_ALLOW_V4_MAX);
+	__type(key, struct cgfw_ip4_key);
+	__type(value, struct cgfw_policy_val);
+} cgfw_allow_v4 SEC(".maps");
+
+/* User CIDRs; longest prefix wins.  LPM tries need BPF_F_NO_PREALLOC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CGFW_CIDR_V4_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cgfw_lpm4_key);
+	__type(value, struct cgfw_policy_val);
+} cgfw_cidr_v4 SEC(".maps");
+
+/* Owner and admitted destination of each socket of the cgroup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cgfw_sock_owner);
+} cgfw_sock SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CGFW_EVENTS_BYTES);
+} cgfw_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CGFW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} cgfw_stats SEC(".maps");
+
+struct decision {
+	__u32 rule_id;
+	__u8 verdict;
+	__u8 reason;
+};
+
+static __always_inline void
+stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&cgfw_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int
+is_loopback4(__u32 daddr)
+{
+	/* daddr is network order: the first octet is the low byte. */
+	return (daddr & 0xff) == 127;
+}
+
+static __always_inline int
+policy_hit(struct cgfw_policy_val *v, struct decision *d)
+{
+	if (!v)
+		return 0;
+	if (v->expires_ns && v->expires_ns < bpf_ktime_get_ns())
+		return 0;
+	d->rule_id = v->rule_id;
+	if (v->action == CGFW_ACT_BLOCK) {
+		d->verdict = CGFW_V_BLOCK;
+		d->reason = CGFW_R_BLOCK_RULE;
+	} else {
+		d->verdict = CGFW_V_ALLOW;
+		d->reason = CGFW_R_ALLOW_RULE;
+	}
+	return 1;
+}
+
+/*
+ * The policy for one IPv4 destination.  Most specific first: IP:port, then
+ * the IP, then the longest CIDR.  Ties between allow and block on one key
+ * were resolved (block wins) when the loader compiled the maps.
+ */
+static __always_inline void
+decide4(__u32 daddr, __u16 dport, struct decision *d)
+{
+	struct cgfw_ip4_key k = { .addr = daddr, .port = dport };
+	struct cgfw_lpm4_key lk = { .prefixlen = 32, .addr = daddr };
+
+	d->rule_id = 0;
+	if (is_loopback4(daddr)) {
+		d->verdict = CGFW_V_ALLOW;
+		d->reason = CGFW_R_LOOPBACK;
+		return;
+	}
+	if (dport && policy_hit(bpf_map_lookup_elem(&cgfw_allow_v4, &k), d))
+		return;
+	k.port = 0;
+	if (policy_hit(bpf_map_lookup_elem(&cgfw_allow_v4, &k), d))
+		return;
+	if (policy_hit(bpf_map_lookup_elem(&cgfw_cidr_v4, &lk), d))
+		return;
+
+	switch (cgfw_mode) {
+	case CGFW_MODE_LOG_ONLY:
+		d->verdict = CGFW_V_ALLOW;
+		d->reason = CGFW_R_LOG_ONLY;
+		break;
+	case CGFW_MODE_BLOCK_LIST:
+		if (cgfw_block_unresolved) {
+			d->verdict = CGFW_V_BLOCK;
+			d->reason = CGFW_R_NOT_RESOLVED;
+		} else {
+			d->verdict = CGFW_V_ALLOW;
+			d->reason = CGFW_R_NOT_BLOCKED;
+		}
+		break;
+	default:
+		d->verdict = CGFW_V_BLOCK;
+		d->reason = CGFW_R_NOT_ALLOWED;
+		break;
+	}
+}
+
+static __always_inline int
+want_event(const struct decision *d)
+{
+	if (d->verdict == CGFW_V_BLOCK)
+		return 1;
+	if (d->reason == CGFW_R_LOOPBACK)
+		return cgfw_emit_loopback;
+	return cgfw_emit_allowed;
+}
+
+/* Reserve an event; a full ring buffer is counted, never silent. */
+static __always_inline struct cgfw_event *
+event_reserve(void)
+{
+	struct cgfw_event *e = bpf_ringbuf_reserve(&cgfw_events, sizeof(*e), 0);
+
+	if (!e) {
+		stat_inc(CGFW_STAT_EVENTS_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	return e;
+}
+
+/* Owner from the calling task: sock_addr hooks run in process context. */
+static __always_inline void
+owner_fill(struct cgfw_sock_owner *o)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	o->tgid = id >> 32;
+	o->pid = (__u32)id;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline void
+event_from_owner(struct cgfw_event *e, const struct cgfw_sock_owner *o)
+{
+	e->tgid = o->tgid;
+	e->pid = o->pid;
+	e->uid = o->uid;
+	e->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(e->comm, o->comm, sizeof(e->comm));
+	e->flags |= CGFW_EV_OWNER_KNOWN;
+}
+
+static __always_inline int
+sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 hook, __u8 family, const __u32 *daddr6,
+    __u32 daddr, __u16 dport, struct decision *d)
+{
+	struct cgfw_sock_owner *o;
+	struct cgfw_event *e;
+
+	o = bpf_sk_storage_get(&cgfw_sock, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (o) {
+		owner_fill(o);
+		if (d->verdict == CGFW_V_ALLOW && family == AF_INET) {
+			o->daddr = daddr;
+			o->dport = dport;
+			o->admitted = 1;
+		}
+	}
+	if (d->verdict == CGFW_V_BLOCK)
+		stat_inc(CGFW_STAT_CONNECT_BLOCKED);
+
+	if (want_event(d) && (e = event_reserve())) {
+		if (o) {
+			event_from_owner(e, o);
+		} else {
+			struct cgfw_sock_owner tmp = {};
+
+			owner_fill(&tmp);
+			event_from_owner(e, &tmp);
+		}
+		e->cookie = bpf_get_socket_cookie(ctx);
+		e->family = family;
+		if (family == AF_INET) {
+			e->daddr[0] = daddr;
+		} else {
+			e->daddr[0] = daddr6[0];
+			e->daddr[1] = daddr6[1];
+			e->daddr[2] = daddr6[2];
+			e->daddr[3] = daddr6[3];
+		}
+		e->dport = dport;
+		e->proto = ctx->protocol;
+		e->hook = hook;
+		e->verdict = d->verdict;
+		e->reason = d->reason;
+		e->rule_id = d->rule_id;
+		bpf_ringbuf_submit(e, 0);
+	}
+	return d->verdict == CGFW_V_ALLOW ? CGFW_PASS : CGFW_DROP;
+}
+
+static __always_inline int
+sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	struct decision d;
+	__u32 daddr = ctx->user_ip4;
+	__u16 dport = bpf_ntohs((__u16)ctx->user_port);
+
+	decide4(daddr, dport, &d);
+	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, &d);
+}
+
+static __always_inline int
+sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	struct decision d = {};
+	__u32 a[4];
+	__u16 dport = bpf_ntohs((__u16)ctx->user_port);
+
+	/* Each word is its own context access; the verifier wants them one by one. */
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+
+	/* ::ffff:a.b.c.d is IPv4 on the wire: the IPv4 policy decides. */
+	if (a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff)) {
+		decide4(a[3], dport, &d);
+		return sock_addr_verdict(ctx, hook, AF_INET, NULL, a[3], dport, &d);
+	}
+	if (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == bpf_htonl(1)) {
+		d.verdict = CGFW_V_ALLOW;
+		d.reason = CGFW_R_LOOPBACK;
+	} else {
+		d.verdict = CGFW_V_BLOCK;
+		d.reason = CGFW_R_IPV6;
+	}
+	return sock_addr_verdict(ctx, hook, AF_INET6, a, 0, dport, &d);
+}
+
+SEC("cgroup/connect4")
+int
+egress_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr4(ctx, CGFW_HOOK_CONNECT4);
+}
+
+SEC("cgroup/sendmsg4")
+int
+egress_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_addr4(ctx, CGFW_HOOK_SENDMSG4);
+}
+
+SEC("cgroup/connect6")
+int
+egress_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr6(ctx, CGFW_HOOK_CONNECT6);
+}
+
+SEC("cgroup/sendmsg6")
+int
+egress_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_addr6(ctx, CGFW_HOOK_SENDMSG6);
+}
+
+/*
+ * The backstop.  Packets of a socket whose destination a sock_addr hook
+ * admitted pass even after a learned IP expires; everything else (raw and
+ * ICMP sockets, anything that got around connect/sendmsg) is judged again.
+ * No bpf_get_current_*() here: this may run in softirq context, so the owner
+ * comes from socket storage or stays unknown.
+ */
+SEC("cgroup_skb/egress")
+int
+egress_skb(struct __sk_buff *skb)
+{
+	struct cgfw_sock_owner *o = NULL;
+	struct bpf_sock *sk = skb->sk;
+	struct cgfw_event *e;
+	struct decision d = {};
+	__u32 daddr6[4] = {};
+	__u32 daddr = 0;
+	__u16 dport = 0;
+	__u8 proto = 0, family, vihl;
+
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk)
+		o = bpf_sk_storage_get(&cgfw_sock, sk, 0, 0);
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		family = AF_INET;
+		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) || bpf_skb_load_bytes(skb, 9, &proto, 1) ||
+		    bpf_skb_load_bytes(skb, 16, &daddr, 4))
+			return CGFW_DROP;
+		if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+			__u32 off = (vihl & 0x0f) * 4;
+
+			if (bpf_skb_load_bytes(skb, off + 2, &dport, 2))
+				return CGFW_DROP;
+			dport = bpf_ntohs(dport);
+		}
+		if (o && o->admitted && o->daddr == daddr && o->dport == dport)
+			return CGFW_PASS;
+		decide4(daddr, dport, &d);
+		daddr6[0] = daddr;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		family = AF_INET6;
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1) ||
+		    bpf_skb_load_bytes(skb, 24, daddr6, sizeof(daddr6)))
+			return CGFW_DROP;
+		if (daddr6[0] == 0 && daddr6[1] == 0 && daddr6[2] == 0 &&
+		    daddr6[3] == bpf_htonl(1))
+			return CGFW_PASS;
+		d.verdict = CGFW_V_BLOCK;
+		d.reason = CGFW_R_IPV6;
+	} else {
+		return CGFW_PASS;
+	}
+
+	if (d.verdict == CGFW_V_ALLOW)
+		return CGFW_PASS;
+
+	stat_inc(CGFW_STAT_EGRESS_DROPPED);
+	/* One report per socket: a dropped SYN is retransmitted for a while. */
+	if (o && o->reported)
+		return CGFW_DROP;
+	if (o)
+		o->reported = 1;
+	e = event_reserve();
+	if (!e)
+		return CGFW_DROP;
+	if (o)
+		event_from_owner(e, o);
+	if (sk)
+		e->cookie = bpf_get_socket_cookie(skb);
+	e->family = family;
+	e->daddr[0] = daddr6[0];
+	e->daddr[1] = daddr6[1];
+	e->daddr[2] = daddr6[2];
+	e->daddr[3] = daddr6[3];
+	e->dport = dport;
+	e->proto = proto;
+	e->hook = CGFW_HOOK_EGRESS;
+	e->verdict = d.verdict;
+	e->reason = d.reason;
+	e->rule_id = d.rule_id;
+	bpf_ringbuf_submit(e, 0);
+	return CGFW_DROP;
+}

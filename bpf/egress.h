@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by the BPF programs (bpf/egress.bpf.c) and userspace: map keys
+ * and values, the ring-buffer event record and its enums.  Only __u* types, so
+ * both sides agree on layout.
+ */
+#ifndef CGFW_EGRESS_H
+#define CGFW_EGRESS_H
+
+#include <linux/types.h>
+
+#define CGFW_ALLOW_V4_MAX	65536
+#define CGFW_CIDR_V4_MAX	65536
+#define CGFW_EVENTS_BYTES	(1 << 22)
+
+enum cgfw_mode {
+	CGFW_MODE_LOG_ONLY = 1,
+	CGFW_MODE_ALLOW_LIST = 2,
+	CGFW_MODE_BLOCK_LIST = 3,
+};
+
+enum cgfw_action {
+	CGFW_ACT_ALLOW = 1,
+	CGFW_ACT_BLOCK = 2,
+};
+
+/* Which hook decided. */
+enum cgfw_hook {
+	CGFW_HOOK_CONNECT4 = 1,
+	CGFW_HOOK_SENDMSG4 = 2,
+	CGFW_HOOK_CONNECT6 = 3,
+	CGFW_HOOK_SENDMSG6 = 4,
+	CGFW_HOOK_EGRESS = 5,
+};
+
+enum cgfw_verdict {
+	CGFW_V_ALLOW = 1,
+	CGFW_V_BLOCK = 2,
+};
+
+/* Why: userspace turns these into the `because` and `ruleSource` fields. */
+enum cgfw_reason {
+	CGFW_R_LOOPBACK = 1,	 /* 127.0.0.0/8 or ::1, always allowed */
+	CGFW_R_ALLOW_RULE = 2,	 /* an allow rule matched (rule_id names it) */
+	CGFW_R_BLOCK_RULE = 3,	 /* a block rule matched (rule_id names it) */
+	CGFW_R_NOT_ALLOWED = 4,	 /* allow-list mode, no rule matched */
+	CGFW_R_NOT_BLOCKED = 5,	 /* block-list mode, no rule matched, no name rules */
+	CGFW_R_NOT_RESOLVED = 6, /* block-list mode with name rules: IP never resolved */
+	CGFW_R_LOG_ONLY = 7,	 /* log-only mode: nothing is blocked */
+	CGFW_R_IPV6 = 8,	 /* real IPv6 is not supported yet */
+	CGFW_R_ADMITTED = 9,	 /* egress: packet of a connection admitted earlier */
+	CGFW_R_MAX,
+};
+
+/* Exact IPv4 (+ optional port) policy entry: the hash map cgfw_allow_v4. */
+struct cgfw_ip4_key {
+	__u32 addr; /* network byte order */
+	__u16 port; /* host byte order, 0 = any port */
+	__u16 pad;
+};
+
+/* LPM trie key of cgfw_cidr_v4. */
+struct cgfw_lpm4_key {
+	__u32 prefixlen;
+	__u32 addr; /* network byte order */
+};
+
+struct cgfw_policy_val {
+	__u64 expires_ns; /* bpf_ktime_get_ns() deadline, 0 = never */
+	__u32 rule_id;	  /* 1-based index into the compiled rule table */
+	__u8 action;	  /* enum cgfw_action */
+	__u8 pad[3];
+};
+
+/*
+ * Per-socket storage (cgfw_sock): who owns the socket, captured in process
+ * context by the sock_addr hooks, and what they were admitted to.
+ */
+struct cgfw_sock_owner {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 pid;
+	__u32 uid;
+	__u32 daddr;	 /* last admitted IPv4 destination, network order */
+	__u16 dport;	 /* host order */
+	__u8 admitted;	 /* daddr:dport was admitted by a sock_addr hook */
+	__u8 reported;	 /* an egress drop was already reported for this socket */
+	char comm[16];
+};
+
+#define CGFW_EV_OWNER_KNOWN	0x1
+
+struct cgfw_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u64 cgroup_id;
+	__u64 cookie; /* socket cookie */
+	__u32 tgid;
+	__u32 pid;
+	__u32 uid;
+	__u32 rule_id;
+	__u32 daddr[4]; /* IPv4 in daddr[0]; network order */
+	__u16 dport;	/* host order */
+	__u8 family;	/* AF_INET / AF_INET6 */
+	__u8 proto;	/* IPPROTO_* */
+	__u8 hook;	/* enum cgfw_hook */
+	__u8 verdict;	/* enum cgfw_verdict */
+	__u8 reason;	/* enum cgfw_reason */
+	__u8 flags;	/* CGFW_EV_* */
+	char comm[16];
+};
+
+/* Indexes of the per-CPU counter array cgfw_stats. */
+enum cgfw_stat {
+	CGFW_STAT_EVENTS_LOST = 0,
+	CGFW_STAT_CONNECT_BLOCKED,
+	CGFW_STAT_EGRESS_DROPPED,
+	CGFW_STAT_MAX,
+};
+
+#endif

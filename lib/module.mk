@@ -1,0 +1,11 @@
+LIB_SRC := lib/log.c lib/rules.c lib/policy.c lib/json.c lib/ipc.c lib/proc.c lib/sandbox.c \
+	   lib/bpfmap.c
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(B)/proto/ipc.pb-c.o
+LIBCGFW := $(B)/libcgfw.a
+LIB_LIBS := -lprotobuf-c -lhttp_parser -lcap-ng -lseccomp -lbpf -lelf -lz
+ALL_DEPS += $(LIB_OBJ:.o=.d)
+
+$(LIB_OBJ): $(PROTO_H)
+
+$(LIBCGFW): $(LIB_OBJ)
+	$(call say,AR,$@)$(AR) rcs $@ $^

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The compiled policy: the mode and the entries of the IPv4 maps, with ties
+ * resolved (block wins) before anything reaches the kernel.  policy_lookup4()
+ * is the userspace twin of decide4() in bpf/egress.bpf.c.
+ */
+#ifndef CGFW_POLICY_H
+#define CGFW_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/egress.h"
+#include "lib/rules.h"
+
+struct cgfw_ip4_entry {
+	struct cgfw_ip4_key key;
+	struct cgfw_policy_val val;
+};
+
+struct cgfw_lpm4_entry {
+	struct cgfw_lpm4_key key;
+	struct cgfw_policy_val val;
+};
+
+struct cgfw_policy {
+	int mode;		/* enum cgfw_mode */
+	int block_unresolved;	/* block-list mode with name rules */
+	size_t n_names;		/* name/URL rules: enforced by the proxies */
+	struct cgfw_ip4_entry *ip4;
+	size_t n_ip4;
+	struct cgfw_lpm4_entry *cidr4;
+	size_t n_cidr4;
+};
+
+/* Rule ids in the maps are 1 + the index in rs. */
+int policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol);
+void policy_free(struct cgfw_policy *pol);
+/* Returns the verdict (enum cgfw_verdict) and the reason/rule as BPF would. */
+int policy_lookup4(const struct cgfw_policy *pol, uint32_t addr, uint16_t port,
+    int *ret_reason, uint32_t *ret_rule_id);
+
+#endif

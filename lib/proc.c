@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+/* Dropping to a worker user and proving that it happened. */
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+
+#include "lib/log.h"
+#include "lib/proc.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+int
+proc_close_fds_except(int keep)
+{
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (keep < 0 || keep <= 3) {
+		unsigned int from = keep == 3 ? 4 : 3;
+
+		if (syscall(SYS_close_range, from, ~0U, 0) == 0)
+			return 0;
+	}
+	/* Fallback: walk /proc/self/fd. */
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] == '.' || fd <= 2 || fd == keep || fd == dirfd(d))
+			continue;
+		if (close(fd) < 0 && errno != EBADF)
+			r = -errno;
+	}
+	closedir(d);
+	return r;
+}
+
+void
+proc_assert_unprivileged(void)
+{
+	if (getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0)
+		fatalx("refusing to run as root: start me through cgfw-loader");
+	capng_clear(CAPNG_SELECT_BOTH);
+	capng_get_caps_process();
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+		fatalx("refusing to run with capabilities");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		fatalx("refusing to run without no_new_privs");
+}
+
+int
+proc_worker_user(uid_t *ret_uid, gid_t *ret_gid)
+{
+	struct passwd *pw = getpwnam("cgfw");
+
+	if (!pw)
+		pw = getpwnam("nobody");
+	if (!pw)
+		return -ENOENT;
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		return -EPERM;
+	*ret_uid = pw->pw_uid;
+	*ret_gid = pw->pw_gid;
+	return 0;
+}
+
+int
+proc_become(uid_t uid, gid_t gid, const char *user)
+{
+	if (user ? initgroups(user, gid) < 0 : setgroups(1, &gid) < 0)
+		return -errno;
+	if (setresgid(gid, gid, gid) < 0)
+		return -errno;
+	if (setresuid(uid, uid, uid) < 0)
+		return -errno;
+	/* A root target keeps its uid; clear what a non-root setuid would have. */
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0 && uid == 0)
+		return -EPERM;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (uid != 0 && (getuid() != uid || geteuid() != uid))
+		return -EPERM;
+	return 0;
+}

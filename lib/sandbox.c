@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The workers' seccomp allowlist.  The base set is what a libuv loop that
+ * reads and writes already-open fds needs; each worker adds its own few.
+ * Violations kill the whole process (SCMP_ACT_KILL_PROCESS), so a hijacked
+ * worker cannot go on with a failed syscall.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include <seccomp.h>
+
+#include "lib/log.h"
+#include "lib/sandbox.h"
+
+#if defined(CGFW_WEAK_SANDBOX) && defined(CGFW_RELEASE)
+#error "CGFW_WEAK_SANDBOX is for sanitizer builds only"
+#endif
+
+static const char *const sandbox_base[] = {
+	"read", "write", "readv", "writev", "close", "lseek",
+	"recvmsg", "sendmsg", "recvfrom", "sendto",
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll",
+	"clock_gettime", "clock_nanosleep", "gettimeofday", "nanosleep",
+	"brk", "mmap", "munmap", "mremap", "madvise", "mprotect",
+	"futex", "getpid", "gettid", "getuid", "geteuid", "getrandom",
+	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction",
+	"fstat", "newfstatat", "fcntl", "ioctl",
+	"exit", "exit_group", "restart_syscall", "uname",
+	NULL,
+};
+
+int
+sandbox_apply(const char *who, const char *const *extra)
+{
+#ifdef CGFW_WEAK_SANDBOX
+	(void)extra;
+	fprintf(stderr, "%s: WARNING: sandbox weakened (CGFW_WEAK_SANDBOX build): no seccomp\n",
+	    who);
+	return 0;
+#else
+	const char *const *lists[] = { sandbox_base, extra };
+	scmp_filter_ctx ctx;
+	int r;
+
+	(void)who;
+	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t l = 0; l < 2; l++) {
+		for (const char *const *n = lists[l]; n && *n; n++) {
+			int nr = seccomp_syscall_resolve_name(*n);
+
+			/* A name this architecture lacks is skipped, not fatal. */
+			if (nr == __NR_SCMP_ERROR)
+				continue;
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+			if (r < 0)
+				goto out;
+		}
+	}
+	r = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	return r;
+#endif
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* seccomp allowlists for the workers (libseccomp). */
+#ifndef CGFW_SANDBOX_H
+#define CGFW_SANDBOX_H
+
+/*
+ * Install a filter allowing the syscalls of the base set plus `extra`
+ * (names, NULL-terminated); anything else kills the process.
+ * Builds with CGFW_WEAK_SANDBOX (sanitizers) skip it and say so.
+ */
+int sandbox_apply(const char *who, const char *const *extra);
+
+#endif

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Finding the cgroup, loading the skeleton, filling the policy maps and
+ * attaching every program with a bpf_link.
+ *
+ * Fail closed: each link is pinned in bpffs (/sys/fs/bpf/cgfw/<cgroup id>/),
+ * so if the loader dies the programs stay attached and the workload stays
+ * filtered (nothing new is admitted, nothing is reported) until someone
+ * removes the pins.  A clean exit unpins them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "lib/log.h"
+#include "egress.skel.h"
+#include "loader.h"
+
+#define BPFFS_DIR	"/sys/fs/bpf"
+
+/* The cgroup2 mount point, from /proc/self/mountinfo (never assumed). */
+int
+cgroup2_mount(char *buf, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], *sep = strstr(line, " - ");
+		char fstype[64];
+
+		/* id parent major:minor root mountpoint ... - fstype source opts */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep, " - %63s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup2") != 0)
+			continue;
+		if (strlen(mnt) >= len) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		/* mountinfo escapes spaces as \040; a cgroup mount with one is not ours. */
+		strcpy(buf, mnt);
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+/* Our own cgroup2 path ("0::/path" in /proc/self/cgroup). */
+int
+cgroup_self_path(char *buf, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n;
+
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		n = strcspn(line + 3, "\n");
+		if (n >= len) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		memcpy(buf, line + 3, n);
+		buf[n] = '\0';
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+/*
+ * Open PATH as a cgroup2 directory: either a full path under the mount or a
+ * path relative to it.  Returns an O_RDONLY|O_DIRECTORY fd.
+ */
+int
+cgroup_open_target(const char *mnt, const char *path, char *ret_path, size_t len)
+{
+	char full[PATH_MAX];
+	struct statfs sfs;
+	size_t ml = strlen(mnt);
+	int fd, n;
+
+	if (strncmp(path, mnt, ml) == 0 && (path[ml] == '/' || path[ml] == '\0'))
+		n = snprintf(full, sizeof(full), "%s", path);
+	else
+		n = snprintf(full, sizeof(full), "%s/%s", mnt, path[0] == '/' ? path + 1 : path);
+	if (n < 0 || (size_t)n >= sizeof(full))
+		return -ENAMETOOLONG;
+	fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		(void)close(fd);
+		return -ENOTDIR;
+	}
+	snprintf(ret_path, len, "%s", full);
+	return fd;
+}
+
+int
+bpffs_ensure(void)
+{
+	struct statfs sfs;
+
+	if (statfs(BPFFS_DIR, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPFFS_DIR, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+		return -errno;
+	return 0;
+}
+
+static int
+fill_maps(struct egress *skel, const struct cgfw_policy *pol)
+{
+	int ip4 = bpf_map__fd(skel->maps.cgfw_allow_v4);
+	int cidr = bpf_map__fd(skel->maps.cgfw_cidr_v4);
+
+	if (pol->n_ip4 > CGFW_ALLOW_V4_MAX || pol->n_cidr4 > CGFW_CIDR_V4_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < pol->n_ip4; i++)
+		if (bpf_map_update_elem(ip4, &pol->ip4[i].key, &pol->ip4[i].val, BPF_NOEXIST) < 0)
+			return -errno;
+	for (size_t i = 0; i < pol->n_cidr4; i++)
+		if (bpf_map_update_elem(cidr, &pol->cidr4[i].key, &pol->cidr4[i].val,
+			BPF_NOEXIST) < 0)
+			return -errno;
+	return 0;
+}
+
+int
+loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol, int debug, int cgroup_fd,
+    unsigned long long cgroup_id, char *err, size_t err_len)
+{
+	struct bpf_program *progs[LOADER_N_PROGS];
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->skel = egress__open();
+	if (!b->skel) {
+		r = -errno;
+		snprintf(err, err_len, "cannot open the BPF object: %s", strerror(-r));
+		goto out;
+	}
+	b->skel->rodata->cgfw_mode = (__u8)pol->mode;
+	b->skel->rodata->cgfw_emit_allowed = debug || pol->mode == CGFW_MODE_LOG_ONLY;
+	b->skel->rodata->cgfw_emit_loopback = debug;
+	b->skel->rodata->cgfw_block_unresolved = (__u8)pol->block_unresolved;
+
+	r = egress__load(b->skel);
+	if (r < 0) {
+		snprintf(err, err_len, "cannot load the BPF programs (kernel too old or BPF "
+		    "restricted?): %s", strerror(-r));
+		goto out;
+	}
+	r = fill_maps(b->skel, pol);
+	if (r < 0) {
+		snprintf(err, err_len, "cannot fill the policy maps: %s", strerror(-r));
+		goto out;
+	}
+
+	snprintf(b->pin_dir, sizeof(b->pin_dir), BPFFS_DIR "/cgfw/%llu", cgroup_id);
+	if (mkdir(BPFFS_DIR "/cgfw", 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, err_len, "cannot create " BPFFS_DIR "/cgfw: %s", strerror(-r));
+		goto out;
+	}
+	if (mkdir(b->pin_dir, 0700) < 0) {
+		r = -errno;
+		snprintf(err, err_len, "cannot create %s: %s%s", b->pin_dir, strerror(-r),
+		    r == -EEXIST ? " (is cgfw already attached to this cgroup?)" : "");
+		b->pin_dir[0] = '\0';
+		goto out;
+	}
+
+	progs[0] = b->skel->progs.egress_connect4;
+	progs[1] = b->skel->progs.egress_sendmsg4;
+	progs[2] = b->skel->progs.egress_connect6;
+	progs[3] = b->skel->progs.egress_sendmsg6;
+	progs[4] = b->skel->progs.egress_skb;
+	for (int i = 0; i < LOADER_N_PROGS; i++) {
+		char pin[320];
+
+		b->links[i] = bpf_program__attach_cgroup(progs[i], cgroup_fd);
+		if (!b->links[i]) {
+			r = -errno;
+			snprintf(err, err_len, "cannot attach %s to the cgroup: %s",
+			    bpf_program__name(progs[i]), strerror(-r));
+			goto out;
+		}
+		snprintf(pin, sizeof(pin), "%s/%s", b->pin_dir, bpf_program__name(progs[i]));
+		r = bpf_link__pin(b->links[i], pin);
+		if (r < 0) {
+			snprintf(err, err_len, "cannot pin %s: %s", pin, strerror(-r));
+			goto out;
+		}
+		b->n_pinned++;
+	}
+	r = 0;
+out:
+	if (r < 0)
+		loader_bpf_teardown(b);
+	return r;
+}
+
+void
+loader_bpf_teardown(struct loader_bpf *b)
+{
+	for (int i = 0; i < LOADER_N_PROGS; i++) {
+		if (!b->links[i])
+			continue;
+		if (i < b->n_pinned)
+			(void)bpf_link__unpin(b->links[i]);
+		bpf_link__destroy(b->links[i]);
+		b->links[i] = NULL;
+	}
+	b->n_pinned = 0;
+	if (b->pin_dir[0] && rmdir(b->pin_dir) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s", b->pin_dir);
+	b->pin_dir[0] = '\0';
+	egress__destroy(b->skel);
+	b->skel = NULL;
+}
+
+int
+loader_bpf_ringbuf_fd(const struct loader_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.cgfw_events);
+}
+
+int
+loader_bpf_stats_fd(const struct loader_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.cgfw_stats);
+}

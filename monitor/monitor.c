@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cgfw-monitor: reads the BPF ring buffer and writes the event stream.
+ *
+ * Trusts: the loader (over fd 3) for its configuration and fds, each checked.
+ * Receives: HELLO, CONFIG, RULEs, FDS (ring buffer, read-only stats map, log
+ * file), COMMIT, SHUTDOWN (mon_from_loader[]).  Untrusted input: ring-buffer
+ * records and /proc/PID/cmdline of the workload.  Sandbox: seccomp, base set
+ * plus openat (for /proc/PID/cmdline) and bpf(BPF_MAP_LOOKUP_ELEM) on fds it
+ * already holds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <uv.h>
+
+#include "lib/bpfmap.h"
+#include "lib/ipc.h"
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "lib/sandbox.h"
+#include "events.h"
+
+#define MON_HANDSHAKE_MS	10000
+#define MON_MAX_RULES		(1U << 24)
+
+struct mon {
+	struct ipc_peer loader;
+	struct mon_out out;
+	int debug;
+	uint32_t n_rules_expected;
+	int have_config;
+	int have_fds;
+	int committed;
+	int stopping;
+	int ring_fd;
+	int stats_fd;
+	int log_fd;
+	struct ring_buffer *rb;
+	uv_loop_t loop;
+	uv_poll_t ipc_poll;
+	uv_poll_t rb_poll;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+};
+
+static int
+mon_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	(void)ctx;
+	return ipc_check_hello(p, env->loader_mon_hello, CGFW__ROLE__ROLE_LOADER);
+}
+
+static int
+mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	const Cgfw__MonConfigBegin *c = env->loader_mon_config;
+
+	if (!(p->once_seen & 1))
+		return ipc_violation(p, "config before hello");
+	if (c->mode < CGFW__MODE__MODE_LOG_ONLY || c->mode > CGFW__MODE__MODE_BLOCK_LIST)
+		return ipc_violation(p, "config: mode %d", (int)c->mode);
+	if (c->n_rules > MON_MAX_RULES)
+		return ipc_violation(p, "config: %u rules", c->n_rules);
+	m->out.mode = c->mode;
+	m->debug = c->debug;
+	m->out.cgroup_id = c->target_cgroup_id;
+	m->n_rules_expected = c->n_rules;
+	m->out.rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*m->out.rules));
+	if (!m->out.rules)
+		fatal("calloc");
+	m->out.json_fd = c->json_to_stdout ? STDOUT_FILENO : -1;
+	m->have_config = 1;
+	return 0;
+}
+
+static int
+mon_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	const Cgfw__MonRule *r = env->loader_mon_rule;
+	struct mon_rule *mr;
+
+	if (!m->have_config || m->committed)
+		return ipc_violation(p, "rule outside config");
+	if (r->id != m->out.n_rules + 1 || r->id > m->n_rules_expected)
+		return ipc_violation(p, "rule id %u, expected %zu", r->id, m->out.n_rules + 1);
+	if (r->action != CGFW__ACTION__ACTION_ALLOW && r->action != CGFW__ACTION__ACTION_BLOCK)
+		return ipc_violation(p, "rule %u: action %d", r->id, (int)r->action);
+	if (strlen(r->text) == 0 || strlen(r->text) > 4096 || strlen(r->origin) > 4096 ||
+	    strlen(r->kind) > 32)
+		return ipc_violation(p, "rule %u: bad text, origin or kind length", r->id);
+	mr = &m->out.rules[m->out.n_rules];
+	mr->action = r->action;
+	mr->text = strdup(r->text);
+	mr->origin = strdup(r->origin);
+	mr->kind = strdup(r->kind);
+	if (!mr->text || !mr->origin || !mr->kind)
+		fatal("strdup");
+	m->out.n_rules++;
+	return 0;
+}
+
+static const struct bpfmap_spec ring_spec = {
+	.name = "cgfw_events",
+	.type = BPF_MAP_TYPE_RINGBUF,
+	.max_entries = CGFW_EVENTS_BYTES,
+};
+
+static const struct bpfmap_spec stats_spec = {
+	.name = "cgfw_stats",
+	.type = BPF_MAP_TYPE_PERCPU_ARRAY,
+	.key_size = sizeof(__u32),
+	.value_size = sizeof(__u64),
+	.max_entries = CGFW_STAT_MAX,
+};
+
+static int
+mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	static const Cgfw__FdKind want[] = { CGFW__FD_KIND__FD_RINGBUF,
+		CGFW__FD_KIND__FD_STATS_MAP, CGFW__FD_KIND__FD_LOG_FILE };
+	struct mon *m = ctx;
+	int fds[3] = { -1, -1, -1 };
+	size_t n = env->loader_mon_fds->n_kinds;
+	struct stat st;
+	int r;
+
+	if (!m->have_config)
+		return ipc_violation(p, "fds before config");
+	if (n != (m->out.json_fd == STDOUT_FILENO ? 2u : 3u))
+		return ipc_violation(p, "fds: %zu kinds for this config", n);
+	r = ipc_take_fds(p, env->loader_mon_fds, want, n, fds);
+	if (r < 0)
+		return r;
+	m->ring_fd = fds[0];
+	m->stats_fd = fds[1];
+	m->log_fd = fds[2];
+	if (bpfmap_verify(m->ring_fd, &ring_spec) < 0)
+		return ipc_violation(p, "fds: the ring buffer is not cgfw_events");
+	if (bpfmap_verify(m->stats_fd, &stats_spec) < 0)
+		return ipc_violation(p, "fds: the stats map is not cgfw_stats");
+	if (m->log_fd >= 0) {
+		if (fstat(m->log_fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
+			S_ISCHR(st.st_mode)))
+			return ipc_violation(p, "fds: the log file is not a file or pipe");
+		m->out.json_fd = m->log_fd;
+	}
+	m->have_fds = 1;
+	return 0;
+}
+
+static int
+mon_on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+
+	(void)env;
+	if (!m->have_config || !m->have_fds || m->out.n_rules != m->n_rules_expected)
+		return ipc_violation(p, "commit of an incomplete config (%zu of %u rules)",
+		    m->out.n_rules, m->n_rules_expected);
+	m->committed = 1;
+	return 0;
+}
+
+static void mon_stop(struct mon *m);
+
+static int
+mon_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+
+	(void)env;
+	if (!m->committed)
+		return ipc_violation(p, "shutdown before commit");
+	mon_stop(m);
+	return 0;
+}
+
+/* What the loader may send the monitor.  Anything else kills the link. */
+static const struct ipc_rule mon_from_loader[] = {
+	{ CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, mon_on_hello },
+	{ CGFW__ENVELOPE__BODY_LOADER_MON_CONFIG, IPC_ONCE, mon_on_config },
+	{ CGFW__ENVELOPE__BODY_LOADER_MON_RULE, 0, mon_on_rule },
+	{ CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, mon_on_fds },
+	{ CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, mon_on_commit },
+	{ CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown },
+	{ 0, 0, NULL },
+};
+
+static int
+mon_ring_cb(void *ctx, void *data, size_t len)
+{
+	struct mon *m = ctx;
+	int r = mon_event_emit(&m->out, data, len);
+
+	if (r == -EINVAL)
+		log_warnx("malformed ring-buffer record (%zu bytes), ignoring", len);
+	else if (r < 0)
+		log_warn_r(r, "cannot write an event");
+	return 0;
+}
+
+static uint64_t
+mon_lost_events(struct mon *m)
+{
+	__u64 vals[512];
+	__u32 key = CGFW_STAT_EVENTS_LOST;
+	uint64_t sum = 0;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu <= 0 || ncpu > 512)
+		return 0;
+	if (bpf_map_lookup_elem(m->stats_fd, &key, vals) < 0)
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+static void
+mon_send_stats(struct mon *m)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonStats st = CGFW__MON_STATS__INIT;
+	int r;
+
+	st.events = m->out.n_events;
+	st.lost = mon_lost_events(m);
+	st.bad = m->out.n_bad;
+	if (st.lost)
+		log_warnx("%llu events were lost: the ring buffer was full",
+		    (unsigned long long)st.lost);
+	env.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_STATS;
+	env.mon_loader_stats = &st;
+	r = ipc_send(&m->loader, &env, NULL, 0);
+	if (r < 0)
+		log_warn_r(r, "cannot report stats to the loader");
+}
+
+static void
+close_cb(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/* Drain what the kernel queued, report, and let the loop run dry. */
+static void
+mon_stop(struct mon *m)
+{
+	if (m->stopping)
+		return;
+	m->stopping = 1;
+	if (m->rb)
+		(void)ring_buffer__consume(m->rb);
+	if (m->committed)
+		mon_send_stats(m);
+	uv_close((uv_handle_t *)&m->ipc_poll, close_cb);
+	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb)
+		uv_close((uv_handle_t *)&m->rb_poll, close_cb);
+	uv_close((uv_handle_t *)&m->sigterm, close_cb);
+	uv_close((uv_handle_t *)&m->sigint, close_cb);
+}
+
+static void
+rb_cb(uv_poll_t *h, int status, int events)
+{
+	struct mon *m = h->data;
+
+	(void)events;
+	if (status < 0) {
+		log_warnx("ring buffer poll: %s", uv_strerror(status));
+		return;
+	}
+	(void)ring_buffer__consume(m->rb);
+}
+
+static void
+ipc_cb(uv_poll_t *h, int status, int events)
+{
+	struct mon *m = h->data;
+	Cgfw__Envelope *env;
+	int r;
+
+	(void)events;
+	while (!m->stopping && status >= 0) {
+		r = ipc_recv(&m->loader, &env);
+		if (r == -EAGAIN)
+			return;
+		if (r == 0)
+			r = ipc_dispatch(&m->loader, mon_from_loader, m, env);
+		if (r == -EPIPE) {
+			/* The loader is gone: report what is queued and leave. */
+			mon_stop(m);
+			return;
+		}
+		if (r < 0)
+			fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
+	}
+}
+
+static void
+sig_cb(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	mon_stop(h->data);
+}
+
+/* HELLO, CONFIG, RULEs, FDS, COMMIT: bounded in time, in order. */
+static void
+mon_handshake(struct mon *m)
+{
+	struct timespec t0, now;
+	int r;
+
+	r = ipc_send_hello(&m->loader, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO,
+	    CGFW__ROLE__ROLE_MONITOR);
+	if (r < 0)
+		fatal_r(r, "cannot greet the loader");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!m->committed) {
+		struct pollfd pfd = { .fd = m->loader.fd, .events = POLLIN };
+		Cgfw__Envelope *env;
+		int left;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = MON_HANDSHAKE_MS - (int)((now.tv_sec - t0.tv_sec) * 1000 +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			fatalx("no configuration from the loader in time");
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			fatal("poll");
+		r = ipc_recv(&m->loader, &env);
+		if (r == -EAGAIN)
+			continue;
+		if (r == 0)
+			r = ipc_dispatch(&m->loader, mon_from_loader, m, env);
+		if (r == -EPIPE)
+			fatalx("the loader closed the link during the handshake");
+		if (r < 0)
+			fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
+	}
+}
+
+static void
+mon_init(struct mon *m, int argc, char *argv[])
+{
+	struct timespec mono, real;
+
+	(void)argv;
+	log_init("cgfw-monitor", 0);
+	if (argc != 1)
+		fatalx("takes no arguments; it is started by cgfw-loader");
+	ipc_peer_init(&m->loader, CGFW_FD_IPC, "loader");
+	m->ring_fd = m->stats_fd = m->log_fd = -1;
+	m->out.json_fd = -1;
+	m->out.text_fd = STDERR_FILENO;
+	m->out.proc_root = "/proc";
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	m->out.realtime_offset_ns = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000LL +
+	    (real.tv_nsec - mono.tv_nsec);
+	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
+		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
+}
+
+static void
+mon_sandbox(void)
+{
+	static const char *const extra[] = {
+		"openat",	/* /proc/PID/cmdline */
+		"bpf",		/* BPF_MAP_LOOKUP_ELEM on the stats map fd */
+		NULL,
+	};
+	int r = sandbox_apply("cgfw-monitor", extra);
+
+	if (r < 0)
+		fatal_r(r, "cannot install the seccomp filter");
+}
+
+static int
+mon_run(struct mon *m)
+{
+	int r;
+
+	m->rb = ring_buffer__new(m->ring_fd, mon_ring_cb, m, NULL);
+	if (!m->rb)
+		fatal("cannot map the ring buffer");
+	log_init("cgfw-monitor", m->debug);
+
+	if (uv_loop_init(&m->loop) < 0)
+		fatalx("uv_loop_init");
+	uv_poll_init(&m->loop, &m->ipc_poll, m->loader.fd);
+	uv_poll_init(&m->loop, &m->rb_poll, ring_buffer__epoll_fd(m->rb));
+	uv_signal_init(&m->loop, &m->sigterm);
+	uv_signal_init(&m->loop, &m->sigint);
+	m->ipc_poll.data = m->rb_poll.data = m->sigterm.data = m->sigint.data = m;
+	uv_poll_start(&m->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
+	uv_poll_start(&m->rb_poll, UV_READABLE, rb_cb);
+	uv_signal_start(&m->sigterm, sig_cb, SIGTERM);
+	uv_signal_start(&m->sigint, sig_cb, SIGINT);
+
+	mon_sandbox();
+	{
+		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+		Cgfw__MonReady ready = CGFW__MON_READY__INIT;
+
+		env.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_READY;
+		env.mon_loader_ready = &ready;
+		r = ipc_send(&m->loader, &env, NULL, 0);
+		if (r < 0)
+			fatal_r(r, "cannot tell the loader I am ready");
+	}
+
+	uv_run(&m->loop, UV_RUN_DEFAULT);
+	r = uv_loop_close(&m->loop);
+	if (r != 0)
+		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
+	ring_buffer__free(m->rb);
+	return m->out.n_bad ? 1 : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct mon m = { 0 };
+
+	mon_init(&m, argc, argv);
+	if (proc_close_fds_except(CGFW_FD_IPC) < 0)
+		fatal("cannot close inherited fds");
+	proc_assert_unprivileged();
+	mon_handshake(&m);
+	return mon_run(&m);
+}

@@ -1,0 +1,13 @@
+TEST_NAMES := test_rules test_policy test_json test_ipc test_events
+TEST_BINS := $(TEST_NAMES:%=$(B)/tests/%)
+ALL_DEPS += $(TEST_NAMES:%=$(B)/tests/unit/%.d)
+
+$(B)/tests/unit/%.o: $(PROTO_H)
+
+$(B)/tests/test_events: $(B)/tests/unit/test_events.o $(B)/monitor/events.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
