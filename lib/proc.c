@@ -84,11 +84,31 @@ proc_become(uid_t uid, gid_t gid, const char *user)
 		return -errno;
 	if (setresgid(gid, gid, gid) < 0)
 		return -errno;
+	/*
+	 * Empty the bounding set while CAP_SETPCAP is still ours.  A root
+	 * target (an explicit --user root) keeps root's capabilities except
+	 * those that would let it detach or tamper with the firewall; it can
+	 * still leave the cgroup, as uid 0 owns cgroup.procs (see docs/).
+	 */
+	if (uid == 0) {
+		static const int tamper[] = { CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN,
+			CAP_SYS_PTRACE, CAP_SYS_MODULE, CAP_PERFMON, CAP_SETPCAP };
+
+		capng_get_caps_process();
+		for (size_t i = 0; i < sizeof(tamper) / sizeof(tamper[0]); i++)
+			(void)capng_update(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+			    CAPNG_INHERITABLE | CAPNG_BOUNDING_SET, tamper[i]);
+		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+			return -EPERM;
+	} else {
+		capng_clear(CAPNG_SELECT_BOTH);
+		if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
+			return -EPERM;
+	}
 	if (setresuid(uid, uid, uid) < 0)
 		return -errno;
-	/* A root target keeps its uid; clear what a non-root setuid would have. */
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_apply(CAPNG_SELECT_CAPS) < 0 && uid == 0)
+	/* Nothing survives a switch to another uid. */
+	if (uid != 0 && capng_apply(CAPNG_SELECT_CAPS) < 0)
 		return -EPERM;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;

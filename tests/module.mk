@@ -1,4 +1,4 @@
-TEST_NAMES := test_rules test_policy test_json test_ipc test_events
+TEST_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 TEST_BINS := $(TEST_NAMES:%=$(B)/tests/%)
 ALL_DEPS += $(TEST_NAMES:%=$(B)/tests/unit/%.d)
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The command: its exit status and signals, the user it runs as, one argument
+# through /bin/sh -c versus several as argv, and the pid in events.
+. "$(dirname "$0")/lib.sh"
+fi_up
+
+cgfw run --user nobody -- 'exit 3' 2>/dev/null
+expect_eq "exit status is the command's" 3 $?
+
+cgfw run --user nobody -- sh -c 'kill -TERM $$' 2>/dev/null
+expect_eq "killed by SIGTERM -> 143" 143 $?
+
+cgfw run --user nobody -- sh -c 'kill -KILL $$' 2>/dev/null
+expect_eq "killed by SIGKILL -> 137" 137 $?
+
+cgfw run --user nobody -- /nonexistent/cmd arg 2>"$T/err"
+expect_eq "a command that cannot run -> 127" 127 $?
+expect_match "and the loader says why" "cannot run /nonexistent/cmd" "$(cat "$T/err")"
+
+# A signal to the loader reaches the command.
+cgfw_bg run --user nobody -- sh -c 'echo $$ > '"$W"'/child.pid; exec sleep 30' 2>/dev/null
+check "the command started" wait_file "$W/child.pid"
+check "LPID is the loader" grep -q cgfw-loader "/proc/$LPID/cmdline"
+kill -TERM "$LPID"
+wait "$LPID"
+expect_eq "SIGTERM to the loader is forwarded (128+15)" 143 $?
+check "the command is gone" test ! -d "/proc/$(cat "$W/child.pid")"
+
+# The invoking user (sudo's SUDO_UID/SUDO_GID), never silently root.
+out=$(SUDO_UID=4242 SUDO_GID=4343 cgfw run -- sh -c 'id -u; id -g')
+expect_eq "runs as SUDO_UID" 4242 "$(echo "$out" | sed -n 1p)"
+expect_eq "runs as SUDO_GID" 4343 "$(echo "$out" | sed -n 2p)"
+out=$(cgfw run --user nobody -- id -u)
+expect_eq "--user nobody" 65534 "$out"
+out=$(env -u SUDO_UID -u SUDO_GID "$LOADER" run -- id -u 2>"$T/err")
+expect_eq "no SUDO_UID and no --user: root" 0 "$out"
+expect_match "... and the loader says so" "running the command as root" "$(cat "$T/err")"
+out=$(cgfw run --user nobody -- grep NoNewPrivs /proc/self/status)
+expect_match "the command has no_new_privs" "NoNewPrivs:[[:space:]]+1" "$out"
+
+# One argument is a shell command line; several are argv, not re-split.
+out=$(cgfw run --user nobody -- 'echo a; echo b' | tr '\n' ' ')
+expect_eq "one argument goes through /bin/sh -c" "a b " "$out"
+out=$(cgfw run --user nobody -- printf '%s|' 'a b' 'c;d')
+expect_eq "several arguments are exec'd as argv" "a b|c;d|" "$out"
+
+# The command runs in the new cgroup, and the event pid is the real pid.
+out=$(cgfw run --user nobody -- cat /proc/self/cgroup)
+expect_match "the command runs in a cgfw cgroup" "^0::.*/cgfw/run-[0-9]+$" "$out"
+out=$(cgfw run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \
+	sh -c "$PROBE tcp 198.51.100.7 80 & $PROBE tcp 198.51.100.8 80 & wait")
+for ip in 198.51.100.7 198.51.100.8; do
+	pid=$(jq -r "select(.ip == \"$ip\") | .pid" "$T/ev.json")
+	check "event pid $pid for $ip is one the probes printed" \
+		grep -q "^pid=$pid result=EPERM" <<<"$out"
+done
+
+no_leftovers
+finish

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The privilege boundary while a command runs: the monitor is unprivileged
+# with no capability and no_new_privs; the loader keeps only CAP_KILL.
+. "$(dirname "$0")/lib.sh"
+fi_up
+
+cgfw_bg run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \
+	sh -c 'echo $$ > '"$W"'/child.pid; exec sleep 30' 2>"$T/err"
+check "the command started" wait_file "$W/child.pid"
+mpid=$(cat "/proc/$LPID/task/$LPID/children" | tr ' ' '\n' | while read -r p; do
+	[ -n "$p" ] && grep -q '^cgfw-monitor' "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done)
+check "found the monitor" test -n "$mpid"
+
+echo "# loader $LPID:"; grep '^Cap\|^Uid\|^NoNewPrivs\|^Seccomp:' "/proc/$LPID/status" | sed 's/^/#   /'
+echo "# monitor $mpid:"; grep '^Cap\|^Uid\|^NoNewPrivs\|^Seccomp:' "/proc/$mpid/status" | sed 's/^/#   /'
+
+muid=$(awk '/^Uid:/ { print $2 }' "/proc/$mpid/status")
+check "monitor uid is not 0 ($muid)" test "$muid" != 0
+expect_eq "monitor CapEff=0" 0000000000000000 "$(awk '/^CapEff:/ { print $2 }' "/proc/$mpid/status")"
+expect_eq "monitor CapPrm=0" 0000000000000000 "$(awk '/^CapPrm:/ { print $2 }' "/proc/$mpid/status")"
+expect_eq "monitor CapBnd=0" 0000000000000000 "$(awk '/^CapBnd:/ { print $2 }' "/proc/$mpid/status")"
+expect_eq "monitor no_new_privs" 1 "$(awk '/^NoNewPrivs:/ { print $2 }' "/proc/$mpid/status")"
+expect_eq "monitor is in seccomp filter mode" 2 "$(awk '/^Seccomp:/ { print $2 }' "/proc/$mpid/status")"
+mcg=$(cat "/proc/$mpid/cgroup" | grep '^0::')
+ccg=$(cat "/proc/$(cat "$W/child.pid")/cgroup" | grep '^0::')
+check "monitor is outside the target cgroup ($mcg vs $ccg)" test "$mcg" != "$ccg"
+mfds=$(ls "/proc/$mpid/fd" | wc -l)
+echo "# monitor fds: $(ls -l "/proc/$mpid/fd" | awk 'NR > 1 { print $NF }' | tr '\n' ' ')"
+check "monitor holds few fds ($mfds)" test "$mfds" -le 16
+
+# CAP_KILL is bit 5: 0x20.
+expect_eq "loader CapEff is CAP_KILL only" 0000000000000020 \
+	"$(awk '/^CapEff:/ { print $2 }' "/proc/$LPID/status")"
+expect_eq "loader CapBnd is empty" 0000000000000000 \
+	"$(awk '/^CapBnd:/ { print $2 }' "/proc/$LPID/status")"
+
+kill -TERM "$LPID"
+wait "$LPID"
+check "monitor exited with the loader" test ! -d "/proc/$mpid"
+
+no_leftovers
+finish

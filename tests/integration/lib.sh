@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: MIT
+# Shared by tests/integration/NN-*.sh: a fake internet in two network
+# namespaces, the real loader, and ok/not ok lines that tests/run.sh counts.
+#
+#   [client netns]  c0 192.0.2.2/24 ==veth== i0 192.0.2.1/24  [inet netns]
+#    default via 192.0.2.1, fd00::1             lo: 203.0.113.10 (web), 198.51.100.7,
+#                                                   198.51.100.8, 203.0.113.53,
+#                                                   2001:db8::10
+# Nothing routes off the machine: a missed block can only reach the inet netns.
+# Everything is torn down in an EXIT trap, pass or fail.
+
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=$TOP/build
+LOADER=$B/cgfw-loader
+TESTNAME=$(basename "$0" .sh)
+N_FAIL=0
+T=""
+NS_C=""
+NS_I=""
+PIDS=()
+CLEANUPS=()
+
+skip() {
+	echo "# SKIP $TESTNAME: $*"
+	exit 77
+}
+
+ok() {
+	echo "ok - $TESTNAME: $*"
+}
+
+not_ok() {
+	echo "not ok - $TESTNAME: $*"
+	N_FAIL=$((N_FAIL + 1))
+}
+
+# check DESCRIPTION CMD...: one test line from a command's status.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# expect_eq DESCRIPTION WANT GOT
+expect_eq() {
+	if [ -n "$2" ] && [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi
+}
+
+# expect_match DESCRIPTION REGEX TEXT
+expect_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else
+		not_ok "$1 (no match for /$2/ in: $(printf '%s' "$3" | head -c 600))"
+	fi
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for p in "${CLEANUPS[@]}"; do
+		eval "$p" 2>/dev/null
+	done
+	[ -n "$NS_C" ] && ip netns del "$NS_C" 2>/dev/null
+	[ -n "$NS_I" ] && ip netns del "$NS_I" 2>/dev/null
+	[ -n "$T" ] && rm -rf "$T"
+}
+
+finish() {
+	exit $((N_FAIL > 0))
+}
+
+require_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ -x "$LOADER" ] || skip "build first ($LOADER missing)"
+	grep -q ' - cgroup2 ' /proc/self/mountinfo || skip "no cgroup2 mount"
+	command -v ip >/dev/null || skip "no ip(8)"
+	ip netns add "cgfw-probe-$$" 2>/dev/null || skip "cannot create network namespaces"
+	ip netns del "cgfw-probe-$$"
+}
+
+cgroup2_mnt() {
+	awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo
+}
+
+# Wait (bounded) for a file that a daemon writes once it is ready.
+wait_file() {
+	local f=$1 i
+	for i in $(seq 1 200); do
+		[ -s "$f" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+fi_up() {
+	require_root
+	T=$(mktemp -d /tmp/cgfw-test.XXXXXX)
+	chmod 755 "$T"
+	# W: where commands running as nobody may write.
+	W=$T/w
+	mkdir -m 1777 "$W"
+	trap cleanup EXIT
+	NS_C=cgfwc-$$
+	NS_I=cgfwi-$$
+	ip netns add "$NS_C"
+	ip netns add "$NS_I"
+	ip link add c0 netns "$NS_C" type veth peer name i0 netns "$NS_I"
+	ip -n "$NS_C" link set lo up
+	ip -n "$NS_C" link set c0 up
+	ip -n "$NS_C" addr add 192.0.2.2/24 dev c0
+	ip -n "$NS_C" -6 addr add fd00::2/64 dev c0 nodad
+	ip -n "$NS_C" route add default via 192.0.2.1
+	ip -n "$NS_C" -6 route add default via fd00::1
+	ip -n "$NS_I" link set lo up
+	ip -n "$NS_I" link set i0 up
+	ip -n "$NS_I" addr add 192.0.2.1/24 dev i0
+	ip -n "$NS_I" -6 addr add fd00::1/64 dev i0 nodad
+	local a
+	for a in 203.0.113.10 198.51.100.7 198.51.100.8 203.0.113.53; do
+		ip -n "$NS_I" addr add "$a/32" dev lo
+	done
+	ip -n "$NS_I" -6 addr add 2001:db8::10/128 dev lo nodad
+	echo "nameserver 203.0.113.53" >"$T/resolv.conf"
+
+	nsenter --net="/run/netns/$NS_I" python3 "$TOP/tests/tools/fakeinet.py" \
+		--ready "$T/fakeinet.ready" >"$T/fakeinet.log" 2>&1 &
+	PIDS+=($!)
+	wait_file "$T/fakeinet.ready" || { not_ok "fake internet did not come up"; exit 1; }
+}
+
+# in_client CMD...: run in the client netns with the test's own resolv.conf.
+in_client() {
+	unshare --mount --propagation private sh -c \
+		'mount --bind "$0" /etc/resolv.conf && ns=$1 && shift && exec nsenter --net="$ns" -- "$@"' \
+		"$T/resolv.conf" "/run/netns/$NS_C" "$@"
+}
+
+# cgfw ARGS...: the real loader, inside the client netns.
+cgfw() {
+	in_client "$LOADER" "$@"
+}
+
+# cgfw_bg ARGS...: the loader in the background; LPID is the loader's own pid
+# (unshare, sh and nsenter all exec), so signals sent to it reach the loader.
+cgfw_bg() {
+	(exec unshare --mount --propagation private sh -c \
+		'mount --bind "$0" /etc/resolv.conf && ns=$1 && shift && exec nsenter --net="$ns" -- "$@"' \
+		"$T/resolv.conf" "/run/netns/$NS_C" "$LOADER" "$@") &
+	LPID=$!
+	PIDS+=("$LPID")
+}
+
+# Events of the log file as compact JSON lines (fails on invalid JSON).
+events() {
+	jq -c . "${1:-$T/ev.json}"
+}
+
+# One field of the first event matching a jq filter.
+ev_field() {
+	local filter=$1 field=$2 file=${3:-$T/ev.json}
+	jq -r "select($filter) | .$field" "$file" | head -n 1
+}
+
+PROBE="/usr/bin/python3 $TOP/tests/tools/probe.py"
+
+# No cgroup, pin or netns of ours may outlive a test.
+no_leftovers() {
+	local mnt
+	mnt=$(cgroup2_mnt)
+	if ls -d "$mnt"/cgfw/run-* >/dev/null 2>&1; then
+		not_ok "leftover run cgroups: $(ls -d "$mnt"/cgfw/run-* | tr '\n' ' ')"
+	else
+		ok "no run cgroup left behind"
+	fi
+	if [ -n "$(ls /sys/fs/bpf/cgfw 2>/dev/null)" ]; then
+		not_ok "leftover pins: $(ls /sys/fs/bpf/cgfw | tr '\n' ' ')"
+	else
+		ok "no bpffs pin left behind"
+	fi
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Socket probes run inside the cgroup under test.  Prints one line:
+"pid=N result=ok|EPERM|ECONNREFUSED|TIMEOUT|..." so tests can compare the
+errno and the pid with the events.
+
+  probe.py tcp HOST PORT         connect()
+  probe.py udp-sendto HOST PORT  unconnected sendto() + wait for the echo
+  probe.py udp-connect HOST PORT connect() + send() + wait for the echo
+  probe.py icmp HOST             raw ICMP echo (needs root)
+"""
+import errno
+import os
+import socket
+import struct
+import sys
+
+
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def result(fn):
+    try:
+        return fn()
+    except socket.timeout:
+        return "TIMEOUT"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def tcp(host, port):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.settimeout(3)
+    s.connect((host, port))
+    s.close()
+    return "ok"
+
+
+def udp(host, port, connected):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    s.settimeout(2)
+    if connected:
+        s.connect((host, port))
+        s.send(b"ping")
+    else:
+        s.sendto(b"ping", (host, port))
+    data = s.recv(64)
+    return "ok" if data == b"ping" else "bad-reply"
+
+
+def checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    s += s >> 16
+    return ~s & 0xffff
+
+
+def icmp(host):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(2)
+    hdr = struct.pack("!BBHHH", 8, 0, 0, os.getpid() & 0xffff, 1) + b"cgfw"
+    pkt = struct.pack("!BBHHH", 8, 0, checksum(hdr), os.getpid() & 0xffff, 1) + b"cgfw"
+    s.sendto(pkt, (host, 0))
+    while True:
+        data, _ = s.recvfrom(1024)
+        if data[20] == 0:
+            return "ok"
+
+
+def main():
+    kind, host = sys.argv[1], sys.argv[2]
+    port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    fns = {
+        "tcp": lambda: tcp(host, port),
+        "udp-sendto": lambda: udp(host, port, False),
+        "udp-connect": lambda: udp(host, port, True),
+        "icmp": lambda: icmp(host),
+    }
+    print("pid=%d result=%s" % (os.getpid(), result(fns[kind])), flush=True)
+
+
+if __name__ == "__main__":
+    main()
