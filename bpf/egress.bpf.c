@@ -14,25 +14,25 @@
 
 #include "egress.h"
 
-#define CGFW_DROP	0
-#define CGFW_PASS	1
+#define CGFW_DROP 0
+#define CGFW_PASS 1
 
-#define AF_INET		2
-#define AF_INET6	10
-#define ETH_P_IP	0x0800
-#define ETH_P_IPV6	0x86DD
-#define IPPROTO_ICMP	1
-#define IPPROTO_TCP	6
-#define IPPROTO_UDP	17
-#define NSEC_PER_SEC	1000000000ULL
+#define AF_INET      2
+#define AF_INET6     10
+#define ETH_P_IP     0x0800
+#define ETH_P_IPV6   0x86DD
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP  6
+#define IPPROTO_UDP  17
+#define NSEC_PER_SEC 1000000000ULL
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by the loader between open and load (see loader/attach.c). */
 const volatile __u8 cgfw_mode = CGFW_MODE_ALLOW_LIST;
-const volatile __u8 cgfw_emit_allowed = 0;	/* --debug, or log-only mode */
-const volatile __u8 cgfw_emit_loopback = 0;	/* --debug only */
-const volatile __u8 cgfw_block_unresolved = 0;	/* block-list mode with name rules */
+const volatile __u8 cgfw_emit_allowed = 0;     /* --debug, or log-only mode */
+const volatile __u8 cgfw_emit_loopback = 0;    /* --debug only */
+const volatile __u8 cgfw_block_unresolved = 0; /* block-list mode with name rules */
 
 /* Exact IPv4 addresses (and IP:port) of the policy; DNS-learned IPs later. */
 struct {
@@ -119,8 +119,8 @@ policy_hit(struct cgfw_policy_val *v, struct decision *d)
 static __always_inline void
 decide4(__u32 daddr, __u16 dport, struct decision *d)
 {
-	struct cgfw_ip4_key k = { .addr = daddr, .port = dport };
-	struct cgfw_lpm4_key lk = { .prefixlen = 32, .addr = daddr };
+	struct cgfw_ip4_key k = {.addr = daddr, .port = dport};
+	struct cgfw_lpm4_key lk = {.prefixlen = 32, .addr = daddr};
 
 	d->rule_id = 0;
 	if (is_loopback4(daddr)) {
@@ -368,8 +368,7 @@ egress_skb(struct __sk_buff *skb)
 		if (bpf_skb_load_bytes(skb, 6, &proto, 1) ||
 		    bpf_skb_load_bytes(skb, 24, daddr6, sizeof(daddr6)))
 			return CGFW_DROP;
-		if (daddr6[0] == 0 && daddr6[1] == 0 && daddr6[2] == 0 &&
-		    daddr6[3] == bpf_htonl(1))
+		if (daddr6[0] == 0 && daddr6[1] == 0 && daddr6[2] == 0 && daddr6[3] == bpf_htonl(1))
 			return CGFW_PASS;
 		d.verdict = CGFW_V_BLOCK;
 		d.reason = CGFW_R_IPV6;

@@ -9,9 +9,9 @@
 
 #include <linux/types.h>
 
-#define CGFW_ALLOW_V4_MAX	65536
-#define CGFW_CIDR_V4_MAX	65536
-#define CGFW_EVENTS_BYTES	(1 << 22)
+#define CGFW_ALLOW_V4_MAX 65536
+#define CGFW_CIDR_V4_MAX  65536
+#define CGFW_EVENTS_BYTES (1 << 22)
 
 enum cgfw_mode {
 	CGFW_MODE_LOG_ONLY = 1,
@@ -40,15 +40,15 @@ enum cgfw_verdict {
 
 /* Why: userspace turns these into the `because` and `ruleSource` fields. */
 enum cgfw_reason {
-	CGFW_R_LOOPBACK = 1,	 /* 127.0.0.0/8 or ::1, always allowed */
-	CGFW_R_ALLOW_RULE = 2,	 /* an allow rule matched (rule_id names it) */
-	CGFW_R_BLOCK_RULE = 3,	 /* a block rule matched (rule_id names it) */
-	CGFW_R_NOT_ALLOWED = 4,	 /* allow-list mode, no rule matched */
-	CGFW_R_NOT_BLOCKED = 5,	 /* block-list mode, no rule matched, no name rules */
+	CGFW_R_LOOPBACK = 1,     /* 127.0.0.0/8 or ::1, always allowed */
+	CGFW_R_ALLOW_RULE = 2,   /* an allow rule matched (rule_id names it) */
+	CGFW_R_BLOCK_RULE = 3,   /* a block rule matched (rule_id names it) */
+	CGFW_R_NOT_ALLOWED = 4,  /* allow-list mode, no rule matched */
+	CGFW_R_NOT_BLOCKED = 5,  /* block-list mode, no rule matched, no name rules */
 	CGFW_R_NOT_RESOLVED = 6, /* block-list mode with name rules: IP never resolved */
-	CGFW_R_LOG_ONLY = 7,	 /* log-only mode: nothing is blocked */
-	CGFW_R_IPV6 = 8,	 /* real IPv6 is not supported yet */
-	CGFW_R_ADMITTED = 9,	 /* egress: packet of a connection admitted earlier */
+	CGFW_R_LOG_ONLY = 7,     /* log-only mode: nothing is blocked */
+	CGFW_R_IPV6 = 8,         /* real IPv6 is not supported yet */
+	CGFW_R_ADMITTED = 9,     /* egress: packet of a connection admitted earlier */
 	CGFW_R_MAX,
 };
 
@@ -67,8 +67,8 @@ struct cgfw_lpm4_key {
 
 struct cgfw_policy_val {
 	__u64 expires_ns; /* bpf_ktime_get_ns() deadline, 0 = never */
-	__u32 rule_id;	  /* 1-based index into the compiled rule table */
-	__u8 action;	  /* enum cgfw_action */
+	__u32 rule_id;    /* 1-based index into the compiled rule table */
+	__u8 action;      /* enum cgfw_action */
 	__u8 pad[3];
 };
 
@@ -81,14 +81,14 @@ struct cgfw_sock_owner {
 	__u32 tgid;
 	__u32 pid;
 	__u32 uid;
-	__u32 daddr;	 /* last admitted IPv4 destination, network order */
-	__u16 dport;	 /* host order */
-	__u8 admitted;	 /* daddr:dport was admitted by a sock_addr hook */
-	__u8 reported;	 /* an egress drop was already reported for this socket */
+	__u32 daddr;   /* last admitted IPv4 destination, network order */
+	__u16 dport;   /* host order */
+	__u8 admitted; /* daddr:dport was admitted by a sock_addr hook */
+	__u8 reported; /* an egress drop was already reported for this socket */
 	char comm[16];
 };
 
-#define CGFW_EV_OWNER_KNOWN	0x1
+#define CGFW_EV_OWNER_KNOWN 0x1
 
 struct cgfw_event {
 	__u64 ts_ns; /* bpf_ktime_get_ns() */
@@ -99,13 +99,13 @@ struct cgfw_event {
 	__u32 uid;
 	__u32 rule_id;
 	__u32 daddr[4]; /* IPv4 in daddr[0]; network order */
-	__u16 dport;	/* host order */
-	__u8 family;	/* AF_INET / AF_INET6 */
-	__u8 proto;	/* IPPROTO_* */
-	__u8 hook;	/* enum cgfw_hook */
-	__u8 verdict;	/* enum cgfw_verdict */
-	__u8 reason;	/* enum cgfw_reason */
-	__u8 flags;	/* CGFW_EV_* */
+	__u16 dport;    /* host order */
+	__u8 family;    /* AF_INET / AF_INET6 */
+	__u8 proto;     /* IPPROTO_* */
+	__u8 hook;      /* enum cgfw_hook */
+	__u8 verdict;   /* enum cgfw_verdict */
+	__u8 reason;    /* enum cgfw_reason */
+	__u8 flags;     /* CGFW_EV_* */
 	char comm[16];
 };
 

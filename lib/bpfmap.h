@@ -6,11 +6,11 @@
 #include <stdint.h>
 
 struct bpfmap_spec {
-	const char *name;	/* as the kernel truncates it (15 bytes) */
+	const char *name; /* as the kernel truncates it (15 bytes) */
 	uint32_t type;
 	uint32_t key_size;
 	uint32_t value_size;
-	uint32_t max_entries;	/* 0 = any */
+	uint32_t max_entries; /* 0 = any */
 };
 
 int bpfmap_verify(int fd, const struct bpfmap_spec *spec);

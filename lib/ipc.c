@@ -16,7 +16,7 @@
 
 #include "lib/ipc.h"
 
-#define IPC_SEND_WAIT_MS	5000
+#define IPC_SEND_WAIT_MS 5000
 
 void
 ipc_peer_init(struct ipc_peer *p, int fd, const char *name)
@@ -64,7 +64,7 @@ ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds)
 		struct cmsghdr align;
 	} cm;
 	uint8_t buf[CGFW_IPC_MAX];
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	struct iovec iov;
 	size_t len;
 	ssize_t n;
@@ -93,7 +93,7 @@ ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds)
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
 	}
 	for (;;) {
-		struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+		struct pollfd pfd = {.fd = p->fd, .events = POLLOUT};
 
 		n = sendmsg(p->fd, &msg, MSG_NOSIGNAL);
 		if (n >= 0)
@@ -120,10 +120,10 @@ ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env)
 		struct cmsghdr align;
 	} cm;
 	uint8_t buf[CGFW_IPC_MAX + 1];
-	struct msghdr msg = { 0 };
+	struct msghdr msg = {0};
 	struct cmsghdr *c;
 	Cgfw__Envelope *env;
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 	ssize_t n;
 
 	close_fds(p);
@@ -142,12 +142,10 @@ ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env)
 		size_t k;
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			return ipc_violation(p, "unexpected control message %d/%d",
-			    c->cmsg_level, c->cmsg_type);
-		if (c->cmsg_len < CMSG_LEN(0) ||
-		    (c->cmsg_len - CMSG_LEN(0)) % sizeof(int) != 0)
-			return ipc_violation(p, "bad SCM_RIGHTS length %zu",
-			    (size_t)c->cmsg_len);
+			return ipc_violation(
+			    p, "unexpected control message %d/%d", c->cmsg_level, c->cmsg_type);
+		if (c->cmsg_len < CMSG_LEN(0) || (c->cmsg_len - CMSG_LEN(0)) % sizeof(int) != 0)
+			return ipc_violation(p, "bad SCM_RIGHTS length %zu", (size_t)c->cmsg_len);
 		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		if (p->n_fds + k > CGFW_IPC_MAX_FDS)
 			return ipc_violation(p, "too many fds");
@@ -168,8 +166,8 @@ ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env)
 		uint64_t seq = env->seq;
 
 		cgfw__envelope__free_unpacked(env, NULL);
-		return ipc_violation(p, "sequence %llu, expected %llu",
-		    (unsigned long long)seq, (unsigned long long)p->seq_in + 1);
+		return ipc_violation(p, "sequence %llu, expected %llu", (unsigned long long)seq,
+		    (unsigned long long)p->seq_in + 1);
 	}
 	p->seq_in = env->seq;
 	*ret_env = env;
@@ -201,8 +199,8 @@ ipc_dispatch(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, Cgfw__
 	}
 	if (table[i].flags & IPC_ONCE) {
 		if (i < 64 && (p->once_seen & (1ULL << i))) {
-			r = ipc_violation(p, "%s sent %s twice", p->name,
-			    ipc_body_name(env->body_case));
+			r = ipc_violation(
+			    p, "%s sent %s twice", p->name, ipc_body_name(env->body_case));
 			goto out;
 		}
 		if (i < 64)
@@ -210,8 +208,7 @@ ipc_dispatch(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, Cgfw__
 	}
 	r = table[i].fn(ctx, p, env);
 	if (r >= 0 && p->n_fds)
-		r = ipc_violation(p, "%s sent fds with %s", p->name,
-		    ipc_body_name(env->body_case));
+		r = ipc_violation(p, "%s sent fds with %s", p->name, ipc_body_name(env->body_case));
 out:
 	close_fds(p);
 	cgfw__envelope__free_unpacked(env, NULL);
@@ -219,8 +216,8 @@ out:
 }
 
 int
-ipc_take_fds(struct ipc_peer *p, const Cgfw__Fds *msg, const Cgfw__FdKind *want, size_t n_want,
-    int *ret_fds)
+ipc_take_fds(
+    struct ipc_peer *p, const Cgfw__Fds *msg, const Cgfw__FdKind *want, size_t n_want, int *ret_fds)
 {
 	if (msg->n_kinds != n_want || p->n_fds != n_want)
 		return ipc_violation(p, "expected %zu fds, message lists %zu and carries %zu",

@@ -12,18 +12,18 @@
 
 #include "ipc.pb-c.h"
 
-#define CGFW_PROTOCOL_VERSION	1
-#define CGFW_IPC_MAX		(64 * 1024)
-#define CGFW_IPC_MAX_FDS	8
-#define CGFW_FD_IPC		3	/* where a worker finds its IPC socket */
+#define CGFW_PROTOCOL_VERSION 1
+#define CGFW_IPC_MAX          (64 * 1024)
+#define CGFW_IPC_MAX_FDS      8
+#define CGFW_FD_IPC           3 /* where a worker finds its IPC socket */
 
 struct ipc_peer {
 	int fd;
-	const char *name;		/* for messages: "monitor", "loader" */
+	const char *name; /* for messages: "monitor", "loader" */
 	uint64_t seq_out;
 	uint64_t seq_in;
-	uint64_t once_seen;		/* bit per dispatch-table row */
-	int fds[CGFW_IPC_MAX_FDS];	/* fds that came with the current message */
+	uint64_t once_seen;        /* bit per dispatch-table row */
+	int fds[CGFW_IPC_MAX_FDS]; /* fds that came with the current message */
 	size_t n_fds;
 	char violation[256];
 };
@@ -31,7 +31,7 @@ struct ipc_peer {
 struct ipc_rule;
 typedef int (*ipc_handler)(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env);
 
-#define IPC_ONCE	0x1
+#define IPC_ONCE 0x1
 
 struct ipc_rule {
 	Cgfw__Envelope__BodyCase body;
@@ -46,15 +46,14 @@ int ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_f
 /* 0 with *ret_env set, -EAGAIN, -EPIPE on EOF, -EPROTO (see p->violation). */
 int ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env);
 /* Runs the row for env, frees env; returns the handler's result or -EPROTO. */
-int ipc_dispatch(struct ipc_peer *p, const struct ipc_rule *table, void *ctx,
-    Cgfw__Envelope *env);
+int ipc_dispatch(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, Cgfw__Envelope *env);
 int ipc_violation(struct ipc_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Move the fds of the current message into ret_fds, checking that the kinds
  * listed in msg are exactly `want` in that order.
  */
-int ipc_take_fds(struct ipc_peer *p, const Cgfw__Fds *msg, const Cgfw__FdKind *want,
-    size_t n_want, int *ret_fds);
+int ipc_take_fds(struct ipc_peer *p, const Cgfw__Fds *msg, const Cgfw__FdKind *want, size_t n_want,
+    int *ret_fds);
 /* Checks a received socket's domain and type. */
 int ipc_check_socket(int fd, int domain, int type);
 /* Send HELLO, the first message each way. */

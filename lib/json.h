@@ -13,14 +13,14 @@ struct jbuf {
 	char *p;
 	size_t len;
 	size_t cap;
-	int err;	/* sticky -ENOMEM */
-	int n_fields;	/* fields in the open object */
+	int err;      /* sticky -ENOMEM */
+	int n_fields; /* fields in the open object */
 };
 
 void jb_reset(struct jbuf *jb);
 void jb_free(struct jbuf *jb);
 void jb_begin(struct jbuf *jb);
-void jb_end(struct jbuf *jb);	/* closes the object and adds '\n' */
+void jb_end(struct jbuf *jb); /* closes the object and adds '\n' */
 void jb_str(struct jbuf *jb, const char *key, const char *val);
 void jb_strn(struct jbuf *jb, const char *key, const void *val, size_t n);
 void jb_int(struct jbuf *jb, const char *key, int64_t v);

@@ -16,13 +16,13 @@ void fatal_msg(int errnum, const char *fmt, ...) __attribute__((format(printf, 2
 
 enum { LOG_L_DEBUG, LOG_L_INFO, LOG_L_WARN };
 
-#define log_debug(...)		log_msg(LOG_L_DEBUG, 0, __func__, __VA_ARGS__)
-#define log_info(...)		log_msg(LOG_L_INFO, 0, NULL, __VA_ARGS__)
-#define log_warnx(...)		log_msg(LOG_L_WARN, 0, NULL, __VA_ARGS__)
-#define log_warn(...)		log_msg(LOG_L_WARN, errno, NULL, __VA_ARGS__)
-#define log_warn_r(r, ...)	log_msg(LOG_L_WARN, -(r), NULL, __VA_ARGS__)
-#define fatalx(...)		fatal_msg(0, __VA_ARGS__)
-#define fatal(...)		fatal_msg(errno, __VA_ARGS__)
-#define fatal_r(r, ...)		fatal_msg(-(r), __VA_ARGS__)
+#define log_debug(...)     log_msg(LOG_L_DEBUG, 0, __func__, __VA_ARGS__)
+#define log_info(...)      log_msg(LOG_L_INFO, 0, NULL, __VA_ARGS__)
+#define log_warnx(...)     log_msg(LOG_L_WARN, 0, NULL, __VA_ARGS__)
+#define log_warn(...)      log_msg(LOG_L_WARN, errno, NULL, __VA_ARGS__)
+#define log_warn_r(r, ...) log_msg(LOG_L_WARN, -(r), NULL, __VA_ARGS__)
+#define fatalx(...)        fatal_msg(0, __VA_ARGS__)
+#define fatal(...)         fatal_msg(errno, __VA_ARGS__)
+#define fatal_r(r, ...)    fatal_msg(-(r), __VA_ARGS__)
 
 #endif

@@ -18,7 +18,7 @@ merge(struct cgfw_policy_val *have, const struct cgfw_policy_val *v)
 int
 policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol)
 {
-	struct cgfw_policy pol = { 0 };
+	struct cgfw_policy pol = {0};
 	int have_allow = 0, have_block = 0, block_names = 0;
 
 	pol.ip4 = calloc(rs->n + 1, sizeof(*pol.ip4));
@@ -29,7 +29,7 @@ policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol)
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct cgfw_rule *r = &rs->v[i];
-		struct cgfw_policy_val v = { .rule_id = (uint32_t)i + 1, .action = r->action };
+		struct cgfw_policy_val v = {.rule_id = (uint32_t)i + 1, .action = r->action};
 		size_t j;
 
 		if (r->action == CGFW_ACT_ALLOW)
@@ -38,7 +38,7 @@ policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol)
 			have_block = 1;
 
 		if (r->kind == RULE_IP4) {
-			struct cgfw_ip4_key k = { .addr = r->addr, .port = r->port };
+			struct cgfw_ip4_key k = {.addr = r->addr, .port = r->port};
 
 			for (j = 0; j < pol.n_ip4; j++)
 				if (!memcmp(&pol.ip4[j].key, &k, sizeof(k)))
@@ -50,7 +50,7 @@ policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol)
 			pol.ip4[pol.n_ip4].key = k;
 			pol.ip4[pol.n_ip4++].val = v;
 		} else if (r->kind == RULE_CIDR4) {
-			struct cgfw_lpm4_key k = { .prefixlen = r->plen, .addr = r->addr };
+			struct cgfw_lpm4_key k = {.prefixlen = r->plen, .addr = r->addr};
 
 			for (j = 0; j < pol.n_cidr4; j++)
 				if (!memcmp(&pol.cidr4[j].key, &k, sizeof(k)))

@@ -24,9 +24,9 @@ struct cgfw_lpm4_entry {
 };
 
 struct cgfw_policy {
-	int mode;		/* enum cgfw_mode */
-	int block_unresolved;	/* block-list mode with name rules */
-	size_t n_names;		/* name/URL rules: enforced by the proxies */
+	int mode;             /* enum cgfw_mode */
+	int block_unresolved; /* block-list mode with name rules */
+	size_t n_names;       /* name/URL rules: enforced by the proxies */
 	struct cgfw_ip4_entry *ip4;
 	size_t n_ip4;
 	struct cgfw_lpm4_entry *cidr4;
@@ -37,7 +37,7 @@ struct cgfw_policy {
 int policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol);
 void policy_free(struct cgfw_policy *pol);
 /* Returns the verdict (enum cgfw_verdict) and the reason/rule as BPF would. */
-int policy_lookup4(const struct cgfw_policy *pol, uint32_t addr, uint16_t port,
-    int *ret_reason, uint32_t *ret_rule_id);
+int policy_lookup4(const struct cgfw_policy *pol, uint32_t addr, uint16_t port, int *ret_reason,
+    uint32_t *ret_rule_id);
 
 #endif

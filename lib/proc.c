@@ -91,13 +91,15 @@ proc_become(uid_t uid, gid_t gid, const char *user)
 	 * still leave the cgroup, as uid 0 owns cgroup.procs (see docs/).
 	 */
 	if (uid == 0) {
-		static const int tamper[] = { CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN,
-			CAP_SYS_PTRACE, CAP_SYS_MODULE, CAP_PERFMON, CAP_SETPCAP };
+		static const int tamper[] = {CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN, CAP_SYS_PTRACE,
+		    CAP_SYS_MODULE, CAP_PERFMON, CAP_SETPCAP};
 
 		capng_get_caps_process();
 		for (size_t i = 0; i < sizeof(tamper) / sizeof(tamper[0]); i++)
-			(void)capng_update(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
-			    CAPNG_INHERITABLE | CAPNG_BOUNDING_SET, tamper[i]);
+			(void)capng_update(CAPNG_DROP,
+			    CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE |
+			        CAPNG_BOUNDING_SET,
+			    tamper[i]);
 		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
 			return -EPERM;
 	} else {

@@ -39,7 +39,7 @@ int
 rules_is_name_kind(enum cgfw_rule_kind kind)
 {
 	return kind == RULE_NAME || kind == RULE_WILDCARD || kind == RULE_EXACT_NAME ||
-	    kind == RULE_URL;
+	       kind == RULE_URL;
 }
 
 void
@@ -125,8 +125,8 @@ name_normalize(char *s, const char **ret_why)
 			return -EINVAL;
 		}
 		if (!isalnum(c) && c != '-' && c != '_') {
-			*ret_why = c == '*' ? "'*' is only allowed as a leading \"*.\"" :
-					      "invalid character in name";
+			*ret_why = c == '*' ? "'*' is only allowed as a leading \"*.\""
+			                    : "invalid character in name";
 			return -EINVAL;
 		}
 		s[i] = (char)tolower(c);
@@ -288,8 +288,8 @@ parse_url(const char *s, struct cgfw_rule *r, const char **ret_why)
 		return -EINVAL;
 	}
 	if (u.field_set & (1 << UF_PORT)) {
-		if (parse_port(s + u.field_data[UF_PORT].off, u.field_data[UF_PORT].len,
-			&r->port) < 0) {
+		if (parse_port(s + u.field_data[UF_PORT].off, u.field_data[UF_PORT].len, &r->port) <
+		    0) {
 			*ret_why = "invalid port (1-65535)";
 			return -EINVAL;
 		}
@@ -326,10 +326,10 @@ parse_url(const char *s, struct cgfw_rule *r, const char **ret_why)
 }
 
 int
-rules_parse_one(const char *text, int action, const char *origin, struct cgfw_rule *ret,
-    char *err, size_t err_len)
+rules_parse_one(const char *text, int action, const char *origin, struct cgfw_rule *ret, char *err,
+    size_t err_len)
 {
-	struct cgfw_rule r = { .action = action };
+	struct cgfw_rule r = {.action = action};
 	const char *why = NULL;
 	char buf[CGFW_RULE_MAX_LEN + 1];
 	size_t n;
@@ -345,8 +345,8 @@ rules_parse_one(const char *text, int action, const char *origin, struct cgfw_ru
 		return -EINVAL;
 	}
 	if (n > CGFW_RULE_MAX_LEN) {
-		snprintf(err, err_len, "rule in %s is longer than %d bytes", origin,
-		    CGFW_RULE_MAX_LEN);
+		snprintf(
+		    err, err_len, "rule in %s is longer than %d bytes", origin, CGFW_RULE_MAX_LEN);
 		return -EINVAL;
 	}
 	memcpy(buf, text, n);
@@ -400,8 +400,8 @@ ruleset_push(struct cgfw_ruleset *rs, struct cgfw_rule *r)
 
 /* A comma-separated list, as --allow-list takes it.  All or nothing. */
 int
-rules_add_list(struct cgfw_ruleset *rs, const char *list, int action, const char *origin,
-    char *err, size_t err_len)
+rules_add_list(struct cgfw_ruleset *rs, const char *list, int action, const char *origin, char *err,
+    size_t err_len)
 {
 	size_t n0 = rs->n;
 	const char *p = list;

@@ -11,25 +11,25 @@
 #include <stdint.h>
 
 enum cgfw_rule_kind {
-	RULE_IP4 = 1,	 /* 192.0.2.7 (port optional) */
-	RULE_CIDR4,	 /* 198.51.100.0/24 */
-	RULE_NAME,	 /* example.com and its subdomains */
-	RULE_WILDCARD,	 /* *.example.com: subdomains only */
+	RULE_IP4 = 1,    /* 192.0.2.7 (port optional) */
+	RULE_CIDR4,      /* 198.51.100.0/24 */
+	RULE_NAME,       /* example.com and its subdomains */
+	RULE_WILDCARD,   /* *.example.com: subdomains only */
 	RULE_EXACT_NAME, /* =example.com */
-	RULE_URL,	 /* https://example.com/path */
+	RULE_URL,        /* https://example.com/path */
 };
 
 struct cgfw_rule {
 	enum cgfw_rule_kind kind;
-	int action;	 /* CGFW_ACT_ALLOW or CGFW_ACT_BLOCK (bpf/egress.h) */
-	uint32_t addr;	 /* IP4/CIDR4 (and URL to an IP): network order */
-	uint8_t plen;	 /* CIDR4 prefix length; 32 for IP4 */
-	uint16_t port;	 /* 0 = any */
-	char *name;	 /* lower case, no trailing dot, no "*." or "=" */
-	char *scheme;	 /* URL: "http" or "https" */
-	char *path;	 /* URL: starts with '/' */
-	char *text;	 /* as written, trimmed */
-	char *origin;	 /* "--allow-list", "FILE:LINE", ... */
+	int action;    /* CGFW_ACT_ALLOW or CGFW_ACT_BLOCK (bpf/egress.h) */
+	uint32_t addr; /* IP4/CIDR4 (and URL to an IP): network order */
+	uint8_t plen;  /* CIDR4 prefix length; 32 for IP4 */
+	uint16_t port; /* 0 = any */
+	char *name;    /* lower case, no trailing dot, no "*." or "=" */
+	char *scheme;  /* URL: "http" or "https" */
+	char *path;    /* URL: starts with '/' */
+	char *text;    /* as written, trimmed */
+	char *origin;  /* "--allow-list", "FILE:LINE", ... */
 };
 
 struct cgfw_ruleset {
@@ -38,8 +38,8 @@ struct cgfw_ruleset {
 	size_t cap;
 };
 
-#define CGFW_RULE_MAX_LEN	2048
-#define CGFW_ERR_LEN		512
+#define CGFW_RULE_MAX_LEN 2048
+#define CGFW_ERR_LEN      512
 
 int rules_parse_one(const char *text, int action, const char *origin, struct cgfw_rule *ret,
     char *err, size_t err_len);

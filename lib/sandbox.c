@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <seccomp.h>
 
@@ -17,6 +19,7 @@
 #error "CGFW_WEAK_SANDBOX is for sanitizer builds only"
 #endif
 
+/* clang-format off */
 static const char *const sandbox_base[] = {
 	"read", "write", "readv", "writev", "close", "lseek",
 	"recvmsg", "sendmsg", "recvfrom", "sendto",
@@ -29,17 +32,18 @@ static const char *const sandbox_base[] = {
 	"exit", "exit_group", "restart_syscall", "uname",
 	NULL,
 };
+/* clang-format on */
 
 int
 sandbox_apply(const char *who, const char *const *extra)
 {
 #ifdef CGFW_WEAK_SANDBOX
 	(void)extra;
-	fprintf(stderr, "%s: WARNING: sandbox weakened (CGFW_WEAK_SANDBOX build): no seccomp\n",
-	    who);
+	fprintf(
+	    stderr, "%s: WARNING: sandbox weakened (CGFW_WEAK_SANDBOX build): no seccomp\n", who);
 	return 0;
 #else
-	const char *const *lists[] = { sandbox_base, extra };
+	const char *const *lists[] = {sandbox_base, extra};
 	scmp_filter_ctx ctx;
 	int r;
 
@@ -49,12 +53,22 @@ sandbox_apply(const char *who, const char *const *extra)
 		return -ENOMEM;
 	for (size_t l = 0; l < 2; l++) {
 		for (const char *const *n = lists[l]; n && *n; n++) {
-			int nr = seccomp_syscall_resolve_name(*n);
+			const char *colon = strchr(*n, ':');
+			char name[32];
+			int nr;
 
+			snprintf(name, sizeof(name), "%.*s",
+			    colon ? (int)(colon - *n) : (int)strlen(*n), *n);
+			nr = seccomp_syscall_resolve_name(name);
 			/* A name this architecture lacks is skipped, not fatal. */
 			if (nr == __NR_SCMP_ERROR)
 				continue;
-			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+			/* "name:N" allows the call only with N as its first argument. */
+			if (colon)
+				r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				    SCMP_A0(SCMP_CMP_EQ, strtoul(colon + 1, NULL, 10)));
+			else
+				r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 			if (r < 0)
 				goto out;
 		}

@@ -5,7 +5,8 @@
 
 /*
  * Install a filter allowing the syscalls of the base set plus `extra`
- * (names, NULL-terminated); anything else kills the process.
+ * (names, NULL-terminated; "name:N" allows it only with N as the first
+ * argument); anything else kills the process.
  * Builds with CGFW_WEAK_SANDBOX (sanitizers) skip it and say so.
  */
 int sandbox_apply(const char *who, const char *const *extra);

@@ -27,7 +27,7 @@
 #include "egress.skel.h"
 #include "loader.h"
 
-#define BPFFS_DIR	"/sys/fs/bpf"
+#define BPFFS_DIR "/sys/fs/bpf"
 
 /* The cgroup2 mount point, from /proc/self/mountinfo (never assumed). */
 int
@@ -144,8 +144,8 @@ fill_maps(struct egress *skel, const struct cgfw_policy *pol)
 		if (bpf_map_update_elem(ip4, &pol->ip4[i].key, &pol->ip4[i].val, BPF_NOEXIST) < 0)
 			return -errno;
 	for (size_t i = 0; i < pol->n_cidr4; i++)
-		if (bpf_map_update_elem(cidr, &pol->cidr4[i].key, &pol->cidr4[i].val,
-			BPF_NOEXIST) < 0)
+		if (bpf_map_update_elem(cidr, &pol->cidr4[i].key, &pol->cidr4[i].val, BPF_NOEXIST) <
+		    0)
 			return -errno;
 	return 0;
 }
@@ -171,8 +171,10 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol, int debug,
 
 	r = egress__load(b->skel);
 	if (r < 0) {
-		snprintf(err, err_len, "cannot load the BPF programs (kernel too old or BPF "
-		    "restricted?): %s", strerror(-r));
+		snprintf(err, err_len,
+		    "cannot load the BPF programs (kernel too old or BPF "
+		    "restricted?): %s",
+		    strerror(-r));
 		goto out;
 	}
 	r = fill_maps(b->skel, pol);

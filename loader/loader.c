@@ -38,20 +38,20 @@
 #include "lib/proc.h"
 #include "loader.h"
 
-#define LOADER_HANDSHAKE_MS	10000
-#define LOADER_DRAIN_MS		5000
+#define LOADER_HANDSHAKE_MS 10000
+#define LOADER_DRAIN_MS     5000
 
 struct loader {
 	struct loader_opts *o;
 	struct cgfw_policy pol;
 	struct loader_bpf bpf;
-	char cg_path[PATH_MAX];		/* full path of the target cgroup */
+	char cg_path[PATH_MAX]; /* full path of the target cgroup */
 	int cg_fd;
 	unsigned long long cg_id;
 	int created_cgroup;
-	uid_t uid;			/* the command's user */
+	uid_t uid; /* the command's user */
 	gid_t gid;
-	char *user_name;		/* NULL when the uid has no passwd entry */
+	char *user_name; /* NULL when the uid has no passwd entry */
 	int log_fd;
 	pid_t mon_pid;
 	struct ipc_peer mon;
@@ -63,8 +63,7 @@ struct loader {
 	int sfd;
 };
 
-static void __attribute__((noreturn))
-usage(int code)
+static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: cgfw-loader [--config FILE] run [OPTIONS] [--] CMD [ARGS...]\n"
@@ -112,7 +111,7 @@ parse_bool(const char *v, int *ret)
 	    !strcasecmp(v, "on"))
 		*ret = 1;
 	else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-	    !strcasecmp(v, "off"))
+	         !strcasecmp(v, "off"))
 		*ret = 0;
 	else
 		return -1;
@@ -149,7 +148,7 @@ config_key(void *user, const char *section, const char *name, const char *value)
 		if ((allow && o->have_cli_allow) || (!allow && o->have_cli_block))
 			return 1;
 		if (rules_add_list(&o->rules, value, allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK,
-			origin, err, sizeof(err)) < 0) {
+		        origin, err, sizeof(err)) < 0) {
 			snprintf(c->err, sizeof(c->err), "%s", err);
 			return 0;
 		}
@@ -166,8 +165,8 @@ config_key(void *user, const char *section, const char *name, const char *value)
 		int v;
 
 		if (parse_bool(value, &v) < 0) {
-			snprintf(c->err, sizeof(c->err), "%s: expected true or false, not \"%.64s\"",
-			    origin, value);
+			snprintf(c->err, sizeof(c->err),
+			    "%s: expected true or false, not \"%.64s\"", origin, value);
 			return 0;
 		}
 		o->debug |= v;
@@ -181,7 +180,7 @@ config_key(void *user, const char *section, const char *name, const char *value)
 static void
 config_load(struct loader_opts *o)
 {
-	struct config_ctx c = { .o = o, .file = o->config };
+	struct config_ctx c = {.o = o, .file = o->config};
 	FILE *f;
 	int r;
 
@@ -203,16 +202,16 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 {
 	enum { O_ALLOW = 256, O_BLOCK, O_LOG, O_DEBUG, O_USER, O_CGROUP, O_CONFIG, O_HELP };
 	static const struct option lo[] = {
-		{ "allow-list", required_argument, NULL, O_ALLOW },
-		{ "block-list", required_argument, NULL, O_BLOCK },
-		{ "log-file", required_argument, NULL, O_LOG },
-		{ "debug", no_argument, NULL, O_DEBUG },
-		{ "user", required_argument, NULL, O_USER },
-		{ "cgroup", required_argument, NULL, O_CGROUP },
-		{ "cgroup-path", required_argument, NULL, O_CGROUP },
-		{ "config", required_argument, NULL, O_CONFIG },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
+	    {"allow-list", required_argument, NULL, O_ALLOW},
+	    {"block-list", required_argument, NULL, O_BLOCK},
+	    {"log-file", required_argument, NULL, O_LOG},
+	    {"debug", no_argument, NULL, O_DEBUG},
+	    {"user", required_argument, NULL, O_USER},
+	    {"cgroup", required_argument, NULL, O_CGROUP},
+	    {"cgroup-path", required_argument, NULL, O_CGROUP},
+	    {"config", required_argument, NULL, O_CONFIG},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, bad = 0;
 
@@ -415,8 +414,8 @@ spawn_worker(const char *name, struct ipc_peer *peer)
 	if (pid < 0)
 		fatal("fork");
 	if (pid == 0) {
-		char *const argv[] = { (char *)name, NULL };
-		char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+		char *const argv[] = {(char *)name, NULL};
+		char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
 		sigset_t all;
 		int nul;
 
@@ -456,16 +455,15 @@ mon_configure(struct loader *l)
 	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
 	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
-	Cgfw__FdKind kinds[3] = { CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
-		CGFW__FD_KIND__FD_LOG_FILE };
-	struct bpf_get_fd_by_id_opts ro = { .sz = sizeof(ro), .open_flags = BPF_F_RDONLY };
+	Cgfw__FdKind kinds[3] = {
+	    CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP, CGFW__FD_KIND__FD_LOG_FILE};
+	struct bpf_get_fd_by_id_opts ro = {.sz = sizeof(ro), .open_flags = BPF_F_RDONLY};
 	struct bpf_map_info info;
 	uint32_t info_len = sizeof(info);
 	int fdv[3];
 	int r;
 
-	r = ipc_send_hello(&l->mon, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO,
-	    CGFW__ROLE__ROLE_LOADER);
+	r = ipc_send_hello(&l->mon, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
 	if (r < 0)
 		fatal_r(r, "cannot greet the monitor");
 
@@ -551,10 +549,10 @@ loader_on_mon_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 
 /* What the monitor may send the loader.  Anything else kills the link. */
 static const struct ipc_rule loader_from_mon[] = {
-	{ CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, IPC_ONCE, loader_on_mon_hello },
-	{ CGFW__ENVELOPE__BODY_MON_LOADER_READY, IPC_ONCE, loader_on_mon_ready },
-	{ CGFW__ENVELOPE__BODY_MON_LOADER_STATS, IPC_ONCE, loader_on_mon_stats },
-	{ 0, 0, NULL },
+    {CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, IPC_ONCE, loader_on_mon_hello},
+    {CGFW__ENVELOPE__BODY_MON_LOADER_READY, IPC_ONCE, loader_on_mon_ready},
+    {CGFW__ENVELOPE__BODY_MON_LOADER_STATS, IPC_ONCE, loader_on_mon_stats},
+    {0, 0, NULL},
 };
 
 static void
@@ -623,8 +621,8 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!done(l)) {
 		struct pollfd pfd[2] = {
-			{ .fd = l->sfd, .events = POLLIN },
-			{ .fd = l->mon.fd, .events = POLLIN },
+		    {.fd = l->sfd, .events = POLLIN},
+		    {.fd = l->mon.fd, .events = POLLIN},
 		};
 		struct timespec now;
 		int wait = -1, n;
@@ -632,7 +630,7 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 		if (timeout_ms >= 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			wait = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 +
-			    (now.tv_nsec - t0.tv_nsec) / 1000000);
+			                          (now.tv_nsec - t0.tv_nsec) / 1000000);
 			if (wait <= 0)
 				return -ETIMEDOUT;
 		}
@@ -692,8 +690,8 @@ start_monitor(struct loader *l)
 	l->mon_pid = spawn_worker("cgfw-monitor", &l->mon);
 	mon_configure(l);
 	if (loader_wait(l, done_ready, LOADER_HANDSHAKE_MS, NULL) < 0 || !l->mon_ready)
-		fatalx("cgfw-monitor did not become ready%s%s",
-		    l->mon.violation[0] ? ": " : "", l->mon.violation);
+		fatalx("cgfw-monitor did not become ready%s%s", l->mon.violation[0] ? ": " : "",
+		    l->mon.violation);
 }
 
 /* Drain the monitor: it reads the ring buffer dry, reports, and exits. */
@@ -745,7 +743,7 @@ signals_block(struct loader *l)
 static void
 start_command(struct loader *l)
 {
-	struct clone_args ca = { 0 };
+	struct clone_args ca = {0};
 	int pfd[2], err = 0;
 	sigset_t none;
 	ssize_t n;
@@ -759,7 +757,7 @@ start_command(struct loader *l)
 	if (l->child < 0)
 		fatal("cannot start the command in %s (clone3)", l->cg_path);
 	if (l->child == 0) {
-		char *sh[] = { "/bin/sh", "-c", l->o->argv[0], NULL };
+		char *sh[] = {"/bin/sh", "-c", l->o->argv[0], NULL};
 		char **argv = l->o->argc == 1 ? sh : l->o->argv;
 		int r;
 
@@ -805,7 +803,7 @@ cgroup_remove(struct loader *l)
 		(void)close(fd);
 	}
 	for (int i = 0; i < 200; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		struct timespec ts = {0, 10 * 1000 * 1000};
 
 		if (rmdir(l->cg_path) == 0 || errno == ENOENT)
 			return;
@@ -874,8 +872,8 @@ warn_name_rules(const struct loader *l)
 
 		if (rules_is_name_kind(r->kind))
 			log_warnx("rule \"%s\" (%s): %s rules are parsed but not enforced yet "
-			    "(no DNS/HTTP proxy in this build); its addresses are judged "
-			    "by the IP rules and the mode",
+			          "(no DNS/HTTP proxy in this build); its addresses are judged "
+			          "by the IP rules and the mode",
 			    r->text, r->origin, rules_kind_name(r->kind));
 	}
 }
@@ -883,8 +881,8 @@ warn_name_rules(const struct loader *l)
 int
 main(int argc, char *argv[])
 {
-	struct loader_opts o = { 0 };
-	struct loader l = { .o = &o, .cg_fd = -1, .log_fd = -1, .mon_pid = -1, .child = -1 };
+	struct loader_opts o = {0};
+	struct loader l = {.o = &o, .cg_fd = -1, .log_fd = -1, .mon_pid = -1, .child = -1};
 	char err[CGFW_ERR_LEN];
 	int r, sig = 0, code;
 

@@ -16,7 +16,7 @@
 
 #include "events.h"
 
-#define CMDLINE_MAX	4096
+#define CMDLINE_MAX 4096
 
 char *
 mon_cmdline(const char *proc_root, uint32_t pid, size_t *ret_len)
@@ -79,8 +79,8 @@ mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 static const char *
 hook_name(int hook)
 {
-	static const char *const names[] = { "", "connect4", "sendmsg4", "connect6", "sendmsg6",
-		"egress" };
+	static const char *const names[] = {
+	    "", "connect4", "sendmsg4", "connect6", "sendmsg6", "egress"};
 
 	return hook > 0 && hook <= CGFW_HOOK_EGRESS ? names[hook] : "unknown";
 }
@@ -135,8 +135,10 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 		snprintf(buf, len, "block-list mode: %s matches no block rule", ip);
 		break;
 	case CGFW_R_NOT_RESOLVED:
-		snprintf(buf, len, "block-list mode with domain rules: %s was not resolved for an "
-		    "allowed domain", ip);
+		snprintf(buf, len,
+		    "block-list mode with domain rules: %s was not resolved for an "
+		    "allowed domain",
+		    ip);
 		break;
 	case CGFW_R_LOG_ONLY:
 		snprintf(buf, len, "log-only mode: nothing is blocked");
@@ -171,7 +173,7 @@ text_kv(struct jbuf *tb, const char *key, const char *val, size_t n)
 
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = (unsigned char)val[i] <= ' ' || val[i] == '"' || val[i] == '\\' ||
-		    (unsigned char)val[i] >= 0x7f;
+		        (unsigned char)val[i] >= 0x7f;
 	jb_raw(tb, " ", 1);
 	jb_raw(tb, key, strlen(key));
 	jb_raw(tb, "=", 1);
@@ -278,8 +280,8 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	{
 		char pid[16];
 
-		snprintf(pid, sizeof(pid), "%d",
-		    (e->flags & CGFW_EV_OWNER_KNOWN) ? (int)e->tgid : -1);
+		snprintf(
+		    pid, sizeof(pid), "%d", (e->flags & CGFW_EV_OWNER_KNOWN) ? (int)e->tgid : -1);
 		text_kv(&out->tb, "pid", pid, strlen(pid));
 	}
 	text_kv(&out->tb, "cmd", cmd, cmd_len);

@@ -10,15 +10,15 @@
 #include "lib/json.h"
 
 struct mon_rule {
-	int action;	/* CGFW_ACT_* */
+	int action; /* CGFW_ACT_* */
 	char *text;
 	char *origin;
 	char *kind;
 };
 
 struct mon_out {
-	int mode;			/* enum cgfw_mode */
-	struct mon_rule *rules;		/* rules[id - 1] */
+	int mode;               /* enum cgfw_mode */
+	struct mon_rule *rules; /* rules[id - 1] */
 	size_t n_rules;
 	uint64_t cgroup_id;
 	int json_fd;
@@ -27,8 +27,8 @@ struct mon_out {
 	struct jbuf tb;
 	uint64_t n_events;
 	uint64_t n_bad;
-	int64_t realtime_offset_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
-	const char *proc_root;		/* "/proc" (tests may point elsewhere) */
+	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	const char *proc_root;      /* "/proc" (tests may point elsewhere) */
 };
 
 /* Formats one record into out->jb (JSON) and out->tb (text); -EINVAL if malformed. */

@@ -31,8 +31,8 @@
 #include "lib/sandbox.h"
 #include "events.h"
 
-#define MON_HANDSHAKE_MS	10000
-#define MON_MAX_RULES		(1U << 24)
+#define MON_HANDSHAKE_MS 10000
+#define MON_MAX_RULES    (1U << 24)
 
 struct mon {
 	struct ipc_peer loader;
@@ -113,26 +113,26 @@ mon_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 }
 
 static const struct bpfmap_spec ring_spec = {
-	.name = "cgfw_events",
-	.type = BPF_MAP_TYPE_RINGBUF,
-	.max_entries = CGFW_EVENTS_BYTES,
+    .name = "cgfw_events",
+    .type = BPF_MAP_TYPE_RINGBUF,
+    .max_entries = CGFW_EVENTS_BYTES,
 };
 
 static const struct bpfmap_spec stats_spec = {
-	.name = "cgfw_stats",
-	.type = BPF_MAP_TYPE_PERCPU_ARRAY,
-	.key_size = sizeof(__u32),
-	.value_size = sizeof(__u64),
-	.max_entries = CGFW_STAT_MAX,
+    .name = "cgfw_stats",
+    .type = BPF_MAP_TYPE_PERCPU_ARRAY,
+    .key_size = sizeof(__u32),
+    .value_size = sizeof(__u64),
+    .max_entries = CGFW_STAT_MAX,
 };
 
 static int
 mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
-	static const Cgfw__FdKind want[] = { CGFW__FD_KIND__FD_RINGBUF,
-		CGFW__FD_KIND__FD_STATS_MAP, CGFW__FD_KIND__FD_LOG_FILE };
+	static const Cgfw__FdKind want[] = {
+	    CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP, CGFW__FD_KIND__FD_LOG_FILE};
 	struct mon *m = ctx;
-	int fds[3] = { -1, -1, -1 };
+	int fds[3] = {-1, -1, -1};
 	size_t n = env->loader_mon_fds->n_kinds;
 	struct stat st;
 	int r;
@@ -152,8 +152,8 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	if (bpfmap_verify(m->stats_fd, &stats_spec) < 0)
 		return ipc_violation(p, "fds: the stats map is not cgfw_stats");
 	if (m->log_fd >= 0) {
-		if (fstat(m->log_fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
-			S_ISCHR(st.st_mode)))
+		if (fstat(m->log_fd, &st) < 0 ||
+		    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
 			return ipc_violation(p, "fds: the log file is not a file or pipe");
 		m->out.json_fd = m->log_fd;
 	}
@@ -190,13 +190,13 @@ mon_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 
 /* What the loader may send the monitor.  Anything else kills the link. */
 static const struct ipc_rule mon_from_loader[] = {
-	{ CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, mon_on_hello },
-	{ CGFW__ENVELOPE__BODY_LOADER_MON_CONFIG, IPC_ONCE, mon_on_config },
-	{ CGFW__ENVELOPE__BODY_LOADER_MON_RULE, 0, mon_on_rule },
-	{ CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, mon_on_fds },
-	{ CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, mon_on_commit },
-	{ CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown },
-	{ 0, 0, NULL },
+    {CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, mon_on_hello},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_CONFIG, IPC_ONCE, mon_on_config},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_RULE, 0, mon_on_rule},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, mon_on_fds},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, mon_on_commit},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown},
+    {0, 0, NULL},
 };
 
 static int
@@ -240,8 +240,8 @@ mon_send_stats(struct mon *m)
 	st.lost = mon_lost_events(m);
 	st.bad = m->out.n_bad;
 	if (st.lost)
-		log_warnx("%llu events were lost: the ring buffer was full",
-		    (unsigned long long)st.lost);
+		log_warnx(
+		    "%llu events were lost: the ring buffer was full", (unsigned long long)st.lost);
 	env.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_STATS;
 	env.mon_loader_stats = &st;
 	r = ipc_send(&m->loader, &env, NULL, 0);
@@ -306,7 +306,8 @@ ipc_cb(uv_poll_t *h, int status, int events)
 			return;
 		}
 		if (r < 0)
-			fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
+			fatalx(
+			    "loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
 	}
 }
 
@@ -324,19 +325,19 @@ mon_handshake(struct mon *m)
 	struct timespec t0, now;
 	int r;
 
-	r = ipc_send_hello(&m->loader, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO,
-	    CGFW__ROLE__ROLE_MONITOR);
+	r = ipc_send_hello(
+	    &m->loader, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
 	if (r < 0)
 		fatal_r(r, "cannot greet the loader");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!m->committed) {
-		struct pollfd pfd = { .fd = m->loader.fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = m->loader.fd, .events = POLLIN};
 		Cgfw__Envelope *env;
 		int left;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = MON_HANDSHAKE_MS - (int)((now.tv_sec - t0.tv_sec) * 1000 +
-		    (now.tv_nsec - t0.tv_nsec) / 1000000);
+		                                (now.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0)
 			fatalx("no configuration from the loader in time");
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
@@ -349,7 +350,8 @@ mon_handshake(struct mon *m)
 		if (r == -EPIPE)
 			fatalx("the loader closed the link during the handshake");
 		if (r < 0)
-			fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
+			fatalx(
+			    "loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
 	}
 }
 
@@ -369,8 +371,8 @@ mon_init(struct mon *m, int argc, char *argv[])
 	m->out.proc_root = "/proc";
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
-	m->out.realtime_offset_ns = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000LL +
-	    (real.tv_nsec - mono.tv_nsec);
+	m->out.realtime_offset_ns =
+	    ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
 	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
 		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
 }
@@ -379,9 +381,9 @@ static void
 mon_sandbox(void)
 {
 	static const char *const extra[] = {
-		"openat",	/* /proc/PID/cmdline */
-		"bpf",		/* BPF_MAP_LOOKUP_ELEM on the stats map fd */
-		NULL,
+	    "openat", /* /proc/PID/cmdline */
+	    "bpf:1",  /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+	    NULL,
 	};
 	int r = sandbox_apply("cgfw-monitor", extra);
 
@@ -434,7 +436,7 @@ mon_run(struct mon *m)
 int
 main(int argc, char *argv[])
 {
-	struct mon m = { 0 };
+	struct mon m = {0};
 
 	mon_init(&m, argc, argv);
 	if (proc_close_fds_except(CGFW_FD_IPC) < 0)

@@ -72,6 +72,17 @@ if ls "$B"/tests/fuzz_* >/dev/null 2>&1; then
 	done
 fi
 
+echo "== format"
+if command -v clang-format >/dev/null && git -C "$TOP" rev-parse >/dev/null 2>&1; then
+	bad=$(cd "$TOP" && git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 |
+		grep -o '^[^:]*\.[ch]' | sort -u)
+	if [ -z "$bad" ]; then
+		report format 0 "ok - format: sources match .clang-format"
+	else
+		report format 1 "not ok - format: clang-format differs in: $(echo $bad)"
+	fi
+fi
+
 echo "== integration tests (stderr in $ERRLOG)"
 for t in "$TOP"/tests/integration/[0-9][0-9]-*.sh; do
 	name=$(basename "$t" .sh)
