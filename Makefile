@@ -53,7 +53,9 @@ include bpf/module.mk
 include lib/module.mk
 include loader/module.mk
 include monitor/module.mk
+include dnsproxy/module.mk
 include tests/module.mk
+include tests/fuzz/module.mk
 include bench/module.mk
 
 all: $(BINS)
@@ -77,7 +79,7 @@ deps:
 demo: deps all
 	@bash tests/demo.sh
 
-check: deps all $(TEST_BINS)
+check: deps all $(TEST_BINS) $(FUZZ_BINS)
 	@bash tests/run.sh
 
 bench: deps all

@@ -33,6 +33,9 @@ const volatile __u8 cgfw_mode = CGFW_MODE_ALLOW_LIST;
 const volatile __u8 cgfw_emit_allowed = 0;     /* --debug, or log-only mode */
 const volatile __u8 cgfw_emit_loopback = 0;    /* --debug only */
 const volatile __u8 cgfw_block_unresolved = 0; /* block-list mode with name rules */
+const volatile __u32 cgfw_dns_ip4 = 0;     /* cgfw-dnsproxy's address, network order; 0 = none */
+const volatile __u16 cgfw_dns_port = 0;    /* its UDP and TCP port, host order */
+const volatile __u64 cgfw_exempt_cgid = 0; /* the workers' cgroup: never filtered */
 
 /* Exact IPv4 addresses (and IP:port) of the policy; DNS-learned IPs later. */
 struct {
@@ -50,6 +53,22 @@ struct {
 	__type(key, struct cgfw_lpm4_key);
 	__type(value, struct cgfw_policy_val);
 } cgfw_cidr_v4 SEC(".maps");
+
+/* IPs cgfw-dnsproxy resolved for allowed names; LRU: old ones make room. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CGFW_LEARNED_V4_MAX);
+	__type(key, __u32);
+	__type(value, struct cgfw_learned);
+} cgfw_learned_v4 SEC(".maps");
+
+/* (client addr, port, proto) -> owner, for the proxies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CGFW_PEERS_MAX);
+	__type(key, struct cgfw_peer_key);
+	__type(value, struct cgfw_peer);
+} cgfw_peers SEC(".maps");
 
 /* Owner and admitted destination of each socket of the cgroup. */
 struct {
@@ -89,8 +108,7 @@ stat_inc(__u32 idx)
 static __always_inline int
 is_loopback4(__u32 daddr)
 {
-	/* daddr is network order: the first octet is the low byte. */
-	return (daddr & 0xff) == 127;
+	return (bpf_ntohl(daddr) >> 24) == 127;
 }
 
 static __always_inline int
@@ -121,6 +139,7 @@ decide4(__u32 daddr, __u16 dport, struct decision *d)
 {
 	struct cgfw_ip4_key k = {.addr = daddr, .port = dport};
 	struct cgfw_lpm4_key lk = {.prefixlen = 32, .addr = daddr};
+	struct cgfw_learned *learned;
 
 	d->rule_id = 0;
 	if (is_loopback4(daddr)) {
@@ -135,6 +154,13 @@ decide4(__u32 daddr, __u16 dport, struct decision *d)
 		return;
 	if (policy_hit(bpf_map_lookup_elem(&cgfw_cidr_v4, &lk), d))
 		return;
+	learned = bpf_map_lookup_elem(&cgfw_learned_v4, &daddr);
+	if (learned && learned->expires_ns >= bpf_ktime_get_ns()) {
+		d->verdict = CGFW_V_ALLOW;
+		d->reason = CGFW_R_DNS_LEARNED;
+		d->rule_id = learned->rule_id;
+		return;
+	}
 
 	switch (cgfw_mode) {
 	case CGFW_MODE_LOG_ONLY:
@@ -256,14 +282,69 @@ sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 hook, __u8 family, const __u32
 }
 
 static __always_inline int
+is_dns_proxy(__u32 daddr, __u16 dport)
+{
+	return cgfw_dns_port && daddr == cgfw_dns_ip4 && dport == cgfw_dns_port;
+}
+
+/*
+ * Every query to port 53, UDP or TCP, to any address, goes to cgfw-dnsproxy;
+ * the original server is kept in socket storage so recvmsg4/getpeername4 can
+ * make the answer look as if it came from there.
+ */
+static __always_inline int
+dns_redirect(struct bpf_sock_addr *ctx, __u8 hook, __u32 daddr, __u16 dport)
+{
+	struct decision d = {.verdict = CGFW_V_ALLOW, .reason = CGFW_R_DNS_REDIRECT};
+	struct cgfw_sock_owner *o;
+
+	o = bpf_sk_storage_get(&cgfw_sock, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		return CGFW_DROP; /* no storage, no way to answer as the server: refuse */
+	o->orig_daddr = daddr;
+	o->orig_dport = dport;
+	o->redirected = 1;
+	ctx->user_ip4 = cgfw_dns_ip4;
+	ctx->user_port = bpf_htons(cgfw_dns_port);
+	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, &d);
+}
+
+/* cgfw's own workers, should the target be an ancestor of them. */
+static __always_inline int
+exempt(void)
+{
+	return cgfw_exempt_cgid && bpf_get_current_cgroup_id() == cgfw_exempt_cgid;
+}
+
+static __always_inline int
 sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	struct decision d;
 	__u32 daddr = ctx->user_ip4;
 	__u16 dport = bpf_ntohs((__u16)ctx->user_port);
 
+	if (exempt())
+		return CGFW_PASS;
+	if (cgfw_dns_port && dport == 53 &&
+	    (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_TCP))
+		return dns_redirect(ctx, hook, daddr, dport);
 	decide4(daddr, dport, &d);
 	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, &d);
+}
+
+/* An answer from the proxy appears to come from the server the client asked. */
+static __always_inline void
+unredirect4(struct bpf_sock_addr *ctx)
+{
+	struct cgfw_sock_owner *o;
+
+	if (!is_dns_proxy(ctx->user_ip4, bpf_ntohs((__u16)ctx->user_port)))
+		return;
+	o = bpf_sk_storage_get(&cgfw_sock, ctx->sk, 0, 0);
+	if (!o || !o->redirected)
+		return;
+	ctx->user_ip4 = o->orig_daddr;
+	ctx->user_port = bpf_htons(o->orig_dport);
 }
 
 static __always_inline int
@@ -274,6 +355,8 @@ sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
 	__u16 dport = bpf_ntohs((__u16)ctx->user_port);
 
 	/* Each word is its own context access; the verifier wants them one by one. */
+	if (exempt())
+		return CGFW_PASS;
 	a[0] = ctx->user_ip6[0];
 	a[1] = ctx->user_ip6[1];
 	a[2] = ctx->user_ip6[2];
@@ -308,6 +391,22 @@ egress_sendmsg4(struct bpf_sock_addr *ctx)
 	return sock_addr4(ctx, CGFW_HOOK_SENDMSG4);
 }
 
+SEC("cgroup/recvmsg4")
+int
+egress_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	unredirect4(ctx);
+	return 1; /* recvmsg hooks must return 1 */
+}
+
+SEC("cgroup/getpeername4")
+int
+egress_getpeername4(struct bpf_sock_addr *ctx)
+{
+	unredirect4(ctx);
+	return 1;
+}
+
 SEC("cgroup/connect6")
 int
 egress_connect6(struct bpf_sock_addr *ctx)
@@ -320,6 +419,25 @@ int
 egress_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return sock_addr6(ctx, CGFW_HOOK_SENDMSG6);
+}
+
+/* Tell the proxy who is asking: (source addr, port, proto) -> owner. */
+static __always_inline void
+peer_record(struct __sk_buff *skb, const struct cgfw_sock_owner *o, __u8 proto, __u16 sport)
+{
+	struct cgfw_peer_key k = {.port = sport, .proto = proto};
+	struct cgfw_peer v = {};
+
+	if (bpf_skb_load_bytes(skb, 12, &k.addr, 4))
+		return;
+	v.cgroup_id = o->cgroup_id;
+	v.tgid = o->tgid;
+	v.pid = o->pid;
+	v.uid = o->uid;
+	v.orig_daddr = o->orig_daddr;
+	v.orig_dport = o->orig_dport;
+	__builtin_memcpy(v.comm, o->comm, sizeof(v.comm));
+	bpf_map_update_elem(&cgfw_peers, &k, &v, BPF_ANY);
 }
 
 /*
@@ -342,6 +460,8 @@ egress_skb(struct __sk_buff *skb)
 	__u16 dport = 0;
 	__u8 proto = 0, family, vihl;
 
+	if (cgfw_exempt_cgid && bpf_skb_cgroup_id(skb) == cgfw_exempt_cgid)
+		return CGFW_PASS;
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
 	if (sk)
@@ -354,10 +474,13 @@ egress_skb(struct __sk_buff *skb)
 			return CGFW_DROP;
 		if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
 			__u32 off = (vihl & 0x0f) * 4;
+			__u16 ports[2];
 
-			if (bpf_skb_load_bytes(skb, off + 2, &dport, 2))
+			if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 				return CGFW_DROP;
-			dport = bpf_ntohs(dport);
+			dport = bpf_ntohs(ports[1]);
+			if (o && is_dns_proxy(daddr, dport))
+				peer_record(skb, o, proto, bpf_ntohs(ports[0]));
 		}
 		if (o && o->admitted && o->daddr == daddr && o->dport == dport)
 			return CGFW_PASS;

@@ -9,9 +9,11 @@
 
 #include <linux/types.h>
 
-#define CGFW_ALLOW_V4_MAX 65536
-#define CGFW_CIDR_V4_MAX  65536
-#define CGFW_EVENTS_BYTES (1 << 22)
+#define CGFW_ALLOW_V4_MAX   65536
+#define CGFW_CIDR_V4_MAX    65536
+#define CGFW_EVENTS_BYTES   (1 << 22)
+#define CGFW_LEARNED_V4_MAX 65536
+#define CGFW_PEERS_MAX      16384
 
 enum cgfw_mode {
 	CGFW_MODE_LOG_ONLY = 1,
@@ -40,15 +42,17 @@ enum cgfw_verdict {
 
 /* Why: userspace turns these into the `because` and `ruleSource` fields. */
 enum cgfw_reason {
-	CGFW_R_LOOPBACK = 1,     /* 127.0.0.0/8 or ::1, always allowed */
-	CGFW_R_ALLOW_RULE = 2,   /* an allow rule matched (rule_id names it) */
-	CGFW_R_BLOCK_RULE = 3,   /* a block rule matched (rule_id names it) */
-	CGFW_R_NOT_ALLOWED = 4,  /* allow-list mode, no rule matched */
-	CGFW_R_NOT_BLOCKED = 5,  /* block-list mode, no rule matched, no name rules */
-	CGFW_R_NOT_RESOLVED = 6, /* block-list mode with name rules: IP never resolved */
-	CGFW_R_LOG_ONLY = 7,     /* log-only mode: nothing is blocked */
-	CGFW_R_IPV6 = 8,         /* real IPv6 is not supported yet */
-	CGFW_R_ADMITTED = 9,     /* egress: packet of a connection admitted earlier */
+	CGFW_R_LOOPBACK = 1,      /* 127.0.0.0/8 or ::1, always allowed */
+	CGFW_R_ALLOW_RULE = 2,    /* an allow rule matched (rule_id names it) */
+	CGFW_R_BLOCK_RULE = 3,    /* a block rule matched (rule_id names it) */
+	CGFW_R_NOT_ALLOWED = 4,   /* allow-list mode, no rule matched */
+	CGFW_R_NOT_BLOCKED = 5,   /* block-list mode, no rule matched, no name rules */
+	CGFW_R_NOT_RESOLVED = 6,  /* block-list mode with name rules: IP never resolved */
+	CGFW_R_LOG_ONLY = 7,      /* log-only mode: nothing is blocked */
+	CGFW_R_IPV6 = 8,          /* real IPv6 is not supported yet */
+	CGFW_R_ADMITTED = 9,      /* egress: packet of a connection admitted earlier */
+	CGFW_R_DNS_LEARNED = 10,  /* resolved for an allowed name, not expired */
+	CGFW_R_DNS_REDIRECT = 11, /* a DNS query sent to cgfw-dnsproxy */
 	CGFW_R_MAX,
 };
 
@@ -73,6 +77,39 @@ struct cgfw_policy_val {
 };
 
 /*
+ * An IPv4 address that cgfw-dnsproxy resolved for an allowed name: the LRU
+ * map cgfw_learned_v4, keyed by the address (network order).
+ */
+struct cgfw_learned {
+	__u64 expires_ns; /* bpf_ktime_get_ns() deadline */
+	__u32 rule_id;    /* the name rule that admitted it, 0 = none (block/log mode) */
+	__u32 pad;
+};
+
+/*
+ * Who sent a packet to a proxy: filled at egress (which sees the source port)
+ * from the socket's owner, read by the proxy for the client's address and
+ * port.  The LRU map cgfw_peers.
+ */
+struct cgfw_peer_key {
+	__u32 addr; /* client source address, network order */
+	__u16 port; /* client source port, host order */
+	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 pad;
+};
+
+struct cgfw_peer {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 pid;
+	__u32 uid;
+	__u32 orig_daddr; /* where the client meant to go, network order */
+	__u16 orig_dport; /* host order */
+	__u16 pad;
+	char comm[16];
+};
+
+/*
  * Per-socket storage (cgfw_sock): who owns the socket, captured in process
  * context by the sock_addr hooks, and what they were admitted to.
  */
@@ -86,6 +123,10 @@ struct cgfw_sock_owner {
 	__u8 admitted; /* daddr:dport was admitted by a sock_addr hook */
 	__u8 reported; /* an egress drop was already reported for this socket */
 	char comm[16];
+	__u32 orig_daddr; /* before a redirect to a proxy, network order */
+	__u16 orig_dport; /* host order */
+	__u8 redirected;  /* orig_* are set */
+	__u8 pad;
 };
 
 #define CGFW_EV_OWNER_KNOWN 0x1

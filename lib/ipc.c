@@ -71,7 +71,8 @@ ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds)
 
 	if (n_fds > CGFW_IPC_MAX_FDS)
 		return -EINVAL;
-	env->seq = ++p->seq_out;
+	/* The number is spent only by a message that was sent. */
+	env->seq = p->seq_out + 1;
 	len = cgfw__envelope__get_packed_size(env);
 	if (len > sizeof(buf))
 		return -EMSGSIZE;
@@ -109,7 +110,10 @@ ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds)
 		if (n < 0 && errno != EINTR)
 			return -errno;
 	}
-	return (size_t)n == len ? 0 : -EIO;
+	if ((size_t)n != len)
+		return -EIO;
+	p->seq_out++;
+	return 0;
 }
 
 int

@@ -29,7 +29,8 @@ policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol)
 	}
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct cgfw_rule *r = &rs->v[i];
-		struct cgfw_policy_val v = {.rule_id = (uint32_t)i + 1, .action = r->action};
+		struct cgfw_policy_val v = {
+		    .rule_id = r->id ? r->id : (uint32_t)i + 1, .action = r->action};
 		size_t j;
 
 		if (r->action == CGFW_ACT_ALLOW)
@@ -101,7 +102,7 @@ policy_lookup4(const struct cgfw_policy *pol, uint32_t addr, uint16_t port, int 
 	const struct cgfw_lpm4_entry *best = NULL;
 
 	*ret_rule_id = 0;
-	if ((addr & 0xff) == 127) {
+	if ((ntohl(addr) >> 24) == 127) {
 		*ret_reason = CGFW_R_LOOPBACK;
 		return CGFW_V_ALLOW;
 	}

@@ -33,7 +33,7 @@ struct cgfw_policy {
 	size_t n_cidr4;
 };
 
-/* Rule ids in the maps are 1 + the index in rs. */
+/* Rule ids in the maps are r->id, or 1 + the index in rs when r->id is 0. */
 int policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol);
 void policy_free(struct cgfw_policy *pol);
 /* Returns the verdict (enum cgfw_verdict) and the reason/rule as BPF would. */

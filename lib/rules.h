@@ -30,6 +30,7 @@ struct cgfw_rule {
 	char *path;    /* URL: starts with '/' */
 	char *text;    /* as written, trimmed */
 	char *origin;  /* "--allow-list", "FILE:LINE", ... */
+	uint32_t id;   /* id in maps and events; 0 = index + 1 in its ruleset */
 };
 
 struct cgfw_ruleset {

@@ -39,6 +39,7 @@ sandbox_apply(const char *who, const char *const *extra)
 {
 #ifdef CGFW_WEAK_SANDBOX
 	(void)extra;
+	(void)sandbox_base;
 	fprintf(
 	    stderr, "%s: WARNING: sandbox weakened (CGFW_WEAK_SANDBOX build): no seccomp\n", who);
 	return 0;

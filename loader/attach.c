@@ -25,6 +25,7 @@
 
 #include "lib/log.h"
 #include "egress.skel.h"
+#include "exec.skel.h"
 #include "loader.h"
 
 #define BPFFS_DIR "/sys/fs/bpf"
@@ -150,9 +151,45 @@ fill_maps(struct egress *skel, const struct cgfw_policy *pol)
 	return 0;
 }
 
+/* argv at exec for the cgroup's processes: a global hook filtered by cgroup. */
+static int
+exec_setup(struct loader_bpf *b, int cgroup_fd, char *err, size_t err_len)
+{
+	char pin[320];
+	__u32 zero = 0;
+	int r;
+
+	b->exec = execargv__open_and_load();
+	if (!b->exec) {
+		r = -errno;
+		snprintf(err, err_len, "cannot load the exec program: %s", strerror(-r));
+		return r;
+	}
+	if (bpf_map_update_elem(
+	        bpf_map__fd(b->exec->maps.cgfw_target), &zero, &cgroup_fd, BPF_ANY) < 0) {
+		r = -errno;
+		snprintf(err, err_len, "cannot set the exec program's cgroup: %s", strerror(-r));
+		return r;
+	}
+	b->exec_link = bpf_program__attach(b->exec->progs.exec_argv);
+	if (!b->exec_link) {
+		r = -errno;
+		snprintf(err, err_len, "cannot attach exec_argv: %s", strerror(-r));
+		return r;
+	}
+	snprintf(pin, sizeof(pin), "%s/exec_argv", b->pin_dir);
+	r = bpf_link__pin(b->exec_link, pin);
+	if (r < 0) {
+		snprintf(err, err_len, "cannot pin %s: %s", pin, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int
-loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol, int debug, int cgroup_fd,
-    unsigned long long cgroup_id, char *err, size_t err_len)
+loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
+    const struct loader_bpf_cfg *cfg, int cgroup_fd, unsigned long long cgroup_id, char *err,
+    size_t err_len)
 {
 	struct bpf_program *progs[LOADER_N_PROGS];
 	int r;
@@ -165,8 +202,11 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol, int debug,
 		goto out;
 	}
 	b->skel->rodata->cgfw_mode = (__u8)pol->mode;
-	b->skel->rodata->cgfw_emit_allowed = debug || pol->mode == CGFW_MODE_LOG_ONLY;
-	b->skel->rodata->cgfw_emit_loopback = debug;
+	b->skel->rodata->cgfw_emit_allowed = cfg->debug || pol->mode == CGFW_MODE_LOG_ONLY;
+	b->skel->rodata->cgfw_emit_loopback = cfg->debug;
+	b->skel->rodata->cgfw_dns_ip4 = cfg->dns_ip4;
+	b->skel->rodata->cgfw_dns_port = cfg->dns_port;
+	b->skel->rodata->cgfw_exempt_cgid = cfg->exempt_cgroup_id;
 	b->skel->rodata->cgfw_block_unresolved = (__u8)pol->block_unresolved;
 
 	r = egress__load(b->skel);
@@ -202,6 +242,8 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol, int debug,
 	progs[2] = b->skel->progs.egress_connect6;
 	progs[3] = b->skel->progs.egress_sendmsg6;
 	progs[4] = b->skel->progs.egress_skb;
+	progs[5] = b->skel->progs.egress_recvmsg4;
+	progs[6] = b->skel->progs.egress_getpeername4;
 	for (int i = 0; i < LOADER_N_PROGS; i++) {
 		char pin[320];
 
@@ -220,7 +262,7 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol, int debug,
 		}
 		b->n_pinned++;
 	}
-	r = 0;
+	r = exec_setup(b, cgroup_fd, err, err_len);
 out:
 	if (r < 0)
 		loader_bpf_teardown(b);
@@ -239,6 +281,13 @@ loader_bpf_teardown(struct loader_bpf *b)
 		b->links[i] = NULL;
 	}
 	b->n_pinned = 0;
+	if (b->exec_link) {
+		(void)bpf_link__unpin(b->exec_link);
+		bpf_link__destroy(b->exec_link);
+		b->exec_link = NULL;
+	}
+	execargv__destroy(b->exec);
+	b->exec = NULL;
 	if (b->pin_dir[0] && rmdir(b->pin_dir) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s", b->pin_dir);
 	b->pin_dir[0] = '\0';
@@ -256,4 +305,22 @@ int
 loader_bpf_stats_fd(const struct loader_bpf *b)
 {
 	return bpf_map__fd(b->skel->maps.cgfw_stats);
+}
+
+int
+loader_bpf_learned_fd(const struct loader_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.cgfw_learned_v4);
+}
+
+int
+loader_bpf_peers_fd(const struct loader_bpf *b)
+{
+	return bpf_map__fd(b->skel->maps.cgfw_peers);
+}
+
+int
+loader_bpf_argv_fd(const struct loader_bpf *b)
+{
+	return bpf_map__fd(b->exec->maps.cgfw_argv);
 }

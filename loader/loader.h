@@ -3,7 +3,11 @@
 #ifndef CGFW_LOADER_H
 #define CGFW_LOADER_H
 
+#include <limits.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "lib/ipc.h"
 
 #include "lib/policy.h"
 #include "lib/rules.h"
@@ -17,6 +21,14 @@ enum loader_cmd {
 	CMD_ATTACH,
 };
 
+#define LOADER_MAX_FILES     64
+#define LOADER_MAX_UPSTREAMS 8
+
+struct loader_file {
+	char *path;
+	int action;
+};
+
 struct loader_opts {
 	enum loader_cmd cmd;
 	const char *config;
@@ -28,27 +40,103 @@ struct loader_opts {
 	char *cgroup; /* attach --cgroup */
 	char **argv;  /* run: the command */
 	int argc;
+	struct loader_file files[LOADER_MAX_FILES]; /* --allow-list-file, --block-list-file */
+	int n_files;
+	int have_cli_allow_file, have_cli_block_file;
+	char *upstreams[LOADER_MAX_UPSTREAMS]; /* "IP:PORT" / "[IP6]:PORT" */
+	int n_upstreams;
+	int have_cli_upstream;
+	uint32_t min_ttl;
+	int have_cli_min_ttl;
+	int block_nxdomain;
+	int have_cli_block_response;
+	int allow_dns_request;
 };
 
-#define LOADER_N_PROGS 5
+#define LOADER_N_PROGS 7
+
+struct execargv;
 
 struct loader_bpf {
 	struct egress *skel;
+	struct execargv *exec;
+	struct bpf_link *exec_link;
 	struct bpf_link *links[LOADER_N_PROGS];
 	char pin_dir[256];
 	int n_pinned;
 };
+
+/* The BPF settings fixed at load time (rodata). */
+struct loader_bpf_cfg {
+	int debug;
+	uint32_t dns_ip4; /* network order; 0 = no DNS proxy */
+	uint16_t dns_port;
+	uint64_t exempt_cgroup_id; /* the workers' cgroup: never filtered */
+};
+
+enum { W_MON, W_DNS, W_N };
+
+struct worker {
+	const char *name;
+	pid_t pid;
+	struct ipc_peer ipc;
+	const struct ipc_rule *table;
+	int ready;
+	int done;
+};
+
+struct loader {
+	struct loader_opts *o;
+	struct cgfw_policy pol;
+	struct loader_bpf bpf;
+	char cg_path[PATH_MAX]; /* full path of the target cgroup */
+	int cg_fd;
+	unsigned long long cg_id;
+	int created_cgroup;
+	char wcg_path[PATH_MAX]; /* the workers' own cgroup, exempted in BPF */
+	int wcg_fd;
+	unsigned long long wcg_id;
+	uid_t uid; /* the command's user */
+	gid_t gid;
+	char *user_name; /* NULL when the uid has no passwd entry */
+	int log_fd;
+	int np_fd;            /* sealed memfd of the name policy */
+	size_t n_names;       /* name rules in it */
+	int file_allow_names; /* list files brought allow / block name rules */
+	int file_block_names;
+	int dns_udp_fd; /* 127.0.0.1:dns_port */
+	int dns_tcp_fd;
+	uint16_t dns_port;
+	struct worker w[W_N];
+	pid_t child;
+	int child_status;
+	int child_done;
+	int sfd;
+};
+
+/* options.c */
+void opts_parse(struct loader_opts *o, int argc, char *argv[]);
+int opts_resolv_conf(struct loader_opts *o, const char *path);
+
+/* workers.c */
+void workers_start(struct loader *l);
+void workers_stop(struct loader *l);
+int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig);
 
 /* attach.c */
 int cgroup2_mount(char *buf, size_t len);
 int cgroup_self_path(char *buf, size_t len);
 int cgroup_open_target(const char *mnt, const char *path, char *ret_path, size_t len);
 int bpffs_ensure(void);
-int loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol, int debug, int cgroup_fd,
-    unsigned long long cgroup_id, char *err, size_t err_len);
+int loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
+    const struct loader_bpf_cfg *cfg, int cgroup_fd, unsigned long long cgroup_id, char *err,
+    size_t err_len);
 void loader_bpf_teardown(struct loader_bpf *b);
 int loader_bpf_ringbuf_fd(const struct loader_bpf *b);
 int loader_bpf_stats_fd(const struct loader_bpf *b);
+int loader_bpf_learned_fd(const struct loader_bpf *b);
+int loader_bpf_peers_fd(const struct loader_bpf *b);
+int loader_bpf_argv_fd(const struct loader_bpf *b);
 
 /* caps.c */
 int caps_drop_after_attach(void);

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "events.h"
 
 #define CMDLINE_MAX 4096
@@ -49,6 +51,44 @@ mon_cmdline(const char *proc_root, uint32_t pid, size_t *ret_len)
 	return buf;
 }
 
+/*
+ * What ran: the argv the kernel saw at exec (the process may be gone by now),
+ * else /proc/PID/cmdline (processes that started before an attach).
+ */
+char *
+mon_command(const struct mon_out *out, uint32_t pid, size_t *ret_len)
+{
+	struct cgfw_argv *v;
+	char *buf;
+	size_t n;
+
+	if (out->argv_fd < 0)
+		return mon_cmdline(out->proc_root, pid, ret_len);
+	v = malloc(sizeof(*v));
+	if (!v)
+		return NULL;
+	if (bpf_map_lookup_elem(out->argv_fd, &pid, v) < 0 || v->len == 0 ||
+	    v->len > sizeof(v->args)) {
+		free(v);
+		return mon_cmdline(out->proc_root, pid, ret_len);
+	}
+	n = v->len;
+	while (n > 0 && v->args[n - 1] == '\0')
+		n--;
+	buf = malloc(n + 1);
+	if (!buf || n == 0) {
+		free(v);
+		free(buf);
+		return mon_cmdline(out->proc_root, pid, ret_len);
+	}
+	for (size_t i = 0; i < n; i++)
+		buf[i] = v->args[i] ? v->args[i] : ' ';
+	buf[n] = '\0';
+	free(v);
+	*ret_len = n;
+	return buf;
+}
+
 const char *
 mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 {
@@ -72,6 +112,10 @@ mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 		return "IPv6AlwaysBlocked";
 	case CGFW_R_ADMITTED:
 		return "Admitted";
+	case CGFW_R_DNS_LEARNED:
+		return "ResolvedForAllowedDomain";
+	case CGFW_R_DNS_REDIRECT:
+		return "DNSRedirect";
 	}
 	return "Unknown";
 }
@@ -146,6 +190,12 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 	case CGFW_R_IPV6:
 		snprintf(buf, len, "IPv6 is not supported yet and always blocked");
 		break;
+	case CGFW_R_DNS_LEARNED:
+		snprintf(buf, len, "%s was resolved by cgfw-dnsproxy for an allowed domain", ip);
+		break;
+	case CGFW_R_DNS_REDIRECT:
+		snprintf(buf, len, "DNS query to %s redirected to cgfw-dnsproxy", ip);
+		break;
 	default:
 		snprintf(buf, len, "%s mode", mode_name(out->mode));
 		break;
@@ -183,6 +233,24 @@ text_kv(struct jbuf *tb, const char *key, const char *val, size_t n)
 		jb_raw(tb, val, n);
 }
 
+const struct mon_rule *
+mon_rule_find(const struct mon_out *out, uint32_t id)
+{
+	size_t lo = 0, hi = out->n_rules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (out->rules[mid].id == id)
+			return &out->rules[mid];
+		if (out->rules[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 int
 mon_event_format(struct mon_out *out, const void *data, size_t len)
 {
@@ -190,7 +258,8 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	const struct mon_rule *rule = NULL;
 	char ip[INET6_ADDRSTRLEN], port[8], tbuf[64], because_buf[64], pbuf[8];
 	char cmt[1024], msg[32];
-	const char *because, *blocked_at, *cmd, *level;
+	const char *because, *blocked_at, *cmd, *level, *domains = "None";
+	const struct mon_ipdom *dom = NULL;
 	char *cmdline = NULL;
 	size_t cmd_len;
 	int blocked;
@@ -198,12 +267,14 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook > CGFW_HOOK_EGRESS ||
 	    (e->verdict != CGFW_V_ALLOW && e->verdict != CGFW_V_BLOCK) || e->reason == 0 ||
 	    e->reason >= CGFW_R_MAX || (e->family != 2 && e->family != 10) ||
-	    e->rule_id > out->n_rules) {
+	    ((e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE) &&
+	        !mon_rule_find(out, e->rule_id))) {
 		out->n_bad++;
 		return -EINVAL;
 	}
-	if (e->rule_id)
-		rule = &out->rules[e->rule_id - 1];
+	/* Learned addresses carry a name rule's id: their rule comes from the DNS event. */
+	if (e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE)
+		rule = mon_rule_find(out, e->rule_id);
 	blocked = e->verdict == CGFW_V_BLOCK;
 	level = blocked ? "WARN" : "INFO";
 	snprintf(msg, sizeof(msg), "PACKET %s", blocked ? "BLOCKED" : "ALLOWED");
@@ -214,9 +285,17 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	blocked_at = !blocked ? "" : e->hook == CGFW_HOOK_EGRESS ? "packet" : "connect";
 	comment(out, e, rule, ip, cmt, sizeof(cmt));
 	fmt_time(out, e->ts_ns, tbuf, sizeof(tbuf));
+	if (e->family == 2 && e->reason != CGFW_R_DNS_REDIRECT)
+		dom = mon_ipdom_find(out, e->daddr[0]);
+	if (dom) {
+		domains = dom->domains;
+		/* Admitted by DNS: say why the name was allowed, and by which rule. */
+		if (e->reason == CGFW_R_DNS_LEARNED)
+			because = dom->because;
+	}
 
 	if (e->flags & CGFW_EV_OWNER_KNOWN)
-		cmdline = mon_cmdline(out->proc_root, e->tgid, &cmd_len);
+		cmdline = mon_command(out, e->tgid, &cmd_len);
 	if (cmdline) {
 		cmd = cmdline;
 	} else if (e->flags & CGFW_EV_OWNER_KNOWN) {
@@ -234,8 +313,9 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	jb_str(&out->jb, "because", because);
 	jb_bool(&out->jb, "blocked", blocked);
 	jb_str(&out->jb, "blockedAt", blocked_at);
-	jb_str(&out->jb, "domains", "None");
-	jb_str(&out->jb, "ruleSource", rule ? because : "Default");
+	jb_str(&out->jb, "domains", domains);
+	jb_str(&out->jb, "ruleSource",
+	    rule || (dom && dom->rule[0] && e->reason == CGFW_R_DNS_LEARNED) ? because : "Default");
 	jb_str(&out->jb, "ruleSourceComment", cmt);
 	if (e->flags & CGFW_EV_OWNER_KNOWN)
 		jb_int(&out->jb, "pid", e->tgid);
@@ -258,7 +338,10 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 		jb_uint(&out->jb, "cgroup", out->cgroup_id);
 	}
 	jb_str(&out->jb, "proto", proto_name(e->proto, pbuf, sizeof(pbuf)));
-	jb_str(&out->jb, "rule", rule ? rule->text : "");
+	jb_str(&out->jb, "rule",
+	    rule                                     ? rule->text
+	    : dom && e->reason == CGFW_R_DNS_LEARNED ? dom->rule
+	                                             : "");
 	jb_str(&out->jb, "hook", hook_name(e->hook));
 	jb_str(&out->jb, "mode", mode_name(out->mode));
 	jb_end(&out->jb);
@@ -313,6 +396,263 @@ mon_event_emit(struct mon_out *out, const void *data, size_t len)
 {
 	int r = mon_event_format(out, data, len);
 
+	if (r < 0)
+		return r;
+	r = write_all(out->json_fd, out->jb.p, out->jb.len);
+	if (r < 0)
+		return r;
+	out->n_events++;
+	if (out->text_fd >= 0)
+		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
+	return 0;
+}
+
+static size_t
+ipdom_slot(uint32_t addr)
+{
+	return (size_t)((addr * 2654435761u) >> 16) & (MON_IPDOM_SLOTS - 1);
+}
+
+const struct mon_ipdom *
+mon_ipdom_find(const struct mon_out *out, uint32_t addr)
+{
+	size_t s = ipdom_slot(addr);
+
+	if (!out->ipdom || addr == 0)
+		return NULL;
+	for (size_t i = 0; i < 8; i++, s = (s + 1) & (MON_IPDOM_SLOTS - 1)) {
+		if (out->ipdom[s].addr == addr)
+			return &out->ipdom[s];
+		if (out->ipdom[s].addr == 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Is name one of the comma-separated names in list? */
+static int
+domains_has(const char *list, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t l = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (l == nl && !memcmp(p, name, nl))
+			return 1;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+/* Remember addr -> name; a full neighbourhood overwrites its first slot. */
+static void
+ipdom_add(
+    struct mon_out *out, uint32_t addr, const char *name, const char *because, const char *rule)
+{
+	struct mon_ipdom *d = NULL;
+	size_t s = ipdom_slot(addr);
+
+	if (!out->ipdom) {
+		out->ipdom = calloc(MON_IPDOM_SLOTS, sizeof(*out->ipdom));
+		if (!out->ipdom)
+			return;
+	}
+	for (size_t i = 0; i < 8 && !d; i++, s = (s + 1) & (MON_IPDOM_SLOTS - 1))
+		if (out->ipdom[s].addr == addr || out->ipdom[s].addr == 0)
+			d = &out->ipdom[s];
+	if (!d)
+		d = &out->ipdom[ipdom_slot(addr)];
+	if (d->addr != addr) {
+		memset(d, 0, sizeof(*d));
+		d->addr = addr;
+	}
+	/* Several names may share an address: keep them all while they fit. */
+	if (!domains_has(d->domains, name)) {
+		size_t have = strlen(d->domains);
+
+		size_t nl = strlen(name);
+
+		if (have + (have ? 1 : 0) + nl < sizeof(d->domains)) {
+			if (have)
+				d->domains[have++] = ',';
+			memcpy(d->domains + have, name, nl + 1);
+		}
+	}
+	snprintf(d->because, sizeof(d->because), "%s", because);
+	snprintf(d->rule, sizeof(d->rule), "%s", rule);
+}
+
+static int
+bounded(const char *s, size_t max)
+{
+	return s && strnlen(s, max + 1) <= max;
+}
+
+/* Everything the DNS proxy sends is checked before use. */
+static int
+dns_event_valid(const Cgfw__DnsEvent *ev)
+{
+	struct in_addr a;
+
+	if (!bounded(ev->qname, 255) || !bounded(ev->qtype, 15) || !bounded(ev->because, 39) ||
+	    !bounded(ev->rule, 2048) || !bounded(ev->rule_origin, 4096) ||
+	    !bounded(ev->rule_kind, 15) || !bounded(ev->comm, 16) || !bounded(ev->server, 45) ||
+	    !bounded(ev->rcode, 15) || ev->n_ips > 64 || ev->n_chain > 16 ||
+	    (strcmp(ev->proto, "udp") && strcmp(ev->proto, "tcp")) || ev->ttl > 30 * 86400)
+		return 0;
+	for (size_t i = 0; i < ev->n_ips; i++)
+		if (!bounded(ev->ips[i], 15) || inet_pton(AF_INET, ev->ips[i], &a) != 1)
+			return 0;
+	for (size_t i = 0; i < ev->n_chain; i++)
+		if (!bounded(ev->chain[i], 255))
+			return 0;
+	return 1;
+}
+
+static void
+dns_comment(const Cgfw__DnsEvent *ev, char *src, size_t src_len, char *cmt, size_t cmt_len)
+{
+	const char *list = strstr(ev->because, "Block") ? "block" : "allow";
+	char line[16] = "";
+
+	if (!ev->rule[0]) {
+		snprintf(src, src_len, "Default");
+		if (!strcmp(ev->because, "NotInAllowList"))
+			snprintf(
+			    cmt, cmt_len, "allow-list mode: %s matches no allow rule", ev->qname);
+		else if (!strcmp(ev->because, "NotInBlockList"))
+			snprintf(
+			    cmt, cmt_len, "block-list mode: %s matches no block rule", ev->qname);
+		else
+			snprintf(cmt, cmt_len, "log-only mode: nothing is blocked");
+		return;
+	}
+	if (ev->rule_line)
+		snprintf(line, sizeof(line), ":%u", ev->rule_line);
+	snprintf(src, src_len, "Matched%sList%s", list[0] == 'b' ? "Block" : "Allow",
+	    ev->rule_kind[0] ? ev->rule_kind : "Domain");
+	snprintf(cmt, cmt_len, "%s matched %s list rule %s (%s%s)", ev->qname, list, ev->rule,
+	    ev->rule_origin, line);
+}
+
+int
+mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
+{
+	char tbuf[64], cmt[1024 + 4096], pid[16], ttl[16], src[64];
+	const char *level = ev->blocked ? "WARN" : "INFO";
+	const char *msg = ev->blocked ? "DNS BLOCKED" : "DNS ALLOWED";
+	const char *cmd;
+	char *cmdline = NULL;
+	size_t cmd_len;
+	time_t sec = (time_t)(ev->time_ns / 1000000000ULL);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tbuf + n, sizeof(tbuf) - n, ".%09lluZ",
+	    (unsigned long long)(ev->time_ns % 1000000000ULL));
+	dns_comment(ev, src, sizeof(src), cmt, sizeof(cmt));
+	if (ev->owner_known)
+		cmdline = mon_command(out, ev->pid, &cmd_len);
+	if (cmdline) {
+		cmd = cmdline;
+	} else if (ev->owner_known) {
+		cmd = ev->comm;
+		cmd_len = strlen(ev->comm);
+	} else {
+		cmd = "unknown";
+		cmd_len = 7;
+	}
+
+	jb_begin(&out->jb);
+	jb_str(&out->jb, "time", tbuf);
+	jb_str(&out->jb, "level", level);
+	jb_str(&out->jb, "msg", msg);
+	jb_str(&out->jb, "because", ev->because);
+	jb_bool(&out->jb, "blocked", ev->blocked);
+	jb_str(&out->jb, "blockedAt", ev->blocked ? "dns" : "");
+	jb_str(&out->jb, "domains", ev->qname);
+	jb_str(&out->jb, "ruleSource", src);
+	jb_str(&out->jb, "ruleSourceComment", cmt);
+	jb_int(&out->jb, "pid", ev->owner_known ? (int64_t)ev->pid : -1);
+	jb_str(&out->jb, "port", "53");
+	jb_str(&out->jb, "ip", "");
+	jb_str(&out->jb, "originalIp", ev->owner_known ? ev->server : "unknown");
+	jb_str(&out->jb, "url", "");
+	jb_strn(&out->jb, "cmd", cmd, cmd_len);
+	jb_int(&out->jb, "schema", 1);
+	jb_str(&out->jb, "comm", ev->comm);
+	jb_int(&out->jb, "uid", ev->owner_known ? (int64_t)ev->uid : -1);
+	jb_int(&out->jb, "tid", ev->owner_known ? (int64_t)ev->tid : -1);
+	jb_uint(&out->jb, "cgroup", ev->owner_known ? ev->cgroup : out->cgroup_id);
+	jb_str(&out->jb, "proto", ev->proto);
+	jb_str(&out->jb, "rule", ev->rule);
+	jb_str(&out->jb, "hook", "dns");
+	jb_str(&out->jb, "mode", mode_name(out->mode));
+	jb_str(&out->jb, "qtype", ev->qtype);
+	jb_str(&out->jb, "rcode", ev->rcode);
+	jb_raw(&out->jb, ",\"answers\":[", 12);
+	for (size_t i = 0; i < ev->n_ips; i++) {
+		if (i)
+			jb_raw(&out->jb, ",", 1);
+		jb_escape(&out->jb, ev->ips[i], strlen(ev->ips[i]));
+	}
+	jb_raw(&out->jb, "]", 1);
+	jb_bool(&out->jb, "admitted", ev->admitted);
+	jb_int(&out->jb, "ttl", ev->ttl);
+	jb_end(&out->jb);
+
+	jb_reset(&out->tb);
+	jb_raw(&out->tb, level, strlen(level));
+	jb_raw(&out->tb, " ", 1);
+	jb_raw(&out->tb, msg, strlen(msg));
+	text_kv(&out->tb, "because", ev->because, strlen(ev->because));
+	text_kv(&out->tb, "blocked", ev->blocked ? "true" : "false", ev->blocked ? 4 : 5);
+	if (ev->blocked)
+		text_kv(&out->tb, "blockedAt", "dns", 3);
+	text_kv(&out->tb, "domains", ev->qname, strlen(ev->qname));
+	text_kv(&out->tb, "qtype", ev->qtype, strlen(ev->qtype));
+	text_kv(&out->tb, "rcode", ev->rcode, strlen(ev->rcode));
+	if (ev->rule[0])
+		text_kv(&out->tb, "rule", ev->rule, strlen(ev->rule));
+	if (ev->n_ips) {
+		snprintf(ttl, sizeof(ttl), "%u", ev->ttl);
+		text_kv(&out->tb, "answers", ev->ips[0], strlen(ev->ips[0]));
+		text_kv(&out->tb, "ttl", ttl, strlen(ttl));
+	}
+	snprintf(pid, sizeof(pid), "%d", ev->owner_known ? (int)ev->pid : -1);
+	text_kv(&out->tb, "pid", pid, strlen(pid));
+	text_kv(&out->tb, "cmd", cmd, cmd_len);
+	jb_raw(&out->tb, "\n", 1);
+	free(cmdline);
+	return out->jb.err || out->tb.err ? -ENOMEM : 0;
+}
+
+int
+mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev)
+{
+	int r;
+
+	if (!dns_event_valid(ev)) {
+		out->n_bad++;
+		return -EINVAL;
+	}
+	if (!ev->blocked) {
+		for (size_t i = 0; i < ev->n_ips; i++) {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, ev->ips[i], &a) == 1)
+				ipdom_add(out, a.s_addr, ev->qname, ev->because, ev->rule);
+		}
+	}
+	if (!ev->blocked && !out->debug && out->mode != CGFW_MODE_LOG_ONLY)
+		return 0;
+	r = mon_dns_event_format(out, ev);
 	if (r < 0)
 		return r;
 	r = write_all(out->json_fd, out->jb.p, out->jb.len);

@@ -46,6 +46,9 @@ struct mon {
 	int ring_fd;
 	int stats_fd;
 	int log_fd;
+	int dns_fd;
+	struct ipc_peer dns;
+	uv_poll_t dns_poll;
 	struct ring_buffer *rb;
 	uv_loop_t loop;
 	uv_poll_t ipc_poll;
@@ -75,6 +78,7 @@ mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "config: %u rules", c->n_rules);
 	m->out.mode = c->mode;
 	m->debug = c->debug;
+	m->out.debug = c->debug;
 	m->out.cgroup_id = c->target_cgroup_id;
 	m->n_rules_expected = c->n_rules;
 	m->out.rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*m->out.rules));
@@ -94,14 +98,17 @@ mon_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 
 	if (!m->have_config || m->committed)
 		return ipc_violation(p, "rule outside config");
-	if (r->id != m->out.n_rules + 1 || r->id > m->n_rules_expected)
-		return ipc_violation(p, "rule id %u, expected %zu", r->id, m->out.n_rules + 1);
+	if (m->out.n_rules >= m->n_rules_expected)
+		return ipc_violation(p, "more rules than the %u announced", m->n_rules_expected);
+	if (r->id == 0 || (m->out.n_rules && r->id <= m->out.rules[m->out.n_rules - 1].id))
+		return ipc_violation(p, "rule id %u out of order", r->id);
 	if (r->action != CGFW__ACTION__ACTION_ALLOW && r->action != CGFW__ACTION__ACTION_BLOCK)
 		return ipc_violation(p, "rule %u: action %d", r->id, (int)r->action);
 	if (strlen(r->text) == 0 || strlen(r->text) > 4096 || strlen(r->origin) > 4096 ||
 	    strlen(r->kind) > 32)
 		return ipc_violation(p, "rule %u: bad text, origin or kind length", r->id);
 	mr = &m->out.rules[m->out.n_rules];
+	mr->id = r->id;
 	mr->action = r->action;
 	mr->text = strdup(r->text);
 	mr->origin = strdup(r->origin);
@@ -126,31 +133,65 @@ static const struct bpfmap_spec stats_spec = {
     .max_entries = CGFW_STAT_MAX,
 };
 
+static const struct bpfmap_spec argv_spec = {
+    .name = "cgfw_argv",
+    .type = BPF_MAP_TYPE_LRU_HASH,
+    .key_size = sizeof(__u32),
+    .value_size = sizeof(struct cgfw_argv),
+    .max_entries = CGFW_ARGV_ENTRIES,
+};
+
+/* Ring buffer, stats map, [log file], DNS events: each kind once, checked. */
 static int
 mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
-	static const Cgfw__FdKind want[] = {
-	    CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP, CGFW__FD_KIND__FD_LOG_FILE};
 	struct mon *m = ctx;
-	int fds[3] = {-1, -1, -1};
-	size_t n = env->loader_mon_fds->n_kinds;
+	const Cgfw__Fds *f = env->loader_mon_fds;
 	struct stat st;
-	int r;
 
 	if (!m->have_config)
 		return ipc_violation(p, "fds before config");
-	if (n != (m->out.json_fd == STDOUT_FILENO ? 2u : 3u))
-		return ipc_violation(p, "fds: %zu kinds for this config", n);
-	r = ipc_take_fds(p, env->loader_mon_fds, want, n, fds);
-	if (r < 0)
-		return r;
-	m->ring_fd = fds[0];
-	m->stats_fd = fds[1];
-	m->log_fd = fds[2];
+	if (f->n_kinds != p->n_fds || f->n_kinds < 4 || f->n_kinds > 5)
+		return ipc_violation(p, "fds: %zu kinds, %zu fds", f->n_kinds, p->n_fds);
+	for (size_t i = 0; i < f->n_kinds; i++) {
+		int *slot;
+
+		switch (f->kinds[i]) {
+		case CGFW__FD_KIND__FD_RINGBUF:
+			slot = &m->ring_fd;
+			break;
+		case CGFW__FD_KIND__FD_STATS_MAP:
+			slot = &m->stats_fd;
+			break;
+		case CGFW__FD_KIND__FD_LOG_FILE:
+			slot = &m->log_fd;
+			break;
+		case CGFW__FD_KIND__FD_DNS_EVENTS:
+			slot = &m->dns_fd;
+			break;
+		case CGFW__FD_KIND__FD_ARGV_MAP:
+			slot = &m->out.argv_fd;
+			break;
+		default:
+			return ipc_violation(p, "fds: unexpected kind %d", (int)f->kinds[i]);
+		}
+		if (*slot >= 0)
+			return ipc_violation(p, "fds: kind %d twice", (int)f->kinds[i]);
+		*slot = p->fds[i];
+		p->fds[i] = -1;
+	}
+	p->n_fds = 0;
+	if (m->ring_fd < 0 || m->stats_fd < 0 || m->dns_fd < 0 || m->out.argv_fd < 0 ||
+	    (m->log_fd < 0) != (m->out.json_fd == STDOUT_FILENO))
+		return ipc_violation(p, "fds: missing ones for this config");
 	if (bpfmap_verify(m->ring_fd, &ring_spec) < 0)
 		return ipc_violation(p, "fds: the ring buffer is not cgfw_events");
 	if (bpfmap_verify(m->stats_fd, &stats_spec) < 0)
 		return ipc_violation(p, "fds: the stats map is not cgfw_stats");
+	if (bpfmap_verify(m->out.argv_fd, &argv_spec) < 0)
+		return ipc_violation(p, "fds: the argv map is not cgfw_argv");
+	if (ipc_check_socket(m->dns_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
+		return ipc_violation(p, "fds: the DNS events socket is not SEQPACKET");
 	if (m->log_fd >= 0) {
 		if (fstat(m->log_fd, &st) < 0 ||
 		    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
@@ -198,6 +239,67 @@ static const struct ipc_rule mon_from_loader[] = {
     {CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown},
     {0, 0, NULL},
 };
+
+static int
+mon_on_dns_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	(void)ctx;
+	return ipc_check_hello(p, env->dns_mon_hello, CGFW__ROLE__ROLE_DNSPROXY);
+}
+
+static int
+mon_on_dns_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	int r;
+
+	if (!(p->once_seen & 1))
+		return ipc_violation(p, "event before hello");
+	r = mon_dns_event_emit(&m->out, env->dns_mon_event);
+	if (r == -EINVAL)
+		return ipc_violation(p, "dns event: a field is out of range");
+	if (r < 0)
+		log_warn_r(r, "cannot write an event");
+	return 0;
+}
+
+/* What the DNS proxy may send the monitor.  Anything else closes the channel. */
+static const struct ipc_rule mon_from_dns[] = {
+    {CGFW__ENVELOPE__BODY_DNS_MON_HELLO, IPC_ONCE, mon_on_dns_hello},
+    {CGFW__ENVELOPE__BODY_DNS_MON_EVENT, 0, mon_on_dns_event},
+    {0, 0, NULL},
+};
+
+static void
+mon_dns_drain(struct mon *m)
+{
+	Cgfw__Envelope *env;
+	int r;
+
+	while (m->dns.fd >= 0) {
+		r = ipc_recv(&m->dns, &env);
+		if (r == -EAGAIN)
+			return;
+		if (r == 0)
+			r = ipc_dispatch(&m->dns, mon_from_dns, m, env);
+		if (r < 0) {
+			/* EOF: the proxy is gone, what it sent was written. */
+			if (r != -EPIPE)
+				log_warnx("DNS events channel: %s; closing it",
+				    r == -EPROTO ? m->dns.violation : strerror(-r));
+			uv_poll_stop(&m->dns_poll);
+			ipc_peer_close(&m->dns);
+		}
+	}
+}
+
+static void
+dns_cb(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	mon_dns_drain(h->data);
+}
 
 static int
 mon_ring_cb(void *ctx, void *data, size_t len)
@@ -264,8 +366,11 @@ mon_stop(struct mon *m)
 	m->stopping = 1;
 	if (m->rb)
 		(void)ring_buffer__consume(m->rb);
+	mon_dns_drain(m);
 	if (m->committed)
 		mon_send_stats(m);
+	if (m->rb)
+		uv_close((uv_handle_t *)&m->dns_poll, close_cb);
 	uv_close((uv_handle_t *)&m->ipc_poll, close_cb);
 	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb)
 		uv_close((uv_handle_t *)&m->rb_poll, close_cb);
@@ -365,7 +470,7 @@ mon_init(struct mon *m, int argc, char *argv[])
 	if (argc != 1)
 		fatalx("takes no arguments; it is started by cgfw-loader");
 	ipc_peer_init(&m->loader, CGFW_FD_IPC, "loader");
-	m->ring_fd = m->stats_fd = m->log_fd = -1;
+	m->ring_fd = m->stats_fd = m->log_fd = m->dns_fd = m->out.argv_fd = -1;
 	m->out.json_fd = -1;
 	m->out.text_fd = STDERR_FILENO;
 	m->out.proc_root = "/proc";
@@ -410,6 +515,10 @@ mon_run(struct mon *m)
 	m->ipc_poll.data = m->rb_poll.data = m->sigterm.data = m->sigint.data = m;
 	uv_poll_start(&m->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
 	uv_poll_start(&m->rb_poll, UV_READABLE, rb_cb);
+	ipc_peer_init(&m->dns, m->dns_fd, "dnsproxy");
+	uv_poll_init(&m->loop, &m->dns_poll, m->dns_fd);
+	m->dns_poll.data = m;
+	uv_poll_start(&m->dns_poll, UV_READABLE | UV_DISCONNECT, dns_cb);
 	uv_signal_start(&m->sigterm, sig_cb, SIGTERM);
 	uv_signal_start(&m->sigint, sig_cb, SIGINT);
 

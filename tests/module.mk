@@ -2,7 +2,8 @@ TEST_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 TEST_BINS := $(TEST_NAMES:%=$(B)/tests/%)
 ALL_DEPS += $(TEST_NAMES:%=$(B)/tests/unit/%.d)
 
-$(B)/tests/unit/%.o: $(PROTO_H)
+# A static prerequisite: a pattern rule without a recipe would not add it.
+$(TEST_NAMES:%=$(B)/tests/unit/%.o): $(PROTO_H)
 
 $(B)/tests/test_events: $(B)/tests/unit/test_events.o $(B)/monitor/events.o $(LIBCGFW)
 	@mkdir -p $(@D)

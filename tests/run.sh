@@ -75,7 +75,7 @@ fi
 echo "== format"
 if command -v clang-format >/dev/null && git -C "$TOP" rev-parse >/dev/null 2>&1; then
 	bad=$(cd "$TOP" && git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 |
-		grep -o '^[^:]*\.[ch]' | sort -u)
+		grep -Eo '^[^: ]+\.[ch]:[0-9]+:[0-9]+: (warning|error)' | cut -d: -f1 | sort -u)
 	if [ -z "$bad" ]; then
 		report format 0 "ok - format: sources match .clang-format"
 	else

@@ -52,5 +52,30 @@ expect_match "... saying cgfw is already attached" "already attached" "$(cat "$T
 kill -TERM "$LPID"
 wait "$LPID"
 
+# The target is an ancestor of the loader (as when attaching to a login
+# session): the workers live in a cgroup below it, exempted by id, so the DNS
+# proxy's own upstream queries are neither filtered nor looped to itself.
+CG2=$mnt/cgfw-test-anc-$$
+mkdir "$CG2"
+CLEANUPS+=("rmdir '$CG2/cgfw' '$CG2'")
+(exec unshare --mount --propagation private sh -c \
+	'mount --bind "$0" /etc/resolv.conf && echo $$ > "$1/cgroup.procs" && shift &&
+	 exec nsenter --net="$1" -- "$2" attach --log-file "$3" --allow-list example.com --cgroup "$4"' \
+	"$T/resolv.conf" "$CG2" "/run/netns/$NS_C" "$LOADER" "$T/ev5.json" "$CG2" 2>"$T/err5") &
+LPID=$!
+PIDS+=("$LPID")
+for i in $(seq 1 200); do grep -q "enforcing on" "$T/err5" && break; sleep 0.05; done
+check "the loader runs inside the target" grep -q "${CG2#"$mnt"}" "/proc/$LPID/cgroup"
+out=$(in_client sh -c 'echo $$ > "$0/cgroup.procs" &&
+	exec setpriv --reuid=65534 --regid=65534 --clear-groups curl -sS -m 5 http://example.com/' "$CG2" 2>&1)
+expect_eq "attach to an ancestor of the loader: DNS and the connection work" \
+	"hello from 203.0.113.10" "$out"
+out=$(in_client sh -c 'echo $$ > "$0/cgroup.procs" &&
+	exec setpriv --reuid=65534 --regid=65534 --clear-groups dig +time=3 +tries=1 google.com' "$CG2" 2>&1)
+expect_match "... and the policy still applies" "status: REFUSED" "$out"
+kill -TERM "$LPID"
+wait "$LPID"
+expect_eq "attach exits 0" 0 $?
+
 no_leftovers
 finish

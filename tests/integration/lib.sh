@@ -100,6 +100,8 @@ wait_file() {
 
 fi_up() {
 	require_root
+	# Pins that exist already (a loader killed elsewhere) are not this test's.
+	PINS_BEFORE=$(ls /sys/fs/bpf/cgfw 2>/dev/null)
 	T=$(mktemp -d /tmp/cgfw-test.XXXXXX)
 	chmod 755 "$T"
 	# W: where commands running as nobody may write.
@@ -122,7 +124,8 @@ fi_up() {
 	ip -n "$NS_I" addr add 192.0.2.1/24 dev i0
 	ip -n "$NS_I" -6 addr add fd00::1/64 dev i0 nodad
 	local a
-	for a in 203.0.113.10 198.51.100.7 198.51.100.8 203.0.113.53; do
+	for a in 203.0.113.10 198.51.100.7 198.51.100.8 203.0.113.53 198.51.100.20 \
+		198.51.100.21 203.0.113.30; do
 		ip -n "$NS_I" addr add "$a/32" dev lo
 	done
 	ip -n "$NS_I" -6 addr add 2001:db8::10/128 dev lo nodad
@@ -132,6 +135,35 @@ fi_up() {
 		--ready "$T/fakeinet.ready" >"$T/fakeinet.log" 2>&1 &
 	PIDS+=($!)
 	wait_file "$T/fakeinet.ready" || { not_ok "fake internet did not come up"; exit 1; }
+	dns_up
+}
+
+# The fake internet's authoritative DNS (dnsmasq) on 203.0.113.53:
+#   example.com (+ AAAA) and *.example.com -> 203.0.113.10
+#   google.com, *.google.com -> 198.51.100.20; notgoogle.com -> 198.51.100.21
+#   short.example.net -> 203.0.113.30 with TTL 2; alias.example.org CNAME example.com
+#   everything else NXDOMAIN.
+dns_up() {
+	command -v dnsmasq >/dev/null || { not_ok "dnsmasq missing (make deps)"; exit 1; }
+	nsenter --net="/run/netns/$NS_I" dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
+		--bind-interfaces --listen-address=203.0.113.53 --user=root --group=root \
+		--pid-file= --local-ttl=60 --log-queries --log-facility=- \
+		--host-record=example.com,203.0.113.10,2001:db8::10 \
+		--address=/example.com/203.0.113.10 \
+		--address=/google.com/198.51.100.20 \
+		--address=/notgoogle.com/198.51.100.21 \
+		--host-record=short.example.net,203.0.113.30,2 \
+		--cname=alias.example.org,example.com \
+		--address=/#/ >"$T/dnsmasq.log" 2>&1 &
+	PIDS+=($!)
+	local i
+	for i in $(seq 1 100); do
+		nsenter --net="/run/netns/$NS_I" dig +short +time=1 +tries=1 @203.0.113.53 \
+			example.com 2>/dev/null | grep -q 203.0.113.10 && return 0
+		sleep 0.05
+	done
+	not_ok "dnsmasq did not come up: $(tail -3 "$T/dnsmasq.log")"
+	exit 1
 }
 
 # in_client CMD...: run in the client netns with the test's own resolv.conf.
@@ -173,13 +205,20 @@ PROBE="/usr/bin/python3 $TOP/tests/tools/probe.py"
 no_leftovers() {
 	local mnt
 	mnt=$(cgroup2_mnt)
-	if ls -d "$mnt"/cgfw/run-* >/dev/null 2>&1; then
-		not_ok "leftover run cgroups: $(ls -d "$mnt"/cgfw/run-* | tr '\n' ' ')"
+	local d left=""
+	# run-PID of a loader still running (not ours: e.g. a benchmark) is not a leftover.
+	for d in "$mnt"/cgfw/run-*; do
+		[ -d "$d" ] && [ ! -d "/proc/${d##*/run-}" ] && left="$left $d"
+	done
+	if [ -n "$left" ]; then
+		not_ok "leftover run cgroups:$left"
 	else
 		ok "no run cgroup left behind"
 	fi
-	if [ -n "$(ls /sys/fs/bpf/cgfw 2>/dev/null)" ]; then
-		not_ok "leftover pins: $(ls /sys/fs/bpf/cgfw | tr '\n' ' ')"
+	local pins
+	pins=$(comm -13 <(printf '%s\n' $PINS_BEFORE | sort) <(ls /sys/fs/bpf/cgfw 2>/dev/null | sort))
+	if [ -n "$pins" ]; then
+		not_ok "leftover pins: $(echo $pins)"
 	else
 		ok "no bpffs pin left behind"
 	fi

@@ -3,8 +3,8 @@
 """The fake internet's servers, run inside the test's inet network namespace.
 
 TCP: an HTTP/1.0 responder on port 80 that answers with the address it was
-reached on, and accept-and-close banners on 22 and 5432 (ssh/postgres
-stand-ins).  UDP: an echo server on port 9.  All sockets are dual-stack on
+reached on, accept-and-close banners on 22 and 5432 (ssh/postgres
+stand-ins), and an echo service on 7 that keeps connections open.  UDP: an echo server on port 9.  All sockets are dual-stack on
 the wildcard address, so every address on the namespace's lo answers.
 Writes --ready FILE once every socket listens, and exits on SIGTERM.
 """
@@ -57,7 +57,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sel = selectors.DefaultSelector()
     banners = {22: b"SSH-2.0-fake\r\n", 5432: b"postgres-fake\n"}
-    for port in (80, 22, 5432):
+    for port in (80, 22, 5432, 7):
         sel.register(tcp_listener(port), selectors.EVENT_READ, ("tcp", port))
     u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -72,6 +72,17 @@ def main():
     while True:
         for key, _ in sel.select():
             kind, port = key.data
+            if kind == "echo":
+                try:
+                    data = key.fileobj.recv(4096)
+                except OSError:
+                    data = b""
+                if data:
+                    key.fileobj.sendall(data)
+                else:
+                    sel.unregister(key.fileobj)
+                    key.fileobj.close()
+                continue
             if kind == "udp":
                 try:
                     data, peer = key.fileobj.recvfrom(2048)
@@ -82,6 +93,10 @@ def main():
             try:
                 conn, _ = key.fileobj.accept()
             except OSError:
+                continue
+            if port == 7:
+                conn.setblocking(False)
+                sel.register(conn, selectors.EVENT_READ, ("echo", 7))
                 continue
             conn.setblocking(True)
             if port == 80:

@@ -8,6 +8,10 @@ errno and the pid with the events.
   probe.py udp-sendto HOST PORT  unconnected sendto() + wait for the echo
   probe.py udp-connect HOST PORT connect() + send() + wait for the echo
   probe.py icmp HOST             raw ICMP echo (needs root)
+  probe.py hold NAME SECONDS     resolve NAME, open a connection to its echo port 7,
+                                 wait SECONDS, use it again, then try a new one:
+                                 "held=ok|... new=ok|EPERM|..."
+  probe.py resolve NAME          getaddrinfo (glibc): the IPv4 addresses or the error
 """
 import errno
 import os
@@ -25,6 +29,8 @@ def result(fn):
         return fn()
     except socket.timeout:
         return "TIMEOUT"
+    except socket.gaierror as e:
+        return "gai:%s" % e.strerror
     except OSError as e:
         return errno.errorcode.get(e.errno, str(e.errno))
 
@@ -70,6 +76,27 @@ def icmp(host):
             return "ok"
 
 
+def echo_once(s):
+    s.sendall(b"cgfw")
+    return "ok" if s.recv(16) == b"cgfw" else "bad-echo"
+
+
+def hold(name, seconds):
+    import time
+    addr = socket.gethostbyname(name)
+    s = socket.create_connection((addr, 7), timeout=3)
+    first = echo_once(s)
+    time.sleep(seconds)
+    held = result(lambda: echo_once(s))
+    new = result(lambda: echo_once(socket.create_connection((addr, 7), timeout=3)))
+    return "first=%s held=%s new=%s" % (first, held, new)
+
+
+def resolve(name):
+    infos = socket.getaddrinfo(name, 80, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    return ",".join(sorted({i[4][0] for i in infos}))
+
+
 def main():
     kind, host = sys.argv[1], sys.argv[2]
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -78,6 +105,8 @@ def main():
         "udp-sendto": lambda: udp(host, port, False),
         "udp-connect": lambda: udp(host, port, True),
         "icmp": lambda: icmp(host),
+        "hold": lambda: hold(host, port),
+        "resolve": lambda: resolve(host),
     }
     print("pid=%d result=%s" % (os.getpid(), result(fns[kind])), flush=True)
 

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# make bench: what cgfw costs, side by side with the same work in a plain
+# cgroup v2 directory, in a fake internet of two network namespaces.
+# Each benchmark is one bench_* function that ends in one or more `row`s;
+# add a function to BENCHES to add a row.  Knobs (environment):
+#   BENCH_RUNS=5         runs per side (medians are reported)
+#   BENCH_CONNECTS=20000 connect+close per connect-rate run
+#   BENCH_IPERF_SECS=3   seconds per iperf3 run
+#   CGFW_LOADER=PATH     loader to measure (default build/cgfw-loader)
+# Needs root; without it, says so and exits 0.  Exits 1 if a measurement
+# failed.
+
+# The bench_* and *_once functions are called indirectly (BENCHES, compare).
+# shellcheck disable=SC2317
+set -u
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: skipped (needs root)"
+	exit 0
+fi
+
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+RUNS=${BENCH_RUNS:-5}
+CONNECTS=${BENCH_CONNECTS:-20000}
+IPERF_SECS=${BENCH_IPERF_SECS:-3}
+for v in "$RUNS" "$CONNECTS" "$IPERF_SECS"; do
+	[[ $v =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_* must be positive integers" >&2; exit 1; }
+done
+CONNECT_PORT=9
+IPERF_PORT=5201
+# Upper bound on any server's life: the whole run takes well under this.
+SERVER_SECS=600
+
+# ---------------------------------------------------------------------------
+# Sanity: the loader really enforces here, or the numbers measure nothing.
+# A connect outside the allow list must fail at once with EPERM.
+
+check_enforced() {
+	local out
+	if out=$(run_in cgfw "$T/connect_rate" 192.0.2.1 "$CONNECT_PORT" 1 5 2>&1) ||
+	    ! grep -q "Operation not permitted" <<<"$out"; then
+		err "under cgfw, a connect to 192.0.2.1 (not allowed) must fail with EPERM; got: $out"
+		return 1
+	fi
+	say "cgfw blocks what is not allowed: good"
+}
+
+# ---------------------------------------------------------------------------
+# 1. connect()/close() rate, one connection at a time, to an accept-and-close
+# server: the per-connection cost of the connect4 and egress hooks.
+
+connect_rate_once() {
+	local mode=$1 i=$2 out
+	if ! out=$(run_in "$mode" "$T/connect_rate" "$SERVER_IP" "$CONNECT_PORT" "$CONNECTS" 60 \
+	    2>"$T/connect-$mode-$i.err"); then
+		tail -n 3 "$T/connect-$mode-$i.err" >&2
+		return 1
+	fi
+	awk '/connects\/s/ { print $1; exit }' <<<"$out"
+}
+
+bench_connect_rate() {
+	local metric="TCP connect+close rate"
+	start_server connect-server "$T/connect_rate" -s "$SERVER_IP" "$CONNECT_PORT" "$SERVER_SECS"
+	if ! wait_listen "$CONNECT_PORT"; then
+		err "connect server did not start: $(tail -n 3 "$T/connect-server.log")"
+		row "$metric" error error conn/s
+		return 1
+	fi
+	compare "$metric" conn/s connect_rate_once
+}
+
+# ---------------------------------------------------------------------------
+# 2. TCP throughput with iperf3: the per-packet cost of the egress hook.
+
+iperf_once() {
+	local mode=$1 i=$2 json=$T/iperf-$1-$2.json _
+	for _ in 1 2 3; do
+		run_in "$mode" iperf3 -c "$SERVER_IP" -p "$IPERF_PORT" -t "$IPERF_SECS" -J \
+		    >"$json" 2>"$T/iperf-$mode-$i.err" && break
+		# Right after a test the server may still say "busy".
+		sleep 0.5
+	done
+	if ! jq -e '.end.sum_received.bits_per_second / 1e9' "$json" 2>/dev/null; then
+		echo "iperf3: $(jq -r '.error // empty' "$json" 2>/dev/null) $(tail -n 3 \
+		    "$T/iperf-$mode-$i.err")" >&2
+		return 1
+	fi
+}
+
+bench_iperf() {
+	local metric="TCP throughput (iperf3)"
+	if ! command -v iperf3 >/dev/null; then
+		say "no iperf3 (make deps), skipping"
+		row "$metric" skipped skipped Gbit/s
+		return 0
+	fi
+	start_server iperf3-server timeout "$SERVER_SECS" iperf3 -s -B "$SERVER_IP" -p "$IPERF_PORT"
+	if ! wait_listen "$IPERF_PORT"; then
+		err "iperf3 server did not start: $(tail -n 3 "$T/iperf3-server.log")"
+		row "$metric" error error Gbit/s
+		return 1
+	fi
+	compare "$metric" Gbit/s iperf_once
+}
+
+# ---------------------------------------------------------------------------
+# 3. Wall time of `cgfw-loader run --user nobody true` against plain `true`:
+# what cgfw adds to starting a command (cgroup, BPF load and attach, monitor,
+# teardown).  Both run in the client netns, the loader's home in the other
+# benchmarks.
+
+wall_ms() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>&1 || return 1
+	t1=$(date +%s%N)
+	awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f\n", d / 1e6 }'
+}
+
+bench_startup() {
+	local metric="wall time: run true" n=$((RUNS * 4)) json=$T/hyperfine.json
+	local loader_cmd base cg i v
+	local -a b=() c=()
+	if command -v hyperfine >/dev/null; then
+		say "$metric: hyperfine, $n runs each"
+		loader_cmd=$(printf '%q ' "$LOADER" run --user "$BENCH_USER" \
+		    --log-file "$T/events.json" true)
+		if ! in_client hyperfine -N --style none --warmup 2 --runs "$n" \
+		    --export-json "$json" -n true true -n cgfw "$loader_cmd" \
+		    >"$T/hyperfine.log" 2>&1; then
+			err "$metric: hyperfine failed: $(tail -n 5 "$T/hyperfine.log")"
+			row "$metric" error error ms
+			return 1
+		fi
+		base=$(jq -r '.results[0].median * 1000' "$json")
+		cg=$(jq -r '.results[1].median * 1000' "$json")
+	else
+		say "$metric: no hyperfine, timing $n runs each with date(1)"
+		for ((i = 1; i <= n; i++)); do
+			b+=("$(wall_ms in_client true)")
+			if ! v=$(wall_ms in_client "$LOADER" run --user "$BENCH_USER" \
+			    --log-file "$T/events.json" true); then
+				err "$metric: cgfw-loader run true failed"
+				row "$metric" error error ms
+				return 1
+			fi
+			c+=("$v")
+		done
+		base=$(printf '%s\n' "${b[@]}" | median)
+		cg=$(printf '%s\n' "${c[@]}" | median)
+	fi
+	row "$metric" "$base" "$cg" ms
+}
+
+BENCHES=(bench_connect_rate bench_iperf bench_startup)
+
+# ---------------------------------------------------------------------------
+
+for tool in ip nsenter setpriv ss jq gcc; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool missing (make deps)" >&2; exit 1; }
+done
+[ -x "$LOADER" ] || { echo "bench: $LOADER missing (make)" >&2; exit 1; }
+id "$BENCH_USER" >/dev/null 2>&1 || { echo "bench: no user $BENCH_USER" >&2; exit 1; }
+
+mkdir -p "$B/bench"
+gcc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -o "$B/bench/connect_rate" \
+    "$TOP/bench/connect_rate.c" || exit 1
+
+setup
+# $T is world-readable; the repo may not be, and clients run as $BENCH_USER.
+install -m 0755 "$B/bench/connect_rate" "$T/connect_rate"
+
+T0=$(date +%s)
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$LOAD0" -v n="$(nproc)" 'BEGIN { exit !(l > n / 4) }'; then
+	say "warning: load average $LOAD0 on $(nproc) CPUs; expect noisy numbers"
+fi
+if check_enforced; then
+	for b in "${BENCHES[@]}"; do
+		"$b"
+	done
+fi
+
+echo
+echo "cgfw bench: $(uname -r), $(nproc) CPUs, load $LOAD0; $RUNS runs per side (medians)," \
+    "$CONNECTS connects per run, iperf3 -t $IPERF_SECS; $(($(date +%s) - T0)) s"
+echo "baseline: the same client as $BENCH_USER in a plain cgroup v2 directory (wall time: plain"
+echo "true); ratio = cgfw / baseline, so below 1 costs for rates and above 1 for times"
+if [ "${#ROWS[@]}" -gt 0 ]; then
+	echo
+	print_table
+	echo
+fi
+if [ "$N_ERR" -gt 0 ]; then
+	echo "bench: $N_ERR measurement(s) failed" >&2
+	exit 1
+fi
+exit 0

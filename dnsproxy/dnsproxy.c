@@ -1,0 +1,883 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cgfw-dnsproxy: every DNS query of the workload (UDP and TCP, redirected by
+ * connect4/sendmsg4) arrives here.  It names the asking process from the
+ * cgfw_peers map, judges the name against the compiled name policy, answers
+ * REFUSED/NXDOMAIN or forwards upstream with c-ares, relays the answer with
+ * AAAA records stripped, and admits the A records of allowed names into
+ * cgfw_learned_v4 for max(TTL, --dns-min-ttl).
+ *
+ * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
+ * every query and every upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
+ * events to the monitor.  Sandbox: seccomp, base set plus what c-ares needs
+ * for upstream sockets, accept4, and bpf() map lookup/update only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <uv.h>
+
+#include "lib/bpfmap.h"
+#include "lib/dnsmsg.h"
+#include "lib/ipc.h"
+#include "lib/log.h"
+#include "lib/namepolicy.h"
+#include "lib/proc.h"
+#include "lib/rules.h"
+#include "lib/sandbox.h"
+#include "bpf/egress.h"
+#include "resolve.h"
+
+#define DNS_HANDSHAKE_MS  10000
+#define DNS_MAX_INFLIGHT  4096
+#define DNS_MAX_TCP_CONNS 512
+#define DNS_MAX_MSG       65535
+#define DNS_MAX_UPSTREAMS 8
+
+struct dns;
+
+struct tconn {
+	uv_tcp_t h;
+	struct dns *d;
+	uint8_t buf[2 + DNS_MAX_MSG];
+	size_t len;
+	int refs;
+	int closed;
+	struct sockaddr_in peer;
+};
+
+struct owner {
+	int known;
+	struct cgfw_peer p;
+};
+
+struct query {
+	struct dns *d;
+	int proto; /* IPPROTO_UDP / IPPROTO_TCP */
+	struct sockaddr_in client;
+	struct tconn *conn;
+	struct dns_query q;
+	struct owner own;
+	struct np_match m;
+	const char *because;
+	size_t raw_len;
+	uint8_t raw[];
+};
+
+struct dns {
+	struct ipc_peer loader;
+	struct ipc_peer mon;
+	int mode;
+	int debug;
+	int allow_dns_request;
+	int block_rcode;
+	uint32_t min_ttl;
+	uint32_t timeout_ms;
+	char *upstreams[DNS_MAX_UPSTREAMS];
+	size_t n_upstreams;
+	int have_config;
+	int have_fds;
+	int committed;
+	int stopping;
+	int udp_fd, tcp_fd, learned_fd, peers_fd, events_fd, policy_fd;
+	struct np_table np;
+	struct resolver res;
+	uv_loop_t loop;
+	uv_poll_t ipc_poll;
+	uv_udp_t udp;
+	uv_tcp_t tcp;
+	uv_signal_t sigterm;
+	size_t inflight;
+	size_t n_conns;
+	uint64_t learned_present;
+	Cgfw__DnsStats st;
+};
+
+static uint64_t
+now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- loader channel ---- */
+
+static int
+dns_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	(void)ctx;
+	return ipc_check_hello(p, env->loader_dns_hello, CGFW__ROLE__ROLE_LOADER);
+}
+
+static int
+dns_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct dns *d = ctx;
+	const Cgfw__DnsConfig *c = env->loader_dns_config;
+
+	if (!(p->once_seen & 1))
+		return ipc_violation(p, "config before hello");
+	if (c->mode < CGFW__MODE__MODE_LOG_ONLY || c->mode > CGFW__MODE__MODE_BLOCK_LIST)
+		return ipc_violation(p, "config: mode %d", (int)c->mode);
+	if (c->block_response != CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_REFUSED &&
+	    c->block_response != CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN)
+		return ipc_violation(p, "config: block response %d", (int)c->block_response);
+	if (c->n_upstreams == 0 || c->n_upstreams > DNS_MAX_UPSTREAMS)
+		return ipc_violation(p, "config: %zu upstreams", c->n_upstreams);
+	if (c->timeout_ms < 100 || c->timeout_ms > 60000 || c->min_ttl > 7 * 86400)
+		return ipc_violation(p, "config: timeout %u ms or min ttl %u out of range",
+		    c->timeout_ms, c->min_ttl);
+	for (size_t i = 0; i < c->n_upstreams; i++) {
+		if (strlen(c->upstreams[i]) == 0 || strlen(c->upstreams[i]) > 64)
+			return ipc_violation(p, "config: upstream %zu", i);
+		d->upstreams[i] = strdup(c->upstreams[i]);
+		if (!d->upstreams[i])
+			fatal("strdup");
+	}
+	d->n_upstreams = c->n_upstreams;
+	d->mode = c->mode;
+	d->debug = c->debug;
+	d->allow_dns_request = c->allow_dns_request;
+	d->block_rcode = c->block_response == CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN ? 3 : 5;
+	d->min_ttl = c->min_ttl;
+	d->timeout_ms = c->timeout_ms;
+	d->have_config = 1;
+	return 0;
+}
+
+static const struct bpfmap_spec learned_spec = {
+    .name = "cgfw_learned_v4",
+    .type = BPF_MAP_TYPE_LRU_HASH,
+    .key_size = sizeof(__u32),
+    .value_size = sizeof(struct cgfw_learned),
+    .max_entries = CGFW_LEARNED_V4_MAX,
+};
+
+static const struct bpfmap_spec peers_spec = {
+    .name = "cgfw_peers",
+    .type = BPF_MAP_TYPE_LRU_HASH,
+    .key_size = sizeof(struct cgfw_peer_key),
+    .value_size = sizeof(struct cgfw_peer),
+    .max_entries = CGFW_PEERS_MAX,
+};
+
+static int
+dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	static const Cgfw__FdKind want[] = {CGFW__FD_KIND__FD_DNS_UDP, CGFW__FD_KIND__FD_DNS_TCP,
+	    CGFW__FD_KIND__FD_LEARNED_MAP, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	struct dns *d = ctx;
+	int fds[6], r, listening = 0;
+	socklen_t len = sizeof(listening);
+
+	if (!d->have_config)
+		return ipc_violation(p, "fds before config");
+	r = ipc_take_fds(p, env->loader_dns_fds, want, 6, fds);
+	if (r < 0)
+		return r;
+	d->udp_fd = fds[0];
+	d->tcp_fd = fds[1];
+	d->learned_fd = fds[2];
+	d->peers_fd = fds[3];
+	d->events_fd = fds[4];
+	d->policy_fd = fds[5];
+	if (ipc_check_socket(d->udp_fd, AF_INET, SOCK_DGRAM) < 0 ||
+	    ipc_check_socket(d->tcp_fd, AF_INET, SOCK_STREAM) < 0 ||
+	    getsockopt(d->tcp_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+		return ipc_violation(p, "fds: the DNS sockets are not UDP + listening TCP");
+	if (ipc_check_socket(d->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
+		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
+	if (bpfmap_verify(d->learned_fd, &learned_spec) < 0 ||
+	    bpfmap_verify(d->peers_fd, &peers_spec) < 0)
+		return ipc_violation(p, "fds: the maps are not cgfw_learned_v4 and cgfw_peers");
+	r = np_table_open(d->policy_fd, &d->np);
+	if (r < 0)
+		return ipc_violation(
+		    p, "fds: the name policy is not a valid sealed table (%s)", strerror(-r));
+	d->have_fds = 1;
+	return 0;
+}
+
+static int
+dns_on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct dns *d = ctx;
+
+	(void)env;
+	if (!d->have_config || !d->have_fds)
+		return ipc_violation(p, "commit of an incomplete config");
+	d->committed = 1;
+	return 0;
+}
+
+static void dns_stop(struct dns *d);
+
+static int
+dns_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct dns *d = ctx;
+
+	(void)env;
+	if (!d->committed)
+		return ipc_violation(p, "shutdown before commit");
+	dns_stop(d);
+	return 0;
+}
+
+/* What the loader may send the DNS proxy.  Anything else kills the link. */
+static const struct ipc_rule dns_from_loader[] = {
+    {CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, IPC_ONCE, dns_on_hello},
+    {CGFW__ENVELOPE__BODY_LOADER_DNS_CONFIG, IPC_ONCE, dns_on_config},
+    {CGFW__ENVELOPE__BODY_LOADER_DNS_FDS, IPC_ONCE, dns_on_fds},
+    {CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT, IPC_ONCE, dns_on_commit},
+    {CGFW__ENVELOPE__BODY_LOADER_DNS_SHUTDOWN, IPC_ONCE, dns_on_shutdown},
+    {0, 0, NULL},
+};
+
+/* ---- decisions and events ---- */
+
+static void
+owner_lookup(struct dns *d, const struct sockaddr_in *sa, int proto, struct owner *ret)
+{
+	struct cgfw_peer_key k = {
+	    .addr = sa->sin_addr.s_addr, .port = ntohs(sa->sin_port), .proto = (__u8)proto};
+
+	memset(ret, 0, sizeof(*ret));
+	ret->known = bpf_map_lookup_elem(d->peers_fd, &k, &ret->p) == 0;
+}
+
+static const char *
+kind_name(enum np_kind k)
+{
+	switch (k) {
+	case NP_K_EXACT:
+		return "ExactDomain";
+	case NP_K_SUFFIX:
+		return "Domain";
+	case NP_K_WILDCARD:
+		return "Wildcard";
+	case NP_K_URL:
+		return "URL";
+	}
+	return "";
+}
+
+/* The verdict for q->q.qname; sets q->because.  Returns 1 if blocked. */
+static int
+judge(struct dns *d, struct query *q)
+{
+	enum np_verdict v = np_lookup(&d->np, q->q.qname, &q->m);
+
+	if (v == NP_BLOCK) {
+		q->because = "MatchedBlockListDomain";
+		return 1;
+	}
+	if (v == NP_ALLOW) {
+		q->because =
+		    q->m.kind == NP_K_URL ? "MatchedAllowListURLHost" : "MatchedAllowListDomain";
+		return 0;
+	}
+	switch (d->mode) {
+	case CGFW_MODE_ALLOW_LIST:
+		q->because = "NotInAllowList";
+		return 1;
+	case CGFW_MODE_BLOCK_LIST:
+		q->because = "NotInBlockList";
+		return 0;
+	default:
+		q->because = "LogOnly";
+		return 0;
+	}
+}
+
+static void
+send_event(struct dns *d, const struct query *q, int blocked, int rcode,
+    const struct dns_answer_info *ai, int admitted, uint32_t ttl)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__DnsEvent ev = CGFW__DNS_EVENT__INIT;
+	char qtype[16], server[INET_ADDRSTRLEN], comm[17];
+	char ipbuf[DNS_MAX_A][INET_ADDRSTRLEN];
+	char *ips[DNS_MAX_A], *chain[DNS_MAX_CHAIN];
+	char rule[CGFW_RULE_MAX_LEN + 1];
+	int r;
+
+	ev.time_ns = now_ns(CLOCK_REALTIME);
+	ev.blocked = blocked;
+	ev.qname = (char *)q->q.qname;
+	ev.qtype = (char *)dns_qtype_name(q->q.qtype, qtype, sizeof(qtype));
+	ev.because = (char *)q->because;
+	if (q->m.verdict != NP_NONE) {
+		snprintf(rule, sizeof(rule), "%.*s", (int)q->m.rule_text_len, q->m.rule_text);
+		ev.rule = rule;
+		ev.rule_origin = (char *)q->m.origin;
+		ev.rule_line = q->m.origin_line;
+		ev.rule_kind = (char *)kind_name(q->m.kind);
+	}
+	ev.owner_known = q->own.known;
+	if (q->own.known) {
+		ev.pid = q->own.p.tgid;
+		ev.tid = q->own.p.pid;
+		ev.uid = q->own.p.uid;
+		memcpy(comm, q->own.p.comm, 16);
+		comm[16] = '\0';
+		ev.comm = comm;
+		ev.cgroup = q->own.p.cgroup_id;
+		inet_ntop(AF_INET, &q->own.p.orig_daddr, server, sizeof(server));
+		ev.server = server;
+	}
+	ev.proto = q->proto == IPPROTO_TCP ? "tcp" : "udp";
+	ev.rcode = (char *)dns_rcode_name(rcode);
+	if (ai) {
+		for (size_t i = 0; i < ai->n_a; i++) {
+			inet_ntop(AF_INET, &ai->a[i].addr, ipbuf[i], sizeof(ipbuf[i]));
+			ips[i] = ipbuf[i];
+		}
+		ev.n_ips = ai->n_a;
+		ev.ips = ips;
+		for (size_t i = 0; i < ai->n_chain; i++)
+			chain[i] = (char *)ai->chain[i];
+		ev.n_chain = ai->n_chain;
+		ev.chain = chain;
+	}
+	ev.ttl = ttl;
+	ev.admitted = admitted;
+	env.body_case = CGFW__ENVELOPE__BODY_DNS_MON_EVENT;
+	env.dns_mon_event = &ev;
+	r = ipc_send(&d->mon, &env, NULL, 0);
+	if (r < 0)
+		log_warn_r(r, "cannot send an event to the monitor, ignoring");
+}
+
+/* ---- responses ---- */
+
+static void
+write_done(uv_write_t *w, int status)
+{
+	struct tconn *c = w->data;
+
+	(void)status;
+	free(w);
+	if (--c->refs == 0 && c->closed)
+		free(c);
+}
+
+static void
+respond(struct query *q, const uint8_t *msg, size_t len)
+{
+	struct dns *d = q->d;
+
+	if (q->proto == IPPROTO_UDP) {
+		if (sendto(d->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)&q->client,
+		        sizeof(q->client)) < 0)
+			log_warn("cannot answer %s", q->q.qname);
+		return;
+	}
+	if (q->conn->closed)
+		return;
+	{
+		uv_write_t *w = malloc(sizeof(*w) + 2 + len);
+		uint8_t *p = (uint8_t *)(w + 1);
+		uv_buf_t b;
+
+		if (!w)
+			return;
+		p[0] = (uint8_t)(len >> 8);
+		p[1] = (uint8_t)len;
+		memcpy(p + 2, msg, len);
+		b = uv_buf_init((char *)p, (unsigned)(len + 2));
+		w->data = q->conn;
+		q->conn->refs++;
+		if (uv_write(w, (uv_stream_t *)&q->conn->h, &b, 1, write_done) < 0) {
+			q->conn->refs--;
+			free(w);
+		}
+	}
+}
+
+static void
+respond_rcode(struct query *q, int rcode)
+{
+	uint8_t out[512 + 300];
+	ssize_t n = dns_make_response(&q->q, q->raw, q->raw_len, rcode, out, sizeof(out));
+
+	if (n > 0)
+		respond(q, out, (size_t)n);
+}
+
+static void
+query_free(struct query *q)
+{
+	q->d->inflight--;
+	if (q->conn && --q->conn->refs == 0 && q->conn->closed)
+		free(q->conn);
+	free(q);
+}
+
+/* Write the A records into the allow map; an IP keeps its latest deadline. */
+static int
+admit(struct dns *d, const struct query *q, const struct dns_answer_info *ai, uint32_t *ret_ttl)
+{
+	uint32_t ttl = ai->min_ttl > d->min_ttl ? ai->min_ttl : d->min_ttl;
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)ttl * 1000000000ULL;
+
+	*ret_ttl = ttl;
+	for (size_t i = 0; i < ai->n_a; i++) {
+		struct cgfw_learned v = {.expires_ns = deadline, .rule_id = q->m.rule_id}, old;
+		__u32 key = ai->a[i].addr;
+
+		if (bpf_map_lookup_elem(d->learned_fd, &key, &old) == 0) {
+			if (old.expires_ns > v.expires_ns)
+				v.expires_ns = old.expires_ns;
+		} else if (d->learned_present >= CGFW_LEARNED_V4_MAX) {
+			/* The LRU map is full: this admission pushes an older IP out. */
+			d->st.evicted++;
+		} else {
+			d->learned_present++;
+		}
+		if (bpf_map_update_elem(d->learned_fd, &key, &v, BPF_ANY) < 0) {
+			log_warn("cannot admit an address for %s", q->q.qname);
+			return -errno;
+		}
+		d->st.admitted++;
+	}
+	return 0;
+}
+
+static void
+upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
+{
+	struct query *q = arg;
+	struct dns *d = q->d;
+	struct dns_answer_info ai;
+	uint8_t *out = NULL;
+	size_t out_len = 0, limit;
+	uint32_t ttl = 0;
+	int admitted = 0, r;
+
+	if (status == -ECANCELED || d->stopping) {
+		query_free(q);
+		return;
+	}
+	if (status < 0 || dns_parse_answer(abuf, alen, &q->q, &ai) < 0) {
+		/* Down, timed out or malformed: the client still gets an answer. */
+		d->st.servfail++;
+		respond_rcode(q, 2);
+		send_event(d, q, 0, 2, NULL, 0, 0);
+		query_free(q);
+		return;
+	}
+	/* Names the upstream compressed may be written out whole: room for the maximum. */
+	out = malloc(DNS_MSG_MAX);
+	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
+		d->st.servfail++;
+		respond_rcode(q, 2);
+		send_event(d, q, 0, 2, NULL, 0, 0);
+		free(out);
+		query_free(q);
+		return;
+	}
+	/* c-ares used its own query id; the client expects its own back. */
+	out[0] = (uint8_t)(q->q.id >> 8);
+	out[1] = (uint8_t)q->q.id;
+
+	if (ai.rcode == 0 && ai.n_a && !d->allow_dns_request && q->m.kind != NP_K_URL) {
+		r = admit(d, q, &ai, &ttl);
+		admitted = r == 0;
+	}
+	limit = q->q.has_edns && q->q.edns_udp_size > 512 ? q->q.edns_udp_size : 512;
+	if (q->proto == IPPROTO_UDP && out_len > limit) {
+		uint8_t tc[512 + 300];
+		ssize_t n = dns_make_truncated(&q->q, q->raw, q->raw_len, tc, sizeof(tc));
+
+		if (n > 0)
+			respond(q, tc, (size_t)n);
+	} else {
+		respond(q, out, out_len);
+	}
+	send_event(d, q, 0, ai.rcode, &ai, admitted, ttl);
+	free(out);
+	query_free(q);
+}
+
+/* Minimal FORMERR for a message whose header we could read. */
+static void
+respond_formerr(struct dns *d, const uint8_t *msg, size_t len, int proto,
+    const struct sockaddr_in *client, struct tconn *conn)
+{
+	struct query q = {.d = d, .proto = proto, .conn = conn};
+	uint8_t out[12] = {0};
+
+	if (len < 12)
+		return;
+	if (client)
+		q.client = *client;
+	out[0] = msg[0];
+	out[1] = msg[1];
+	out[2] = 0x80 | (msg[2] & 0x79); /* QR, opcode, RD */
+	out[3] = 0x80 | 1;               /* RA, FORMERR */
+	respond(&q, out, sizeof(out));
+}
+
+static void
+handle_query(struct dns *d, const uint8_t *msg, size_t len, int proto,
+    const struct sockaddr_in *client, struct tconn *conn)
+{
+	struct query *q;
+	int blocked;
+
+	d->st.queries++;
+	if (d->inflight >= DNS_MAX_INFLIGHT) {
+		log_warnx("too many queries in flight, dropping one");
+		return;
+	}
+	q = calloc(1, sizeof(*q) + len);
+	if (!q)
+		return;
+	d->inflight++;
+	q->d = d;
+	q->proto = proto;
+	q->client = *client;
+	q->conn = conn;
+	if (conn)
+		conn->refs++;
+	memcpy(q->raw, msg, len);
+	q->raw_len = len;
+	if (dns_parse_query(msg, len, &q->q) < 0) {
+		respond_formerr(d, msg, len, proto, client, conn);
+		query_free(q);
+		return;
+	}
+	owner_lookup(d, client, proto, &q->own);
+	blocked = judge(d, q);
+	if (blocked && d->allow_dns_request) {
+		/* Answered anyway; upstream_cb admits nothing in this mode. */
+		q->because = "AllowDNSRequest";
+		blocked = 0;
+	}
+	if (blocked) {
+		d->st.blocked++;
+		respond_rcode(q, d->block_rcode);
+		send_event(d, q, 1, d->block_rcode, NULL, 0, 0);
+		query_free(q);
+		return;
+	}
+	resolver_send(&d->res, q->raw, q->raw_len, upstream_cb, q);
+}
+
+/* ---- UDP and TCP servers ---- */
+
+static void
+udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char mem[DNS_MAX_MSG];
+
+	(void)h;
+	(void)suggested;
+	*buf = uv_buf_init(mem, sizeof(mem));
+}
+
+static void
+udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
+{
+	struct dns *d = h->data;
+
+	if (n <= 0 || !addr || addr->sa_family != AF_INET || (flags & UV_UDP_PARTIAL))
+		return;
+	handle_query(d, (const uint8_t *)buf->base, (size_t)n, IPPROTO_UDP,
+	    (const struct sockaddr_in *)addr, NULL);
+}
+
+static void
+tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct tconn *c = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(sizeof(c->buf) - c->len));
+}
+
+static void
+tconn_closed(uv_handle_t *h)
+{
+	struct tconn *c = h->data;
+
+	c->d->n_conns--;
+	c->closed = 1;
+	if (--c->refs == 0)
+		free(c);
+}
+
+static void
+tconn_close(struct tconn *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->h))
+		uv_close((uv_handle_t *)&c->h, tconn_closed);
+}
+
+static void
+tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct tconn *c = s->data;
+
+	(void)buf;
+	if (n < 0) {
+		tconn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	/* Each message is a 2-byte length and the message; several may be pipelined. */
+	while (c->len >= 2) {
+		size_t mlen = ((size_t)c->buf[0] << 8) | c->buf[1];
+
+		if (mlen < 12) {
+			tconn_close(c);
+			return;
+		}
+		if (c->len < 2 + mlen)
+			break;
+		handle_query(c->d, c->buf + 2, mlen, IPPROTO_TCP, &c->peer, c);
+		memmove(c->buf, c->buf + 2 + mlen, c->len - 2 - mlen);
+		c->len -= 2 + mlen;
+	}
+}
+
+static void
+tcp_accept(uv_stream_t *srv, int status)
+{
+	struct dns *d = srv->data;
+	struct tconn *c;
+	int len = sizeof(struct sockaddr_in);
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->d = d;
+	c->refs = 1;
+	uv_tcp_init(&d->loop, &c->h);
+	c->h.data = c;
+	d->n_conns++;
+	if (uv_accept(srv, (uv_stream_t *)&c->h) < 0 || d->n_conns > DNS_MAX_TCP_CONNS ||
+	    uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &len) < 0 ||
+	    c->peer.sin_family != AF_INET) {
+		tconn_close(c);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->h, tcp_alloc, tcp_read);
+}
+
+/* ---- lifecycle ---- */
+
+static void
+dns_send_stats(struct dns *d)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	int r;
+
+	env.body_case = CGFW__ENVELOPE__BODY_DNS_LOADER_STATS;
+	env.dns_loader_stats = &d->st;
+	r = ipc_send(&d->loader, &env, NULL, 0);
+	if (r < 0)
+		log_warn_r(r, "cannot report stats to the loader");
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h)) {
+		if (h->type == UV_TCP && h->data && h->data != arg)
+			tconn_close(h->data);
+		else
+			uv_close(h, NULL);
+	}
+}
+
+static void
+dns_stop(struct dns *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	if (d->committed)
+		dns_send_stats(d);
+	resolver_close(&d->res);
+	uv_walk(&d->loop, close_walk, d);
+}
+
+static void
+ipc_cb(uv_poll_t *h, int status, int events)
+{
+	struct dns *d = h->data;
+	Cgfw__Envelope *env;
+	int r;
+
+	(void)events;
+	while (!d->stopping && status >= 0) {
+		r = ipc_recv(&d->loader, &env);
+		if (r == -EAGAIN)
+			return;
+		if (r == 0)
+			r = ipc_dispatch(&d->loader, dns_from_loader, d, env);
+		if (r == -EPIPE) {
+			dns_stop(d);
+			return;
+		}
+		if (r < 0)
+			fatalx(
+			    "loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
+	}
+}
+
+static void
+sig_cb(uv_signal_t *h, int signum)
+{
+	(void)signum;
+	dns_stop(h->data);
+}
+
+static void
+dns_handshake(struct dns *d)
+{
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	int r;
+
+	r = ipc_send_hello(
+	    &d->loader, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	if (r < 0)
+		fatal_r(r, "cannot greet the loader");
+	while (!d->committed) {
+		struct pollfd pfd = {.fd = d->loader.fd, .events = POLLIN};
+		int64_t left = DNS_HANDSHAKE_MS - (int64_t)(now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
+		Cgfw__Envelope *env;
+
+		if (left <= 0)
+			fatalx("no configuration from the loader in time");
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			fatal("poll");
+		r = ipc_recv(&d->loader, &env);
+		if (r == -EAGAIN)
+			continue;
+		if (r == 0)
+			r = ipc_dispatch(&d->loader, dns_from_loader, d, env);
+		if (r == -EPIPE)
+			fatalx("the loader closed the link during the handshake");
+		if (r < 0)
+			fatalx(
+			    "loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
+	}
+	ipc_peer_init(&d->mon, d->events_fd, "monitor");
+	r = ipc_send_hello(&d->mon, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	if (r < 0)
+		fatal_r(r, "cannot greet the monitor");
+}
+
+static void
+dns_sandbox(void)
+{
+	static const char *const extra[] = {
+	    "socket:2",    /* AF_INET: c-ares upstream sockets */
+	    "socket:10",   /* AF_INET6: an IPv6 nameserver */
+	    "connect",     /* c-ares */
+	    "setsockopt",  /* c-ares, libuv */
+	    "getsockopt",  /* SO_ERROR */
+	    "getsockname", /* c-ares */
+	    "getpeername", /* accepted TCP clients */
+	    "accept4",     /* TCP DNS */
+	    "shutdown",    /* libuv */
+	    "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners, current deadlines */
+	    "bpf:2",       /* BPF_MAP_UPDATE_ELEM: admissions */
+	    "sendmmsg",    /* libuv UDP */
+	    "recvmmsg",    /* libuv UDP */
+	    NULL,
+	};
+	int r = sandbox_apply("cgfw-dnsproxy", extra);
+
+	if (r < 0)
+		fatal_r(r, "cannot install the seccomp filter");
+}
+
+static int
+dns_run(struct dns *d)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonReady ready = CGFW__MON_READY__INIT;
+	int r;
+
+	log_init("cgfw-dnsproxy", d->debug);
+	if (uv_loop_init(&d->loop) < 0)
+		fatalx("uv_loop_init");
+	r = resolver_init(&d->res, &d->loop, d->upstreams, d->n_upstreams, d->timeout_ms);
+	if (r < 0)
+		fatal_r(r, "cannot set up c-ares with the upstream servers");
+	uv_poll_init(&d->loop, &d->ipc_poll, d->loader.fd);
+	uv_udp_init(&d->loop, &d->udp);
+	uv_tcp_init(&d->loop, &d->tcp);
+	uv_signal_init(&d->loop, &d->sigterm);
+	d->ipc_poll.data = d->udp.data = d->tcp.data = d->sigterm.data = d;
+	if (uv_udp_open(&d->udp, d->udp_fd) < 0 || uv_tcp_open(&d->tcp, d->tcp_fd) < 0)
+		fatalx("cannot use the DNS sockets");
+	/* The TCP socket already listens (the loader did it); uv_listen just starts accepting. */
+	if (uv_listen((uv_stream_t *)&d->tcp, 128, tcp_accept) < 0)
+		fatalx("cannot accept on the DNS TCP socket");
+	uv_udp_recv_start(&d->udp, udp_alloc, udp_recv);
+	uv_poll_start(&d->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
+	uv_signal_start(&d->sigterm, sig_cb, SIGTERM);
+
+	dns_sandbox();
+	env.body_case = CGFW__ENVELOPE__BODY_DNS_LOADER_READY;
+	env.dns_loader_ready = &ready;
+	r = ipc_send(&d->loader, &env, NULL, 0);
+	if (r < 0)
+		fatal_r(r, "cannot tell the loader I am ready");
+
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	r = uv_loop_close(&d->loop);
+	if (r != 0)
+		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
+	np_table_close(&d->np);
+	return 0;
+}
+
+static void
+dns_init(struct dns *d, int argc, char *argv[])
+{
+	(void)argv;
+	log_init("cgfw-dnsproxy", 0);
+	if (argc != 1)
+		fatalx("takes no arguments; it is started by cgfw-loader");
+	ipc_peer_init(&d->loader, CGFW_FD_IPC, "loader");
+	cgfw__dns_stats__init(&d->st);
+	d->udp_fd = d->tcp_fd = d->learned_fd = d->peers_fd = d->events_fd = d->policy_fd = -1;
+	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
+		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
+	(void)signal(SIGPIPE, SIG_IGN);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct dns d = {0};
+
+	dns_init(&d, argc, argv);
+	if (proc_close_fds_except(CGFW_FD_IPC) < 0)
+		fatal("cannot close inherited fds");
+	proc_assert_unprivileged();
+	dns_handshake(&d);
+	return dns_run(&d);
+}

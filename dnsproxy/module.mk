@@ -1,0 +1,9 @@
+DNSPROXY_SRC := dnsproxy/dnsproxy.c dnsproxy/resolve.c
+DNSPROXY_OBJ := $(DNSPROXY_SRC:%.c=$(B)/%.o)
+BINS += $(B)/cgfw-dnsproxy
+ALL_DEPS += $(DNSPROXY_OBJ:.o=.d)
+
+$(DNSPROXY_OBJ): $(PROTO_H)
+
+$(B)/cgfw-dnsproxy: $(DNSPROXY_OBJ) $(LIBCGFW)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv -lcares

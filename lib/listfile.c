@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+/*
+ * List-file loading.  The file is mapped (or read) once; plain names, the
+ * bulk of any public list, are checked and lower-cased by an inline twin of
+ * rules.c's name rules and go straight into the name table.  Anything else
+ * (IPs, CIDRs, ports, URLs) takes the slow path through rules_parse_one().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bpf/egress.h"
+#include "lib/listfile.h"
+
+#define NAME_MAX_LEN 253
+#define QUOTE_MAX    200
+
+struct lf {
+	const char *path;
+	int action;
+	struct np_builder *b;
+	struct cgfw_ruleset *rs;
+	uint32_t *next_id;
+	uint32_t line;
+	char *err;
+	size_t err_len;
+};
+
+/* The bytes a label may hold: letters, digits, '-' and '_'. */
+static const char name_char[256] = {
+    ['0' ... '9'] = 1,
+    ['a' ... 'z'] = 1,
+    ['A' ... 'Z'] = 1,
+    ['-'] = 1,
+    ['_'] = 1,
+};
+
+static inline char
+lower(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c + ('a' - 'A'));
+	return (char)c;
+}
+
+static inline int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * rules.c's name_normalize() over a byte range: labels of letters, digits,
+ * '-' and '_', 1..63 bytes, no '-' at either end, 253 bytes at most, one
+ * trailing dot dropped.  Writes the lower-cased name to out, returns its
+ * length or -EINVAL with *ret_why.
+ */
+static int
+name_check(const char *s, size_t n, char *out, const char **ret_why)
+{
+	size_t label = 0;
+
+	if (n && s[n - 1] == '.')
+		n--;
+	if (n == 0) {
+		*ret_why = "empty name";
+		return -EINVAL;
+	}
+	if (n > NAME_MAX_LEN) {
+		*ret_why = "name longer than 253 bytes";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = i < n ? (unsigned char)s[i] : '.';
+
+		if (c == '.') {
+			if (label == 0) {
+				*ret_why = "empty label";
+				return -EINVAL;
+			}
+			if (label > 63) {
+				*ret_why = "label longer than 63 bytes";
+				return -EINVAL;
+			}
+			if (s[i - 1] == '-') {
+				*ret_why = "label ends with '-'";
+				return -EINVAL;
+			}
+			if (i < n)
+				out[i] = '.';
+			label = 0;
+			continue;
+		}
+		if (label == 0 && c == '-') {
+			*ret_why = "label starts with '-'";
+			return -EINVAL;
+		}
+		if (!name_char[c]) {
+			*ret_why = c == '*' ? "'*' is only allowed as a leading \"*.\""
+			                    : "invalid character in name";
+			return -EINVAL;
+		}
+		out[i] = lower(c);
+		label++;
+	}
+	return (int)n;
+}
+
+/* Only digits and dots: rules.c reads it as an IPv4 address. */
+static int
+all_numeric(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+struct word {
+	const char *s;
+	size_t n;
+};
+
+#define WORD(s)                                                                                    \
+	{                                                                                          \
+		s, sizeof(s) - 1                                                                   \
+	}
+
+static int
+in_words(const char *s, size_t n, const struct word *w, size_t n_w)
+{
+	for (size_t i = 0; i < n_w; i++)
+		if (w[i].n == n && !memcmp(s, w[i].s, n))
+			return 1;
+	return 0;
+}
+
+/* The address column of hosts files used as blocklists. */
+static int
+hosts_addr(const char *s, size_t n)
+{
+	static const struct word addrs[] = {
+	    WORD("0.0.0.0"), WORD("127.0.0.1"), WORD("::"), WORD("::1")};
+
+	return in_words(s, n, addrs, sizeof(addrs) / sizeof(addrs[0]));
+}
+
+/* What a hosts file says about itself, not a rule; compared lower-cased. */
+static int
+hosts_header_name(const char *s, size_t n)
+{
+	static const struct word names[] = {WORD("localhost"), WORD("localhost.localdomain"),
+	    WORD("local"), WORD("broadcasthost"), WORD("ip6-localhost"), WORD("ip6-loopback"),
+	    WORD("ip6-localnet"), WORD("ip6-mcastprefix"), WORD("ip6-allnodes"),
+	    WORD("ip6-allrouters"), WORD("ip6-allhosts"), WORD("0.0.0.0")};
+
+	return in_words(s, n, names, sizeof(names) / sizeof(names[0]));
+}
+
+static int
+fail(struct lf *f, const char *text, size_t n, const char *why)
+{
+	if (f->err_len)
+		snprintf(f->err, f->err_len, "%s:%u: invalid rule \"%.*s\": %s", f->path, f->line,
+		    (int)(n > QUOTE_MAX ? QUOTE_MAX : n), text, why);
+	return -EINVAL;
+}
+
+static int
+take_id(struct lf *f, uint32_t *ret_id)
+{
+	if (*f->next_id == 0 || *f->next_id == UINT32_MAX) {
+		if (f->err_len)
+			snprintf(f->err, f->err_len, "%s:%u: too many rules", f->path, f->line);
+		return -EOVERFLOW;
+	}
+	*ret_id = (*f->next_id)++;
+	return 0;
+}
+
+static int
+add_name(
+    struct lf *f, int kind, const char *name, size_t name_len, const char *text, size_t text_len)
+{
+	uint32_t id;
+	int r;
+
+	r = take_id(f, &id);
+	if (r < 0)
+		return r;
+	r = np_builder_add_name(
+	    f->b, kind, f->action, name, name_len, text, text_len, f->path, f->line, id);
+	if (r < 0 && f->err_len)
+		snprintf(f->err, f->err_len, "%s:%u: cannot add rule: %s", f->path, f->line,
+		    strerror(-r));
+	return r;
+}
+
+/* A name after a hosts-file address. */
+static int
+hosts_name(struct lf *f, const char *tok, size_t n)
+{
+	char name[NAME_MAX_LEN + 1];
+	const char *why;
+	int len;
+
+	len = name_check(tok, n, name, &why);
+	if (len < 0)
+		return fail(f, tok, n, why);
+	if (hosts_header_name(name, (size_t)len))
+		return 0;
+	if (all_numeric(name, (size_t)len))
+		return fail(f, tok, n, "an address where a hosts-file line needs a name");
+	return add_name(f, RULE_NAME, name, (size_t)len, tok, n);
+}
+
+static int
+rs_push(struct cgfw_ruleset *rs, struct cgfw_rule *r)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		struct cgfw_rule *v = reallocarray(rs->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *r;
+	return 0;
+}
+
+/* IPs, CIDRs, ports and URLs: rare in lists, so the full parser. */
+static int
+slow_rule(struct lf *f, const char *tok, size_t n)
+{
+	char buf[CGFW_RULE_MAX_LEN + 1], origin[PATH_MAX + 16], perr[CGFW_ERR_LEN + PATH_MAX];
+	struct cgfw_rule rule;
+	const char *why;
+	uint32_t id;
+	int r;
+
+	if (n > CGFW_RULE_MAX_LEN)
+		return fail(f, tok, n, "rule longer than 2048 bytes");
+	if (memchr(tok, '\0', n))
+		return fail(f, tok, n, "contains a NUL byte");
+	memcpy(buf, tok, n);
+	buf[n] = '\0';
+	snprintf(origin, sizeof(origin), "%s:%u", f->path, f->line);
+	r = rules_parse_one(buf, f->action, origin, &rule, perr, sizeof(perr));
+	if (r < 0) {
+		/* rules.c says 'invalid rule "X" in ORIGIN: why': keep the why. */
+		char key[PATH_MAX + 24];
+
+		snprintf(key, sizeof(key), " in %s: ", origin);
+		why = strstr(perr, key);
+		return fail(f, tok, n, why ? why + strlen(key) : perr);
+	}
+	r = take_id(f, &id);
+	if (r < 0)
+		goto out;
+	rule.id = id;
+	if (rules_is_name_kind(rule.kind) && !(rule.kind == RULE_URL && rule.addr)) {
+		r = np_builder_add(f->b, &rule, id);
+		if (r < 0) {
+			if (f->err_len)
+				snprintf(f->err, f->err_len, "%s:%u: cannot add rule: %s", f->path,
+				    f->line, strerror(-r));
+			goto out;
+		}
+		if (rule.kind != RULE_URL) {
+			r = 0;
+			goto out;
+		}
+	}
+	/* IPs and CIDRs for the maps; URLs keep scheme, port and path here. */
+	r = rs_push(f->rs, &rule);
+	if (r == 0)
+		return 0;
+	if (f->err_len)
+		snprintf(f->err, f->err_len, "%s:%u: out of memory", f->path, f->line);
+out:
+	rule_clear(&rule);
+	return r;
+}
+
+/* One token alone on its line. */
+static int
+one_rule(struct lf *f, const char *tok, size_t n)
+{
+	char name[NAME_MAX_LEN + 1];
+	const char *p = tok, *why;
+	size_t pn = n;
+	int kind = RULE_NAME, len;
+
+	if (memchr(tok, ':', n) || memchr(tok, '/', n) || memchr(tok, '[', n))
+		return slow_rule(f, tok, n);
+	if (tok[0] == '=') {
+		kind = RULE_EXACT_NAME;
+		p++;
+		pn--;
+	} else if (n >= 2 && tok[0] == '*' && tok[1] == '.') {
+		kind = RULE_WILDCARD;
+		p += 2;
+		pn -= 2;
+	} else if (all_numeric(tok, n)) {
+		return slow_rule(f, tok, n);
+	}
+	len = name_check(p, pn, name, &why);
+	if (len < 0)
+		return fail(f, tok, n, why);
+	return add_name(f, kind, name, (size_t)len, tok, n);
+}
+
+static int
+one_line(struct lf *f, const char *s, const char *end)
+{
+	const char *hash = memchr(s, '#', (size_t)(end - s)), *tok, *p;
+	size_t n;
+	int r;
+
+	if (hash)
+		end = hash;
+	while (s < end && is_space(*s))
+		s++;
+	while (end > s && is_space(end[-1]))
+		end--;
+	if (s == end)
+		return 0;
+	for (p = s; p < end && !is_space(*p); p++)
+		;
+	if (p == end)
+		return one_rule(f, s, (size_t)(end - s));
+
+	if (!hosts_addr(s, (size_t)(p - s)))
+		return fail(f, s, (size_t)(end - s),
+		    all_numeric(s, (size_t)(p - s)) || memchr(s, ':', (size_t)(p - s))
+		        ? "hosts-file lines start with 0.0.0.0, 127.0.0.1, :: or ::1"
+		        : "one rule per line");
+	while (p < end) {
+		while (p < end && is_space(*p))
+			p++;
+		for (tok = p; p < end && !is_space(*p); p++)
+			;
+		n = (size_t)(p - tok);
+		if (n == 0)
+			break;
+		r = hosts_name(f, tok, n);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Pipes and the like: read it all, up to LISTFILE_MAX_BYTES. */
+static int
+read_all(int fd, char **ret_buf, size_t *ret_len)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap), *nb;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap >= (size_t)LISTFILE_MAX_BYTES) {
+				free(buf);
+				return -EFBIG;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			free(buf);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int
+listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ruleset *rs,
+    uint32_t *next_id, char *err, size_t err_len)
+{
+	struct lf f = {.path = path,
+	    .action = action,
+	    .b = b,
+	    .rs = rs,
+	    .next_id = next_id,
+	    .err = err,
+	    .err_len = err_len};
+	size_t n0 = rs->n, len = 0, n_lines = 1;
+	uint32_t id0 = *next_id;
+	char *data = NULL;
+	const char *p, *end;
+	struct stat st;
+	int fd, mapped = 0, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, err_len, "%s: cannot stat: %s", path, strerror(-r));
+		goto out;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (st.st_size > LISTFILE_MAX_BYTES) {
+			r = -EFBIG;
+			snprintf(
+			    err, err_len, "%s: larger than %ld bytes", path, LISTFILE_MAX_BYTES);
+			goto out;
+		}
+		len = (size_t)st.st_size;
+		if (len) {
+			data = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+			if (data == MAP_FAILED) {
+				data = NULL;
+				r = -errno;
+				snprintf(err, err_len, "%s: cannot map: %s", path, strerror(-r));
+				goto out;
+			}
+			mapped = 1;
+		}
+	} else {
+		r = read_all(fd, &data, &len);
+		if (r < 0) {
+			snprintf(err, err_len, "%s: cannot read: %s", path, strerror(-r));
+			goto out;
+		}
+	}
+
+	p = data;
+	end = data ? data + len : NULL;
+	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3; /* a UTF-8 byte order mark, as some editors write */
+	for (const char *q = p; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
+		n_lines++;
+	r = np_builder_reserve(b, n_lines, len);
+	if (r < 0) {
+		snprintf(err, err_len, "%s: cannot load: %s", path, strerror(-r));
+		goto out;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+
+		if (f.line == UINT32_MAX) {
+			r = -EFBIG;
+			snprintf(err, err_len, "%s: too many lines", path);
+			goto out;
+		}
+		f.line++;
+		r = one_line(&f, p, eol);
+		if (r < 0)
+			goto out;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	r = 0;
+out:
+	if (r < 0) {
+		while (rs->n > n0)
+			rule_clear(&rs->v[--rs->n]);
+		*next_id = id0;
+	}
+	if (mapped)
+		(void)munmap(data, len);
+	else
+		free(data);
+	(void)close(fd);
+	return r;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * List files (--allow-list-file, --block-list-file): one rule a line, '#'
+ * comments, hosts-file lines ("0.0.0.0 a.example b.example").  Built for
+ * public blocklists of a million names: one read, no allocation per line.
+ */
+#ifndef CGFW_LISTFILE_H
+#define CGFW_LISTFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/namepolicy.h"
+#include "lib/rules.h"
+
+#define LISTFILE_MAX_BYTES (1024L * 1024 * 1024)
+
+/*
+ * Name rules go to b (origin path, line number); a line that is an IP or CIDR
+ * goes to rs (origin "PATH:LINE"); a URL goes to rs and, if it names a host,
+ * to b as well.  Every rule takes the id *next_id++, in file order.  A bad
+ * line fails the whole file with err "PATH:LINE: invalid rule \"...\": why";
+ * rs and *next_id are then as they were, b must be thrown away.
+ */
+int listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ruleset *rs,
+    uint32_t *next_id, char *err, size_t err_len);
+
+#endif

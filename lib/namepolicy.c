@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The name-rule table (layout in namepolicy.h).  Adding a rule only appends;
+ * finishing sorts the rules by bucket and resolves specificity and ties once
+ * per name, so a lookup is one probe per label suffix of the query and finds
+ * the deciding rule without comparing rules.  The reader trusts nothing in
+ * the memfd until table_init() has checked it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf/egress.h"
+#include "lib/namepolicy.h"
+
+#define NP_NAME_MAX    253
+#define NP_ORIGIN_MAX  4200 /* a path (PATH_MAX) and then some */
+#define NP_TEXT_MAX    UINT16_MAX
+#define NP_BUCKETS_MIN 16u
+#define NP_BUCKETS_MAX (1u << 30)
+#define NP_SEALS       (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define NP_HUGE        (2u << 20)
+
+#define FNV_BASIS 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+/*
+ * One per rule added, appended in order; finish sorts them by bucket.  The
+ * rank inputs ride along, so only a name with several rules reaches back
+ * into rules[] (a cache miss) to compare.
+ */
+struct np_rec {
+	uint64_t hash;
+	uint32_t name_off;
+	uint32_t rule; /* index into rules */
+	uint8_t name_len;
+	uint8_t kind;
+	uint8_t action;
+	uint8_t any_port;
+	uint32_t pad;
+};
+
+struct np_builder {
+	uint64_t seed;
+	struct np_rec *recs;
+	size_t n_recs, cap_recs;
+	struct np_rule *rules;
+	size_t n_rules, cap_rules;
+	uint32_t *origins;
+	size_t n_origins, cap_origins;
+	char *pool;
+	size_t pool_len, pool_cap;
+	size_t n_allow, n_block;
+	const char *last_origin; /* the caller's string, to skip strlen() on the hot path */
+	size_t last_origin_len;
+	uint16_t last_origin_idx;
+};
+
+/* murmur3's finaliser: FNV alone leaves the low bits (the bucket) weak. */
+static inline uint64_t
+np_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/*
+ * FNV-1a over the name read backwards, so that one right-to-left pass over a
+ * query yields the hash of every suffix (np_lookup()).
+ */
+static inline uint64_t
+np_hash(uint64_t seed, const char *s, size_t n)
+{
+	uint64_t h = FNV_BASIS ^ seed;
+
+	while (n--) {
+		h ^= (unsigned char)s[n];
+		h *= FNV_PRIME;
+	}
+	return np_mix(h);
+}
+
+static inline char
+np_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/*
+ * Precedence among the host rules of one name, higher wins, first added wins
+ * among equals.  As the rule for exactly this name ("self"): exact beats
+ * suffix, then block beats allow, then any port beats one port.  As the rule
+ * for names below it ("anc"): suffix and wildcard tie, so block beats allow,
+ * then suffix beats wildcard.  URL rules are not host rules: see np_lookup().
+ */
+static int
+self_rank(int kind, int action, int any_port)
+{
+	int rank = (action == NP_BLOCK) << 2 | !!any_port;
+
+	switch (kind) {
+	case NP_K_EXACT:
+		return 8 | rank;
+	case NP_K_SUFFIX:
+		return rank;
+	default:
+		return -1;
+	}
+}
+
+static int
+anc_rank(int kind, int action, int any_port)
+{
+	int rank = (action == NP_BLOCK) << 2 | !!any_port;
+
+	switch (kind) {
+	case NP_K_SUFFIX:
+		return rank | 2;
+	case NP_K_WILDCARD:
+		return rank;
+	default:
+		return -1;
+	}
+}
+
+/* Big arrays: ask for huge pages, which saves most page faults and TLB misses. */
+static void
+huge_hint(void *p, size_t n)
+{
+	uintptr_t lo = ((uintptr_t)p + NP_HUGE - 1) & ~(uintptr_t)(NP_HUGE - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(NP_HUGE - 1);
+
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
+static int
+grow(void **v, size_t *cap, size_t need, size_t size, size_t max)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	if (need > max)
+		return -E2BIG;
+	while (n < need)
+		n = n > max / 2 ? max : n * 2;
+	p = realloc(*v, n * size);
+	if (!p)
+		return -ENOMEM;
+	if (n * size >= 4 * NP_HUGE)
+		huge_hint(p, n * size);
+	*v = p;
+	*cap = n;
+	return 0;
+}
+
+static int
+pool_add(struct np_builder *b, const char *s, size_t n, int nul, uint32_t *ret_off)
+{
+	size_t need = b->pool_len + n + !!nul;
+	int r;
+
+	r = grow((void **)&b->pool, &b->pool_cap, need, 1, UINT32_MAX);
+	if (r < 0)
+		return r;
+	memcpy(b->pool + b->pool_len, s, n);
+	if (nul)
+		b->pool[b->pool_len + n] = '\0';
+	*ret_off = (uint32_t)b->pool_len;
+	b->pool_len = need;
+	return 0;
+}
+
+/* Origins repeat (one per list file or option): look among the last few. */
+static int
+b_origin(struct np_builder *b, const char *s, size_t n, uint16_t *ret_idx)
+{
+	size_t lo = b->n_origins > 16 ? b->n_origins - 16 : 0;
+	uint32_t off;
+	int r;
+
+	if (n > NP_ORIGIN_MAX || memchr(s, '\0', n))
+		return -EINVAL;
+	for (size_t i = b->n_origins; i-- > lo;) {
+		const char *o = b->pool + b->origins[i];
+
+		if (!strncmp(o, s, n) && o[n] == '\0') {
+			*ret_idx = (uint16_t)i;
+			return 0;
+		}
+	}
+	r = grow((void **)&b->origins, &b->cap_origins, b->n_origins + 1, sizeof(uint32_t),
+	    UINT16_MAX + 1);
+	if (r < 0)
+		return r;
+	r = pool_add(b, s, n, 1, &off);
+	if (r < 0)
+		return r;
+	b->origins[b->n_origins] = off;
+	*ret_idx = (uint16_t)b->n_origins++;
+	return 0;
+}
+
+struct np_builder *
+np_builder_new(void)
+{
+	struct np_builder *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	if (getrandom(&b->seed, sizeof(b->seed), GRND_NONBLOCK) != sizeof(b->seed))
+		b->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)b;
+	return b;
+}
+
+void
+np_builder_free(struct np_builder *b)
+{
+	if (!b)
+		return;
+	free(b->recs);
+	free(b->rules);
+	free(b->origins);
+	free(b->pool);
+	free(b);
+}
+
+int
+np_builder_reserve(struct np_builder *b, size_t n_names, size_t pool_bytes)
+{
+	int r;
+
+	if (!b)
+		return -EINVAL;
+	if (n_names > NP_BUCKETS_MAX || pool_bytes > UINT32_MAX)
+		return -E2BIG;
+	r = grow(
+	    (void **)&b->recs, &b->cap_recs, b->n_recs + n_names, sizeof(*b->recs), NP_BUCKETS_MAX);
+	if (r < 0)
+		return r;
+	r = grow((void **)&b->rules, &b->cap_rules, b->n_rules + n_names, sizeof(*b->rules),
+	    NP_BUCKETS_MAX);
+	if (r < 0)
+		return r;
+	return grow((void **)&b->pool, &b->pool_cap, b->pool_len + pool_bytes, 1, UINT32_MAX);
+}
+
+/* Append only: which rules win is decided in np_builder_finish(). */
+static int
+b_add(struct np_builder *b, enum np_kind kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, uint16_t origin, uint32_t line, uint16_t port, uint32_t id)
+{
+	struct np_rule nr = {.id = id,
+	    .line = line,
+	    .origin = origin,
+	    .text_len = (uint16_t)text_len,
+	    .port = port,
+	    .kind = (uint8_t)kind,
+	    .action = (uint8_t)action};
+	struct np_rec rec = {.hash = np_hash(b->seed, name, name_len),
+	    .name_len = (uint8_t)name_len,
+	    .kind = (uint8_t)kind,
+	    .action = (uint8_t)action,
+	    .any_port = port == 0};
+	int r;
+
+	if (name_len == 0 || name_len > NP_NAME_MAX || text_len > NP_TEXT_MAX ||
+	    (action != NP_ALLOW && action != NP_BLOCK))
+		return -EINVAL;
+	r = grow((void **)&b->recs, &b->cap_recs, b->n_recs + 1, sizeof(*b->recs), NP_BUCKETS_MAX);
+	if (r < 0)
+		return r;
+	r = grow(
+	    (void **)&b->rules, &b->cap_rules, b->n_rules + 1, sizeof(*b->rules), NP_BUCKETS_MAX);
+	if (r < 0)
+		return r;
+	r = pool_add(b, name, name_len, 0, &rec.name_off);
+	if (r < 0)
+		return r;
+	/* Most rules are written as their name: share the bytes. */
+	if (text_len == name_len && !memcmp(text, name, name_len))
+		nr.text_off = rec.name_off;
+	else if ((r = pool_add(b, text, text_len, 0, &nr.text_off)) < 0)
+		return r;
+	rec.rule = (uint32_t)b->n_rules;
+	b->rules[b->n_rules++] = nr;
+	b->recs[b->n_recs++] = rec;
+	if (action == NP_ALLOW)
+		b->n_allow++;
+	else
+		b->n_block++;
+	return 0;
+}
+
+static int
+np_kind_of(int rule_kind)
+{
+	switch (rule_kind) {
+	case RULE_NAME:
+		return NP_K_SUFFIX;
+	case RULE_WILDCARD:
+		return NP_K_WILDCARD;
+	case RULE_EXACT_NAME:
+		return NP_K_EXACT;
+	case RULE_URL:
+		return NP_K_URL;
+	default:
+		return -EINVAL;
+	}
+}
+
+int
+np_builder_add_name(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, const char *origin, uint32_t line, uint32_t rule_id)
+{
+	int k = np_kind_of(kind), r;
+	uint16_t o;
+
+	if (!b || !name || !text || k < 0)
+		return -EINVAL;
+	if (!origin)
+		origin = "";
+	/* A list file passes the same path a million times. */
+	if (origin == b->last_origin &&
+	    !strncmp(origin, b->pool + b->origins[b->last_origin_idx], b->last_origin_len + 1)) {
+		o = b->last_origin_idx;
+	} else {
+		size_t n = strlen(origin);
+
+		r = b_origin(b, origin, n, &o);
+		if (r < 0)
+			return r;
+		b->last_origin = origin;
+		b->last_origin_len = n;
+		b->last_origin_idx = o;
+	}
+	/* CGFW_ACT_ALLOW/BLOCK and NP_ALLOW/BLOCK share their values. */
+	return b_add(
+	    b, (enum np_kind)k, action, name, name_len, text, text_len, o, line, 0, rule_id);
+}
+
+int
+np_builder_add(struct np_builder *b, const struct cgfw_rule *r, uint32_t rule_id)
+{
+	const char *origin, *colon, *text;
+	size_t origin_len;
+	uint32_t line = 0;
+	uint16_t o;
+	int k, res;
+
+	if (!b || !r || !r->name)
+		return -EINVAL;
+	k = np_kind_of(r->kind);
+	if (k < 0 || (r->kind == RULE_URL && r->addr))
+		return -EINVAL;
+	origin = r->origin ? r->origin : "";
+	origin_len = strlen(origin);
+	text = r->text ? r->text : r->name;
+	/* "FILE:LINE" from a config or list file: keep the file once, the line apart. */
+	colon = strrchr(origin, ':');
+	if (colon && colon > origin && colon[1] && strlen(colon + 1) <= 10) {
+		const char *p = colon + 1;
+		uint64_t v = 0;
+
+		while (*p >= '0' && *p <= '9')
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		if (*p == '\0' && v > 0 && v <= UINT32_MAX) {
+			line = (uint32_t)v;
+			origin_len = (size_t)(colon - origin);
+		}
+	}
+	res = b_origin(b, origin, origin_len, &o);
+	if (res < 0)
+		return res;
+	return b_add(b, (enum np_kind)k, r->action, r->name, strlen(r->name), text, strlen(text), o,
+	    line, r->port, rule_id);
+}
+
+size_t
+np_builder_count(const struct np_builder *b)
+{
+	return b ? b->n_recs : 0;
+}
+
+size_t
+np_builder_count_action(const struct np_builder *b, int action)
+{
+	if (!b)
+		return 0;
+	return action == CGFW_ACT_ALLOW ? b->n_allow : action == CGFW_ACT_BLOCK ? b->n_block : 0;
+}
+
+/*
+ * Stable LSD radix sort of the records on their bucket bits, 11 at a time:
+ * a few sequential passes instead of a cache miss per insert, and records of
+ * one name keep the order they were added in.
+ */
+static int
+sort_recs(struct np_rec *v, size_t n, uint32_t mask)
+{
+	struct np_rec *tmp, *src = v, *dst;
+	uint32_t bits = 0;
+
+	while (bits < 32 && (mask >> bits))
+		bits++;
+	if (n < 2 || bits == 0)
+		return 0;
+	tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	if (n * sizeof(*tmp) >= 4 * NP_HUGE)
+		huge_hint(tmp, n * sizeof(*tmp));
+	dst = tmp;
+	for (uint32_t shift = 0; shift < bits; shift += 11) {
+		size_t count[2048] = {0}, sum = 0;
+		uint32_t dmask = (1u << (bits - shift < 11 ? bits - shift : 11)) - 1;
+		struct np_rec *t;
+
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].hash >> shift) & dmask]++;
+		for (size_t d = 0; d <= dmask; d++) {
+			size_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].hash >> shift) & dmask]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	return 0;
+}
+
+/* Fold one record into its name's entry, creating the entry if need be. */
+static void
+entry_fold(struct np_entry *e, const struct np_rec *rc, const struct np_rule *rules)
+{
+	int s = self_rank(rc->kind, rc->action, rc->any_port);
+	int a = anc_rank(rc->kind, rc->action, rc->any_port);
+	uint32_t idx = rc->rule + 1;
+
+	if (s >= 0) {
+		const struct np_rule *o = e->self ? &rules[e->self - 1] : NULL;
+
+		if (!o || s > self_rank(o->kind, o->action, o->port == 0))
+			e->self = idx;
+	}
+	if (a >= 0) {
+		const struct np_rule *o = e->anc ? &rules[e->anc - 1] : NULL;
+
+		if (!o || a > anc_rank(o->kind, o->action, o->port == 0))
+			e->anc = idx;
+	}
+	if (rc->kind == NP_K_URL && rc->action == NP_ALLOW && !e->url)
+		e->url = idx;
+	if (rc->kind == NP_K_URL && rc->action == NP_BLOCK)
+		e->flags |= NP_E_BLOCK_URL;
+}
+
+/* Records sorted by bucket into entries (one per name) and the bucket index. */
+static void
+build_entries(struct np_builder *b, uint32_t n_buckets, uint32_t *buckets, struct np_entry *ents,
+    size_t *ret_n)
+{
+	uint32_t mask = n_buckets - 1;
+	size_t n = 0, i = 0;
+
+	for (uint32_t k = 0; k < n_buckets; k++) {
+		size_t first = n;
+
+		buckets[k] = (uint32_t)n;
+		for (; i < b->n_recs && (b->recs[i].hash & mask) == k; i++) {
+			const struct np_rec *rc = &b->recs[i];
+			uint32_t tag = (uint32_t)(rc->hash >> 32);
+			size_t j;
+
+			/* Buckets hold one or two names: a scan is the cheap way. */
+			for (j = first; j < n; j++)
+				if (ents[j].tag == tag && ents[j].name_len == rc->name_len &&
+				    !memcmp(b->pool + ents[j].name_off, b->pool + rc->name_off,
+				        rc->name_len))
+					break;
+			if (j == n)
+				ents[n++] = (struct np_entry){
+				    .tag = tag, .name_off = rc->name_off, .name_len = rc->name_len};
+			entry_fold(&ents[j], rc, b->rules);
+		}
+	}
+	buckets[n_buckets] = (uint32_t)n;
+	*ret_n = n;
+}
+
+static int
+pwrite_all(int fd, const void *buf, size_t n, off_t off)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+static uint64_t
+align8(uint64_t v)
+{
+	return (v + 7) & ~(uint64_t)7;
+}
+
+int
+np_builder_finish(struct np_builder *b, int *ret_fd)
+{
+	struct np_hdr h = {.magic = NP_MAGIC, .version = NP_VERSION};
+	uint32_t n_buckets = NP_BUCKETS_MIN, *buckets = NULL;
+	struct np_entry *ents = NULL;
+	size_t n_ents = 0;
+	uint64_t off;
+	int fd = -1, r;
+
+	if (!b || !ret_fd)
+		return -EINVAL;
+	/* Load factor at most 1. */
+	while (n_buckets < b->n_recs)
+		n_buckets *= 2;
+	/* Sorting first: its scratch copy is gone before the entries exist. */
+	r = sort_recs(b->recs, b->n_recs, n_buckets - 1);
+	if (r < 0)
+		return r;
+	buckets = malloc(((size_t)n_buckets + 1) * sizeof(*buckets));
+	ents = malloc((b->n_recs ? b->n_recs : 1) * sizeof(*ents));
+	if (!buckets || !ents) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (b->n_recs * sizeof(*ents) >= 4 * NP_HUGE)
+		huge_hint(ents, b->n_recs * sizeof(*ents));
+	build_entries(b, n_buckets, buckets, ents, &n_ents);
+
+	off = align8(sizeof(h));
+	h.off_buckets = (uint32_t)off;
+	off = align8(off + ((uint64_t)n_buckets + 1) * sizeof(uint32_t));
+	h.off_entries = (uint32_t)off;
+	off = align8(off + (uint64_t)n_ents * sizeof(struct np_entry));
+	h.off_rules = (uint32_t)off;
+	off = align8(off + (uint64_t)b->n_rules * sizeof(struct np_rule));
+	h.off_origins = (uint32_t)off;
+	off = align8(off + (uint64_t)b->n_origins * sizeof(uint32_t));
+	h.off_pool = (uint32_t)off;
+	off = align8(off + b->pool_len);
+	if (off > UINT32_MAX) {
+		r = -E2BIG;
+		goto out;
+	}
+	h.total_len = (uint32_t)off;
+	h.seed = b->seed;
+	h.n_added = (uint32_t)b->n_recs;
+	h.n_buckets = n_buckets;
+	h.n_entries = (uint32_t)n_ents;
+	h.n_rules = (uint32_t)b->n_rules;
+	h.n_origins = (uint32_t)b->n_origins;
+	h.pool_len = (uint32_t)b->pool_len;
+
+	fd = memfd_create("cgfw-namepolicy", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The size first: the gaps between sections read as zeros. */
+	if (ftruncate(fd, (off_t)h.total_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if ((r = pwrite_all(fd, &h, sizeof(h), 0)) < 0 ||
+	    (r = pwrite_all(
+	         fd, buckets, ((size_t)n_buckets + 1) * sizeof(uint32_t), h.off_buckets)) < 0 ||
+	    (r = pwrite_all(fd, ents, n_ents * sizeof(struct np_entry), h.off_entries)) < 0 ||
+	    (r = pwrite_all(fd, b->rules, b->n_rules * sizeof(struct np_rule), h.off_rules)) < 0 ||
+	    (r = pwrite_all(fd, b->origins, b->n_origins * sizeof(uint32_t), h.off_origins)) < 0 ||
+	    (r = pwrite_all(fd, b->pool, b->pool_len, h.off_pool)) < 0)
+		goto out;
+	if (fcntl(fd, F_ADD_SEALS, NP_SEALS) < 0) {
+		r = -errno;
+		goto out;
+	}
+	*ret_fd = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	free(buckets);
+	free(ents);
+	return r;
+}
+
+/* Is [off, off + n * size) inside the table and 8-aligned, past the header? */
+static int
+section_ok(size_t len, uint32_t off, uint64_t n, size_t size)
+{
+	if (off % 8 || off < sizeof(struct np_hdr))
+		return 0;
+	return (uint64_t)off + n * size <= len;
+}
+
+/* Everything np_lookup() dereferences is checked here, once. */
+static int
+table_init(const uint8_t *base, size_t len, struct np_table *t)
+{
+	const struct np_hdr *h = (const struct np_hdr *)base;
+	const uint32_t *buckets, *origins;
+	const struct np_entry *ents;
+	const struct np_rule *rules;
+	const char *pool;
+
+	if (!base || (uintptr_t)base % 8 || len < sizeof(*h) || len > UINT32_MAX)
+		return -EBADMSG;
+	if (h->magic != NP_MAGIC || h->version != NP_VERSION || h->total_len != len)
+		return -EBADMSG;
+	if (h->n_buckets == 0 || h->n_buckets > NP_BUCKETS_MAX ||
+	    (h->n_buckets & (h->n_buckets - 1)) || h->n_entries > NP_BUCKETS_MAX)
+		return -EBADMSG;
+	if (!section_ok(len, h->off_buckets, (uint64_t)h->n_buckets + 1, sizeof(uint32_t)) ||
+	    !section_ok(len, h->off_entries, h->n_entries, sizeof(struct np_entry)) ||
+	    !section_ok(len, h->off_rules, h->n_rules, sizeof(struct np_rule)) ||
+	    !section_ok(len, h->off_origins, h->n_origins, sizeof(uint32_t)) ||
+	    !section_ok(len, h->off_pool, h->pool_len, 1))
+		return -EBADMSG;
+	buckets = (const uint32_t *)(base + h->off_buckets);
+	ents = (const struct np_entry *)(base + h->off_entries);
+	rules = (const struct np_rule *)(base + h->off_rules);
+	origins = (const uint32_t *)(base + h->off_origins);
+	pool = (const char *)(base + h->off_pool);
+
+	for (uint32_t i = 0; i < h->n_origins; i++) {
+		uint32_t o = origins[i];
+		size_t room;
+
+		if (o >= h->pool_len)
+			return -EBADMSG;
+		room = h->pool_len - o;
+		if (!memchr(pool + o, '\0', room < NP_ORIGIN_MAX + 1 ? room : NP_ORIGIN_MAX + 1))
+			return -EBADMSG;
+	}
+	for (uint32_t i = 0; i < h->n_rules; i++) {
+		const struct np_rule *r = &rules[i];
+
+		if (r->kind < NP_K_EXACT || r->kind > NP_K_URL ||
+		    (r->action != NP_ALLOW && r->action != NP_BLOCK) || r->origin >= h->n_origins ||
+		    (uint64_t)r->text_off + r->text_len > h->pool_len)
+			return -EBADMSG;
+	}
+	/* Never decreasing, from 0 to n_entries: every probe stays in the entries. */
+	if (buckets[0] != 0 || buckets[h->n_buckets] != h->n_entries)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < h->n_buckets; i++)
+		if (buckets[i] > buckets[i + 1])
+			return -EBADMSG;
+	/*
+	 * Bounds only: whether e->self really is an exact or suffix rule is the
+	 * builder's business, and checking it here costs a cache miss per name.
+	 */
+	for (uint32_t i = 0; i < h->n_entries; i++) {
+		const struct np_entry *e = &ents[i];
+
+		if (e->name_len == 0 || e->name_len > NP_NAME_MAX ||
+		    (uint64_t)e->name_off + e->name_len > h->pool_len ||
+		    (e->flags & ~NP_E_BLOCK_URL) || e->self > h->n_rules || e->anc > h->n_rules ||
+		    e->url > h->n_rules)
+			return -EBADMSG;
+	}
+	if (t) {
+		*t = (struct np_table){.base = base,
+		    .len = len,
+		    .seed = h->seed,
+		    .mask = h->n_buckets - 1,
+		    .buckets = buckets,
+		    .entries = ents,
+		    .rules = rules,
+		    .origins = origins,
+		    .pool = pool,
+		    .n_added = h->n_added};
+	}
+	return 0;
+}
+
+int
+np_table_validate(const uint8_t *base, size_t len)
+{
+	return table_init(base, len, NULL);
+}
+
+int
+np_table_open(int fd, struct np_table *ret)
+{
+	struct np_table t;
+	struct stat st;
+	void *base;
+	int seals, r;
+
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return errno == EINVAL ? -EPERM : -errno; /* EINVAL: not a memfd */
+	if ((seals & NP_SEALS) != NP_SEALS)
+		return -EPERM;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(struct np_hdr) ||
+	    (uint64_t)st.st_size > UINT32_MAX)
+		return -EBADMSG;
+	/* Sealed against writes and shrinking: the bytes checked are the bytes read. */
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	r = table_init(base, (size_t)st.st_size, &t);
+	if (r < 0) {
+		(void)munmap(base, (size_t)st.st_size);
+		return r;
+	}
+	t.mapped = 1;
+	*ret = t;
+	return 0;
+}
+
+void
+np_table_close(struct np_table *t)
+{
+	if (!t)
+		return;
+	if (t->mapped && t->base)
+		(void)munmap((void *)t->base, t->len);
+	memset(t, 0, sizeof(*t));
+}
+
+size_t
+np_table_count(const struct np_table *t)
+{
+	return t && t->base ? t->n_added : 0;
+}
+
+/* The entry of a name, probing its bucket's run; NULL if none. */
+static inline const struct np_entry *
+table_find(const struct np_table *t, uint64_t hash, const char *name, size_t len)
+{
+	uint32_t k = (uint32_t)hash & t->mask, tag = (uint32_t)(hash >> 32);
+
+	for (uint32_t i = t->buckets[k], end = t->buckets[k + 1]; i < end; i++) {
+		const struct np_entry *e = &t->entries[i];
+
+		if (e->tag == tag && e->name_len == len &&
+		    !memcmp(t->pool + e->name_off, name, len))
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * The longest name with a host rule that applies decides (np_entry comment).
+ * An allow URL rule for exactly the query is more specific than any host
+ * rule ("URL over host", DESIGN.md §3): unless a host rule allows the name
+ * outright, the match is the URL rule, so the name resolves and the HTTP
+ * proxy judges the path.  Block URL rules never block a name: they only set
+ * has_block_url.
+ */
+int
+np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
+{
+	char buf[NP_NAME_MAX + 1];
+	uint8_t at[NP_NAME_MAX + 1];
+	uint64_t hs[NP_NAME_MAX + 1], h;
+	const struct np_rule *r = NULL, *url = NULL;
+	size_t len, start, n, n_suf = 0;
+	int block_url = 0;
+
+	if (ret)
+		memset(ret, 0, sizeof(*ret));
+	if (!t || !t->base || !qname)
+		return NP_NONE;
+	len = strlen(qname);
+	if (len && qname[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return NP_NONE;
+	/* No rule name is longer than 253 bytes: only the tail of a longer query can match. */
+	start = len > NP_NAME_MAX ? len - NP_NAME_MAX : 0;
+	n = len - start;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = np_lower(qname[start + i]);
+
+	/* Every suffix that starts a label, shortest first, with its hash. */
+	h = FNV_BASIS ^ t->seed;
+	for (size_t i = n; i-- > 0;) {
+		h ^= (unsigned char)buf[i];
+		h *= FNV_PRIME;
+		if (start + i == 0 || qname[start + i - 1] == '.') {
+			at[n_suf] = (uint8_t)i;
+			hs[n_suf] = np_mix(h);
+			/* The probes are independent: start every cache miss now. */
+			__builtin_prefetch(&t->buckets[(uint32_t)hs[n_suf] & t->mask]);
+			n_suf++;
+		}
+	}
+	/* Then the first entry of each bucket, again all at once. */
+	for (size_t j = 0; j < n_suf; j++)
+		__builtin_prefetch(&t->entries[t->buckets[(uint32_t)hs[j] & t->mask]]);
+	while (n_suf-- > 0) {
+		size_t i = at[n_suf];
+		const struct np_entry *e = table_find(t, hs[n_suf], buf + i, n - i);
+
+		if (!e)
+			continue;
+		if (start + i == 0) {
+			url = e->url ? &t->rules[e->url - 1] : NULL;
+			block_url = e->flags & NP_E_BLOCK_URL;
+			if (e->self) {
+				r = &t->rules[e->self - 1];
+				break;
+			}
+		} else if (e->anc) {
+			r = &t->rules[e->anc - 1];
+			break;
+		}
+	}
+	if (url && (!r || r->action != NP_ALLOW))
+		r = url;
+	if (ret) {
+		ret->has_allow_url = url != NULL;
+		ret->has_block_url = block_url != 0;
+	}
+	if (!r)
+		return NP_NONE;
+	if (ret) {
+		ret->verdict = (enum np_verdict)r->action;
+		ret->kind = (enum np_kind)r->kind;
+		ret->rule_id = r->id;
+		ret->rule_text = t->pool + r->text_off;
+		ret->rule_text_len = r->text_len;
+		ret->origin = t->pool + t->origins[r->origin];
+		ret->origin_line = r->line;
+		ret->port = r->port;
+	}
+	return r->action;
+}

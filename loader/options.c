@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The loader's options: the command line and the INI config file (inih).
+ * Both are the invoking administrator's input, parsed as root before anything
+ * is created; every error names the option or file and key, and nothing runs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "lib/log.h"
+#include "loader.h"
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: cgfw-loader [--config FILE] run [OPTIONS] [--] CMD [ARGS...]\n"
+	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH\n"
+	    "\n"
+	    "options:\n"
+	    "  --allow-list L     allow these rules (comma-separated, repeatable)\n"
+	    "  --block-list L     block these rules (comma-separated, repeatable)\n"
+	    "  --log-file F       write JSON events to F (default: stdout)\n"
+	    "  --debug            also report allowed traffic\n"
+	    "  --user U           run CMD as U (default: SUDO_UID, else root with a warning)\n"
+	    "  --allow-list-file F, --block-list-file F\n"
+	    "                     rules from a file: one a line, # comments, hosts-file lines\n"
+	    "  --upstream IP[:PORT]  DNS server to forward to (repeatable; default: the\n"
+	    "                     nameservers of /etc/resolv.conf)\n"
+	    "  --dns-min-ttl N    resolved IPs stay allowed at least N seconds (default 300)\n"
+	    "  --dns-block-response refused|nxdomain   answer to a blocked name (refused)\n"
+	    "  --allow-dns-request  answer queries but admit no IP (the packet layer decides)\n"
+	    "  --cgroup PATH      attach: the cgroup v2 directory to enforce on\n"
+	    "                     (--cgroup-path is accepted too)\n"
+	    "\n"
+	    "One CMD argument is run with /bin/sh -c; several are executed as argv.\n"
+	    "See cgfw-loader(8).\n");
+	exit(code);
+}
+
+static int
+opts_add_rules(struct loader_opts *o, const char *list, int action, const char *origin)
+{
+	char err[CGFW_ERR_LEN];
+
+	if (rules_add_list(&o->rules, list, action, origin, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	if (!*dst)
+		fatal("strdup");
+}
+
+static void
+opts_add_file(struct loader_opts *o, const char *path, int action)
+{
+	if (o->n_files >= LOADER_MAX_FILES)
+		fatalx("more than %d list files", LOADER_MAX_FILES);
+	o->files[o->n_files].path = strdup(path);
+	o->files[o->n_files].action = action;
+	if (!o->files[o->n_files].path)
+		fatal("strdup");
+	o->n_files++;
+}
+
+/* "IP" or "IP:PORT", IPv4 or IPv6 ("[::1]:53"); stored as c-ares takes it. */
+static int
+opts_add_upstream(struct loader_opts *o, const char *v)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char host[INET6_ADDRSTRLEN + 2], out[80];
+	const char *port = NULL;
+	unsigned long p = 53;
+	char *end;
+
+	if (o->n_upstreams >= LOADER_MAX_UPSTREAMS || strlen(v) >= sizeof(host))
+		return -1;
+	if (v[0] == '[') {
+		const char *rb = strchr(v, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return -1;
+		snprintf(host, sizeof(host), "%.*s", (int)(rb - v - 1), v + 1);
+		port = rb[1] ? rb + 2 : NULL;
+	} else if (strchr(v, ':') && strchr(v, ':') == strrchr(v, ':')) {
+		snprintf(host, sizeof(host), "%.*s", (int)(strchr(v, ':') - v), v);
+		port = strchr(v, ':') + 1;
+	} else {
+		snprintf(host, sizeof(host), "%s", v);
+	}
+	if (port) {
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || *end || end == port || p == 0 || p > 65535)
+			return -1;
+	}
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		snprintf(out, sizeof(out), "%s:%lu", host, p);
+	else if (inet_pton(AF_INET6, host, &a6) == 1)
+		snprintf(out, sizeof(out), "[%s]:%lu", host, p);
+	else
+		return -1;
+	o->upstreams[o->n_upstreams] = strdup(out);
+	if (!o->upstreams[o->n_upstreams])
+		fatal("strdup");
+	o->n_upstreams++;
+	return 0;
+}
+
+static int
+opts_min_ttl(struct loader_opts *o, const char *v)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || end == v || n > 7 * 86400)
+		return -1;
+	o->min_ttl = (uint32_t)n;
+	return 0;
+}
+
+static int
+opts_block_response(struct loader_opts *o, const char *v)
+{
+	if (!strcasecmp(v, "refused"))
+		o->block_nxdomain = 0;
+	else if (!strcasecmp(v, "nxdomain"))
+		o->block_nxdomain = 1;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_bool(const char *v, int *ret)
+{
+	if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+	    !strcasecmp(v, "on"))
+		*ret = 1;
+	else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+	         !strcasecmp(v, "off"))
+		*ret = 0;
+	else
+		return -1;
+	return 0;
+}
+
+struct config_ctx {
+	struct loader_opts *o;
+	const char *file;
+	char err[2 * PATH_MAX];
+};
+
+/*
+ * inih callback: every key of the config file; CLI values win.  Debian's
+ * inih is built without line numbers, so errors name the file and the key.
+ */
+static int
+config_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_ctx *c = user;
+	struct loader_opts *o = c->o;
+	char origin[PATH_MAX + 64];
+
+	if (snprintf(origin, sizeof(origin), "%s: %s", c->file, name) >= (int)sizeof(origin))
+		fatalx("config path too long");
+	if (section[0] && strcmp(section, "cgfw") != 0) {
+		snprintf(c->err, sizeof(c->err), "%s: unknown section [%.64s]", c->file, section);
+		return 0;
+	}
+	if (!strcmp(name, "allow-list") || !strcmp(name, "block-list")) {
+		int allow = name[0] == 'a';
+		char err[CGFW_ERR_LEN];
+
+		if ((allow && o->have_cli_allow) || (!allow && o->have_cli_block))
+			return 1;
+		if (rules_add_list(&o->rules, value, allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK,
+		        origin, err, sizeof(err)) < 0) {
+			snprintf(c->err, sizeof(c->err), "%s", err);
+			return 0;
+		}
+	} else if (!strcmp(name, "allow-list-file") || !strcmp(name, "block-list-file")) {
+		if (!(name[0] == 'a' ? o->have_cli_allow_file : o->have_cli_block_file))
+			opts_add_file(o, value, name[0] == 'a' ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK);
+	} else if (!strcmp(name, "upstream")) {
+		if (!o->have_cli_upstream && opts_add_upstream(o, value) < 0) {
+			snprintf(c->err, sizeof(c->err), "%s: invalid upstream \"%.64s\"", origin,
+			    value);
+			return 0;
+		}
+	} else if (!strcmp(name, "dns-min-ttl")) {
+		if (!o->have_cli_min_ttl && opts_min_ttl(o, value) < 0) {
+			snprintf(c->err, sizeof(c->err),
+			    "%s: expected seconds (0-604800), not \"%.64s\"", origin, value);
+			return 0;
+		}
+	} else if (!strcmp(name, "dns-block-response")) {
+		if (!o->have_cli_block_response && opts_block_response(o, value) < 0) {
+			snprintf(c->err, sizeof(c->err),
+			    "%s: expected refused or nxdomain, not \"%.64s\"", origin, value);
+			return 0;
+		}
+	} else if (!strcmp(name, "allow-dns-request")) {
+		int v;
+
+		if (parse_bool(value, &v) < 0) {
+			snprintf(c->err, sizeof(c->err),
+			    "%s: expected true or false, not \"%.64s\"", origin, value);
+			return 0;
+		}
+		o->allow_dns_request |= v;
+	} else if (!strcmp(name, "log-file")) {
+		if (!o->log_file)
+			set_str(&o->log_file, value);
+	} else if (!strcmp(name, "user")) {
+		if (!o->user)
+			set_str(&o->user, value);
+	} else if (!strcmp(name, "cgroup")) {
+		if (!o->cgroup)
+			set_str(&o->cgroup, value);
+	} else if (!strcmp(name, "debug")) {
+		int v;
+
+		if (parse_bool(value, &v) < 0) {
+			snprintf(c->err, sizeof(c->err),
+			    "%s: expected true or false, not \"%.64s\"", origin, value);
+			return 0;
+		}
+		o->debug |= v;
+	} else {
+		snprintf(c->err, sizeof(c->err), "%s: unknown key", origin);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+config_load(struct loader_opts *o)
+{
+	struct config_ctx c = {.o = o, .file = o->config};
+	FILE *f;
+	int r;
+
+	f = fopen(o->config, "re");
+	if (!f)
+		fatal("cannot read config %s", o->config);
+	r = ini_parse_file(f, config_key, &c);
+	fclose(f);
+	if (c.err[0])
+		fatalx("%s (line %d)", c.err, r);
+	if (r > 0)
+		fatalx("%s:%d: syntax error", o->config, r);
+	if (r < 0)
+		fatalx("%s: cannot parse (out of memory)", o->config);
+}
+
+void
+opts_parse(struct loader_opts *o, int argc, char *argv[])
+{
+	enum {
+		O_ALLOW = 256,
+		O_BLOCK,
+		O_LOG,
+		O_DEBUG,
+		O_USER,
+		O_CGROUP,
+		O_CONFIG,
+		O_HELP,
+		O_ALLOW_FILE,
+		O_BLOCK_FILE,
+		O_UPSTREAM,
+		O_MIN_TTL,
+		O_BLOCK_RESPONSE,
+		O_ALLOW_DNS_REQUEST,
+	};
+	static const struct option lo[] = {
+	    {"allow-list", required_argument, NULL, O_ALLOW},
+	    {"block-list", required_argument, NULL, O_BLOCK},
+	    {"log-file", required_argument, NULL, O_LOG},
+	    {"debug", no_argument, NULL, O_DEBUG},
+	    {"user", required_argument, NULL, O_USER},
+	    {"cgroup", required_argument, NULL, O_CGROUP},
+	    {"cgroup-path", required_argument, NULL, O_CGROUP},
+	    {"config", required_argument, NULL, O_CONFIG},
+	    {"help", no_argument, NULL, O_HELP},
+	    {"allow-list-file", required_argument, NULL, O_ALLOW_FILE},
+	    {"block-list-file", required_argument, NULL, O_BLOCK_FILE},
+	    {"upstream", required_argument, NULL, O_UPSTREAM},
+	    {"dns-min-ttl", required_argument, NULL, O_MIN_TTL},
+	    {"dns-block-response", required_argument, NULL, O_BLOCK_RESPONSE},
+	    {"allow-dns-request", no_argument, NULL, O_ALLOW_DNS_REQUEST},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, bad = 0;
+
+	o->min_ttl = 300;
+
+	/* Global options, up to the subcommand. */
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		if (c == O_CONFIG)
+			o->config = optarg;
+		else if (c == O_HELP || c == 'h')
+			usage(0);
+		else if (c == '?')
+			usage(2);
+		else
+			break;
+	}
+	if (c != -1)
+		fatalx("%s must come after the subcommand (run or attach)", argv[optind - 1]);
+	if (optind >= argc)
+		usage(2);
+	if (!strcmp(argv[optind], "run"))
+		o->cmd = CMD_RUN;
+	else if (!strcmp(argv[optind], "attach"))
+		o->cmd = CMD_ATTACH;
+	else {
+		log_warnx("unknown command \"%s\" (expected run or attach)", argv[optind]);
+		usage(2);
+	}
+
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		switch (c) {
+		case O_ALLOW:
+			o->have_cli_allow = 1;
+			bad |= opts_add_rules(o, optarg, CGFW_ACT_ALLOW, "--allow-list");
+			break;
+		case O_BLOCK:
+			o->have_cli_block = 1;
+			bad |= opts_add_rules(o, optarg, CGFW_ACT_BLOCK, "--block-list");
+			break;
+		case O_LOG:
+			set_str(&o->log_file, optarg);
+			break;
+		case O_ALLOW_FILE:
+		case O_BLOCK_FILE:
+			if (c == O_ALLOW_FILE)
+				o->have_cli_allow_file = 1;
+			else
+				o->have_cli_block_file = 1;
+			opts_add_file(
+			    o, optarg, c == O_ALLOW_FILE ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK);
+			break;
+		case O_UPSTREAM:
+			o->have_cli_upstream = 1;
+			if (opts_add_upstream(o, optarg) < 0) {
+				log_warnx("--upstream: invalid address \"%s\" (IP[:PORT])", optarg);
+				bad = 1;
+			}
+			break;
+		case O_MIN_TTL:
+			o->have_cli_min_ttl = 1;
+			if (opts_min_ttl(o, optarg) < 0) {
+				log_warnx("--dns-min-ttl: expected seconds (0-604800), not \"%s\"",
+				    optarg);
+				bad = 1;
+			}
+			break;
+		case O_BLOCK_RESPONSE:
+			o->have_cli_block_response = 1;
+			if (opts_block_response(o, optarg) < 0) {
+				log_warnx(
+				    "--dns-block-response: expected refused or nxdomain, not \"%s\"",
+				    optarg);
+				bad = 1;
+			}
+			break;
+		case O_ALLOW_DNS_REQUEST:
+			o->allow_dns_request = 1;
+			break;
+		case O_DEBUG:
+			o->debug = 1;
+			break;
+		case O_USER:
+			set_str(&o->user, optarg);
+			break;
+		case O_CGROUP:
+			if (o->cmd != CMD_ATTACH)
+				fatalx("--cgroup is an option of attach, not run");
+			set_str(&o->cgroup, optarg);
+			break;
+		case O_CONFIG:
+			o->config = optarg;
+			break;
+		case O_HELP:
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (bad)
+		exit(2);
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+	if (o->config)
+		config_load(o);
+	if (o->cmd == CMD_RUN && o->argc == 0)
+		fatalx("run: no command given");
+	if (o->cmd == CMD_ATTACH && o->argc != 0)
+		fatalx("attach: unexpected argument \"%s\"", o->argv[0]);
+	if (o->cmd == CMD_ATTACH && !o->cgroup)
+		fatalx("attach: --cgroup PATH is required");
+	if (o->cmd == CMD_ATTACH && o->user)
+		fatalx("attach: --user applies to run only");
+}
+
+/* Without --upstream, every nameserver of /etc/resolv.conf, in order. */
+int
+opts_resolv_conf(struct loader_opts *o, const char *path)
+{
+	char line[512];
+	FILE *f;
+
+	if (o->n_upstreams)
+		return 0;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char ns[128];
+
+		if (sscanf(line, " nameserver %127s", ns) != 1)
+			continue;
+		/* A scoped IPv6 address (fe80::1%eth0) is not for us; skip it. */
+		if (strchr(ns, '%') || opts_add_upstream(o, ns) < 0)
+			log_warnx("%s: ignoring nameserver \"%s\"", path, ns);
+	}
+	fclose(f);
+	return o->n_upstreams ? 0 : -ENOENT;
+}

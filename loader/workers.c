@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Starting, configuring, supervising and stopping the workers.  Each worker
+ * is fork+exec'd from the loader's own directory as the unprivileged worker
+ * user and gets its IPC socket at fd 3; everything else it holds arrives in
+ * one FDS message, listed by kind.  The loader reads only HELLO, READY and
+ * STATS from workers (loader_from_mon[], loader_from_dns[]).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/sched.h>
+
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "loader.h"
+
+#define LOADER_HANDSHAKE_MS 10000
+#define LOADER_DRAIN_MS     5000
+
+static void
+exe_dir(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n < 0)
+		fatal("readlink /proc/self/exe");
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		fatalx("odd /proc/self/exe: %s", self);
+	*slash = '\0';
+	snprintf(buf, len, "%s", self);
+}
+
+/*
+ * fork+exec a worker binary from our own directory as the worker user, with
+ * its end of a SEQPACKET socketpair at fd 3 and nothing else inherited but
+ * stdin (/dev/null), stdout and stderr.
+ */
+static void
+spawn_worker(struct loader *l, struct worker *w)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64];
+	int sv[2];
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	exe_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, w->name);
+	if (stat(path, &st) < 0)
+		fatal("cannot find worker %s", path);
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		fatalx("refusing to start %s: not owned by root or writable by others", path);
+	r = proc_worker_user(&uid, &gid);
+	if (r < 0)
+		fatal_r(r, "no unprivileged user (cgfw or nobody) for the workers");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+		fatal("socketpair");
+
+	/* Straight into the workers' cgroup, exempted in the BPF programs. */
+	{
+		struct clone_args ca = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD};
+
+		ca.cgroup = (uint64_t)l->wcg_fd;
+		w->pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	}
+	if (w->pid < 0)
+		fatal("cannot start %s in %s (clone3)", w->name, l->wcg_path);
+	if (w->pid == 0) {
+		char *const argv[] = {(char *)w->name, NULL};
+		char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+		sigset_t all;
+		int nul;
+
+		sigemptyset(&all);
+		(void)sigprocmask(SIG_SETMASK, &all, NULL);
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		nul = open("/dev/null", O_RDONLY);
+		if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || dup2(sv[1], CGFW_FD_IPC) < 0)
+			_exit(127);
+		if (proc_close_fds_except(CGFW_FD_IPC) < 0)
+			_exit(127);
+		if (proc_become(uid, gid, NULL) < 0)
+			_exit(126);
+		/* Not dumpable: a hijacked sibling cannot ptrace us. */
+		(void)prctl(PR_SET_DUMPABLE, 0);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	(void)close(sv[1]);
+	ipc_peer_init(&w->ipc, sv[0], w->name);
+}
+
+static void
+w_send(struct worker *w, Cgfw__Envelope *env, const int *fds, size_t n_fds)
+{
+	int r = ipc_send(&w->ipc, env, fds, n_fds);
+
+	if (r < 0)
+		fatal_r(r, "cannot send %s to %s", ipc_body_name(env->body_case), w->name);
+}
+
+static void
+w_hello(struct worker *w, Cgfw__Envelope__BodyCase body)
+{
+	int r = ipc_send_hello(&w->ipc, body, CGFW__ROLE__ROLE_LOADER);
+
+	if (r < 0)
+		fatal_r(r, "cannot greet %s", w->name);
+}
+
+/* A fresh read-only fd for a map: the worker only reads it. */
+static int
+map_fd_rdonly(int fd)
+{
+	struct bpf_get_fd_by_id_opts ro = {.sz = sizeof(ro), .open_flags = BPF_F_RDONLY};
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	int r;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		fatal("map info");
+	r = bpf_map_get_fd_by_id_opts(info.id, &ro);
+	if (r < 0)
+		fatal("read-only map fd");
+	return r;
+}
+
+/* Only IP and CIDR rules: the BPF events name those by id. */
+static int
+mon_rule_wanted(const struct cgfw_rule *r)
+{
+	return r->kind == RULE_IP4 || r->kind == RULE_CIDR4;
+}
+
+static void
+mon_configure(struct loader *l, int events_fd)
+{
+	struct worker *w = &l->w[W_MON];
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
+	Cgfw__FdKind kinds[5];
+	int fdv[5];
+	uint32_t n = 0;
+
+	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO);
+	for (size_t i = 0; i < l->o->rules.n; i++)
+		n += mon_rule_wanted(&l->o->rules.v[i]);
+	cfg.mode = (Cgfw__Mode)l->pol.mode;
+	cfg.debug = l->o->debug;
+	cfg.target_cgroup_id = l->cg_id;
+	cfg.target_cgroup = l->cg_path;
+	cfg.n_rules = n;
+	cfg.json_to_stdout = l->log_fd < 0;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_CONFIG;
+	env.loader_mon_config = &cfg;
+	w_send(w, &env, NULL, 0);
+
+	for (size_t i = 0; i < l->o->rules.n; i++) {
+		const struct cgfw_rule *rule = &l->o->rules.v[i];
+		Cgfw__MonRule mr = CGFW__MON_RULE__INIT;
+
+		if (!mon_rule_wanted(rule))
+			continue;
+		mr.id = rule->id ? rule->id : (uint32_t)i + 1;
+		mr.action = (Cgfw__Action)rule->action;
+		mr.text = rule->text;
+		mr.origin = rule->origin;
+		mr.kind = (char *)rules_kind_name(rule->kind);
+		env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULE;
+		env.loader_mon_rule = &mr;
+		w_send(w, &env, NULL, 0);
+	}
+
+	kinds[0] = CGFW__FD_KIND__FD_RINGBUF;
+	fdv[0] = loader_bpf_ringbuf_fd(&l->bpf);
+	kinds[1] = CGFW__FD_KIND__FD_STATS_MAP;
+	fdv[1] = map_fd_rdonly(loader_bpf_stats_fd(&l->bpf));
+	fds.n_kinds = 2;
+	if (l->log_fd >= 0) {
+		kinds[fds.n_kinds] = CGFW__FD_KIND__FD_LOG_FILE;
+		fdv[fds.n_kinds++] = l->log_fd;
+	}
+	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_DNS_EVENTS;
+	fdv[fds.n_kinds++] = events_fd;
+	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_ARGV_MAP;
+	fdv[fds.n_kinds++] = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
+	fds.kinds = kinds;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
+	env.loader_mon_fds = &fds;
+	w_send(w, &env, fdv, fds.n_kinds);
+	(void)close(fdv[1]);
+	(void)close(fdv[fds.n_kinds - 1]);
+
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT;
+	env.loader_mon_commit = &commit;
+	w_send(w, &env, NULL, 0);
+}
+
+static void
+dns_configure(struct loader *l, int events_fd)
+{
+	struct worker *w = &l->w[W_DNS];
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__DnsConfig cfg = CGFW__DNS_CONFIG__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
+	Cgfw__FdKind kinds[6] = {CGFW__FD_KIND__FD_DNS_UDP, CGFW__FD_KIND__FD_DNS_TCP,
+	    CGFW__FD_KIND__FD_LEARNED_MAP, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	int fdv[6];
+
+	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO);
+	cfg.mode = (Cgfw__Mode)l->pol.mode;
+	cfg.debug = l->o->debug;
+	cfg.allow_dns_request = l->o->allow_dns_request;
+	cfg.block_response = l->o->block_nxdomain ? CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN
+	                                          : CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_REFUSED;
+	cfg.min_ttl = l->o->min_ttl;
+	cfg.upstreams = l->o->upstreams;
+	cfg.n_upstreams = (size_t)l->o->n_upstreams;
+	cfg.timeout_ms = 1500;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_CONFIG;
+	env.loader_dns_config = &cfg;
+	w_send(w, &env, NULL, 0);
+
+	fdv[0] = l->dns_udp_fd;
+	fdv[1] = l->dns_tcp_fd;
+	fdv[2] = loader_bpf_learned_fd(&l->bpf);
+	fdv[3] = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+	fdv[4] = events_fd;
+	fdv[5] = l->np_fd;
+	fds.kinds = kinds;
+	fds.n_kinds = 6;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_FDS;
+	env.loader_dns_fds = &fds;
+	w_send(w, &env, fdv, 6);
+	(void)close(fdv[3]);
+
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT;
+	env.loader_dns_commit = &commit;
+	w_send(w, &env, NULL, 0);
+}
+
+static struct worker *
+worker_of(struct loader *l, struct ipc_peer *p)
+{
+	for (int i = 0; i < W_N; i++)
+		if (&l->w[i].ipc == p)
+			return &l->w[i];
+	fatalx("message from an unknown peer");
+}
+
+static int
+loader_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct worker *w = worker_of(ctx, p);
+
+	/* Every HELLO body shares the union slot (see ipc_send_hello()). */
+	return ipc_check_hello(p, env->mon_loader_hello,
+	    w == &((struct loader *)ctx)->w[W_MON] ? CGFW__ROLE__ROLE_MONITOR
+	                                           : CGFW__ROLE__ROLE_DNSPROXY);
+}
+
+static int
+loader_on_ready(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct worker *w = worker_of(ctx, p);
+
+	(void)env;
+	if (!(p->once_seen & 1))
+		return ipc_violation(p, "READY before HELLO");
+	w->ready = 1;
+	return 0;
+}
+
+static int
+loader_on_mon_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct worker *w = worker_of(ctx, p);
+	const Cgfw__MonStats *s = env->mon_loader_stats;
+
+	if (!w->ready)
+		return ipc_violation(p, "STATS before READY");
+	if (s->lost || s->bad)
+		log_warnx("%llu events lost, %llu malformed (see the monitor's report)",
+		    (unsigned long long)s->lost, (unsigned long long)s->bad);
+	log_debug("monitor wrote %llu events", (unsigned long long)s->events);
+	w->done = 1;
+	return 0;
+}
+
+static int
+loader_on_dns_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct worker *w = worker_of(ctx, p);
+	const Cgfw__DnsStats *s = env->dns_loader_stats;
+
+	if (!w->ready)
+		return ipc_violation(p, "STATS before READY");
+	if (s->blocked > s->queries || s->servfail > s->queries)
+		return ipc_violation(p, "dns_stats: %llu blocked, %llu servfail of %llu queries",
+		    (unsigned long long)s->blocked, (unsigned long long)s->servfail,
+		    (unsigned long long)s->queries);
+	if (s->evicted)
+		log_warnx("%llu resolved addresses pushed older ones out of the allow map",
+		    (unsigned long long)s->evicted);
+	log_debug("dnsproxy: %llu queries, %llu blocked, %llu servfail, %llu admitted",
+	    (unsigned long long)s->queries, (unsigned long long)s->blocked,
+	    (unsigned long long)s->servfail, (unsigned long long)s->admitted);
+	w->done = 1;
+	return 0;
+}
+
+/* What the monitor may send the loader.  Anything else kills the link. */
+static const struct ipc_rule loader_from_mon[] = {
+    {CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, IPC_ONCE, loader_on_hello},
+    {CGFW__ENVELOPE__BODY_MON_LOADER_READY, IPC_ONCE, loader_on_ready},
+    {CGFW__ENVELOPE__BODY_MON_LOADER_STATS, IPC_ONCE, loader_on_mon_stats},
+    {0, 0, NULL},
+};
+
+/* What the DNS proxy may send the loader.  Anything else kills the link. */
+static const struct ipc_rule loader_from_dns[] = {
+    {CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, IPC_ONCE, loader_on_hello},
+    {CGFW__ENVELOPE__BODY_DNS_LOADER_READY, IPC_ONCE, loader_on_ready},
+    {CGFW__ENVELOPE__BODY_DNS_LOADER_STATS, IPC_ONCE, loader_on_dns_stats},
+    {0, 0, NULL},
+};
+
+static void
+worker_lost(struct worker *w, const char *why)
+{
+	if (why)
+		log_warnx("%s: %s; stopping it", w->name, why);
+	ipc_peer_close(&w->ipc);
+	if (w->pid > 0)
+		(void)kill(w->pid, SIGKILL);
+}
+
+static void
+dispatch(struct loader *l, struct worker *w)
+{
+	Cgfw__Envelope *env;
+	int r;
+
+	while (w->ipc.fd >= 0) {
+		r = ipc_recv(&w->ipc, &env);
+		if (r == -EAGAIN)
+			return;
+		if (r == -EPIPE) {
+			worker_lost(w, w->done ? NULL : "link closed");
+			return;
+		}
+		if (r == 0)
+			r = ipc_dispatch(&w->ipc, w->table, l, env);
+		if (r < 0) {
+			worker_lost(w, r == -EPROTO ? w->ipc.violation : strerror(-r));
+			return;
+		}
+	}
+}
+
+static void
+reap(struct loader *l)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == l->child) {
+			l->child_status = status;
+			l->child_done = 1;
+			continue;
+		}
+		for (int i = 0; i < W_N; i++) {
+			struct worker *w = &l->w[i];
+
+			if (pid != w->pid)
+				continue;
+			w->pid = -1;
+			/* DESIGN §8: the workload's DNS now fails (nothing listens), never bypasses. */
+			if (!w->done && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0))
+				log_warnx("%s exited unexpectedly (%s %d)", w->name,
+				    WIFSIGNALED(status) ? "signal" : "status",
+				    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		}
+	}
+}
+
+/*
+ * One poll loop: signals (as a signalfd) and the worker links.  Returns when
+ * done() says so or the deadline (ms, -1 none) passes.  Signals are forwarded
+ * to the command, or returned in *ret_sig when asked for.
+ */
+int
+loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!done(l)) {
+		struct pollfd pfd[1 + W_N];
+		struct timespec now;
+		int wait = -1, n;
+
+		pfd[0].fd = l->sfd;
+		pfd[0].events = POLLIN;
+		for (int i = 0; i < W_N; i++) {
+			pfd[1 + i].fd = l->w[i].ipc.fd;
+			pfd[1 + i].events = POLLIN;
+		}
+		if (timeout_ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			wait = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 +
+			                          (now.tv_nsec - t0.tv_nsec) / 1000000);
+			if (wait <= 0)
+				return -ETIMEDOUT;
+		}
+		n = poll(pfd, 1 + W_N, wait);
+		if (n < 0 && errno != EINTR)
+			fatal("poll");
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(l->sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					reap(l);
+				else if (ret_sig)
+					*ret_sig = (int)si.ssi_signo;
+				else if (l->child > 0 && !l->child_done)
+					(void)kill(l->child, (int)si.ssi_signo);
+			}
+		}
+		for (int i = 0; i < W_N; i++)
+			if (pfd[1 + i].revents)
+				dispatch(l, &l->w[i]);
+		if (ret_sig && *ret_sig)
+			return 0;
+	}
+	return 0;
+}
+
+static int
+done_ready(struct loader *l)
+{
+	for (int i = 0; i < W_N; i++)
+		if (!l->w[i].ready && l->w[i].ipc.fd >= 0)
+			return 0;
+	return 1;
+}
+
+static int
+done_stopped(struct loader *l)
+{
+	for (int i = 0; i < W_N; i++)
+		if (l->w[i].pid > 0 || (l->w[i].ipc.fd >= 0 && !l->w[i].done))
+			return 0;
+	return 1;
+}
+
+/*
+ * Start the monitor and the DNS proxy, hand them their fds, and wait until
+ * both say READY: the command does not start before that.
+ */
+void
+workers_start(struct loader *l)
+{
+	int ev[2];
+
+	l->w[W_MON].name = "cgfw-monitor";
+	l->w[W_MON].table = loader_from_mon;
+	l->w[W_DNS].name = "cgfw-dnsproxy";
+	l->w[W_DNS].table = loader_from_dns;
+	for (int i = 0; i < W_N; i++) {
+		l->w[i].ipc.fd = -1;
+		l->w[i].pid = -1;
+	}
+	/* The events channel between the DNS proxy and the monitor. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ev) < 0)
+		fatal("socketpair");
+	spawn_worker(l, &l->w[W_MON]);
+	spawn_worker(l, &l->w[W_DNS]);
+	mon_configure(l, ev[0]);
+	dns_configure(l, ev[1]);
+	(void)close(ev[0]);
+	(void)close(ev[1]);
+	if (loader_wait(l, done_ready, LOADER_HANDSHAKE_MS, NULL) < 0)
+		fatalx("the workers did not become ready in time");
+	for (int i = 0; i < W_N; i++)
+		if (!l->w[i].ready)
+			fatalx("%s did not start%s%s", l->w[i].name,
+			    l->w[i].ipc.violation[0] ? ": " : "", l->w[i].ipc.violation);
+}
+
+static void
+worker_shutdown(struct worker *w, Cgfw__Envelope__BodyCase body)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Shutdown sd = CGFW__SHUTDOWN__INIT;
+
+	if (w->ipc.fd < 0)
+		return;
+	env.body_case = body;
+	env.loader_mon_shutdown = &sd;
+	if (ipc_send(&w->ipc, &env, NULL, 0) < 0)
+		worker_lost(w, "cannot ask it to stop");
+}
+
+static int
+done_dns(struct loader *l)
+{
+	struct worker *w = &l->w[W_DNS];
+
+	return w->pid < 0 && (w->ipc.fd < 0 || w->done);
+}
+
+/*
+ * The DNS proxy first (its last events reach the monitor), then the monitor,
+ * which drains the ring buffer and the events channel, reports, and exits.
+ */
+void
+workers_stop(struct loader *l)
+{
+	worker_shutdown(&l->w[W_DNS], CGFW__ENVELOPE__BODY_LOADER_DNS_SHUTDOWN);
+	if (loader_wait(l, done_dns, LOADER_DRAIN_MS, NULL) < 0 && l->w[W_DNS].pid > 0)
+		(void)kill(l->w[W_DNS].pid, SIGKILL);
+	worker_shutdown(&l->w[W_MON], CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN);
+	if (loader_wait(l, done_stopped, LOADER_DRAIN_MS, NULL) < 0) {
+		log_warnx("workers did not stop in time; killing them");
+		for (int i = 0; i < W_N; i++)
+			if (l->w[i].pid > 0)
+				(void)kill(l->w[i].pid, SIGKILL);
+		(void)loader_wait(l, done_stopped, LOADER_DRAIN_MS, NULL);
+	}
+	for (int i = 0; i < W_N; i++)
+		ipc_peer_close(&l->w[i].ipc);
+}

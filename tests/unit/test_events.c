@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Ring-buffer records -> event lines (monitor/events.c).  Records are crafted
+ * here as BPF would write them, malformed ones included; the process command
+ * line comes from a fake /proc so hostile argv bytes can be checked against a
+ * real JSON parser.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bpf/egress.h"
+#include "monitor/events.h"
+
+#define PID 4242
+
+#define assert_has(hay, needle)                                                                    \
+	do {                                                                                       \
+		if (!strstr((hay), (needle)))                                                      \
+			fail_msg("'%s' not found in '%s'", (needle), (hay));                       \
+	} while (0)
+
+#define assert_lacks(hay, needle)                                                                  \
+	do {                                                                                       \
+		if (strstr((hay), (needle)))                                                       \
+			fail_msg("'%s' unexpected in '%s'", (needle), (hay));                      \
+	} while (0)
+
+/* Ids as the loader numbers them: name rules in between leave gaps. */
+static const struct mon_rule rules[] = {
+    {.id = 1,
+        .action = CGFW_ACT_BLOCK,
+        .text = "192.0.2.7",
+        .origin = "--block-list",
+        .kind = "IP"},
+    {.id = 2,
+        .action = CGFW_ACT_ALLOW,
+        .text = "10.0.0.0/8",
+        .origin = "cgfw.conf:3",
+        .kind = "CIDR"},
+    {.id = 5,
+        .action = CGFW_ACT_BLOCK,
+        .text = "198.51.100.0/24",
+        .origin = "cgfw.conf:9",
+        .kind = "CIDR"},
+};
+
+struct fix {
+	struct mon_out out;
+	struct mon_rule rules[sizeof(rules) / sizeof(rules[0])];
+	char proc[64]; /* a fake /proc */
+};
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->proc, sizeof(f->proc), "/tmp/cgfw-test-events-XXXXXX");
+	if (!mkdtemp(f->proc)) {
+		free(f);
+		return -1;
+	}
+	memcpy(f->rules, rules, sizeof(rules));
+	f->out.mode = CGFW_MODE_BLOCK_LIST;
+	f->out.rules = f->rules;
+	f->out.n_rules = sizeof(rules) / sizeof(rules[0]);
+	f->out.cgroup_id = 9001;
+	f->out.json_fd = -1;
+	f->out.text_fd = -1;
+	f->out.realtime_offset_ns = 1700000000LL * 1000000000LL;
+	f->out.proc_root = f->proc;
+	f->out.argv_fd = -1; /* no exec map: the fake /proc is the only source */
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", f->proc, PID);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/%d", f->proc, PID);
+	(void)rmdir(path);
+	(void)rmdir(f->proc);
+	jb_free(&f->out.jb);
+	jb_free(&f->out.tb);
+	free(f->out.ipdom);
+	free(f);
+	return 0;
+}
+
+/* A blocked TCP connect to 192.0.2.7:443 by a known owner, matching rule 1. */
+static struct cgfw_event
+base_event(void)
+{
+	struct cgfw_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.ts_ns = 1500000000ULL;
+	e.cgroup_id = 77;
+	e.cookie = 12345;
+	e.tgid = PID;
+	e.pid = PID + 1;
+	e.uid = 1000;
+	e.rule_id = 1;
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.7", &e.daddr[0]), 1);
+	e.dport = 443;
+	e.family = AF_INET;
+	e.proto = 6;
+	e.hook = CGFW_HOOK_CONNECT4;
+	e.verdict = CGFW_V_BLOCK;
+	e.reason = CGFW_R_BLOCK_RULE;
+	e.flags = CGFW_EV_OWNER_KNOWN;
+	memcpy(e.comm, "curl", 5);
+	return e;
+}
+
+static void
+format_ok(struct fix *f, const struct cgfw_event *e)
+{
+	uint64_t bad = f->out.n_bad;
+
+	assert_int_equal(mon_event_format(&f->out, e, sizeof(*e)), 0);
+	assert_int_equal(f->out.n_bad, bad);
+	/* One line each. */
+	assert_non_null(f->out.jb.p);
+	assert_non_null(f->out.tb.p);
+	assert_int_equal(f->out.jb.len, strlen(f->out.jb.p));
+	assert_int_equal(f->out.tb.len, strlen(f->out.tb.p));
+	assert_ptr_equal(strchr(f->out.jb.p, '\n'), f->out.jb.p + f->out.jb.len - 1);
+	assert_ptr_equal(strchr(f->out.tb.p, '\n'), f->out.tb.p + f->out.tb.len - 1);
+}
+
+static void
+write_cmdline(struct fix *f, const char *bytes, size_t n)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d", f->proc, PID);
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/%d/cmdline", f->proc, PID);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, n), (ssize_t)n);
+	(void)close(fd);
+}
+
+/*
+ * python3's strict parser on the JSON line: valid UTF-8, exactly one line,
+ * one object.  Writes the named field, as UTF-8, to out (NUL-terminated).
+ */
+static const char py_field[] = "import json,sys\n"
+                               "s=sys.stdin.buffer.read().decode('utf-8')\n"
+                               "assert s.count('\\n')==1 and s.endswith('\\n')\n"
+                               "d=json.loads(s)\n"
+                               "sys.stdout.buffer.write(str(d[sys.argv[1]]).encode('utf-8'))\n";
+
+static void
+py_get(const struct jbuf *jb, const char *field, char *out, size_t len)
+{
+	char path[] = "/tmp/cgfw-test-events-json-XXXXXX";
+	char cmd[256];
+	size_t n;
+	FILE *p;
+	int fd, r;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, jb->p, jb->len), (ssize_t)jb->len);
+	(void)close(fd);
+	assert_int_equal(setenv("CGFW_PY", py_field, 1), 0);
+	snprintf(cmd, sizeof(cmd), "python3 -c \"$CGFW_PY\" %s <%s", field, path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	r = pclose(p);
+	(void)unlink(path);
+	assert_int_equal(r, 0);
+}
+
+static void
+test_blocked_connect(void **state)
+{
+	static const char *const want[] = {
+	    "{\"time\":\"2023-11-14T22:13:21.500000000Z\",",
+	    "\"level\":\"WARN\"",
+	    "\"msg\":\"PACKET BLOCKED\"",
+	    "\"because\":\"MatchedBlockListIP\"",
+	    "\"blocked\":true",
+	    "\"blockedAt\":\"connect\"",
+	    "\"ruleSource\":\"MatchedBlockListIP\"",
+	    "\"ruleSourceComment\":\"192.0.2.7 matched block list rule 192.0.2.7 (--block-list)\"",
+	    "\"pid\":4242,",
+	    "\"port\":\"443\"",
+	    "\"ip\":\"192.0.2.7\"",
+	    "\"cmd\":\"curl\"",
+	    "\"comm\":\"curl\"",
+	    "\"uid\":1000,",
+	    "\"tid\":4243,",
+	    "\"cgroup\":77,",
+	    "\"proto\":\"tcp\"",
+	    "\"rule\":\"192.0.2.7\"",
+	    "\"hook\":\"connect4\"",
+	    "\"mode\":\"block-list\"}\n",
+	};
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	char got[64];
+
+	format_ok(f, &e);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_has(f->out.jb.p, want[i]);
+	assert_string_equal(f->out.tb.p,
+	    "WARN PACKET BLOCKED because=MatchedBlockListIP blocked=true blockedAt=connect "
+	    "ip=192.0.2.7 port=443 proto=tcp rule=192.0.2.7 pid=4242 cmd=curl\n");
+	py_get(&f->out.jb, "pid", got, sizeof(got));
+	assert_string_equal(got, "4242");
+	py_get(&f->out.jb, "blocked", got, sizeof(got));
+	assert_string_equal(got, "True");
+}
+
+static void
+test_owner_unknown(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+
+	/* Even with a cmdline for the tgid, an unknown owner is not looked up. */
+	write_cmdline(f, "wrong\0", 6);
+	e.flags = 0;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"pid\":-1,");
+	assert_has(f->out.jb.p, "\"cmd\":\"unknown\"");
+	assert_has(f->out.jb.p, "\"uid\":-1,");
+	assert_has(f->out.jb.p, "\"tid\":-1,");
+	assert_has(f->out.jb.p, "\"cgroup\":9001,");
+	assert_lacks(f->out.jb.p, "wrong");
+	assert_has(f->out.tb.p, " pid=-1 cmd=unknown\n");
+}
+
+static void
+test_allowed_and_defaults(void **state)
+{
+	static const struct {
+		uint8_t hook, verdict, reason;
+		uint32_t rule_id;
+		int mode;
+		const char *want[5];
+		const char *text;
+	} cases[] = {
+	    {CGFW_HOOK_CONNECT4, CGFW_V_ALLOW, CGFW_R_ALLOW_RULE, 2, CGFW_MODE_ALLOW_LIST,
+	        {"\"level\":\"INFO\",\"msg\":\"PACKET ALLOWED\",\"because\":\"MatchedAllowListCIDR\","
+	         "\"blocked\":false,\"blockedAt\":\"\"",
+	            "\"ruleSource\":\"MatchedAllowListCIDR\"",
+	            "\"ruleSourceComment\":\"192.0.2.7 matched allow list rule 10.0.0.0/8 "
+	            "(cgfw.conf:3)\"",
+	            "\"rule\":\"10.0.0.0/8\"", "\"mode\":\"allow-list\""},
+	        "INFO PACKET ALLOWED because=MatchedAllowListCIDR blocked=false ip=192.0.2.7 "
+	        "port=443 proto=tcp rule=10.0.0.0/8 pid=4242 cmd=curl\n"},
+	    {CGFW_HOOK_EGRESS, CGFW_V_BLOCK, CGFW_R_BLOCK_RULE, 5, CGFW_MODE_BLOCK_LIST,
+	        {"\"blockedAt\":\"packet\"", "\"hook\":\"egress\"",
+	            "\"because\":\"MatchedBlockListCIDR\"", "\"rule\":\"198.51.100.0/24\"",
+	            "(cgfw.conf:9)"},
+	        "WARN PACKET BLOCKED because=MatchedBlockListCIDR blocked=true blockedAt=packet "
+	        "ip=192.0.2.7 port=443 proto=tcp rule=198.51.100.0/24 pid=4242 cmd=curl\n"},
+	    {CGFW_HOOK_SENDMSG4, CGFW_V_BLOCK, CGFW_R_NOT_ALLOWED, 0, CGFW_MODE_ALLOW_LIST,
+	        {"\"because\":\"IPNotAllowed\"", "\"ruleSource\":\"Default\"", "\"rule\":\"\"",
+	            "\"ruleSourceComment\":\"allow-list mode: 192.0.2.7 matches no allow rule\"",
+	            "\"hook\":\"sendmsg4\""},
+	        "WARN PACKET BLOCKED because=IPNotAllowed blocked=true blockedAt=connect "
+	        "ip=192.0.2.7 port=443 proto=tcp pid=4242 cmd=curl\n"},
+	    {CGFW_HOOK_CONNECT4, CGFW_V_ALLOW, CGFW_R_NOT_BLOCKED, 0, CGFW_MODE_BLOCK_LIST,
+	        {"\"because\":\"NotInBlockList\"", "\"blocked\":false",
+	            "block-list mode: 192.0.2.7 matches no block rule",
+	            "\"ruleSource\":\"Default\"", "\"mode\":\"block-list\""},
+	        NULL},
+	    {CGFW_HOOK_CONNECT4, CGFW_V_BLOCK, CGFW_R_NOT_RESOLVED, 0, CGFW_MODE_BLOCK_LIST,
+	        {"\"because\":\"IPNotResolvedForAllowedDomain\"",
+	            "192.0.2.7 was not resolved for an allowed domain", "\"blocked\":true",
+	            "\"blockedAt\":\"connect\"", "\"rule\":\"\""},
+	        NULL},
+	    {CGFW_HOOK_CONNECT4, CGFW_V_ALLOW, CGFW_R_LOG_ONLY, 0, CGFW_MODE_LOG_ONLY,
+	        {"\"because\":\"LogOnly\"", "log-only mode: nothing is blocked",
+	            "\"mode\":\"log-only\"", "\"blocked\":false", "\"level\":\"INFO\""},
+	        NULL},
+	    {CGFW_HOOK_CONNECT4, CGFW_V_ALLOW, CGFW_R_LOOPBACK, 0, CGFW_MODE_ALLOW_LIST,
+	        {"\"because\":\"Loopback\"", "loopback is always allowed", "\"blocked\":false",
+	            "\"ruleSource\":\"Default\"", "\"mode\":\"allow-list\""},
+	        NULL},
+	    {CGFW_HOOK_EGRESS, CGFW_V_ALLOW, CGFW_R_ADMITTED, 0, CGFW_MODE_ALLOW_LIST,
+	        {"\"because\":\"Admitted\"", "\"ruleSourceComment\":\"allow-list mode\"",
+	            "\"hook\":\"egress\"", "\"blockedAt\":\"\"", "\"blocked\":false"},
+	        NULL},
+	};
+	struct fix *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cgfw_event e = base_event();
+
+		e.hook = cases[i].hook;
+		e.verdict = cases[i].verdict;
+		e.reason = cases[i].reason;
+		e.rule_id = cases[i].rule_id;
+		f->out.mode = cases[i].mode;
+		format_ok(f, &e);
+		for (size_t j = 0; j < 5; j++)
+			assert_has(f->out.jb.p, cases[i].want[j]);
+		if (cases[i].text)
+			assert_string_equal(f->out.tb.p, cases[i].text);
+	}
+}
+
+static void
+test_malformed(void **state)
+{
+	static const struct {
+		const char *what;
+		size_t len; /* 0: full */
+		int field;  /* which one to set */
+		uint64_t val;
+	} cases[] = {
+	    {"short by one", sizeof(struct cgfw_event) - 1, 0, 0},
+	    {"one byte", 1, 0, 0},
+	    {"hook 0", 0, 1, 0},
+	    {"hook past egress", 0, 1, CGFW_HOOK_EGRESS + 1},
+	    {"hook 255", 0, 1, 255},
+	    {"verdict 0", 0, 2, 0},
+	    {"verdict 3", 0, 2, 3},
+	    {"reason 0", 0, 3, 0},
+	    {"reason max", 0, 3, CGFW_R_MAX},
+	    {"reason 255", 0, 3, 255},
+	    {"family 0", 0, 4, 0},
+	    {"family AF_UNIX", 0, 4, AF_UNIX},
+	    {"rule 3 (a gap)", 0, 5, 3},
+	    {"rule 6 (past the last)", 0, 5, 6},
+	    {"rule UINT32_MAX", 0, 5, UINT32_MAX},
+	};
+	struct fix *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cgfw_event e = base_event();
+		uint64_t bad = f->out.n_bad;
+		int r;
+
+		switch (cases[i].field) {
+		case 1:
+			e.hook = (uint8_t)cases[i].val;
+			break;
+		case 2:
+			e.verdict = (uint8_t)cases[i].val;
+			break;
+		case 3:
+			e.reason = (uint8_t)cases[i].val;
+			break;
+		case 4:
+			e.family = (uint8_t)cases[i].val;
+			break;
+		case 5:
+			e.rule_id = (uint32_t)cases[i].val;
+			break;
+		}
+		r = mon_event_format(&f->out, &e, cases[i].len ? cases[i].len : sizeof(e));
+		if (r != -EINVAL)
+			fail_msg("%s: %d, expected -EINVAL", cases[i].what, r);
+		if (f->out.n_bad != bad + 1)
+			fail_msg("%s: n_bad not counted", cases[i].what);
+	}
+	assert_int_equal(f->out.n_events, 0);
+
+	/* A longer record (a newer BPF object) is fine. */
+	{
+		unsigned char big[sizeof(struct cgfw_event) + 16];
+		struct cgfw_event e = base_event();
+
+		memset(big, 0xff, sizeof(big));
+		memcpy(big, &e, sizeof(e));
+		assert_int_equal(mon_event_format(&f->out, big, sizeof(big)), 0);
+	}
+}
+
+/* The command line: NUL-separated argv with a quote, a newline and invalid UTF-8. */
+static void
+test_cmdline(void **state)
+{
+	static const char argv[] = "/usr/bin/curl\0-H\0X-A: \"q\"\0line1\nline2\0\xff\xfe\xc3\0\0";
+	static const char want_cmd[] =
+	    "/usr/bin/curl -H X-A: \"q\" line1\nline2 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd";
+	static const char want_json[] =
+	    "\"cmd\":\"/usr/bin/curl -H X-A: \\\"q\\\" line1\\nline2 \\ufffd\\ufffd\\ufffd\"";
+	static const char want_text[] =
+	    " pid=4242 cmd=\"/usr/bin/curl -H X-A: \\\"q\\\" line1\\nline2 \\ufffd\\ufffd\\ufffd\"\n";
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	char got[256];
+	size_t n;
+
+	write_cmdline(f, argv, sizeof(argv) - 1);
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, want_json);
+	/* comm stays what the kernel said. */
+	assert_has(f->out.jb.p, "\"comm\":\"curl\"");
+	py_get(&f->out.jb, "cmd", got, sizeof(got));
+	assert_string_equal(got, want_cmd);
+
+	n = strlen(f->out.tb.p);
+	assert_true(n > sizeof(want_text) - 1);
+	assert_string_equal(f->out.tb.p + n - (sizeof(want_text) - 1), want_text);
+}
+
+static void
+test_comm_fallback(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	char got[64];
+
+	/* No cmdline (the process is gone): comm, all 16 bytes, no NUL. */
+	memcpy(e.comm, "0123456789\"bcd\n\xff", 16);
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"cmd\":\"0123456789\\\"bcd\\n\\ufffd\"");
+	assert_has(f->out.jb.p, "\"comm\":\"0123456789\\\"bcd\\n\\ufffd\"");
+	assert_has(f->out.tb.p, " cmd=\"0123456789\\\"bcd\\n\\ufffd\"\n");
+	py_get(&f->out.jb, "comm", got, sizeof(got));
+	assert_string_equal(got, "0123456789\"bcd\n\xef\xbf\xbd");
+
+	/* An empty or all-NUL cmdline (a kernel thread, a zombie) also falls back. */
+	write_cmdline(f, "\0\0\0", 3);
+	memcpy(e.comm, "kworker\0", 8);
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"cmd\":\"kworker\"");
+	write_cmdline(f, "", 0);
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"cmd\":\"kworker\"");
+	assert_has(f->out.tb.p, " cmd=kworker\n");
+}
+
+static void
+test_ipv6(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+
+	e.family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", e.daddr), 1);
+	e.hook = CGFW_HOOK_CONNECT6;
+	e.reason = CGFW_R_IPV6;
+	e.rule_id = 0;
+	e.dport = 80;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"ip\":\"2001:db8::1\"");
+	assert_has(f->out.jb.p, "\"originalIp\":\"2001:db8::1\"");
+	assert_has(f->out.jb.p, "\"because\":\"IPv6AlwaysBlocked\"");
+	assert_has(f->out.jb.p, "\"hook\":\"connect6\"");
+	assert_has(f->out.jb.p, "IPv6 is not supported yet and always blocked");
+	assert_has(f->out.tb.p, " ip=2001:db8::1 port=80 ");
+
+	/* A v4-mapped address and UDP on sendmsg6. */
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:192.0.2.7", e.daddr), 1);
+	e.hook = CGFW_HOOK_SENDMSG6;
+	e.proto = 17;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"ip\":\"::ffff:192.0.2.7\"");
+	assert_has(f->out.jb.p, "\"proto\":\"udp\"");
+	assert_has(f->out.jb.p, "\"hook\":\"sendmsg6\"");
+}
+
+static void
+test_protocols(void **state)
+{
+	static const struct {
+		uint8_t proto;
+		const char *name;
+	} cases[] = {
+	    {1, "icmp"},
+	    {6, "tcp"},
+	    {17, "udp"},
+	    {58, "icmpv6"},
+	    {0, "0"},
+	    {132, "132"},
+	    {255, "255"},
+	};
+	struct fix *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cgfw_event e = base_event();
+		char want[32];
+
+		e.proto = cases[i].proto;
+		format_ok(f, &e);
+		snprintf(want, sizeof(want), "\"proto\":\"%s\"", cases[i].name);
+		assert_has(f->out.jb.p, want);
+		snprintf(want, sizeof(want), " proto=%s ", cases[i].name);
+		assert_has(f->out.tb.p, want);
+	}
+}
+
+static void
+test_because(void **state)
+{
+	static const struct {
+		int reason, action;
+		const char *kind, *want;
+	} cases[] = {
+	    {CGFW_R_LOOPBACK, 0, NULL, "Loopback"},
+	    {CGFW_R_ALLOW_RULE, CGFW_ACT_ALLOW, "Domain", "MatchedAllowListDomain"},
+	    {CGFW_R_BLOCK_RULE, CGFW_ACT_BLOCK, "URL", "MatchedBlockListURL"},
+	    {CGFW_R_BLOCK_RULE, CGFW_ACT_BLOCK, NULL, "MatchedBlockListIP"},
+	    {CGFW_R_ALLOW_RULE, 0, NULL, "MatchedAllowListIP"},
+	    {CGFW_R_NOT_ALLOWED, 0, NULL, "IPNotAllowed"},
+	    {CGFW_R_NOT_BLOCKED, 0, NULL, "NotInBlockList"},
+	    {CGFW_R_NOT_RESOLVED, 0, NULL, "IPNotResolvedForAllowedDomain"},
+	    {CGFW_R_LOG_ONLY, 0, NULL, "LogOnly"},
+	    {CGFW_R_IPV6, 0, NULL, "IPv6AlwaysBlocked"},
+	    {CGFW_R_ADMITTED, 0, NULL, "Admitted"},
+	    {0, 0, NULL, "Unknown"},
+	    {200, 0, NULL, "Unknown"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+
+		assert_string_equal(
+		    mon_because(cases[i].reason, cases[i].action, cases[i].kind, buf, sizeof(buf)),
+		    cases[i].want);
+	}
+}
+
+static void
+test_mon_cmdline(void **state)
+{
+	struct fix *f = *state;
+	size_t len = 0;
+	char *s, *big;
+
+	assert_null(mon_cmdline(f->proc, PID, &len));
+	write_cmdline(f, "a\0b c\0\0", 7);
+	s = mon_cmdline(f->proc, PID, &len);
+	assert_non_null(s);
+	assert_int_equal(len, 5);
+	assert_memory_equal(s, "a b c", 5);
+	free(s);
+
+	/* Capped at 4096 bytes. */
+	big = malloc(10000);
+	assert_non_null(big);
+	memset(big, 'z', 10000);
+	write_cmdline(f, big, 10000);
+	s = mon_cmdline(f->proc, PID, &len);
+	assert_non_null(s);
+	assert_int_equal(len, 4096);
+	assert_memory_equal(s, big, 4096);
+	free(s);
+	free(big);
+}
+
+static void
+test_emit(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	int jp[2], tp[2];
+	char buf[4096];
+	ssize_t n;
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(pipe2(tp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	f->out.text_fd = tp[1];
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	assert_int_equal(f->out.n_events, 1);
+	n = read(jp[0], buf, sizeof(buf) - 1);
+	assert_int_equal(n, (ssize_t)f->out.jb.len);
+	buf[n] = '\0';
+	assert_string_equal(buf, f->out.jb.p);
+	n = read(tp[0], buf, sizeof(buf) - 1);
+	assert_int_equal(n, (ssize_t)f->out.tb.len);
+	buf[n] = '\0';
+	assert_string_equal(buf, f->out.tb.p);
+
+	/* A malformed record writes nothing. */
+	e.verdict = 0;
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), -EINVAL);
+	assert_int_equal(f->out.n_events, 1);
+	assert_int_equal(read(jp[0], buf, sizeof(buf)), -1);
+	assert_int_equal(read(tp[0], buf, sizeof(buf)), -1);
+
+	/* No text stream. */
+	e.verdict = CGFW_V_ALLOW;
+	f->out.text_fd = -1;
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	assert_int_equal(f->out.n_events, 2);
+	assert_true(read(jp[0], buf, sizeof(buf)) > 0);
+
+	/* A closed JSON stream is an error, and the event is not counted. */
+	(void)close(jp[0]);
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), -EPIPE);
+	assert_int_equal(f->out.n_events, 2);
+	(void)close(jp[1]);
+	(void)close(tp[0]);
+	(void)close(tp[1]);
+}
+
+/* ---- DNS events from cgfw-dnsproxy: peer input, checked before use ---- */
+
+static char *dns_ips[] = {"192.0.2.7", "192.0.2.8"};
+static char *dns_chain[] = {"www.example.com", "example.com"};
+
+static Cgfw__DnsEvent
+dns_event(void)
+{
+	Cgfw__DnsEvent ev = CGFW__DNS_EVENT__INIT;
+
+	ev.time_ns = 1700000000ULL * 1000000000ULL + 7;
+	ev.qname = "www.example.com";
+	ev.qtype = "A";
+	ev.because = "MatchedAllowListDomain";
+	ev.rule = "*.example.com";
+	ev.rule_origin = "--allow-list";
+	ev.rule_kind = "Wildcard";
+	ev.owner_known = 1;
+	ev.pid = PID;
+	ev.tid = PID;
+	ev.uid = 1000;
+	ev.comm = "curl";
+	ev.cgroup = 77;
+	ev.server = "198.51.100.53";
+	ev.proto = "udp";
+	ev.rcode = "NOERROR";
+	ev.n_ips = 2;
+	ev.ips = dns_ips;
+	ev.n_chain = 2;
+	ev.chain = dns_chain;
+	ev.ttl = 300;
+	ev.admitted = 1;
+	return ev;
+}
+
+static void
+test_dns_invalid(void **state)
+{
+	static char *bad_ip[] = {"1.2.3.256"}, *v6_ip[] = {"2001:db8::1"};
+	static char *padded_ip[] = {" 192.0.2.7"}, *many[65];
+	static char long_name[300], *long_chain[] = {long_name};
+	struct fix *f = *state;
+	int jp[2];
+	char buf[64];
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	for (size_t i = 0; i < 65; i++)
+		many[i] = "192.0.2.1";
+	for (int i = 0;; i++) {
+		Cgfw__DnsEvent ev = dns_event();
+		uint64_t bad = f->out.n_bad;
+		const char *what;
+
+		ev.blocked = 1; /* would be written if it were valid */
+		switch (i) {
+		case 0:
+			what = "qname of 256 bytes";
+			long_name[256] = '\0';
+			ev.qname = long_name;
+			break;
+		case 1:
+			what = "qtype of 16 bytes";
+			ev.qtype = "AAAAAAAAAAAAAAAA";
+			break;
+		case 2:
+			what = "because of 40 bytes";
+			ev.because = "MatchedAllowListDomainMatchedAllowListDo";
+			break;
+		case 3:
+			what = "comm of 17 bytes";
+			ev.comm = "0123456789abcdefg";
+			break;
+		case 4:
+			what = "server of 46 bytes";
+			ev.server = "0123456789012345678901234567890123456789012345";
+			break;
+		case 5:
+			what = "proto icmp";
+			ev.proto = "icmp";
+			break;
+		case 6:
+			what = "empty proto";
+			ev.proto = "";
+			break;
+		case 7:
+			what = "answer 1.2.3.256";
+			ev.ips = bad_ip;
+			ev.n_ips = 1;
+			break;
+		case 8:
+			what = "IPv6 answer";
+			ev.ips = v6_ip;
+			ev.n_ips = 1;
+			break;
+		case 9:
+			what = "answer with a space";
+			ev.ips = padded_ip;
+			ev.n_ips = 1;
+			break;
+		case 10:
+			what = "65 answers";
+			ev.ips = many;
+			ev.n_ips = 65;
+			break;
+		case 11:
+			what = "17 chain names";
+			ev.chain = many;
+			ev.n_chain = 17;
+			break;
+		case 12:
+			what = "chain name of 256 bytes";
+			long_name[256] = '\0';
+			ev.chain = long_chain;
+			ev.n_chain = 1;
+			break;
+		case 13:
+			what = "ttl past 30 days";
+			ev.ttl = 30 * 86400 + 1;
+			break;
+		case 14:
+			what = "rule kind of 16 bytes";
+			ev.rule_kind = "WildcardWildcard";
+			break;
+		default:
+			what = NULL;
+			break;
+		}
+		if (!what)
+			break;
+		if (mon_dns_event_emit(&f->out, &ev) != -EINVAL)
+			fail_msg("%s: accepted", what);
+		if (f->out.n_bad != bad + 1)
+			fail_msg("%s: n_bad not counted", what);
+	}
+	assert_int_equal(read(jp[0], buf, sizeof(buf)), -1);
+	assert_int_equal(f->out.n_events, 0);
+	assert_null(mon_ipdom_find(&f->out, inet_addr("192.0.2.1")));
+
+	/* At the limits, it goes through. */
+	{
+		Cgfw__DnsEvent ev = dns_event();
+
+		long_name[255] = '\0';
+		ev.qname = long_name;
+		ev.blocked = 1;
+		ev.ttl = 30 * 86400;
+		ev.ips = many;
+		ev.n_ips = 64;
+		assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+		assert_int_equal(f->out.n_events, 1);
+	}
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+}
+
+/* A blocked query with hostile bytes in the name is written as valid JSON. */
+static void
+test_dns_blocked(void **state)
+{
+	static const char qname[] = "ev\"il\n\xff.example";
+	struct fix *f = *state;
+	Cgfw__DnsEvent ev = dns_event();
+	char got[256], line[4096];
+	int jp[2];
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	ev.blocked = 1;
+	ev.qname = (char *)qname;
+	ev.because = "MatchedBlockListDomain";
+	ev.rule = "*.example";
+	ev.rule_origin = "/etc/cgfw.conf";
+	ev.rule_line = 12;
+	ev.rcode = "REFUSED";
+	ev.n_ips = 0;
+	ev.admitted = 0;
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+	assert_int_equal(f->out.n_events, 1);
+	assert_int_equal(read(jp[0], line, sizeof(line)), (ssize_t)f->out.jb.len);
+	assert_has(f->out.jb.p, "\"msg\":\"DNS BLOCKED\"");
+	assert_has(f->out.jb.p, "\"blockedAt\":\"dns\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedBlockListWildcard\"");
+	assert_has(f->out.jb.p, "(/etc/cgfw.conf:12)");
+	assert_has(f->out.jb.p, "\"answers\":[],");
+	assert_has(f->out.tb.p, " domains=\"ev\\\"il\\n\\ufffd.example\" ");
+	py_get(&f->out.jb, "domains", got, sizeof(got));
+	assert_string_equal(got, "ev\"il\n\xef\xbf\xbd.example");
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+}
+
+/* Allowed answers name the addresses in later packet events. */
+static void
+test_dns_learned(void **state)
+{
+	struct fix *f = *state;
+	Cgfw__DnsEvent ev = dns_event();
+	struct cgfw_event e = base_event();
+	char *other_ip[] = {"192.0.2.8"};
+
+	/* Allowed, block-list mode, no debug: remembered, not written. */
+	f->out.json_fd = -1;
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+	assert_int_equal(f->out.n_events, 0);
+	assert_non_null(mon_ipdom_find(&f->out, inet_addr("192.0.2.8")));
+	assert_null(mon_ipdom_find(&f->out, inet_addr("192.0.2.9")));
+
+	e.rule_id = 0;
+	e.verdict = CGFW_V_ALLOW;
+	e.reason = CGFW_R_DNS_LEARNED;
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.8", &e.daddr[0]), 1);
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"because\":\"MatchedAllowListDomain\"");
+	assert_has(f->out.jb.p, "\"domains\":\"www.example.com\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedAllowListDomain\"");
+	assert_has(f->out.jb.p, "\"rule\":\"*.example.com\"");
+	assert_has(f->out.jb.p, "192.0.2.8 was resolved by cgfw-dnsproxy for an allowed domain");
+
+	/* A second name for the same address is added. */
+	ev.qname = "cdn.example.net";
+	ev.ips = other_ip;
+	ev.n_ips = 1;
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"domains\":\"www.example.com,cdn.example.net\"");
+
+	/* An address nobody resolved. */
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.99", &e.daddr[0]), 1);
+	e.reason = CGFW_R_NOT_BLOCKED;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"domains\":\"None\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"Default\"");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_blocked_connect),
+	    T(test_owner_unknown),
+	    T(test_allowed_and_defaults),
+	    T(test_malformed),
+	    T(test_cmdline),
+	    T(test_comm_fallback),
+	    T(test_ipv6),
+	    T(test_protocols),
+	    T(test_because),
+	    T(test_mon_cmdline),
+	    T(test_emit),
+	    T(test_dns_invalid),
+	    T(test_dns_blocked),
+	    T(test_dns_learned),
+	};
+
+	/* Writing to a closed pipe must be an error, not a signal. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
