@@ -65,6 +65,14 @@ check "... as 198.51.100.99" grep -q 'SERVER: 198.51.100.99#53' <<<"$out"
 out=$(in_client dig +time=1 +tries=1 @198.51.100.99 example.com)
 check "baseline: without cgfw nothing answers there" test -z "$(echo "$out" | status)"
 
+out=$(cgfw run --user nobody --allow-list example.com -- $PROBE udp-peer 198.51.100.99 53)
+expect_match "getpeername shows the server asked, not the proxy" "result=198.51.100.99:53$" "$out"
+
+# An answer too big for the client's UDP: truncated, the client retries over TCP.
+out=$(cgfw run --user nobody --allow-list example.com -- dig +noedns +time=3 +tries=1 big.example.com)
+check "too big for UDP: the client is told to retry over TCP" grep -q 'Truncated, retrying in TCP mode' <<<"$out"
+expect_match "... and gets all 40 records" "ANSWER: 40," "$out"
+
 # AAAA stripped while IPv6 is unsupported, CNAME chains followed.
 out=$(in_client dig +time=3 +tries=1 AAAA example.com)
 check "baseline: example.com has an AAAA" grep -q '2001:db8::10' <<<"$out"

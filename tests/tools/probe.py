@@ -12,6 +12,7 @@ errno and the pid with the events.
                                  wait SECONDS, use it again, then try a new one:
                                  "held=ok|... new=ok|EPERM|..."
   probe.py resolve NAME          getaddrinfo (glibc): the IPv4 addresses or the error
+  probe.py udp-peer HOST PORT    connect() a UDP socket, print getpeername()
 """
 import errno
 import os
@@ -97,6 +98,12 @@ def resolve(name):
     return ",".join(sorted({i[4][0] for i in infos}))
 
 
+def udp_peer(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((host, port))
+    return "%s:%d" % s.getpeername()
+
+
 def main():
     kind, host = sys.argv[1], sys.argv[2]
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -107,6 +114,7 @@ def main():
         "icmp": lambda: icmp(host),
         "hold": lambda: hold(host, port),
         "resolve": lambda: resolve(host),
+        "udp-peer": lambda: udp_peer(host, port),
     }
     print("pid=%d result=%s" % (os.getpid(), result(fns[kind])), flush=True)
 
