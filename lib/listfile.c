@@ -220,22 +220,6 @@ hosts_name(struct lf *f, const char *tok, size_t n)
 	return add_name(f, RULE_NAME, name, (size_t)len, tok, n);
 }
 
-static int
-rs_push(struct cgfw_ruleset *rs, struct cgfw_rule *r)
-{
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 16;
-		struct cgfw_rule *v = reallocarray(rs->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		rs->v = v;
-		rs->cap = cap;
-	}
-	rs->v[rs->n++] = *r;
-	return 0;
-}
-
 /* IPs, CIDRs, ports and URLs: rare in lists, so the full parser. */
 static int
 slow_rule(struct lf *f, const char *tok, size_t n)
@@ -280,7 +264,7 @@ slow_rule(struct lf *f, const char *tok, size_t n)
 		}
 	}
 	/* IPs and CIDRs for the maps; URLs keep scheme, port and path here. */
-	r = rs_push(f->rs, &rule);
+	r = rules_push(f->rs, &rule);
 	if (r == 0)
 		return 0;
 	if (f->err_len)

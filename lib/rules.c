@@ -382,8 +382,8 @@ rules_parse_one(const char *text, int action, const char *origin, struct cgfw_ru
 	return 0;
 }
 
-static int
-ruleset_push(struct cgfw_ruleset *rs, struct cgfw_rule *r)
+int
+rules_push(struct cgfw_ruleset *rs, struct cgfw_rule *r)
 {
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 16;
@@ -423,7 +423,7 @@ rules_add_list(struct cgfw_ruleset *rs, const char *list, int action, const char
 		free(item);
 		if (r < 0)
 			break;
-		r = ruleset_push(rs, &rule);
+		r = rules_push(rs, &rule);
 		if (r < 0) {
 			rule_clear(&rule);
 			snprintf(err, err_len, "out of memory");

@@ -46,6 +46,8 @@ int rules_parse_one(const char *text, int action, const char *origin, struct cgf
     char *err, size_t err_len);
 int rules_add_list(struct cgfw_ruleset *rs, const char *list, int action, const char *origin,
     char *err, size_t err_len);
+/* Appends r (moved in, not copied); -ENOMEM leaves rs and r as they were. */
+int rules_push(struct cgfw_ruleset *rs, struct cgfw_rule *r);
 void rules_free(struct cgfw_ruleset *rs);
 void rule_clear(struct cgfw_rule *r);
 const char *rules_kind_name(enum cgfw_rule_kind kind);

@@ -89,6 +89,28 @@ mon_command(const struct mon_out *out, uint32_t pid, size_t *ret_len)
 	return buf;
 }
 
+/*
+ * The cmd field: the command line, else comm, else "unknown".  Returns what
+ * the caller frees (NULL when cmd points at comm or a literal).
+ */
+static char *
+event_cmd(const struct mon_out *out, int known, uint32_t pid, const char *comm, size_t comm_len,
+    const char **ret_cmd, size_t *ret_len)
+{
+	char *cmdline = known ? mon_command(out, pid, ret_len) : NULL;
+
+	if (cmdline) {
+		*ret_cmd = cmdline;
+	} else if (known) {
+		*ret_cmd = comm;
+		*ret_len = comm_len;
+	} else {
+		*ret_cmd = "unknown";
+		*ret_len = 7;
+	}
+	return cmdline;
+}
+
 const char *
 mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 {
@@ -202,10 +224,10 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 	}
 }
 
+/* RFC 3339 in UTC with nanoseconds, from CLOCK_REALTIME nanoseconds. */
 static void
-fmt_time(const struct mon_out *out, uint64_t ts_ns, char *buf, size_t len)
+fmt_realtime(int64_t real, char *buf, size_t len)
 {
-	int64_t real = (int64_t)ts_ns + out->realtime_offset_ns;
 	time_t sec = (time_t)(real / 1000000000);
 	struct tm tm;
 	size_t n;
@@ -284,7 +306,8 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	    because_buf, sizeof(because_buf));
 	blocked_at = !blocked ? "" : e->hook == CGFW_HOOK_EGRESS ? "packet" : "connect";
 	comment(out, e, rule, ip, cmt, sizeof(cmt));
-	fmt_time(out, e->ts_ns, tbuf, sizeof(tbuf));
+	/* The kernel stamps CLOCK_MONOTONIC. */
+	fmt_realtime((int64_t)e->ts_ns + out->realtime_offset_ns, tbuf, sizeof(tbuf));
 	if (e->family == 2 && e->reason != CGFW_R_DNS_REDIRECT)
 		dom = mon_ipdom_find(out, e->daddr[0]);
 	if (dom) {
@@ -294,17 +317,8 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 			because = dom->because;
 	}
 
-	if (e->flags & CGFW_EV_OWNER_KNOWN)
-		cmdline = mon_command(out, e->tgid, &cmd_len);
-	if (cmdline) {
-		cmd = cmdline;
-	} else if (e->flags & CGFW_EV_OWNER_KNOWN) {
-		cmd = e->comm;
-		cmd_len = strnlen(e->comm, sizeof(e->comm));
-	} else {
-		cmd = "unknown";
-		cmd_len = 7;
-	}
+	cmdline = event_cmd(out, e->flags & CGFW_EV_OWNER_KNOWN, e->tgid, e->comm,
+	    strnlen(e->comm, sizeof(e->comm)), &cmd, &cmd_len);
 
 	jb_begin(&out->jb);
 	jb_str(&out->jb, "time", tbuf);
@@ -548,26 +562,11 @@ mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	const char *cmd;
 	char *cmdline = NULL;
 	size_t cmd_len;
-	time_t sec = (time_t)(ev->time_ns / 1000000000ULL);
-	struct tm tm;
-	size_t n;
 
-	gmtime_r(&sec, &tm);
-	n = strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(tbuf + n, sizeof(tbuf) - n, ".%09lluZ",
-	    (unsigned long long)(ev->time_ns % 1000000000ULL));
+	fmt_realtime((int64_t)ev->time_ns, tbuf, sizeof(tbuf));
 	dns_comment(ev, src, sizeof(src), cmt, sizeof(cmt));
-	if (ev->owner_known)
-		cmdline = mon_command(out, ev->pid, &cmd_len);
-	if (cmdline) {
-		cmd = cmdline;
-	} else if (ev->owner_known) {
-		cmd = ev->comm;
-		cmd_len = strlen(ev->comm);
-	} else {
-		cmd = "unknown";
-		cmd_len = 7;
-	}
+	cmdline =
+	    event_cmd(out, ev->owner_known, ev->pid, ev->comm, strlen(ev->comm), &cmd, &cmd_len);
 
 	jb_begin(&out->jb);
 	jb_str(&out->jb, "time", tbuf);
