@@ -7,6 +7,7 @@
 #   BENCH_RUNS=5         runs per side (medians are reported)
 #   BENCH_CONNECTS=20000 connect+close per connect-rate run
 #   BENCH_IPERF_SECS=3   seconds per iperf3 run
+#   BENCH_DNS_SECS=5     seconds per dnsperf run (bench/dns.sh)
 #   CGFW_LOADER=PATH     loader to measure (default build/cgfw-loader)
 # Needs root; without it, says so and exits 0.  Exits 1 if a measurement
 # failed.
@@ -156,7 +157,10 @@ bench_startup() {
 	row "$metric" "$base" "$cg" ms
 }
 
-BENCHES=(bench_connect_rate bench_iperf bench_startup)
+# shellcheck source=bench/dns.sh
+. "$(dirname "$0")/dns.sh"
+
+BENCHES=(bench_connect_rate bench_iperf bench_startup bench_dns bench_dns_list)
 
 # ---------------------------------------------------------------------------
 
