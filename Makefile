@@ -54,6 +54,7 @@ include lib/module.mk
 include loader/module.mk
 include monitor/module.mk
 include dnsproxy/module.mk
+include httpproxy/module.mk
 include tests/module.mk
 include tests/fuzz/module.mk
 include bench/module.mk

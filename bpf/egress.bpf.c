@@ -36,6 +36,8 @@ const volatile __u8 cgfw_block_unresolved = 0; /* block-list mode with name rule
 const volatile __u32 cgfw_dns_ip4 = 0;     /* cgfw-dnsproxy's address, network order; 0 = none */
 const volatile __u16 cgfw_dns_port = 0;    /* its UDP and TCP port, host order */
 const volatile __u64 cgfw_exempt_cgid = 0; /* the workers' cgroup: never filtered */
+const volatile __u32 cgfw_http_ip4 = 0;    /* cgfw-httpproxy's address, network order; 0 = none */
+const volatile __u16 cgfw_http_port = 0;   /* its TCP port, host order */
 
 /* Exact IPv4 addresses (and IP:port) of the policy; DNS-learned IPs later. */
 struct {
@@ -94,6 +96,7 @@ struct decision {
 	__u32 rule_id;
 	__u8 verdict;
 	__u8 reason;
+	__u8 flags; /* CGFW_LEARNED_* of a learned address */
 };
 
 static __always_inline void
@@ -142,6 +145,7 @@ decide4(__u32 daddr, __u16 dport, struct decision *d)
 	struct cgfw_learned *learned;
 
 	d->rule_id = 0;
+	d->flags = 0;
 	if (is_loopback4(daddr)) {
 		d->verdict = CGFW_V_ALLOW;
 		d->reason = CGFW_R_LOOPBACK;
@@ -159,6 +163,17 @@ decide4(__u32 daddr, __u16 dport, struct decision *d)
 		d->verdict = CGFW_V_ALLOW;
 		d->reason = CGFW_R_DNS_LEARNED;
 		d->rule_id = learned->rule_id;
+		d->flags = (__u8)learned->flags;
+		/* A URL rule opens HTTP(S) only; ssh to that host stays shut. */
+		if ((learned->flags & CGFW_LEARNED_URL_ONLY) && dport != 80 && dport != 443) {
+			d->verdict = CGFW_V_BLOCK;
+			d->reason = CGFW_R_URL_ONLY;
+		}
+		/* No TLS interception yet: HTTPS to a host with URL rules fails closed. */
+		if ((learned->flags & CGFW_LEARNED_INTERCEPT) && dport == 443) {
+			d->verdict = CGFW_V_BLOCK;
+			d->reason = CGFW_R_HTTPS_URL;
+		}
 		return;
 	}
 
@@ -287,15 +302,23 @@ is_dns_proxy(__u32 daddr, __u16 dport)
 	return cgfw_dns_port && daddr == cgfw_dns_ip4 && dport == cgfw_dns_port;
 }
 
+static __always_inline int
+is_http_proxy(__u32 daddr, __u16 dport)
+{
+	return cgfw_http_port && daddr == cgfw_http_ip4 && dport == cgfw_http_port;
+}
+
 /*
- * Every query to port 53, UDP or TCP, to any address, goes to cgfw-dnsproxy;
- * the original server is kept in socket storage so recvmsg4/getpeername4 can
- * make the answer look as if it came from there.
+ * Send the connection to a proxy (the DNS proxy for every query to port 53,
+ * UDP or TCP, to any address; the HTTP proxy for :80 of a host with URL
+ * rules).  The original destination is kept in socket storage, so that
+ * recvmsg4/getpeername4 can make the proxy look like the server asked, and
+ * egress can tell the proxy who is asking.
  */
 static __always_inline int
-dns_redirect(struct bpf_sock_addr *ctx, __u8 hook, __u32 daddr, __u16 dport)
+proxy_redirect(struct bpf_sock_addr *ctx, __u8 hook, __u32 daddr, __u16 dport, __u32 pip,
+    __u16 pport, struct decision *d)
 {
-	struct decision d = {.verdict = CGFW_V_ALLOW, .reason = CGFW_R_DNS_REDIRECT};
 	struct cgfw_sock_owner *o;
 
 	o = bpf_sk_storage_get(&cgfw_sock, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -304,9 +327,9 @@ dns_redirect(struct bpf_sock_addr *ctx, __u8 hook, __u32 daddr, __u16 dport)
 	o->orig_daddr = daddr;
 	o->orig_dport = dport;
 	o->redirected = 1;
-	ctx->user_ip4 = cgfw_dns_ip4;
-	ctx->user_port = bpf_htons(cgfw_dns_port);
-	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, &d);
+	ctx->user_ip4 = pip;
+	ctx->user_port = bpf_htons(pport);
+	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, d);
 }
 
 /* cgfw's own workers, should the target be an ancestor of them. */
@@ -326,9 +349,18 @@ sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
 	if (exempt())
 		return CGFW_PASS;
 	if (cgfw_dns_port && dport == 53 &&
-	    (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_TCP))
-		return dns_redirect(ctx, hook, daddr, dport);
+	    (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_TCP)) {
+		d.verdict = CGFW_V_ALLOW;
+		d.reason = CGFW_R_DNS_REDIRECT;
+		d.rule_id = 0;
+		return proxy_redirect(ctx, hook, daddr, dport, cgfw_dns_ip4, cgfw_dns_port, &d);
+	}
 	decide4(daddr, dport, &d);
+	if (d.verdict == CGFW_V_ALLOW && (d.flags & CGFW_LEARNED_INTERCEPT) && dport == 80 &&
+	    cgfw_http_port && ctx->protocol == IPPROTO_TCP) {
+		d.reason = CGFW_R_HTTP_REDIRECT;
+		return proxy_redirect(ctx, hook, daddr, dport, cgfw_http_ip4, cgfw_http_port, &d);
+	}
 	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, &d);
 }
 
@@ -338,7 +370,9 @@ unredirect4(struct bpf_sock_addr *ctx)
 {
 	struct cgfw_sock_owner *o;
 
-	if (!is_dns_proxy(ctx->user_ip4, bpf_ntohs((__u16)ctx->user_port)))
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+
+	if (!is_dns_proxy(ctx->user_ip4, port) && !is_http_proxy(ctx->user_ip4, port))
 		return;
 	o = bpf_sk_storage_get(&cgfw_sock, ctx->sk, 0, 0);
 	if (!o || !o->redirected)
@@ -479,7 +513,7 @@ egress_skb(struct __sk_buff *skb)
 			if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 				return CGFW_DROP;
 			dport = bpf_ntohs(ports[1]);
-			if (o && is_dns_proxy(daddr, dport))
+			if (o && (is_dns_proxy(daddr, dport) || is_http_proxy(daddr, dport)))
 				peer_record(skb, o, proto, bpf_ntohs(ports[0]));
 		}
 		if (o && o->admitted && o->daddr == daddr && o->dport == dport)

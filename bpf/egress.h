@@ -42,17 +42,20 @@ enum cgfw_verdict {
 
 /* Why: userspace turns these into the `because` and `ruleSource` fields. */
 enum cgfw_reason {
-	CGFW_R_LOOPBACK = 1,      /* 127.0.0.0/8 or ::1, always allowed */
-	CGFW_R_ALLOW_RULE = 2,    /* an allow rule matched (rule_id names it) */
-	CGFW_R_BLOCK_RULE = 3,    /* a block rule matched (rule_id names it) */
-	CGFW_R_NOT_ALLOWED = 4,   /* allow-list mode, no rule matched */
-	CGFW_R_NOT_BLOCKED = 5,   /* block-list mode, no rule matched, no name rules */
-	CGFW_R_NOT_RESOLVED = 6,  /* block-list mode with name rules: IP never resolved */
-	CGFW_R_LOG_ONLY = 7,      /* log-only mode: nothing is blocked */
-	CGFW_R_IPV6 = 8,          /* real IPv6 is not supported yet */
-	CGFW_R_ADMITTED = 9,      /* egress: packet of a connection admitted earlier */
-	CGFW_R_DNS_LEARNED = 10,  /* resolved for an allowed name, not expired */
-	CGFW_R_DNS_REDIRECT = 11, /* a DNS query sent to cgfw-dnsproxy */
+	CGFW_R_LOOPBACK = 1,       /* 127.0.0.0/8 or ::1, always allowed */
+	CGFW_R_ALLOW_RULE = 2,     /* an allow rule matched (rule_id names it) */
+	CGFW_R_BLOCK_RULE = 3,     /* a block rule matched (rule_id names it) */
+	CGFW_R_NOT_ALLOWED = 4,    /* allow-list mode, no rule matched */
+	CGFW_R_NOT_BLOCKED = 5,    /* block-list mode, no rule matched, no name rules */
+	CGFW_R_NOT_RESOLVED = 6,   /* block-list mode with name rules: IP never resolved */
+	CGFW_R_LOG_ONLY = 7,       /* log-only mode: nothing is blocked */
+	CGFW_R_IPV6 = 8,           /* real IPv6 is not supported yet */
+	CGFW_R_ADMITTED = 9,       /* egress: packet of a connection admitted earlier */
+	CGFW_R_DNS_LEARNED = 10,   /* resolved for an allowed name, not expired */
+	CGFW_R_DNS_REDIRECT = 11,  /* a DNS query sent to cgfw-dnsproxy */
+	CGFW_R_HTTP_REDIRECT = 12, /* to cgfw-httpproxy: the host has URL rules */
+	CGFW_R_URL_ONLY = 13,      /* a host allowed by URL rules only, on another port */
+	CGFW_R_HTTPS_URL = 14,     /* :443 of a host with URL rules: not intercepted yet */
 	CGFW_R_MAX,
 };
 
@@ -83,8 +86,11 @@ struct cgfw_policy_val {
 struct cgfw_learned {
 	__u64 expires_ns; /* bpf_ktime_get_ns() deadline */
 	__u32 rule_id;    /* the name rule that admitted it, 0 = none (block/log mode) */
-	__u32 pad;
+	__u32 flags;      /* CGFW_LEARNED_* */
 };
+
+#define CGFW_LEARNED_INTERCEPT 0x1 /* the host has URL rules: :80 goes to cgfw-httpproxy */
+#define CGFW_LEARNED_URL_ONLY  0x2 /* admitted by URL rules only: no other port */
 
 /*
  * Who sent a packet to a proxy: filled at egress (which sees the source port)

@@ -433,10 +433,21 @@ admit(struct dns *d, const struct query *q, const struct dns_answer_info *ai, ui
 {
 	uint32_t ttl = ai->min_ttl > d->min_ttl ? ai->min_ttl : d->min_ttl;
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)ttl * 1000000000ULL;
+	uint32_t flags = 0;
+
+	/* A host with URL rules goes through cgfw-httpproxy; one allowed only by them opens
+	 * nothing but HTTP(S). */
+	if (q->m.kind == NP_K_URL || q->m.has_allow_url || q->m.has_block_url)
+		flags |= CGFW_LEARNED_INTERCEPT;
+	if (q->m.verdict == NP_ALLOW && q->m.kind == NP_K_URL)
+		flags |= CGFW_LEARNED_URL_ONLY;
 
 	*ret_ttl = ttl;
 	for (size_t i = 0; i < ai->n_a; i++) {
-		struct cgfw_learned v = {.expires_ns = deadline, .rule_id = q->m.rule_id}, old;
+		struct cgfw_learned v = {.expires_ns = deadline,
+		                        .rule_id = q->m.rule_id,
+		                        .flags = flags},
+		                    old;
 		__u32 key = ai->a[i].addr;
 
 		if (bpf_map_lookup_elem(d->learned_fd, &key, &old) == 0) {
@@ -494,7 +505,7 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out[0] = (uint8_t)(q->q.id >> 8);
 	out[1] = (uint8_t)q->q.id;
 
-	if (ai.rcode == 0 && ai.n_a && !d->allow_dns_request && q->m.kind != NP_K_URL) {
+	if (ai.rcode == 0 && ai.n_a && !d->allow_dns_request) {
 		r = admit(d, q, &ai, &ttl);
 		admitted = r == 0;
 	}

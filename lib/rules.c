@@ -222,8 +222,8 @@ parse_name(char *s, struct cgfw_rule *r, const char **ret_why)
 }
 
 /* Collapse "." and ".." segments of a URL path in place; refuse to climb out. */
-static int
-path_normalize(char *p)
+int
+rules_path_normalize(char *p)
 {
 	char *out = p, *in = p;
 
@@ -313,7 +313,7 @@ parse_url(const char *s, struct cgfw_rule *r, const char **ret_why)
 		r->path = strdup("/");
 	if (!r->name || !r->scheme || !r->path)
 		return -ENOMEM;
-	if (path_normalize(r->path) < 0) {
+	if (rules_path_normalize(r->path) < 0) {
 		*ret_why = "URL path climbs above '/'";
 		return -EINVAL;
 	}
@@ -436,4 +436,60 @@ rules_add_list(struct cgfw_ruleset *rs, const char *list, int action, const char
 	while (rs->n > n0)
 		rule_clear(&rs->v[--rs->n]);
 	return r;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * A request path as URL rules compare it: %XX of unreserved characters
+ * decoded (so "/%6Eews" is "/news"), other escapes kept with upper-case hex
+ * ("%2f" stays an escaped slash, not a segment boundary), then "." and ".."
+ * resolved.  A path that climbs above '/' or has a bad escape is -EINVAL.
+ */
+int
+rules_url_path_canon(const char *in, size_t n, char *out, size_t out_len)
+{
+	size_t o = 0;
+
+	if (n == 0 || in[0] != '/')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return -EINVAL;
+			hi = hexval(in[i + 1]);
+			lo = hexval(in[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+			if (!(isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_' ||
+			        c == '~')) {
+				if (o + 3 >= out_len)
+					return -ENAMETOOLONG;
+				out[o++] = '%';
+				out[o++] = "0123456789ABCDEF"[(unsigned char)c >> 4];
+				out[o++] = "0123456789ABCDEF"[(unsigned char)c & 15];
+				continue;
+			}
+		} else if (c == '\0') {
+			return -EINVAL;
+		}
+		if (o + 1 >= out_len)
+			return -ENAMETOOLONG;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return rules_path_normalize(out);
 }

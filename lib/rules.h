@@ -51,6 +51,10 @@ int rules_push(struct cgfw_ruleset *rs, struct cgfw_rule *r);
 void rules_free(struct cgfw_ruleset *rs);
 void rule_clear(struct cgfw_rule *r);
 const char *rules_kind_name(enum cgfw_rule_kind kind);
+/* Resolve "." and ".." segments in place; -EINVAL if the path climbs above '/'. */
+int rules_path_normalize(char *p);
+/* A request path (n bytes) in the form URL rules compare; see rules.c. */
+int rules_url_path_canon(const char *in, size_t n, char *out, size_t out_len);
 int rules_is_name_kind(enum cgfw_rule_kind kind);
 
 #endif

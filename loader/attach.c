@@ -207,6 +207,8 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	b->skel->rodata->cgfw_dns_ip4 = cfg->dns_ip4;
 	b->skel->rodata->cgfw_dns_port = cfg->dns_port;
 	b->skel->rodata->cgfw_exempt_cgid = cfg->exempt_cgroup_id;
+	b->skel->rodata->cgfw_http_ip4 = cfg->http_ip4;
+	b->skel->rodata->cgfw_http_port = cfg->http_port;
 	b->skel->rodata->cgfw_block_unresolved = (__u8)pol->block_unresolved;
 
 	r = egress__load(b->skel);

@@ -226,6 +226,32 @@ cgroup_remove(const char *cg_path)
 	log_warn("cannot remove cgroup %s", cg_path);
 }
 
+/*
+ * A fatal error after setup_target() must not leave a cgroup, pinned links
+ * (which would keep filtering a cgroup nobody uses) or workers behind.  Runs
+ * from exit(); the children the loader forks never return into it.
+ */
+static struct loader *loader_for_exit;
+
+static void
+loader_abort_cleanup(void)
+{
+	struct loader *l = loader_for_exit;
+
+	if (!l || getpid() != l->pid)
+		return;
+	for (int i = 0; i < W_N; i++)
+		if (l->w[i].pid > 0)
+			(void)kill(l->w[i].pid, SIGKILL);
+	if (l->child > 0 && !l->child_done)
+		(void)kill(l->child, SIGKILL);
+	loader_bpf_teardown(&l->bpf);
+	if (l->created_cgroup)
+		cgroup_remove(l->cg_path);
+	if (l->wcg_path[0])
+		cgroup_remove(l->wcg_path);
+}
+
 /* mkdir <mnt><rel>; returns an fd of it and its full path. */
 static int
 cgroup_make(const char *mnt, const char *rel, char *ret_path, size_t len, int must_be_new)
@@ -341,10 +367,10 @@ build_name_policy(struct loader *l)
 		fatal_r(r, "cannot build the name policy");
 	np_builder_free(b);
 	for (size_t i = 0; i < o->rules.n; i++)
-		if (o->rules.v[i].kind == RULE_URL)
-			log_warnx(
-			    "rule \"%s\" (%s): URL rules are not enforced yet (no HTTP proxy "
-			    "in this build): the host resolves, its addresses are not admitted",
+		if (o->rules.v[i].kind == RULE_URL &&
+		    (!strcmp(o->rules.v[i].scheme, "https") || o->rules.v[i].addr))
+			log_warnx("rule \"%s\" (%s): HTTPS and IP-host URL rules are not enforced "
+			          "yet; HTTPS to hosts with URL rules is refused",
 			    o->rules.v[i].text, o->rules.v[i].origin);
 }
 
@@ -380,6 +406,25 @@ dns_sockets(struct loader *l)
 		(void)close(t);
 	}
 	fatalx("cannot find one free UDP+TCP port on 127.0.0.1 for the DNS proxy");
+}
+
+/* The HTTP proxy's listening socket, on 127.0.0.1 like the DNS proxy's. */
+static void
+http_socket(struct loader *l)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int t;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (t < 0)
+		fatal("socket");
+	if (bind(t, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(t, 128) < 0 ||
+	    getsockname(t, (struct sockaddr *)&sa, &len) < 0)
+		fatal("cannot listen on 127.0.0.1 for the HTTP proxy");
+	l->http_fd = t;
+	l->http_port = ntohs(sa.sin_port);
 }
 
 int
@@ -419,6 +464,10 @@ main(int argc, char *argv[])
 		l.log_fd = open_log_file(&l);
 
 	signals_block(&l);
+	l.pid = getpid();
+	loader_for_exit = &l;
+	if (atexit(loader_abort_cleanup) != 0)
+		fatalx("atexit");
 	setup_target(&l);
 	r = bpffs_ensure();
 	if (r < 0) {
@@ -426,10 +475,13 @@ main(int argc, char *argv[])
 		goto fail;
 	}
 	dns_sockets(&l);
+	http_socket(&l);
 	bcfg.debug = o.debug;
 	bcfg.dns_ip4 = htonl(INADDR_LOOPBACK);
 	bcfg.dns_port = l.dns_port;
 	bcfg.exempt_cgroup_id = l.wcg_id;
+	bcfg.http_ip4 = htonl(INADDR_LOOPBACK);
+	bcfg.http_port = l.http_port;
 	if (loader_bpf_setup(&l.bpf, &l.pol, &bcfg, l.cg_fd, l.cg_id, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		goto fail;
@@ -440,6 +492,7 @@ main(int argc, char *argv[])
 	(void)close(l.np_fd);
 	(void)close(l.dns_udp_fd);
 	(void)close(l.dns_tcp_fd);
+	(void)close(l.http_fd);
 
 	if (o.cmd == CMD_RUN)
 		start_command(&l);
@@ -466,6 +519,7 @@ main(int argc, char *argv[])
 	loader_bpf_teardown(&l.bpf);
 	(void)close(l.cg_fd);
 
+	loader_for_exit = NULL;
 	if (o.cmd == CMD_ATTACH)
 		code = 0;
 	else if (WIFSIGNALED(l.child_status))
@@ -477,9 +531,6 @@ main(int argc, char *argv[])
 	return code;
 
 fail:
-	/* Nothing started; undo what exists and refuse. */
-	if (l.created_cgroup)
-		(void)rmdir(l.cg_path);
-	(void)rmdir(l.wcg_path);
+	/* Nothing started: loader_abort_cleanup() undoes what exists. */
 	return 1;
 }

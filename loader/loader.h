@@ -72,9 +72,11 @@ struct loader_bpf_cfg {
 	uint32_t dns_ip4; /* network order; 0 = no DNS proxy */
 	uint16_t dns_port;
 	uint64_t exempt_cgroup_id; /* the workers' cgroup: never filtered */
+	uint32_t http_ip4;         /* network order; 0 = no HTTP proxy */
+	uint16_t http_port;
 };
 
-enum { W_MON, W_DNS, W_N };
+enum { W_MON, W_DNS, W_HTTP, W_N };
 
 struct worker {
 	const char *name;
@@ -93,6 +95,7 @@ struct loader {
 	int cg_fd;
 	unsigned long long cg_id;
 	int created_cgroup;
+	pid_t pid;               /* the loader's own, to tell it from forked children */
 	char wcg_path[PATH_MAX]; /* the workers' own cgroup, exempted in BPF */
 	int wcg_fd;
 	unsigned long long wcg_id;
@@ -107,6 +110,8 @@ struct loader {
 	int dns_udp_fd; /* 127.0.0.1:dns_port */
 	int dns_tcp_fd;
 	uint16_t dns_port;
+	int http_fd; /* 127.0.0.1:http_port, listening */
+	uint16_t http_port;
 	struct worker w[W_N];
 	pid_t child;
 	int child_status;

@@ -155,15 +155,15 @@ mon_rule_wanted(const struct cgfw_rule *r)
 }
 
 static void
-mon_configure(struct loader *l, int events_fd)
+mon_configure(struct loader *l, int events_fd, int http_events_fd)
 {
 	struct worker *w = &l->w[W_MON];
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
 	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
-	Cgfw__FdKind kinds[5];
-	int fdv[5];
+	Cgfw__FdKind kinds[6];
+	int fdv[6];
 	uint32_t n = 0;
 
 	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO);
@@ -206,6 +206,8 @@ mon_configure(struct loader *l, int events_fd)
 	}
 	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_DNS_EVENTS;
 	fdv[fds.n_kinds++] = events_fd;
+	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_HTTP_EVENTS;
+	fdv[fds.n_kinds++] = http_events_fd;
 	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_ARGV_MAP;
 	fdv[fds.n_kinds++] = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
 	fds.kinds = kinds;
@@ -265,6 +267,61 @@ dns_configure(struct loader *l, int events_fd)
 	w_send(w, &env, NULL, 0);
 }
 
+static void
+http_configure(struct loader *l, int events_fd)
+{
+	struct worker *w = &l->w[W_HTTP];
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__HttpConfig cfg = CGFW__HTTP_CONFIG__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
+	Cgfw__FdKind kinds[4] = {CGFW__FD_KIND__FD_HTTP_LISTEN, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	int fdv[4];
+	uint32_t n = 0;
+
+	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO);
+	for (size_t i = 0; i < l->o->rules.n; i++)
+		n += l->o->rules.v[i].kind == RULE_URL && !l->o->rules.v[i].addr;
+	cfg.mode = (Cgfw__Mode)l->pol.mode;
+	cfg.debug = l->o->debug;
+	cfg.n_rules = n;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_CONFIG;
+	env.loader_http_config = &cfg;
+	w_send(w, &env, NULL, 0);
+	for (size_t i = 0; i < l->o->rules.n; i++) {
+		const struct cgfw_rule *r = &l->o->rules.v[i];
+		Cgfw__UrlRule ur = CGFW__URL_RULE__INIT;
+
+		if (r->kind != RULE_URL || r->addr)
+			continue;
+		ur.id = r->id ? r->id : (uint32_t)i + 1;
+		ur.action = (Cgfw__Action)r->action;
+		ur.scheme = r->scheme;
+		ur.host = r->name;
+		ur.port = r->port;
+		ur.path = r->path;
+		ur.text = r->text;
+		ur.origin = r->origin;
+		env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_RULE;
+		env.loader_http_rule = &ur;
+		w_send(w, &env, NULL, 0);
+	}
+	fdv[0] = l->http_fd;
+	fdv[1] = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+	fdv[2] = events_fd;
+	fdv[3] = l->np_fd;
+	fds.kinds = kinds;
+	fds.n_kinds = 4;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS;
+	env.loader_http_fds = &fds;
+	w_send(w, &env, fdv, 4);
+	(void)close(fdv[1]);
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT;
+	env.loader_http_commit = &commit;
+	w_send(w, &env, NULL, 0);
+}
+
 static struct worker *
 worker_of(struct loader *l, struct ipc_peer *p)
 {
@@ -279,10 +336,13 @@ loader_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct worker *w = worker_of(ctx, p);
 
+	struct loader *l = ctx;
+	Cgfw__Role want = w == &l->w[W_MON]   ? CGFW__ROLE__ROLE_MONITOR
+	                  : w == &l->w[W_DNS] ? CGFW__ROLE__ROLE_DNSPROXY
+	                                      : CGFW__ROLE__ROLE_HTTPPROXY;
+
 	/* Every HELLO body shares the union slot (see ipc_send_hello()). */
-	return ipc_check_hello(p, env->mon_loader_hello,
-	    w == &((struct loader *)ctx)->w[W_MON] ? CGFW__ROLE__ROLE_MONITOR
-	                                           : CGFW__ROLE__ROLE_DNSPROXY);
+	return ipc_check_hello(p, env->mon_loader_hello, want);
 }
 
 static int
@@ -334,6 +394,32 @@ loader_on_dns_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	w->done = 1;
 	return 0;
 }
+
+static int
+loader_on_http_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct worker *w = worker_of(ctx, p);
+	const Cgfw__HttpStats *s = env->http_loader_stats;
+
+	if (!w->ready)
+		return ipc_violation(p, "STATS before READY");
+	if (s->blocked > s->requests)
+		return ipc_violation(p, "http_stats: %llu blocked of %llu requests",
+		    (unsigned long long)s->blocked, (unsigned long long)s->requests);
+	log_debug("httpproxy: %llu requests, %llu blocked, %llu upstream errors",
+	    (unsigned long long)s->requests, (unsigned long long)s->blocked,
+	    (unsigned long long)s->upstream_errors);
+	w->done = 1;
+	return 0;
+}
+
+/* What the HTTP proxy may send the loader.  Anything else kills the link. */
+static const struct ipc_rule loader_from_http[] = {
+    {CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, IPC_ONCE, loader_on_hello},
+    {CGFW__ENVELOPE__BODY_HTTP_LOADER_READY, IPC_ONCE, loader_on_ready},
+    {CGFW__ENVELOPE__BODY_HTTP_LOADER_STATS, IPC_ONCE, loader_on_http_stats},
+    {0, 0, NULL},
+};
 
 /* What the monitor may send the loader.  Anything else kills the link. */
 static const struct ipc_rule loader_from_mon[] = {
@@ -491,9 +577,11 @@ done_stopped(struct loader *l)
 void
 workers_start(struct loader *l)
 {
-	int ev[2];
+	int ev[2], hev[2];
 
 	l->w[W_MON].name = "cgfw-monitor";
+	l->w[W_HTTP].name = "cgfw-httpproxy";
+	l->w[W_HTTP].table = loader_from_http;
 	l->w[W_MON].table = loader_from_mon;
 	l->w[W_DNS].name = "cgfw-dnsproxy";
 	l->w[W_DNS].table = loader_from_dns;
@@ -502,14 +590,19 @@ workers_start(struct loader *l)
 		l->w[i].pid = -1;
 	}
 	/* The events channel between the DNS proxy and the monitor. */
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ev) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ev) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, hev) < 0)
 		fatal("socketpair");
 	spawn_worker(l, &l->w[W_MON]);
 	spawn_worker(l, &l->w[W_DNS]);
-	mon_configure(l, ev[0]);
+	spawn_worker(l, &l->w[W_HTTP]);
+	mon_configure(l, ev[0], hev[0]);
 	dns_configure(l, ev[1]);
+	http_configure(l, hev[1]);
 	(void)close(ev[0]);
 	(void)close(ev[1]);
+	(void)close(hev[0]);
+	(void)close(hev[1]);
 	if (loader_wait(l, done_ready, LOADER_HANDSHAKE_MS, NULL) < 0)
 		fatalx("the workers did not become ready in time");
 	for (int i = 0; i < W_N; i++)
@@ -533,23 +626,27 @@ worker_shutdown(struct worker *w, Cgfw__Envelope__BodyCase body)
 }
 
 static int
-done_dns(struct loader *l)
+done_proxies(struct loader *l)
 {
-	struct worker *w = &l->w[W_DNS];
-
-	return w->pid < 0 && (w->ipc.fd < 0 || w->done);
+	for (int i = W_DNS; i <= W_HTTP; i++)
+		if (l->w[i].pid > 0 || (l->w[i].ipc.fd >= 0 && !l->w[i].done))
+			return 0;
+	return 1;
 }
 
 /*
- * The DNS proxy first (its last events reach the monitor), then the monitor,
+ * The proxies first (their last events reach the monitor), then the monitor,
  * which drains the ring buffer and the events channel, reports, and exits.
  */
 void
 workers_stop(struct loader *l)
 {
 	worker_shutdown(&l->w[W_DNS], CGFW__ENVELOPE__BODY_LOADER_DNS_SHUTDOWN);
-	if (loader_wait(l, done_dns, LOADER_DRAIN_MS, NULL) < 0 && l->w[W_DNS].pid > 0)
-		(void)kill(l->w[W_DNS].pid, SIGKILL);
+	worker_shutdown(&l->w[W_HTTP], CGFW__ENVELOPE__BODY_LOADER_HTTP_SHUTDOWN);
+	if (loader_wait(l, done_proxies, LOADER_DRAIN_MS, NULL) < 0)
+		for (int i = W_DNS; i <= W_HTTP; i++)
+			if (l->w[i].pid > 0)
+				(void)kill(l->w[i].pid, SIGKILL);
 	worker_shutdown(&l->w[W_MON], CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN);
 	if (loader_wait(l, done_stopped, LOADER_DRAIN_MS, NULL) < 0) {
 		log_warnx("workers did not stop in time; killing them");

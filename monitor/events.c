@@ -138,6 +138,12 @@ mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 		return "ResolvedForAllowedDomain";
 	case CGFW_R_DNS_REDIRECT:
 		return "DNSRedirect";
+	case CGFW_R_HTTP_REDIRECT:
+		return "HTTPRedirect";
+	case CGFW_R_URL_ONLY:
+		return "URLRuleHostOtherPort";
+	case CGFW_R_HTTPS_URL:
+		return "HTTPSNotInterceptedYet";
 	}
 	return "Unknown";
 }
@@ -217,6 +223,17 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 		break;
 	case CGFW_R_DNS_REDIRECT:
 		snprintf(buf, len, "DNS query to %s redirected to cgfw-dnsproxy", ip);
+		break;
+	case CGFW_R_HTTP_REDIRECT:
+		snprintf(buf, len, "%s has URL rules: redirected to cgfw-httpproxy", ip);
+		break;
+	case CGFW_R_URL_ONLY:
+		snprintf(
+		    buf, len, "%s is allowed by URL rules only, which open HTTP and HTTPS", ip);
+		break;
+	case CGFW_R_HTTPS_URL:
+		snprintf(
+		    buf, len, "%s has URL rules and HTTPS is not intercepted yet: refused", ip);
 		break;
 	default:
 		snprintf(buf, len, "%s mode", mode_name(out->mode));
@@ -652,6 +669,116 @@ mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	if (!ev->blocked && !out->debug && out->mode != CGFW_MODE_LOG_ONLY)
 		return 0;
 	r = mon_dns_event_format(out, ev);
+	if (r < 0)
+		return r;
+	r = write_all(out->json_fd, out->jb.p, out->jb.len);
+	if (r < 0)
+		return r;
+	out->n_events++;
+	if (out->text_fd >= 0)
+		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
+	return 0;
+}
+
+static int
+http_event_valid(const Cgfw__HttpEvent *ev)
+{
+	struct in_addr a;
+
+	return bounded(ev->method, 15) && bounded(ev->url, 4096) && bounded(ev->host, 255) &&
+	       bounded(ev->because, 39) && bounded(ev->rule, 2048) &&
+	       bounded(ev->rule_origin, 4096) && bounded(ev->comm, 16) && bounded(ev->ip, 15) &&
+	       inet_pton(AF_INET, ev->ip, &a) == 1 && ev->port <= 65535 && ev->status <= 599;
+}
+
+int
+mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev)
+{
+	char tbuf[64], cmt[1024 + 4096], port[16], status[16];
+	const char *level = ev->blocked ? "WARN" : "INFO";
+	const char *msg = ev->blocked ? "HTTP BLOCKED" : "HTTP ALLOWED";
+	const char *src, *cmd;
+	char *cmdline;
+	size_t cmd_len;
+
+	fmt_realtime((int64_t)ev->time_ns, tbuf, sizeof(tbuf));
+	if (ev->rule[0]) {
+		src = ev->blocked ? "MatchedBlockListURL" : "MatchedAllowListURL";
+		snprintf(cmt, sizeof(cmt), "%s matched %s list rule %s (%s)", ev->url,
+		    ev->blocked ? "block" : "allow", ev->rule, ev->rule_origin);
+	} else {
+		src = "Default";
+		snprintf(cmt, sizeof(cmt), "%s: %s", ev->url, ev->because);
+	}
+	snprintf(port, sizeof(port), "%u", ev->port);
+	cmdline =
+	    event_cmd(out, ev->owner_known, ev->pid, ev->comm, strlen(ev->comm), &cmd, &cmd_len);
+
+	jb_begin(&out->jb);
+	jb_str(&out->jb, "time", tbuf);
+	jb_str(&out->jb, "level", level);
+	jb_str(&out->jb, "msg", msg);
+	jb_str(&out->jb, "because", ev->because);
+	jb_bool(&out->jb, "blocked", ev->blocked);
+	jb_str(&out->jb, "blockedAt", ev->blocked ? "http" : "");
+	jb_str(&out->jb, "domains", ev->host);
+	jb_str(&out->jb, "ruleSource", src);
+	jb_str(&out->jb, "ruleSourceComment", cmt);
+	jb_int(&out->jb, "pid", ev->owner_known ? (int64_t)ev->pid : -1);
+	jb_str(&out->jb, "port", port);
+	jb_str(&out->jb, "ip", ev->ip);
+	jb_str(&out->jb, "originalIp", ev->ip);
+	jb_str(&out->jb, "url", ev->url);
+	jb_strn(&out->jb, "cmd", cmd, cmd_len);
+	jb_int(&out->jb, "schema", 1);
+	jb_str(&out->jb, "comm", ev->comm);
+	jb_int(&out->jb, "uid", ev->owner_known ? (int64_t)ev->uid : -1);
+	jb_int(&out->jb, "tid", ev->owner_known ? (int64_t)ev->tid : -1);
+	jb_uint(&out->jb, "cgroup", ev->owner_known ? ev->cgroup : out->cgroup_id);
+	jb_str(&out->jb, "proto", "tcp");
+	jb_str(&out->jb, "rule", ev->rule);
+	jb_str(&out->jb, "hook", "http");
+	jb_str(&out->jb, "mode", mode_name(out->mode));
+	jb_str(&out->jb, "method", ev->method);
+	jb_int(&out->jb, "status", ev->status);
+	jb_end(&out->jb);
+
+	jb_reset(&out->tb);
+	jb_raw(&out->tb, level, strlen(level));
+	jb_raw(&out->tb, " ", 1);
+	jb_raw(&out->tb, msg, strlen(msg));
+	text_kv(&out->tb, "because", ev->because, strlen(ev->because));
+	text_kv(&out->tb, "blocked", ev->blocked ? "true" : "false", ev->blocked ? 4 : 5);
+	if (ev->blocked)
+		text_kv(&out->tb, "blockedAt", "http", 4);
+	text_kv(&out->tb, "method", ev->method, strlen(ev->method));
+	text_kv(&out->tb, "url", ev->url, strlen(ev->url));
+	if (ev->rule[0])
+		text_kv(&out->tb, "rule", ev->rule, strlen(ev->rule));
+	if (ev->status) {
+		snprintf(status, sizeof(status), "%u", ev->status);
+		text_kv(&out->tb, "status", status, strlen(status));
+	}
+	snprintf(port, sizeof(port), "%d", ev->owner_known ? (int)ev->pid : -1);
+	text_kv(&out->tb, "pid", port, strlen(port));
+	text_kv(&out->tb, "cmd", cmd, cmd_len);
+	jb_raw(&out->tb, "\n", 1);
+	free(cmdline);
+	return out->jb.err || out->tb.err ? -ENOMEM : 0;
+}
+
+int
+mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev)
+{
+	int r;
+
+	if (!http_event_valid(ev)) {
+		out->n_bad++;
+		return -EINVAL;
+	}
+	if (!ev->blocked && !out->debug && out->mode != CGFW_MODE_LOG_ONLY)
+		return 0;
+	r = mon_http_event_format(out, ev);
 	if (r < 0)
 		return r;
 	r = write_all(out->json_fd, out->jb.p, out->jb.len);

@@ -58,6 +58,9 @@ int mon_event_emit(struct mon_out *out, const void *data, size_t len);
  */
 int mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev);
 int mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev);
+/* The same for an HTTP event from cgfw-httpproxy. */
+int mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev);
+int mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev);
 const struct mon_ipdom *mon_ipdom_find(const struct mon_out *out, uint32_t addr);
 /* The command line of pid (spaces for NULs), else NULL. Caller frees. */
 char *mon_cmdline(const char *proc_root, uint32_t pid, size_t *ret_len);

@@ -34,6 +34,17 @@
 #define MON_HANDSHAKE_MS 10000
 #define MON_MAX_RULES    (1U << 24)
 
+/* An events channel from a proxy: untrusted input, its own dispatch table. */
+struct mon_chan {
+	int fd;
+	struct ipc_peer ipc;
+	uv_poll_t poll;
+	const struct ipc_rule *table;
+	struct mon *m;
+};
+
+enum { MON_CHAN_DNS, MON_CHAN_HTTP, MON_N_CHANS };
+
 struct mon {
 	struct ipc_peer loader;
 	struct mon_out out;
@@ -46,9 +57,7 @@ struct mon {
 	int ring_fd;
 	int stats_fd;
 	int log_fd;
-	int dns_fd;
-	struct ipc_peer dns;
-	uv_poll_t dns_poll;
+	struct mon_chan chans[MON_N_CHANS]; /* events from the proxies */
 	struct ring_buffer *rb;
 	uv_loop_t loop;
 	uv_poll_t ipc_poll;
@@ -151,7 +160,7 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 
 	if (!m->have_config)
 		return ipc_violation(p, "fds before config");
-	if (f->n_kinds != p->n_fds || f->n_kinds < 4 || f->n_kinds > 5)
+	if (f->n_kinds != p->n_fds || f->n_kinds < 5 || f->n_kinds > 6)
 		return ipc_violation(p, "fds: %zu kinds, %zu fds", f->n_kinds, p->n_fds);
 	for (size_t i = 0; i < f->n_kinds; i++) {
 		int *slot;
@@ -167,7 +176,10 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 			slot = &m->log_fd;
 			break;
 		case CGFW__FD_KIND__FD_DNS_EVENTS:
-			slot = &m->dns_fd;
+			slot = &m->chans[MON_CHAN_DNS].fd;
+			break;
+		case CGFW__FD_KIND__FD_HTTP_EVENTS:
+			slot = &m->chans[MON_CHAN_HTTP].fd;
 			break;
 		case CGFW__FD_KIND__FD_ARGV_MAP:
 			slot = &m->out.argv_fd;
@@ -181,7 +193,8 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		p->fds[i] = -1;
 	}
 	p->n_fds = 0;
-	if (m->ring_fd < 0 || m->stats_fd < 0 || m->dns_fd < 0 || m->out.argv_fd < 0 ||
+	if (m->ring_fd < 0 || m->stats_fd < 0 || m->chans[MON_CHAN_DNS].fd < 0 ||
+	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 ||
 	    (m->log_fd < 0) != (m->out.json_fd == STDOUT_FILENO))
 		return ipc_violation(p, "fds: missing ones for this config");
 	if (bpfmap_verify(m->ring_fd, &ring_spec) < 0)
@@ -190,8 +203,9 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "fds: the stats map is not cgfw_stats");
 	if (bpfmap_verify(m->out.argv_fd, &argv_spec) < 0)
 		return ipc_violation(p, "fds: the argv map is not cgfw_argv");
-	if (ipc_check_socket(m->dns_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
-		return ipc_violation(p, "fds: the DNS events socket is not SEQPACKET");
+	for (int i = 0; i < MON_N_CHANS; i++)
+		if (ipc_check_socket(m->chans[i].fd, AF_UNIX, SOCK_SEQPACKET) < 0)
+			return ipc_violation(p, "fds: an events socket is not SEQPACKET");
 	if (m->log_fd >= 0) {
 		if (fstat(m->log_fd, &st) < 0 ||
 		    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
@@ -270,35 +284,65 @@ static const struct ipc_rule mon_from_dns[] = {
     {0, 0, NULL},
 };
 
+static int
+mon_on_http_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	(void)ctx;
+	return ipc_check_hello(p, env->http_mon_hello, CGFW__ROLE__ROLE_HTTPPROXY);
+}
+
+static int
+mon_on_http_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	int r;
+
+	if (!(p->once_seen & 1))
+		return ipc_violation(p, "event before hello");
+	r = mon_http_event_emit(&m->out, env->http_mon_event);
+	if (r == -EINVAL)
+		return ipc_violation(p, "http event: a field is out of range");
+	if (r < 0)
+		log_warn_r(r, "cannot write an event");
+	return 0;
+}
+
+/* What the HTTP proxy may send the monitor.  Anything else closes the channel. */
+static const struct ipc_rule mon_from_http[] = {
+    {CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, IPC_ONCE, mon_on_http_hello},
+    {CGFW__ENVELOPE__BODY_HTTP_MON_EVENT, 0, mon_on_http_event},
+    {0, 0, NULL},
+};
+
 static void
-mon_dns_drain(struct mon *m)
+mon_chan_drain(struct mon_chan *ch)
 {
 	Cgfw__Envelope *env;
 	int r;
 
-	while (m->dns.fd >= 0) {
-		r = ipc_recv(&m->dns, &env);
+	while (ch->ipc.fd >= 0) {
+		r = ipc_recv(&ch->ipc, &env);
 		if (r == -EAGAIN)
 			return;
 		if (r == 0)
-			r = ipc_dispatch(&m->dns, mon_from_dns, m, env);
+			r = ipc_dispatch(&ch->ipc, ch->table, ch->m, env);
 		if (r < 0) {
 			/* EOF: the proxy is gone, what it sent was written. */
 			if (r != -EPIPE)
-				log_warnx("DNS events channel: %s; closing it",
-				    r == -EPROTO ? m->dns.violation : strerror(-r));
-			uv_poll_stop(&m->dns_poll);
-			ipc_peer_close(&m->dns);
+				log_warnx("%s events channel: %s; closing it", ch->ipc.name,
+				    r == -EPROTO ? ch->ipc.violation : strerror(-r));
+			uv_poll_stop(&ch->poll);
+			ipc_peer_close(&ch->ipc);
 		}
 	}
 }
 
 static void
-dns_cb(uv_poll_t *h, int status, int events)
+chan_cb(uv_poll_t *h, int status, int events)
 {
 	(void)status;
 	(void)events;
-	mon_dns_drain(h->data);
+	mon_chan_drain(h->data);
 }
 
 static int
@@ -366,11 +410,13 @@ mon_stop(struct mon *m)
 	m->stopping = 1;
 	if (m->rb)
 		(void)ring_buffer__consume(m->rb);
-	mon_dns_drain(m);
+	for (int i = 0; i < MON_N_CHANS; i++)
+		mon_chan_drain(&m->chans[i]);
 	if (m->committed)
 		mon_send_stats(m);
 	if (m->rb)
-		uv_close((uv_handle_t *)&m->dns_poll, close_cb);
+		for (int i = 0; i < MON_N_CHANS; i++)
+			uv_close((uv_handle_t *)&m->chans[i].poll, close_cb);
 	uv_close((uv_handle_t *)&m->ipc_poll, close_cb);
 	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb)
 		uv_close((uv_handle_t *)&m->rb_poll, close_cb);
@@ -470,7 +516,13 @@ mon_init(struct mon *m, int argc, char *argv[])
 	if (argc != 1)
 		fatalx("takes no arguments; it is started by cgfw-loader");
 	ipc_peer_init(&m->loader, CGFW_FD_IPC, "loader");
-	m->ring_fd = m->stats_fd = m->log_fd = m->dns_fd = m->out.argv_fd = -1;
+	m->ring_fd = m->stats_fd = m->log_fd = m->out.argv_fd = -1;
+	for (int i = 0; i < MON_N_CHANS; i++) {
+		m->chans[i].fd = -1;
+		m->chans[i].m = m;
+	}
+	m->chans[MON_CHAN_DNS].table = mon_from_dns;
+	m->chans[MON_CHAN_HTTP].table = mon_from_http;
 	m->out.json_fd = -1;
 	m->out.text_fd = STDERR_FILENO;
 	m->out.proc_root = "/proc";
@@ -515,10 +567,14 @@ mon_run(struct mon *m)
 	m->ipc_poll.data = m->rb_poll.data = m->sigterm.data = m->sigint.data = m;
 	uv_poll_start(&m->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
 	uv_poll_start(&m->rb_poll, UV_READABLE, rb_cb);
-	ipc_peer_init(&m->dns, m->dns_fd, "dnsproxy");
-	uv_poll_init(&m->loop, &m->dns_poll, m->dns_fd);
-	m->dns_poll.data = m;
-	uv_poll_start(&m->dns_poll, UV_READABLE | UV_DISCONNECT, dns_cb);
+	for (int i = 0; i < MON_N_CHANS; i++) {
+		struct mon_chan *ch = &m->chans[i];
+
+		ipc_peer_init(&ch->ipc, ch->fd, i == MON_CHAN_DNS ? "dnsproxy" : "httpproxy");
+		uv_poll_init(&m->loop, &ch->poll, ch->fd);
+		ch->poll.data = ch;
+		uv_poll_start(&ch->poll, UV_READABLE | UV_DISCONNECT, chan_cb);
+	}
 	uv_signal_start(&m->sigterm, sig_cb, SIGTERM);
 	uv_signal_start(&m->sigint, sig_cb, SIGINT);
 

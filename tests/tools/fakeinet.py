@@ -9,6 +9,7 @@ the wildcard address, so every address on the namespace's lo answers.
 Writes --ready FILE once every socket listens, and exits on SIGTERM.
 """
 import argparse
+import http.server
 import os
 import selectors
 import signal
@@ -29,6 +30,41 @@ def tcp_listener(port):
 def local_addr(conn):
     host = conn.getsockname()[0]
     return host[7:] if host.startswith("::ffff:") else host
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: "hello from ADDR" for GET, the byte count for a body."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        host = self.connection.getsockname()[0]
+        host = host[7:] if host.startswith("::ffff:") else host
+        self.reply(("hello from %s\n" % host).encode())
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        while n > 0:
+            n -= len(self.rfile.read(min(n, 1 << 16)) or b"x" * n)
+        self.reply(b"received\n")
+
+
+class Server6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    daemon_threads = True
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
 
 def serve_http(conn):
@@ -57,7 +93,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sel = selectors.DefaultSelector()
     banners = {22: b"SSH-2.0-fake\r\n", 5432: b"postgres-fake\n"}
-    for port in (80, 22, 5432, 7):
+    import threading
+    web = Server6(("::", 80), Hello)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    for port in (22, 5432, 7):
         sel.register(tcp_listener(port), selectors.EVENT_READ, ("tcp", port))
     u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)

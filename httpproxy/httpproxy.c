@@ -1,0 +1,1082 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cgfw-httpproxy: connections to :80 of hosts that have URL rules arrive here
+ * (redirected by connect4).  It names the client from cgfw_peers, connects to
+ * the original destination, parses every request with http-parser, matches
+ * scheme, host, port and path against the URL rules, forwards allowed
+ * requests byte for byte (bodies streamed, never buffered whole) and answers
+ * blocked ones with 403.  Pipelined requests are taken one at a time: the
+ * next is read only when the previous response is complete, so each one is
+ * checked.  HTTPS interception is not built yet: connect4 refuses :443 of
+ * these hosts (fail closed).
+ *
+ * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
+ * requests and responses.  Sends HTTP events to the monitor.  Sandbox:
+ * seccomp, base set plus accept4, socket/connect (AF_INET, upstream) and
+ * bpf() map lookups.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <http_parser.h>
+#include <uv.h>
+
+#include "bpf/egress.h"
+#include "lib/bpfmap.h"
+#include "lib/ipc.h"
+#include "lib/log.h"
+#include "lib/namepolicy.h"
+#include "lib/proc.h"
+#include "lib/rules.h"
+#include "lib/sandbox.h"
+
+#define HTTP_HANDSHAKE_MS 10000
+#define HTTP_MAX_RULES    65536
+#define HTTP_MAX_CONNS    1024
+#define HTTP_HEAD_MAX     (64 * 1024)   /* request line + headers */
+#define HTTP_HIGH_WATER   (1024 * 1024) /* queued bytes before reading pauses */
+
+struct url_rule {
+	uint32_t id;
+	int action;
+	char scheme[8];
+	char *host;
+	uint16_t port;
+	char *path;
+	size_t path_len;
+	char *text;
+	char *origin;
+};
+
+struct http;
+
+enum conn_state {
+	ST_HEAD,          /* reading a request's head */
+	ST_BODY,          /* forwarding its body */
+	ST_WAIT_RESPONSE, /* the request went out; its response is not complete yet */
+	ST_CLOSING,
+};
+
+struct conn {
+	struct http *h;
+	uv_tcp_t client;
+	uv_tcp_t upstream;
+	uv_connect_t connect_req;
+	uv_shutdown_t shutdown_req;
+	int n_open; /* handles not closed yet */
+	int closing;
+	enum conn_state st;
+	http_parser req;
+	http_parser resp;
+	uint8_t head[HTTP_HEAD_MAX];
+	size_t head_len;
+	uint8_t *pending; /* request bytes read but not parsed (pipelined) */
+	size_t pending_len;
+	char url[2048];
+	size_t url_len;
+	char host[256];
+	size_t host_len;
+	int host_state; /* 0 no Host yet, 1 in its value, 2 seen */
+	int last_was_value;
+	char field[32];
+	size_t field_len;
+	int field_long;
+	int head_done;
+	int head_method;
+	struct cgfw_peer owner;
+	int owner_known;
+	struct sockaddr_in orig;
+	int upstream_connected;
+	int client_paused;   /* reading stopped: the upstream's queue is full */
+	int upstream_paused; /* reading stopped: the client's queue is full */
+};
+
+struct http {
+	struct ipc_peer loader;
+	struct ipc_peer mon;
+	int mode;
+	int debug;
+	struct url_rule *rules;
+	size_t n_rules;
+	uint32_t n_rules_expected;
+	int have_config, have_fds, committed, stopping;
+	int listen_fd, peers_fd, events_fd, policy_fd;
+	struct np_table np;
+	uv_loop_t loop;
+	uv_poll_t ipc_poll;
+	uv_tcp_t listener;
+	uv_signal_t sigterm;
+	size_t n_conns;
+	Cgfw__HttpStats st;
+};
+
+static uint64_t
+now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- loader channel ---- */
+
+static int
+http_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	(void)ctx;
+	return ipc_check_hello(p, env->loader_http_hello, CGFW__ROLE__ROLE_LOADER);
+}
+
+static int
+http_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+	const Cgfw__HttpConfig *c = env->loader_http_config;
+
+	if (!(p->once_seen & 1))
+		return ipc_violation(p, "config before hello");
+	if (c->mode < CGFW__MODE__MODE_LOG_ONLY || c->mode > CGFW__MODE__MODE_BLOCK_LIST ||
+	    c->n_rules > HTTP_MAX_RULES)
+		return ipc_violation(p, "config: mode %d, %u rules", (int)c->mode, c->n_rules);
+	h->mode = c->mode;
+	h->debug = c->debug;
+	h->n_rules_expected = c->n_rules;
+	h->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*h->rules));
+	if (!h->rules)
+		fatal("calloc");
+	h->have_config = 1;
+	return 0;
+}
+
+static int
+http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+	const Cgfw__UrlRule *r = env->loader_http_rule;
+	struct url_rule *u;
+
+	if (!h->have_config || h->committed || h->n_rules >= h->n_rules_expected)
+		return ipc_violation(p, "rule outside config");
+	if ((r->action != CGFW__ACTION__ACTION_ALLOW && r->action != CGFW__ACTION__ACTION_BLOCK) ||
+	    (strcmp(r->scheme, "http") && strcmp(r->scheme, "https")) || r->port > 65535 ||
+	    strlen(r->host) == 0 || strlen(r->host) > 253 || r->path[0] != '/' ||
+	    strlen(r->path) > CGFW_RULE_MAX_LEN || strlen(r->text) > CGFW_RULE_MAX_LEN ||
+	    strlen(r->origin) > 4096)
+		return ipc_violation(p, "rule %u: a field is out of range", r->id);
+	u = &h->rules[h->n_rules++];
+	u->id = r->id;
+	u->action = r->action;
+	snprintf(u->scheme, sizeof(u->scheme), "%s", r->scheme);
+	u->port = (uint16_t)(r->port ? r->port : strcmp(r->scheme, "http") ? 443 : 80);
+	u->host = strdup(r->host);
+	u->path = strdup(r->path);
+	u->path_len = strlen(r->path);
+	u->text = strdup(r->text);
+	u->origin = strdup(r->origin);
+	if (!u->host || !u->path || !u->text || !u->origin)
+		fatal("strdup");
+	return 0;
+}
+
+static const struct bpfmap_spec peers_spec = {
+    .name = "cgfw_peers",
+    .type = BPF_MAP_TYPE_LRU_HASH,
+    .key_size = sizeof(struct cgfw_peer_key),
+    .value_size = sizeof(struct cgfw_peer),
+    .max_entries = CGFW_PEERS_MAX,
+};
+
+static int
+http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	static const Cgfw__FdKind want[] = {CGFW__FD_KIND__FD_HTTP_LISTEN,
+	    CGFW__FD_KIND__FD_PEERS_MAP, CGFW__FD_KIND__FD_HTTP_EVENTS,
+	    CGFW__FD_KIND__FD_NAME_POLICY};
+	struct http *h = ctx;
+	int fds[4], r, listening = 0;
+	socklen_t len = sizeof(listening);
+
+	if (!h->have_config)
+		return ipc_violation(p, "fds before config");
+	r = ipc_take_fds(p, env->loader_http_fds, want, 4, fds);
+	if (r < 0)
+		return r;
+	h->listen_fd = fds[0];
+	h->peers_fd = fds[1];
+	h->events_fd = fds[2];
+	h->policy_fd = fds[3];
+	if (ipc_check_socket(h->listen_fd, AF_INET, SOCK_STREAM) < 0 ||
+	    getsockopt(h->listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+		return ipc_violation(p, "fds: the HTTP socket is not a listening TCP socket");
+	if (ipc_check_socket(h->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
+		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
+	if (bpfmap_verify(h->peers_fd, &peers_spec) < 0)
+		return ipc_violation(p, "fds: the peers map is not cgfw_peers");
+	r = np_table_open(h->policy_fd, &h->np);
+	if (r < 0)
+		return ipc_violation(p, "fds: the name policy is not a valid sealed table");
+	h->have_fds = 1;
+	return 0;
+}
+
+static int
+http_on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+
+	(void)env;
+	if (!h->have_config || !h->have_fds || h->n_rules != h->n_rules_expected)
+		return ipc_violation(p, "commit of an incomplete config");
+	h->committed = 1;
+	return 0;
+}
+
+static void http_stop(struct http *h);
+
+static int
+http_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+
+	(void)env;
+	if (!h->committed)
+		return ipc_violation(p, "shutdown before commit");
+	http_stop(h);
+	return 0;
+}
+
+/* What the loader may send the HTTP proxy.  Anything else kills the link. */
+static const struct ipc_rule http_from_loader[] = {
+    {CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, IPC_ONCE, http_on_hello},
+    {CGFW__ENVELOPE__BODY_LOADER_HTTP_CONFIG, IPC_ONCE, http_on_config},
+    {CGFW__ENVELOPE__BODY_LOADER_HTTP_RULE, 0, http_on_rule},
+    {CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS, IPC_ONCE, http_on_fds},
+    {CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT, IPC_ONCE, http_on_commit},
+    {CGFW__ENVELOPE__BODY_LOADER_HTTP_SHUTDOWN, IPC_ONCE, http_on_shutdown},
+    {0, 0, NULL},
+};
+
+/* ---- decisions ---- */
+
+struct verdict {
+	int blocked;
+	const char *because;
+	const struct url_rule *rule;
+	char path[2048];
+	char url[2400];
+};
+
+/* Path-prefix on segment boundaries: "/news" matches "/news", "/news/uk", not "/newsfeed". */
+static int
+path_matches(const struct url_rule *r, const char *path)
+{
+	if (r->path_len == 1)
+		return 1;
+	return !strncmp(path, r->path, r->path_len) &&
+	       (path[r->path_len] == '\0' || path[r->path_len] == '/');
+}
+
+/*
+ * The request's fate.  The Host must itself pass the name policy (an allowed
+ * address cannot be used to reach a blocked virtual host); then the most
+ * specific URL rule (longest path) of that scheme, host and port decides, a
+ * block winning a tie.  With no URL rule matching, a host that is allowed
+ * only through URL rules is blocked; a host allowed by name passes.
+ */
+static void
+judge(struct http *h, struct conn *c, struct verdict *v)
+{
+	uint16_t port = ntohs(c->orig.sin_port);
+	struct http_parser_url u;
+	struct np_match m;
+	const char *p = c->url;
+	size_t n = c->url_len;
+	int r;
+
+	v->blocked = 0;
+	v->because = NULL;
+	v->rule = NULL;
+	v->path[0] = '\0';
+	/* Absolute form ("GET http://host/x"): take its path. */
+	http_parser_url_init(&u);
+	if (n && c->url[0] != '/' && http_parser_parse_url(c->url, n, 0, &u) == 0) {
+		if (u.field_set & (1 << UF_PATH)) {
+			p = c->url + u.field_data[UF_PATH].off;
+			n = u.field_data[UF_PATH].len;
+		} else {
+			p = "/";
+			n = 1;
+		}
+	} else {
+		n = strcspn(c->url, "?#");
+	}
+	r = rules_url_path_canon(p, n, v->path, sizeof(v->path));
+	/* The event's url: never the query, which may carry secrets. */
+	if (port == 80)
+		snprintf(v->url, sizeof(v->url), "http://%s%s", c->host, r == 0 ? v->path : "/");
+	else
+		snprintf(v->url, sizeof(v->url), "http://%s:%u%s", c->host, port,
+		    r == 0 ? v->path : "/");
+	if (r < 0) {
+		v->blocked = 1;
+		v->because = "BadRequestPath";
+		return;
+	}
+	if (c->host_len == 0) {
+		v->blocked = 1;
+		v->because = "NoHostHeader";
+		return;
+	}
+	np_lookup(&h->np, c->host, &m);
+	if (m.verdict == NP_BLOCK) {
+		v->blocked = 1;
+		v->because = "MatchedBlockListDomain";
+		return;
+	}
+	if (m.verdict == NP_NONE && h->mode == CGFW_MODE_ALLOW_LIST) {
+		v->blocked = 1;
+		v->because = "HostNotAllowed";
+		return;
+	}
+	for (size_t i = 0; i < h->n_rules; i++) {
+		const struct url_rule *ur = &h->rules[i];
+
+		if (strcmp(ur->scheme, "http") || strcmp(ur->host, c->host) || ur->port != port)
+			continue;
+		if (!path_matches(ur, v->path))
+			continue;
+		if (!v->rule || ur->path_len > v->rule->path_len ||
+		    (ur->path_len == v->rule->path_len && ur->action == CGFW_ACT_BLOCK))
+			v->rule = ur;
+	}
+	if (v->rule) {
+		v->blocked = v->rule->action == CGFW_ACT_BLOCK;
+		v->because = v->blocked ? "MatchedBlockListURL" : "MatchedAllowListURL";
+		return;
+	}
+	/* Only URL rules admit this host, and none of them covers this path. */
+	if (m.verdict == NP_ALLOW && m.kind == NP_K_URL) {
+		v->blocked = 1;
+		v->because = "URLNotInAllowList";
+		return;
+	}
+	v->blocked = 0;
+	v->because = m.verdict == NP_ALLOW           ? "MatchedAllowListDomain"
+	             : h->mode == CGFW_MODE_LOG_ONLY ? "LogOnly"
+	                                             : "NotInBlockList";
+}
+
+static void
+send_event(struct http *h, struct conn *c, const struct verdict *v, unsigned status)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__HttpEvent ev = CGFW__HTTP_EVENT__INIT;
+	char ip[INET_ADDRSTRLEN], comm[17];
+	int r;
+
+	ev.time_ns = now_ns(CLOCK_REALTIME);
+	ev.blocked = v->blocked;
+	ev.method = (char *)http_method_str((enum http_method)c->head_method);
+	ev.url = (char *)v->url;
+	ev.host = c->host;
+	ev.because = (char *)v->because;
+	if (v->rule) {
+		ev.rule = v->rule->text;
+		ev.rule_origin = v->rule->origin;
+	}
+	ev.owner_known = c->owner_known;
+	if (c->owner_known) {
+		ev.pid = c->owner.tgid;
+		ev.tid = c->owner.pid;
+		ev.uid = c->owner.uid;
+		memcpy(comm, c->owner.comm, 16);
+		comm[16] = '\0';
+		ev.comm = comm;
+		ev.cgroup = c->owner.cgroup_id;
+	}
+	inet_ntop(AF_INET, &c->orig.sin_addr, ip, sizeof(ip));
+	ev.ip = ip;
+	ev.port = ntohs(c->orig.sin_port);
+	ev.status = status;
+	env.body_case = CGFW__ENVELOPE__BODY_HTTP_MON_EVENT;
+	env.http_mon_event = &ev;
+	r = ipc_send(&h->mon, &env, NULL, 0);
+	if (r < 0)
+		log_warn_r(r, "cannot send an event to the monitor, ignoring");
+}
+
+/* ---- connections ---- */
+
+static void conn_read_client(struct conn *c);
+
+static void
+conn_handle_closed(uv_handle_t *hd)
+{
+	struct conn *c = hd->data;
+
+	if (--c->n_open == 0) {
+		c->h->n_conns--;
+		free(c->pending);
+		free(c);
+	}
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->st = ST_CLOSING;
+	if (!uv_is_closing((uv_handle_t *)&c->client))
+		uv_close((uv_handle_t *)&c->client, conn_handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&c->upstream))
+		uv_close((uv_handle_t *)&c->upstream, conn_handle_closed);
+}
+
+struct wreq {
+	uv_write_t w;
+	struct conn *c;
+	int close_after;
+	char data[];
+};
+
+static void upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf);
+
+/*
+ * A write finished: when one side's queue has drained to half the high-water
+ * mark, the side feeding it may read again (bodies stream, memory stays flat).
+ */
+static void
+write_done(uv_write_t *w, int status)
+{
+	struct wreq *q = (struct wreq *)w;
+	struct conn *c = q->c;
+	int close_after = q->close_after;
+	int drained = uv_stream_get_write_queue_size(w->handle) < HTTP_HIGH_WATER / 2;
+
+	if (status < 0 || close_after) {
+		free(q);
+		conn_close(c);
+		return;
+	}
+	if (!c->closing && drained && w->handle == (uv_stream_t *)&c->upstream &&
+	    c->client_paused) {
+		c->client_paused = 0;
+		conn_read_client(c);
+	} else if (!c->closing && drained && w->handle == (uv_stream_t *)&c->client &&
+	           c->upstream_paused) {
+		c->upstream_paused = 0;
+		uv_read_start((uv_stream_t *)&c->upstream, alloc_cb, upstream_read);
+	}
+	free(q);
+}
+
+/* Queue bytes to one side; the caller stops reading the other side when it backs up. */
+static int
+conn_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int close_after)
+{
+	struct wreq *q;
+	uv_buf_t b;
+
+	if (c->closing)
+		return -EPIPE;
+	q = malloc(sizeof(*q) + len);
+	if (!q)
+		return -ENOMEM;
+	q->c = c;
+	q->close_after = close_after;
+	memcpy(q->data, data, len);
+	b = uv_buf_init(q->data, (unsigned)len);
+	if (uv_write(&q->w, to, &b, 1, write_done) < 0) {
+		free(q);
+		conn_close(c);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+static void
+respond_error(struct conn *c, unsigned status, const char *reason, const char *body)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf),
+	    "HTTP/1.1 %u %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s",
+	    status, reason, strlen(body), body);
+
+	c->st = ST_CLOSING;
+	(void)conn_write(c, (uv_stream_t *)&c->client, buf, (size_t)n, 1);
+}
+
+/* http-parser callbacks for requests: collect the target and the Host header. */
+static int
+req_on_url(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	if (c->url_len + len >= sizeof(c->url))
+		return 1;
+	memcpy(c->url + c->url_len, at, len);
+	c->url_len += len;
+	c->url[c->url_len] = '\0';
+	return 0;
+}
+
+/* Header callbacks may come in pieces; a field starts after a value. */
+static int
+req_on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	if (c->last_was_value) {
+		c->field_len = 0;
+		c->field_long = 0;
+		if (c->host_state == 1)
+			c->host_state = 2;
+	}
+	c->last_was_value = 0;
+	if (c->field_len + len >= sizeof(c->field)) {
+		c->field_long = 1;
+		return 0;
+	}
+	memcpy(c->field + c->field_len, at, len);
+	c->field_len += len;
+	c->field[c->field_len] = '\0';
+	return 0;
+}
+
+static int
+req_on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	if (!c->last_was_value && !c->field_long && !strcasecmp(c->field, "host")) {
+		if (c->host_state != 0)
+			return 1; /* a second Host header: which one would the server use? */
+		c->host_state = 1;
+	}
+	c->last_was_value = 1;
+	if (c->host_state != 1)
+		return 0;
+	if (c->host_len + len >= sizeof(c->host))
+		return 1;
+	for (size_t i = 0; i < len; i++)
+		c->host[c->host_len++] = (char)tolower((unsigned char)at[i]);
+	c->host[c->host_len] = '\0';
+	return 0;
+}
+
+static int
+req_on_headers_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+	char *colon;
+
+	c->head_done = 1;
+	c->head_method = p->method;
+	/* "Host: example.com:8080." -> "example.com" */
+	colon = strrchr(c->host, ':');
+	if (colon && !strchr(c->host, ']'))
+		*colon = '\0';
+	c->host_len = strlen(c->host);
+	if (c->host_len && c->host[c->host_len - 1] == '.')
+		c->host[--c->host_len] = '\0';
+	return 0;
+}
+
+static int
+req_on_message_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	c->st = ST_WAIT_RESPONSE;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings req_settings = {
+    .on_url = req_on_url,
+    .on_header_field = req_on_header_field,
+    .on_header_value = req_on_header_value,
+    .on_headers_complete = req_on_headers_complete,
+    .on_message_complete = req_on_message_complete,
+};
+
+static int
+resp_on_headers_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	/* A response to HEAD has no body, whatever its headers say. */
+	return c->head_method == HTTP_HEAD ? 1 : 0;
+}
+
+static void conn_feed(struct conn *c, const uint8_t *data, size_t len);
+
+static int
+resp_on_message_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+
+	if (c->st == ST_WAIT_RESPONSE) {
+		c->st = ST_HEAD;
+		c->head_len = c->url_len = c->host_len = c->field_len = 0;
+		c->host[0] = c->url[0] = '\0';
+		c->host_state = c->last_was_value = c->field_long = c->head_done = 0;
+		http_parser_pause(&c->req, 0);
+	}
+	return 0;
+}
+
+static const http_parser_settings resp_settings = {
+    .on_headers_complete = resp_on_headers_complete,
+    .on_message_complete = resp_on_message_complete,
+};
+
+/* Judge a request whose head is complete; forward its head, or refuse it. */
+static int
+conn_admit(struct conn *c)
+{
+	struct http *h = c->h;
+	struct verdict v;
+	char body[CGFW_RULE_MAX_LEN + 128];
+
+	h->st.requests++;
+	if (c->req.upgrade || c->head_method == HTTP_CONNECT) {
+		memset(&v, 0, sizeof(v));
+		v.blocked = 1;
+		v.because = "UpgradeNotSupported";
+		snprintf(v.url, sizeof(v.url), "http://%s/", c->host);
+	} else {
+		judge(h, c, &v);
+	}
+	if (!v.blocked) {
+		send_event(h, c, &v, 0);
+		return 0;
+	}
+	h->st.blocked++;
+	snprintf(body, sizeof(body), "cgfw: blocked by %s%s\n",
+	    v.rule ? "rule " : "policy: ", v.rule ? v.rule->text : v.because);
+	send_event(h, c, &v, 403);
+	respond_error(c, 403, "Forbidden", body);
+	return -EACCES;
+}
+
+/*
+ * Request bytes from the client.  The head is held until it is complete and
+ * judged; then the request goes out byte for byte (chunked framing and all).
+ * The parser pauses at the end of each request: what follows waits until the
+ * response is complete, then is judged in turn.
+ */
+static void
+conn_feed(struct conn *c, const uint8_t *data, size_t len)
+{
+	uv_stream_t *up = (uv_stream_t *)&c->upstream;
+
+	while (len && !c->closing) {
+		int was_head = c->st == ST_HEAD;
+		enum http_errno e;
+		size_t n;
+
+		if (c->st == ST_WAIT_RESPONSE) {
+			uint8_t *p;
+
+			if (c->pending_len + len > 4 * HTTP_HEAD_MAX) {
+				conn_close(c);
+				return;
+			}
+			p = realloc(c->pending, c->pending_len + len);
+			if (!p) {
+				conn_close(c);
+				return;
+			}
+			memcpy(p + c->pending_len, data, len);
+			c->pending = p;
+			c->pending_len += len;
+			uv_read_stop((uv_stream_t *)&c->client);
+			return;
+		}
+		n = http_parser_execute(&c->req, &req_settings, (const char *)data, len);
+		e = HTTP_PARSER_ERRNO(&c->req);
+		if (e != HPE_OK && e != HPE_PAUSED) {
+			struct verdict v = {.blocked = 1, .because = "BadRequest"};
+
+			snprintf(v.url, sizeof(v.url), "http://%s/", c->host);
+			send_event(c->h, c, &v, 400);
+			respond_error(c, 400, "Bad Request", "cgfw: malformed HTTP request\n");
+			return;
+		}
+		if (was_head && !c->head_done) {
+			if (c->head_len + n > sizeof(c->head)) {
+				respond_error(c, 431, "Request Header Fields Too Large",
+				    "cgfw: request head too large\n");
+				return;
+			}
+			memcpy(c->head + c->head_len, data, n);
+			c->head_len += n;
+		} else if (was_head) {
+			if (conn_admit(c) < 0)
+				return;
+			if (conn_write(c, up, c->head, c->head_len, 0) < 0 ||
+			    (n && conn_write(c, up, data, n, 0) < 0))
+				return;
+			c->head_len = 0;
+			if (c->st == ST_HEAD)
+				c->st = ST_BODY;
+		} else if (n && conn_write(c, up, data, n, 0) < 0) {
+			return;
+		}
+		if (c->req.upgrade && c->st != ST_CLOSING) {
+			conn_close(c);
+			return;
+		}
+		data += n;
+		len -= n;
+		/* Stop reading while the upstream cannot keep up: memory stays flat. */
+		if (uv_stream_get_write_queue_size(up) > HTTP_HIGH_WATER) {
+			c->client_paused = 1;
+			uv_read_stop((uv_stream_t *)&c->client);
+		}
+	}
+}
+
+static void
+alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+	(void)hd;
+	(void)suggested;
+	buf->base = malloc(65536);
+	buf->len = buf->base ? 65536 : 0;
+}
+
+static void
+client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+
+	if (n < 0)
+		conn_close(c);
+	else if (n > 0)
+		conn_feed(c, (const uint8_t *)buf->base, (size_t)n);
+	free(buf->base);
+}
+
+static void
+conn_read_client(struct conn *c)
+{
+	if (!c->closing && c->st != ST_WAIT_RESPONSE && !c->client_paused)
+		uv_read_start((uv_stream_t *)&c->client, alloc_cb, client_read);
+}
+
+static void
+shutdown_done(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	conn_close(req->data);
+}
+
+static void
+upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+
+	if (n < 0) {
+		/* EOF may end a response that runs until close: flush it, then close. */
+		(void)http_parser_execute(&c->resp, &resp_settings, NULL, 0);
+		free(buf->base);
+		uv_read_stop(s);
+		if (c->closing ||
+		    uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->client, shutdown_done) < 0)
+			conn_close(c);
+		return;
+	}
+	if (n > 0) {
+		(void)http_parser_execute(&c->resp, &resp_settings, buf->base, (size_t)n);
+		(void)conn_write(c, (uv_stream_t *)&c->client, buf->base, (size_t)n, 0);
+		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->client) > HTTP_HIGH_WATER) {
+			c->upstream_paused = 1;
+			uv_read_stop(s);
+		}
+		/* The response is complete: the next pipelined request may go. */
+		if (c->st == ST_HEAD && c->pending_len) {
+			uint8_t *p = c->pending;
+			size_t len = c->pending_len;
+
+			c->pending = NULL;
+			c->pending_len = 0;
+			conn_feed(c, p, len);
+			free(p);
+		}
+		if (c->st == ST_HEAD)
+			conn_read_client(c);
+	}
+	free(buf->base);
+}
+
+static void
+upstream_connected(uv_connect_t *req, int status)
+{
+	struct conn *c = req->data;
+
+	if (c->closing)
+		return;
+	if (status < 0) {
+		struct verdict v = {.blocked = 1, .because = "UpstreamUnreachable"};
+
+		c->h->st.upstream_errors++;
+		snprintf(v.url, sizeof(v.url), "http://%s/", inet_ntoa(c->orig.sin_addr));
+		send_event(c->h, c, &v, 502);
+		respond_error(c, 502, "Bad Gateway", "cgfw: cannot reach the server\n");
+		return;
+	}
+	c->upstream_connected = 1;
+	uv_read_start((uv_stream_t *)&c->upstream, alloc_cb, upstream_read);
+	conn_read_client(c);
+}
+
+static void
+accept_cb(uv_stream_t *srv, int status)
+{
+	struct http *h = srv->data;
+	struct sockaddr_in peer;
+	struct cgfw_peer_key k;
+	struct conn *c;
+	int len = sizeof(peer);
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->h = h;
+	h->n_conns++;
+	uv_tcp_init(&h->loop, &c->client);
+	uv_tcp_init(&h->loop, &c->upstream);
+	c->n_open = 2;
+	c->client.data = c->upstream.data = c->connect_req.data = c->shutdown_req.data = c;
+	http_parser_init(&c->req, HTTP_REQUEST);
+	http_parser_init(&c->resp, HTTP_RESPONSE);
+	c->req.data = c->resp.data = c;
+	if (uv_accept(srv, (uv_stream_t *)&c->client) < 0 || h->n_conns > HTTP_MAX_CONNS ||
+	    uv_tcp_getpeername(&c->client, (struct sockaddr *)&peer, &len) < 0 ||
+	    peer.sin_family != AF_INET) {
+		conn_close(c);
+		return;
+	}
+	/* Who is asking, and where they meant to go: both from the BPF maps. */
+	k.addr = peer.sin_addr.s_addr;
+	k.port = ntohs(peer.sin_port);
+	k.proto = IPPROTO_TCP;
+	k.pad = 0;
+	c->owner_known = bpf_map_lookup_elem(h->peers_fd, &k, &c->owner) == 0;
+	if (!c->owner_known || c->owner.orig_daddr == 0) {
+		log_warnx("a connection with no recorded destination, closing it");
+		conn_close(c);
+		return;
+	}
+	c->orig.sin_family = AF_INET;
+	c->orig.sin_addr.s_addr = c->owner.orig_daddr;
+	c->orig.sin_port = htons(c->owner.orig_dport);
+	if (uv_tcp_connect(&c->connect_req, &c->upstream, (const struct sockaddr *)&c->orig,
+	        upstream_connected) < 0)
+		conn_close(c);
+}
+
+/* ---- lifecycle ---- */
+
+static void
+close_walk(uv_handle_t *hd, void *arg)
+{
+	struct http *h = arg;
+
+	if (uv_is_closing(hd))
+		return;
+	if (hd->type == UV_TCP && hd->data != h)
+		conn_close(hd->data);
+	else
+		uv_close(hd, NULL);
+}
+
+static void
+http_stop(struct http *h)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	int r;
+
+	if (h->stopping)
+		return;
+	h->stopping = 1;
+	env.body_case = CGFW__ENVELOPE__BODY_HTTP_LOADER_STATS;
+	env.http_loader_stats = &h->st;
+	r = ipc_send(&h->loader, &env, NULL, 0);
+	if (r < 0)
+		log_warn_r(r, "cannot report stats to the loader");
+	uv_walk(&h->loop, close_walk, h);
+}
+
+static void
+ipc_cb(uv_poll_t *hd, int status, int events)
+{
+	struct http *h = hd->data;
+	Cgfw__Envelope *env;
+	int r;
+
+	(void)events;
+	while (!h->stopping && status >= 0) {
+		r = ipc_recv(&h->loader, &env);
+		if (r == -EAGAIN)
+			return;
+		if (r == 0)
+			r = ipc_dispatch(&h->loader, http_from_loader, h, env);
+		if (r == -EPIPE) {
+			http_stop(h);
+			return;
+		}
+		if (r < 0)
+			fatalx(
+			    "loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
+	}
+}
+
+static void
+sig_cb(uv_signal_t *hd, int signum)
+{
+	(void)signum;
+	http_stop(hd->data);
+}
+
+static void
+http_handshake(struct http *h)
+{
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	int r;
+
+	r = ipc_send_hello(
+	    &h->loader, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	if (r < 0)
+		fatal_r(r, "cannot greet the loader");
+	while (!h->committed) {
+		struct pollfd pfd = {.fd = h->loader.fd, .events = POLLIN};
+		int64_t left =
+		    HTTP_HANDSHAKE_MS - (int64_t)(now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
+		Cgfw__Envelope *env;
+
+		if (left <= 0)
+			fatalx("no configuration from the loader in time");
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			fatal("poll");
+		r = ipc_recv(&h->loader, &env);
+		if (r == -EAGAIN)
+			continue;
+		if (r == 0)
+			r = ipc_dispatch(&h->loader, http_from_loader, h, env);
+		if (r == -EPIPE)
+			fatalx("the loader closed the link during the handshake");
+		if (r < 0)
+			fatalx(
+			    "loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
+	}
+	ipc_peer_init(&h->mon, h->events_fd, "monitor");
+	r = ipc_send_hello(
+	    &h->mon, CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	if (r < 0)
+		fatal_r(r, "cannot greet the monitor");
+}
+
+static void
+http_sandbox(void)
+{
+	static const char *const extra[] = {
+	    "socket:2",    /* AF_INET: upstream connections */
+	    "connect",     /* upstream */
+	    "setsockopt",  /* libuv */
+	    "getsockopt",  /* SO_ERROR */
+	    "getsockname", /* libuv */
+	    "getpeername", /* accepted clients */
+	    "accept4",     /* clients */
+	    "shutdown",    /* libuv */
+	    "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners */
+	    NULL,
+	};
+	int r = sandbox_apply("cgfw-httpproxy", extra);
+
+	if (r < 0)
+		fatal_r(r, "cannot install the seccomp filter");
+}
+
+static int
+http_run(struct http *h)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonReady ready = CGFW__MON_READY__INIT;
+	int r;
+
+	log_init("cgfw-httpproxy", h->debug);
+	if (uv_loop_init(&h->loop) < 0)
+		fatalx("uv_loop_init");
+	uv_poll_init(&h->loop, &h->ipc_poll, h->loader.fd);
+	uv_tcp_init(&h->loop, &h->listener);
+	uv_signal_init(&h->loop, &h->sigterm);
+	h->ipc_poll.data = h->listener.data = h->sigterm.data = h;
+	if (uv_tcp_open(&h->listener, h->listen_fd) < 0 ||
+	    uv_listen((uv_stream_t *)&h->listener, 128, accept_cb) < 0)
+		fatalx("cannot accept on the HTTP socket");
+	uv_poll_start(&h->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
+	uv_signal_start(&h->sigterm, sig_cb, SIGTERM);
+
+	http_sandbox();
+	env.body_case = CGFW__ENVELOPE__BODY_HTTP_LOADER_READY;
+	env.http_loader_ready = &ready;
+	r = ipc_send(&h->loader, &env, NULL, 0);
+	if (r < 0)
+		fatal_r(r, "cannot tell the loader I am ready");
+
+	uv_run(&h->loop, UV_RUN_DEFAULT);
+	r = uv_loop_close(&h->loop);
+	if (r != 0)
+		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
+	np_table_close(&h->np);
+	return 0;
+}
+
+static void
+http_init(struct http *h, int argc, char *argv[])
+{
+	(void)argv;
+	log_init("cgfw-httpproxy", 0);
+	if (argc != 1)
+		fatalx("takes no arguments; it is started by cgfw-loader");
+	ipc_peer_init(&h->loader, CGFW_FD_IPC, "loader");
+	cgfw__http_stats__init(&h->st);
+	h->listen_fd = h->peers_fd = h->events_fd = h->policy_fd = -1;
+	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
+		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
+	(void)signal(SIGPIPE, SIG_IGN);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct http h = {0};
+
+	http_init(&h, argc, argv);
+	if (proc_close_fds_except(CGFW_FD_IPC) < 0)
+		fatal("cannot close inherited fds");
+	proc_assert_unprivileged();
+	http_handshake(&h);
+	return http_run(&h);
+}
