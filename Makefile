@@ -93,7 +93,8 @@ format-check:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/cgfw $(DESTDIR)$(PREFIX)/sbin \
 		$(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(B)/cgfw-loader $(B)/cgfw-monitor $(DESTDIR)$(PREFIX)/libexec/cgfw/
+	install -m 0755 $(B)/cgfw-loader $(B)/cgfw-monitor $(B)/cgfw-dnsproxy \
+		$(B)/cgfw-httpproxy $(DESTDIR)$(PREFIX)/libexec/cgfw/
 	ln -sf ../libexec/cgfw/cgfw-loader $(DESTDIR)$(PREFIX)/sbin/cgfw-loader
 	install -m 0644 man/cgfw-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
