@@ -169,11 +169,6 @@ decide4(__u32 daddr, __u16 dport, struct decision *d)
 			d->verdict = CGFW_V_BLOCK;
 			d->reason = CGFW_R_URL_ONLY;
 		}
-		/* No TLS interception yet: HTTPS to a host with URL rules fails closed. */
-		if ((learned->flags & CGFW_LEARNED_INTERCEPT) && dport == 443) {
-			d->verdict = CGFW_V_BLOCK;
-			d->reason = CGFW_R_HTTPS_URL;
-		}
 		return;
 	}
 
@@ -356,8 +351,8 @@ sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
 		return proxy_redirect(ctx, hook, daddr, dport, cgfw_dns_ip4, cgfw_dns_port, &d);
 	}
 	decide4(daddr, dport, &d);
-	if (d.verdict == CGFW_V_ALLOW && (d.flags & CGFW_LEARNED_INTERCEPT) && dport == 80 &&
-	    cgfw_http_port && ctx->protocol == IPPROTO_TCP) {
+	if (d.verdict == CGFW_V_ALLOW && (d.flags & CGFW_LEARNED_INTERCEPT) &&
+	    (dport == 80 || dport == 443) && cgfw_http_port && ctx->protocol == IPPROTO_TCP) {
 		d.reason = CGFW_R_HTTP_REDIRECT;
 		return proxy_redirect(ctx, hook, daddr, dport, cgfw_http_ip4, cgfw_http_port, &d);
 	}

@@ -40,6 +40,7 @@
 #include "lib/proc.h"
 #include "lib/rules.h"
 #include "lib/sandbox.h"
+#include "tls.h"
 
 #define HTTP_HANDSHAKE_MS 10000
 #define HTTP_MAX_RULES    65536
@@ -98,6 +99,11 @@ struct conn {
 	int owner_known;
 	struct sockaddr_in orig;
 	int upstream_connected;
+	int https;     /* to :443: TLS on both sides */
+	SSL *tls_c;    /* toward the client (we are the server) */
+	SSL *tls_u;    /* toward the server (verified) */
+	int tls_ready; /* both handshakes done */
+	char sni[256];
 	int client_paused;   /* reading stopped: the upstream's queue is full */
 	int upstream_paused; /* reading stopped: the client's queue is full */
 };
@@ -111,7 +117,9 @@ struct http {
 	size_t n_rules;
 	uint32_t n_rules_expected;
 	int have_config, have_fds, committed, stopping;
-	int listen_fd, peers_fd, events_fd, policy_fd;
+	int listen_fd, peers_fd, events_fd, policy_fd, ca_fd, ca_key_fd;
+	int tls; /* HTTPS is intercepted (URL rules exist) */
+	char *trust;
 	struct np_table np;
 	uv_loop_t loop;
 	uv_poll_t ipc_poll;
@@ -150,9 +158,15 @@ http_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	if (c->mode < CGFW__MODE__MODE_LOG_ONLY || c->mode > CGFW__MODE__MODE_BLOCK_LIST ||
 	    c->n_rules > HTTP_MAX_RULES)
 		return ipc_violation(p, "config: mode %d, %u rules", (int)c->mode, c->n_rules);
+	if (c->upstream_trust[0] != '/' || strlen(c->upstream_trust) > 4096)
+		return ipc_violation(p, "config: upstream trust path");
 	h->mode = c->mode;
 	h->debug = c->debug;
 	h->n_rules_expected = c->n_rules;
+	h->tls = c->tls;
+	h->trust = strdup(c->upstream_trust);
+	if (!h->trust)
+		fatal("strdup");
 	h->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*h->rules));
 	if (!h->rules)
 		fatal("calloc");
@@ -203,16 +217,20 @@ http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	static const Cgfw__FdKind want[] = {CGFW__FD_KIND__FD_HTTP_LISTEN,
 	    CGFW__FD_KIND__FD_PEERS_MAP, CGFW__FD_KIND__FD_HTTP_EVENTS,
-	    CGFW__FD_KIND__FD_NAME_POLICY};
+	    CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_CA_CERT, CGFW__FD_KIND__FD_CA_KEY};
 	struct http *h = ctx;
-	int fds[4], r, listening = 0;
+	int fds[6], r, listening = 0;
 	socklen_t len = sizeof(listening);
 
 	if (!h->have_config)
 		return ipc_violation(p, "fds before config");
-	r = ipc_take_fds(p, env->loader_http_fds, want, 4, fds);
+	r = ipc_take_fds(p, env->loader_http_fds, want, h->tls ? 6 : 4, fds);
 	if (r < 0)
 		return r;
+	if (h->tls) {
+		h->ca_fd = fds[4];
+		h->ca_key_fd = fds[5];
+	}
 	h->listen_fd = fds[0];
 	h->peers_fd = fds[1];
 	h->events_fd = fds[2];
@@ -299,6 +317,7 @@ static void
 judge(struct http *h, struct conn *c, struct verdict *v)
 {
 	uint16_t port = ntohs(c->orig.sin_port);
+	const char *scheme = c->https ? "https" : "http";
 	struct http_parser_url u;
 	struct np_match m;
 	const char *p = c->url;
@@ -324,11 +343,18 @@ judge(struct http *h, struct conn *c, struct verdict *v)
 	}
 	r = rules_url_path_canon(p, n, v->path, sizeof(v->path));
 	/* The event's url: never the query, which may carry secrets. */
-	if (port == 80)
-		snprintf(v->url, sizeof(v->url), "http://%s%s", c->host, r == 0 ? v->path : "/");
+	if (port == (c->https ? 443 : 80))
+		snprintf(
+		    v->url, sizeof(v->url), "%s://%s%s", scheme, c->host, r == 0 ? v->path : "/");
 	else
-		snprintf(v->url, sizeof(v->url), "http://%s:%u%s", c->host, port,
+		snprintf(v->url, sizeof(v->url), "%s://%s:%u%s", scheme, c->host, port,
 		    r == 0 ? v->path : "/");
+	/* Over TLS the Host must be the name the handshake was for. */
+	if (c->https && strcasecmp(c->host, c->sni) != 0) {
+		v->blocked = 1;
+		v->because = "HostNotSNI";
+		return;
+	}
 	if (r < 0) {
 		v->blocked = 1;
 		v->because = "BadRequestPath";
@@ -353,7 +379,7 @@ judge(struct http *h, struct conn *c, struct verdict *v)
 	for (size_t i = 0; i < h->n_rules; i++) {
 		const struct url_rule *ur = &h->rules[i];
 
-		if (strcmp(ur->scheme, "http") || strcmp(ur->host, c->host) || ur->port != port)
+		if (strcmp(ur->scheme, scheme) || strcmp(ur->host, c->host) || ur->port != port)
 			continue;
 		if (!path_matches(ur, v->path))
 			continue;
@@ -388,7 +414,8 @@ send_event(struct http *h, struct conn *c, const struct verdict *v, unsigned sta
 
 	ev.time_ns = now_ns(CLOCK_REALTIME);
 	ev.blocked = v->blocked;
-	ev.method = (char *)http_method_str((enum http_method)c->head_method);
+	/* No request parsed (a refused handshake, an unreachable server): no method. */
+	ev.method = c->head_done ? (char *)http_method_str((enum http_method)c->head_method) : "";
 	ev.url = (char *)v->url;
 	ev.host = c->host;
 	ev.because = (char *)v->because;
@@ -428,6 +455,8 @@ conn_handle_closed(uv_handle_t *hd)
 
 	if (--c->n_open == 0) {
 		c->h->n_conns--;
+		tls_free(c->tls_c);
+		tls_free(c->tls_u);
 		free(c->pending);
 		free(c);
 	}
@@ -485,9 +514,9 @@ write_done(uv_write_t *w, int status)
 	free(q);
 }
 
-/* Queue bytes to one side; the caller stops reading the other side when it backs up. */
+/* Queue bytes on one socket; the caller stops reading the other side when it backs up. */
 static int
-conn_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int close_after)
+raw_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int close_after)
 {
 	struct wreq *q;
 	uv_buf_t b;
@@ -507,6 +536,43 @@ conn_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int cl
 		return -EPIPE;
 	}
 	return 0;
+}
+
+/* Send what TLS produced on ssl's side. */
+static int
+tls_flush(struct conn *c, SSL *ssl, uv_stream_t *to, int close_after)
+{
+	uint8_t buf[16384];
+	size_t n;
+	int r = 0;
+
+	while ((n = tls_take(ssl, buf, sizeof(buf))) > 0 && r == 0)
+		r = raw_write(c, to, buf, n, 0);
+	if (r == 0 && close_after)
+		r = raw_write(c, to, "", 0, 1);
+	return r;
+}
+
+/* Plaintext to one side: encrypted first where that side speaks TLS. */
+static int
+conn_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int close_after)
+{
+	SSL *ssl = to == (uv_stream_t *)&c->client ? c->tls_c : c->tls_u;
+
+	if (!ssl)
+		return raw_write(c, to, data, len, close_after);
+	if (c->closing)
+		return -EPIPE;
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off > 16384 ? 16384 : len - off;
+
+		if (tls_write(ssl, (const uint8_t *)data + off, n) < 0) {
+			conn_close(c);
+			return -EIO;
+		}
+		off += n;
+	}
+	return tls_flush(c, ssl, to, close_after);
 }
 
 static void
@@ -763,6 +829,63 @@ alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 	buf->len = buf->base ? 65536 : 0;
 }
 
+static void upstream_connected(uv_connect_t *req, int status);
+static void shutdown_done(uv_shutdown_t *req, int status);
+
+/* Decrypted client bytes into the request path, once both handshakes are done. */
+static void
+client_drain_tls(struct conn *c)
+{
+	uint8_t plain[16384];
+	int n;
+
+	while (c->tls_ready && !c->closing && c->st != ST_WAIT_RESPONSE &&
+	       (n = tls_read(c->tls_c, plain, sizeof(plain))) != 0) {
+		if (n < 0) {
+			conn_close(c);
+			return;
+		}
+		conn_feed(c, plain, (size_t)n);
+	}
+}
+
+/* The client's TLS handshake: refused names end here; a good one names the server. */
+static void
+client_tls_in(struct conn *c, const void *data, size_t len)
+{
+	int r;
+
+	if (tls_put(c->tls_c, data, len) < 0) {
+		conn_close(c);
+		return;
+	}
+	if (tls_handshake_done(c->tls_c)) {
+		client_drain_tls(c);
+		return;
+	}
+	r = tls_handshake(c->tls_c);
+	(void)tls_flush(c, c->tls_c, (uv_stream_t *)&c->client, 0);
+	if (r < 0) {
+		struct verdict v = {.blocked = 1, .because = "TLSHandshakeRefused"};
+		const char *sni = tls_sni(c->tls_c);
+
+		snprintf(c->host, sizeof(c->host), "%s", sni ? sni : "");
+		snprintf(v.url, sizeof(v.url), "https://%s/", sni ? sni : "");
+		if (!sni)
+			v.because = "NoSNI";
+		c->h->st.requests++;
+		c->h->st.blocked++;
+		send_event(c->h, c, &v, 0);
+		conn_close(c);
+	} else if (r == 1) {
+		snprintf(c->sni, sizeof(c->sni), "%s", tls_sni(c->tls_c));
+		uv_read_stop((uv_stream_t *)&c->client);
+		if (uv_tcp_connect(&c->connect_req, &c->upstream, (const struct sockaddr *)&c->orig,
+		        upstream_connected) < 0)
+			conn_close(c);
+	}
+}
+
 static void
 client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -770,6 +893,8 @@ client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	if (n < 0)
 		conn_close(c);
+	else if (n > 0 && c->tls_c)
+		client_tls_in(c, buf->base, (size_t)n);
 	else if (n > 0)
 		conn_feed(c, (const uint8_t *)buf->base, (size_t)n);
 	free(buf->base);
@@ -778,8 +903,62 @@ client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 static void
 conn_read_client(struct conn *c)
 {
-	if (!c->closing && c->st != ST_WAIT_RESPONSE && !c->client_paused)
+	if (!c->closing && c->st != ST_WAIT_RESPONSE && !c->client_paused) {
 		uv_read_start((uv_stream_t *)&c->client, alloc_cb, client_read);
+		/* Plaintext already decrypted but not parsed yet. */
+		if (c->tls_c)
+			client_drain_tls(c);
+	}
+}
+
+/*
+ * Ciphertext from the server: finish its handshake (a certificate that does
+ * not verify is a 502 and an event, never a pass), then relay the plaintext.
+ */
+static int
+upstream_tls_in(struct conn *c, const void *data, size_t len)
+{
+	uint8_t plain[16384];
+	int n;
+
+	if (tls_put(c->tls_u, data, len) < 0) {
+		conn_close(c);
+		return -1;
+	}
+	if (!c->tls_ready) {
+		n = tls_handshake(c->tls_u);
+		(void)tls_flush(c, c->tls_u, (uv_stream_t *)&c->upstream, 0);
+		if (n < 0) {
+			struct verdict v = {.blocked = 1, .because = "UpstreamCertificateInvalid"};
+
+			c->h->st.upstream_errors++;
+			snprintf(c->host, sizeof(c->host), "%s", c->sni);
+			snprintf(v.url, sizeof(v.url), "https://%s/", c->sni);
+			log_warnx("%s: the server's certificate does not verify: %s", c->sni,
+			    tls_error(c->tls_u));
+			send_event(c->h, c, &v, 502);
+			respond_error(c, 502, "Bad Gateway",
+			    "cgfw: the server's certificate does not verify\n");
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		c->tls_ready = 1;
+		conn_read_client(c);
+	}
+	while ((n = tls_read(c->tls_u, plain, sizeof(plain))) > 0) {
+		(void)http_parser_execute(&c->resp, &resp_settings, (const char *)plain, (size_t)n);
+		if (conn_write(c, (uv_stream_t *)&c->client, plain, (size_t)n, 0) < 0)
+			return -1;
+	}
+	if (n < 0 && !c->closing) {
+		/* The server closed TLS: flush what the client has, then close. */
+		uv_read_stop((uv_stream_t *)&c->upstream);
+		if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->client, shutdown_done) < 0)
+			conn_close(c);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -804,9 +983,16 @@ upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			conn_close(c);
 		return;
 	}
-	if (n > 0) {
+	if (n > 0 && c->tls_u) {
+		if (upstream_tls_in(c, buf->base, (size_t)n) < 0) {
+			free(buf->base);
+			return;
+		}
+	} else if (n > 0) {
 		(void)http_parser_execute(&c->resp, &resp_settings, buf->base, (size_t)n);
 		(void)conn_write(c, (uv_stream_t *)&c->client, buf->base, (size_t)n, 0);
+	}
+	if (n > 0) {
 		if (uv_stream_get_write_queue_size((uv_stream_t *)&c->client) > HTTP_HIGH_WATER) {
 			c->upstream_paused = 1;
 			uv_read_stop(s);
@@ -845,6 +1031,15 @@ upstream_connected(uv_connect_t *req, int status)
 	}
 	c->upstream_connected = 1;
 	uv_read_start((uv_stream_t *)&c->upstream, alloc_cb, upstream_read);
+	if (c->https) {
+		c->tls_u = tls_client_new(c->sni);
+		if (!c->tls_u || tls_handshake(c->tls_u) < 0) {
+			conn_close(c);
+			return;
+		}
+		(void)tls_flush(c, c->tls_u, (uv_stream_t *)&c->upstream, 0);
+		return;
+	}
 	conn_read_client(c);
 }
 
@@ -891,6 +1086,21 @@ accept_cb(uv_stream_t *srv, int status)
 	c->orig.sin_family = AF_INET;
 	c->orig.sin_addr.s_addr = c->owner.orig_daddr;
 	c->orig.sin_port = htons(c->owner.orig_dport);
+	if (c->owner.orig_dport == 443 && !h->tls) {
+		conn_close(c); /* nothing should send :443 here without URL rules */
+		return;
+	}
+	if (c->owner.orig_dport == 443) {
+		/* The ClientHello first: its SNI names the server we connect to. */
+		c->https = 1;
+		c->tls_c = tls_server_new(c);
+		if (!c->tls_c) {
+			conn_close(c);
+			return;
+		}
+		uv_read_start((uv_stream_t *)&c->client, alloc_cb, client_read);
+		return;
+	}
 	if (uv_tcp_connect(&c->connect_req, &c->upstream, (const struct sockaddr *)&c->orig,
 	        upstream_connected) < 0)
 		conn_close(c);
@@ -1018,6 +1228,64 @@ http_sandbox(void)
 		fatal_r(r, "cannot install the seccomp filter");
 }
 
+/* The SNI of a ClientHello must itself pass the name policy. */
+static struct http *http_self;
+
+static int
+sni_allowed(void *conn, const char *sni)
+{
+	struct np_match m;
+	enum np_verdict v;
+
+	(void)conn;
+	v = np_lookup(&http_self->np, sni, &m);
+	return v == NP_ALLOW || (v == NP_NONE && http_self->mode != CGFW_MODE_ALLOW_LIST);
+}
+
+/* A whole (small) file from an fd the loader opened. */
+static char *
+slurp(int fd, size_t *ret_len)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	if (!buf)
+		return NULL;
+	while ((n = read(fd, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap) {
+			free(buf);
+			return NULL; /* a CA file this big is not one */
+		}
+	}
+	(void)close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	*ret_len = len;
+	return buf;
+}
+
+static void
+http_tls_setup(struct http *h)
+{
+	size_t ca_len = 0, key_len = 0;
+	char *ca = slurp(h->ca_fd, &ca_len), *key = slurp(h->ca_key_fd, &key_len);
+	int r;
+
+	if (!ca || !key)
+		fatalx("cannot read the CA certificate and key");
+	http_self = h;
+	r = tls_init(ca, ca_len, key, key_len, h->trust, sni_allowed);
+	if (r < 0)
+		fatal_r(r, "cannot set up TLS (CA, key, or trust file %s)", h->trust);
+	explicit_bzero(key, key_len);
+	free(key);
+	free(ca);
+}
+
 static int
 http_run(struct http *h)
 {
@@ -1037,6 +1305,8 @@ http_run(struct http *h)
 		fatalx("cannot accept on the HTTP socket");
 	uv_poll_start(&h->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
 	uv_signal_start(&h->sigterm, sig_cb, SIGTERM);
+	if (h->tls)
+		http_tls_setup(h);
 
 	http_sandbox();
 	env.body_case = CGFW__ENVELOPE__BODY_HTTP_LOADER_READY;
@@ -1062,7 +1332,7 @@ http_init(struct http *h, int argc, char *argv[])
 		fatalx("takes no arguments; it is started by cgfw-loader");
 	ipc_peer_init(&h->loader, CGFW_FD_IPC, "loader");
 	cgfw__http_stats__init(&h->st);
-	h->listen_fd = h->peers_fd = h->events_fd = h->policy_fd = -1;
+	h->listen_fd = h->peers_fd = h->events_fd = h->policy_fd = h->ca_fd = h->ca_key_fd = -1;
 	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
 		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
 	(void)signal(SIGPIPE, SIG_IGN);

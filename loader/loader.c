@@ -176,6 +176,14 @@ start_command(struct loader *l)
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)signal(SIGPIPE, SIG_DFL);
+		/* Trust for the minted leaves, without a system-wide change. */
+		if (l->bundle_path[0]) {
+			static const char *const vars[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE",
+			    "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"};
+
+			for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+				(void)setenv(vars[i], l->bundle_path, 1);
+		}
 		r = proc_become(l->uid, l->gid, l->user_name);
 		if (r == 0) {
 			execvp(argv[0], argv);
@@ -246,6 +254,8 @@ loader_abort_cleanup(void)
 	if (l->child > 0 && !l->child_done)
 		(void)kill(l->child, SIGKILL);
 	loader_bpf_teardown(&l->bpf);
+	if (l->bundle_path[0])
+		(void)unlink(l->bundle_path);
 	if (l->created_cgroup)
 		cgroup_remove(l->cg_path);
 	if (l->wcg_path[0])
@@ -367,10 +377,9 @@ build_name_policy(struct loader *l)
 		fatal_r(r, "cannot build the name policy");
 	np_builder_free(b);
 	for (size_t i = 0; i < o->rules.n; i++)
-		if (o->rules.v[i].kind == RULE_URL &&
-		    (!strcmp(o->rules.v[i].scheme, "https") || o->rules.v[i].addr))
-			log_warnx("rule \"%s\" (%s): HTTPS and IP-host URL rules are not enforced "
-			          "yet; HTTPS to hosts with URL rules is refused",
+		if (o->rules.v[i].kind == RULE_URL && o->rules.v[i].addr)
+			log_warnx("rule \"%s\" (%s): URL rules for an IP address are not enforced "
+			          "yet (they need a name for SNI and Host)",
 			    o->rules.v[i].text, o->rules.v[i].origin);
 }
 
@@ -431,8 +440,14 @@ int
 main(int argc, char *argv[])
 {
 	struct loader_opts o = {0};
-	struct loader l = {
-	    .o = &o, .cg_fd = -1, .wcg_fd = -1, .log_fd = -1, .np_fd = -1, .child = -1};
+	struct loader l = {.o = &o,
+	    .cg_fd = -1,
+	    .wcg_fd = -1,
+	    .log_fd = -1,
+	    .np_fd = -1,
+	    .ca_fd = -1,
+	    .ca_key_fd = -1,
+	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
 	int r, sig = 0, code;
@@ -458,6 +473,16 @@ main(int argc, char *argv[])
 	if (r < 0)
 		fatal_r(r,
 		    "no upstream DNS server (no nameserver in /etc/resolv.conf; use --upstream)");
+	if (o.cmd == CMD_CA) {
+		ca_setup(&l);
+		printf("%s\n", l.ca_path);
+		return 0;
+	}
+	/* The CA is needed (and made, on first use) only where URL rules need TLS. */
+	for (size_t i = 0; i < o.rules.n; i++)
+		l.need_tls |= o.rules.v[i].kind == RULE_URL;
+	if (l.need_tls)
+		ca_setup(&l);
 	if (o.cmd == CMD_RUN)
 		resolve_user(&l);
 	if (o.log_file)
@@ -486,6 +511,8 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		goto fail;
 	}
+	if (o.cmd == CMD_RUN && l.need_tls)
+		ca_trust_bundle(&l);
 	workers_start(&l);
 	if (l.log_fd >= 0)
 		(void)close(l.log_fd);
@@ -493,6 +520,10 @@ main(int argc, char *argv[])
 	(void)close(l.dns_udp_fd);
 	(void)close(l.dns_tcp_fd);
 	(void)close(l.http_fd);
+	if (l.need_tls) {
+		(void)close(l.ca_fd);
+		(void)close(l.ca_key_fd);
+	}
 
 	if (o.cmd == CMD_RUN)
 		start_command(&l);
@@ -520,6 +551,8 @@ main(int argc, char *argv[])
 	(void)close(l.cg_fd);
 
 	loader_for_exit = NULL;
+	if (l.bundle_path[0])
+		(void)unlink(l.bundle_path);
 	if (o.cmd == CMD_ATTACH)
 		code = 0;
 	else if (WIFSIGNALED(l.child_status))

@@ -19,6 +19,7 @@ enum loader_cmd {
 	CMD_NONE,
 	CMD_RUN,
 	CMD_ATTACH,
+	CMD_CA,
 };
 
 #define LOADER_MAX_FILES     64
@@ -51,6 +52,8 @@ struct loader_opts {
 	int block_nxdomain;
 	int have_cli_block_response;
 	int allow_dns_request;
+	const char *state_dir; /* cgfw's CA lives here unless $CAROOT has mkcert's */
+	char *upstream_ca;     /* PEM bundle the servers' certificates must chain to */
 };
 
 #define LOADER_N_PROGS 7
@@ -111,6 +114,11 @@ struct loader {
 	int dns_tcp_fd;
 	uint16_t dns_port;
 	int http_fd; /* 127.0.0.1:http_port, listening */
+	char ca_path[PATH_MAX];
+	int ca_fd;
+	int ca_key_fd;
+	int need_tls;         /* URL rules exist: the HTTP proxy intercepts HTTPS */
+	char bundle_path[64]; /* run: the command's trust bundle, removed at exit */
 	uint16_t http_port;
 	struct worker w[W_N];
 	pid_t child;
@@ -142,6 +150,11 @@ int loader_bpf_stats_fd(const struct loader_bpf *b);
 int loader_bpf_learned_fd(const struct loader_bpf *b);
 int loader_bpf_peers_fd(const struct loader_bpf *b);
 int loader_bpf_argv_fd(const struct loader_bpf *b);
+
+/* ca.c */
+int ca_setup(struct loader *l);
+void ca_trust_bundle(struct loader *l);
+const char *ca_upstream_trust(const struct loader *l);
 
 /* caps.c */
 int caps_drop_after_attach(void);

@@ -1,4 +1,5 @@
-LOADER_SRC := loader/loader.c loader/options.c loader/workers.c loader/attach.c loader/caps.c
+LOADER_SRC := loader/loader.c loader/options.c loader/workers.c loader/attach.c loader/caps.c \
+	      loader/ca.c
 LOADER_OBJ := $(LOADER_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-loader
 ALL_DEPS += $(LOADER_OBJ:.o=.d)
@@ -6,4 +7,8 @@ ALL_DEPS += $(LOADER_OBJ:.o=.d)
 $(LOADER_OBJ): $(BPF_SKEL) $(EXEC_SKEL) $(PROTO_H)
 
 $(B)/cgfw-loader: $(LOADER_OBJ) $(LIBCGFW)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -linih
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -linih $(LDFLAGS)
+
+# The CA's keygen and self-signature (loader/ca.c) use BoringSSL's libcrypto.
+$(B)/loader/ca.o: CFLAGS += $(BORINGSSL_CFLAGS)
+$(B)/cgfw-loader: LDFLAGS += $(BORINGSSL_LIBS)

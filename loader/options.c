@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -22,6 +23,7 @@ static void __attribute__((noreturn)) usage(int code)
 	fprintf(code ? stderr : stdout,
 	    "usage: cgfw-loader [--config FILE] run [OPTIONS] [--] CMD [ARGS...]\n"
 	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH\n"
+	    "       cgfw-loader ca [--state-dir D]   print the CA certificate's path\n"
 	    "\n"
 	    "options:\n"
 	    "  --allow-list L     allow these rules (comma-separated, repeatable)\n"
@@ -36,6 +38,10 @@ static void __attribute__((noreturn)) usage(int code)
 	    "  --dns-min-ttl N    resolved IPs stay allowed at least N seconds (default 300)\n"
 	    "  --dns-block-response refused|nxdomain   answer to a blocked name (refused)\n"
 	    "  --allow-dns-request  answer queries but admit no IP (the packet layer decides)\n"
+	    "  --upstream-ca F    HTTPS servers must chain to F (default: SSL_CERT_FILE or the\n"
+	    "                     system store)\n"
+	    "  --state-dir D      where cgfw's CA lives (default /var/lib/cgfw; $CAROOT with\n"
+	    "                     a mkcert CA is used instead when set)\n"
 	    "  --cgroup PATH      attach: the cgroup v2 directory to enforce on\n"
 	    "                     (--cgroup-path is accepted too)\n"
 	    "\n"
@@ -289,6 +295,8 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_MIN_TTL,
 		O_BLOCK_RESPONSE,
 		O_ALLOW_DNS_REQUEST,
+		O_STATE_DIR,
+		O_UPSTREAM_CA,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -306,11 +314,14 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"dns-min-ttl", required_argument, NULL, O_MIN_TTL},
 	    {"dns-block-response", required_argument, NULL, O_BLOCK_RESPONSE},
 	    {"allow-dns-request", no_argument, NULL, O_ALLOW_DNS_REQUEST},
+	    {"state-dir", required_argument, NULL, O_STATE_DIR},
+	    {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, bad = 0;
 
 	o->min_ttl = 300;
+	o->state_dir = "/var/lib/cgfw";
 
 	/* Global options, up to the subcommand. */
 	optind = 1;
@@ -333,6 +344,8 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		o->cmd = CMD_RUN;
 	else if (!strcmp(argv[optind], "attach"))
 		o->cmd = CMD_ATTACH;
+	else if (!strcmp(argv[optind], "ca"))
+		o->cmd = CMD_CA;
 	else {
 		log_warnx("unknown command \"%s\" (expected run or attach)", argv[optind]);
 		usage(2);
@@ -390,6 +403,16 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		case O_ALLOW_DNS_REQUEST:
 			o->allow_dns_request = 1;
 			break;
+		case O_STATE_DIR:
+			if (optarg[0] != '/')
+				fatalx("--state-dir: \"%s\" is not an absolute path", optarg);
+			o->state_dir = optarg;
+			break;
+		case O_UPSTREAM_CA:
+			if (access(optarg, R_OK) != 0)
+				fatal("--upstream-ca %s", optarg);
+			set_str(&o->upstream_ca, optarg);
+			break;
 		case O_DEBUG:
 			o->debug = 1;
 			break;
@@ -417,6 +440,8 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	o->argv = argv + optind;
 	if (o->config)
 		config_load(o);
+	if (o->cmd == CMD_CA && o->argc != 0)
+		fatalx("ca: unexpected argument \"%s\"", o->argv[0]);
 	if (o->cmd == CMD_RUN && o->argc == 0)
 		fatalx("run: no command given");
 	if (o->cmd == CMD_ATTACH && o->argc != 0)

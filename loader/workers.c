@@ -275,9 +275,10 @@ http_configure(struct loader *l, int events_fd)
 	Cgfw__HttpConfig cfg = CGFW__HTTP_CONFIG__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
 	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
-	Cgfw__FdKind kinds[4] = {CGFW__FD_KIND__FD_HTTP_LISTEN, CGFW__FD_KIND__FD_PEERS_MAP,
-	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
-	int fdv[4];
+	Cgfw__FdKind kinds[6] = {CGFW__FD_KIND__FD_HTTP_LISTEN, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_CA_CERT,
+	    CGFW__FD_KIND__FD_CA_KEY};
+	int fdv[6];
 	uint32_t n = 0;
 
 	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO);
@@ -286,6 +287,8 @@ http_configure(struct loader *l, int events_fd)
 	cfg.mode = (Cgfw__Mode)l->pol.mode;
 	cfg.debug = l->o->debug;
 	cfg.n_rules = n;
+	cfg.upstream_trust = (char *)ca_upstream_trust(l);
+	cfg.tls = l->need_tls;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_CONFIG;
 	env.loader_http_config = &cfg;
 	w_send(w, &env, NULL, 0);
@@ -311,11 +314,13 @@ http_configure(struct loader *l, int events_fd)
 	fdv[1] = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
 	fdv[2] = events_fd;
 	fdv[3] = l->np_fd;
+	fdv[4] = l->ca_fd;
+	fdv[5] = l->ca_key_fd;
 	fds.kinds = kinds;
-	fds.n_kinds = 4;
+	fds.n_kinds = l->need_tls ? 6 : 4;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS;
 	env.loader_http_fds = &fds;
-	w_send(w, &env, fdv, 4);
+	w_send(w, &env, fdv, fds.n_kinds);
 	(void)close(fdv[1]);
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT;
 	env.loader_http_commit = &commit;

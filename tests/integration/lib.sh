@@ -142,6 +142,7 @@ fi_up() {
 #   example.com (+ AAAA) and *.example.com -> 203.0.113.10
 #   google.com, *.google.com -> 198.51.100.20; notgoogle.com -> 198.51.100.21
 #   short.example.net -> 203.0.113.30 with TTL 2; alias.example.org CNAME example.com
+#   untrusted.example.net -> 198.51.100.8
 #   big.example.com -> 40 A records (684 bytes: more than plain UDP's 512)
 #   everything else NXDOMAIN.
 dns_up() {
@@ -155,6 +156,7 @@ dns_up() {
 		--address=/notgoogle.com/198.51.100.21 \
 		--host-record=short.example.net,203.0.113.30,2 \
 		--cname=alias.example.org,example.com \
+		--host-record=untrusted.example.net,198.51.100.8 \
 		$(for i in $(seq 1 40); do printf -- '--address=/big.example.com/198.51.100.%d ' "$i"; done) \
 		--address=/#/ >"$T/dnsmasq.log" 2>&1 &
 	PIDS+=($!)

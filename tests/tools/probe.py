@@ -30,6 +30,8 @@ def result(fn):
         return fn()
     except socket.timeout:
         return "TIMEOUT"
+    except __import__("ssl").SSLError as e:
+        return "SSLError:%s" % (e.reason or "")
     except socket.gaierror as e:
         return "gai:%s" % e.strerror
     except OSError as e:
@@ -104,6 +106,16 @@ def udp_peer(host, port):
     return "%s:%d" % s.getpeername()
 
 
+def tls_nosni(host, port):
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection((host, port), timeout=3)
+    ctx.wrap_socket(s)  # no server_hostname: no SNI
+    return "ok"
+
+
 def main():
     kind, host = sys.argv[1], sys.argv[2]
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -115,6 +127,7 @@ def main():
         "hold": lambda: hold(host, port),
         "resolve": lambda: resolve(host),
         "udp-peer": lambda: udp_peer(host, port),
+        "tls-nosni": lambda: tls_nosni(host, port),
     }
     print("pid=%d result=%s" % (os.getpid(), result(fns[kind])), flush=True)
 
