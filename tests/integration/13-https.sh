@@ -59,5 +59,23 @@ out=$(cgfw run --user nobody "${HS[@]}" --log-file "$T/ev4.json" --allow-list ht
 expect_match "no SNI: the handshake is refused" "result=SSLError" "$out"
 expect_eq "... and logged" NoSNI "$(ev_field '.msg == "HTTP BLOCKED"' because "$T/ev4.json")"
 
+# Two allowed URLs in parallel; 100 MiB down and up through TLS with the
+# proxy's memory flat (reading pauses at a 1 MiB high-water mark).
+out=$(cgfw run --user nobody "${HS[@]}" --allow-list https://example.com/a,https://example.com/b -- \
+	sh -c 'curl -s -m 5 https://example.com/a > '"$W"'/a & curl -s -m 5 https://example.com/b > '"$W"'/b & wait; cat '"$W"'/a '"$W"'/b')
+expect_eq "two allowed URLs in parallel" "hello from 203.0.113.10 hello from 203.0.113.10" "$(echo $out)"
+head -c $((100 << 20)) /dev/zero >"$W/up"
+# shellcheck disable=SC2016 # the command's shell expands these
+probe='for s in /proc/[0-9]*/stat; do read -r pid comm state ppid rest <"$s" 2>/dev/null || continue
+	[ "$comm" = "(cgfw-httpproxy)" ] && [ "$ppid" = "$PPID" ] && awk "/^VmHWM:/ { print \$2 }" "/proc/$pid/status"; done'
+out=$(cgfw run --user nobody "${HS[@]}" --allow-list https://example.com/big,https://example.com/upload -- \
+	sh -c 'curl -s -m 60 -o /dev/null -w "%{size_download} " https://example.com/big;
+	curl -s -m 60 -o /dev/null -w "%{http_code} " --data-binary @'"$W"'/up https://example.com/upload; '"$probe")
+set -- $out
+expect_eq "100 MiB download through the proxy" 104857600 "${1:-}"
+expect_eq "100 MiB upload through the proxy" 200 "${2:-}"
+echo "# cgfw-httpproxy peak RSS after 200 MiB through TLS: ${3:-?} KiB"
+check "the proxy's memory stayed flat (peak RSS ${3:-?} KiB < 64 MiB)" test "${3:-999999}" -lt 65536
+
 no_leftovers
 finish

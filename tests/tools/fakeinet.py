@@ -47,6 +47,17 @@ class Hello(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path.startswith("/big"):
+            # 100 MiB, streamed in 64 KiB writes.
+            total = 100 << 20
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(total))
+            self.end_headers()
+            chunk = b"\0" * 65536
+            for _ in range(total // len(chunk)):
+                self.wfile.write(chunk)
+            return
         host = self.connection.getsockname()[0]
         host = host[7:] if host.startswith("::ffff:") else host
         self.reply(("hello from %s\n" % host).encode())
