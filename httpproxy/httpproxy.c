@@ -40,6 +40,7 @@
 #include "lib/proc.h"
 #include "lib/rules.h"
 #include "lib/sandbox.h"
+#include "http_parse.h"
 #include "tls.h"
 
 #define HTTP_HANDSHAKE_MS 10000
@@ -84,17 +85,7 @@ struct conn {
 	size_t head_len;
 	uint8_t *pending; /* request bytes read but not parsed (pipelined) */
 	size_t pending_len;
-	char url[2048];
-	size_t url_len;
-	char host[256];
-	size_t host_len;
-	int host_state; /* 0 no Host yet, 1 in its value, 2 seen */
-	int last_was_value;
-	char field[32];
-	size_t field_len;
-	int field_long;
-	int head_done;
-	int head_method;
+	struct http_head hd;
 	struct cgfw_peer owner;
 	int owner_known;
 	struct sockaddr_in orig;
@@ -318,39 +309,23 @@ judge(struct http *h, struct conn *c, struct verdict *v)
 {
 	uint16_t port = ntohs(c->orig.sin_port);
 	const char *scheme = c->https ? "https" : "http";
-	struct http_parser_url u;
 	struct np_match m;
-	const char *p = c->url;
-	size_t n = c->url_len;
 	int r;
 
 	v->blocked = 0;
 	v->because = NULL;
 	v->rule = NULL;
 	v->path[0] = '\0';
-	/* Absolute form ("GET http://host/x"): take its path. */
-	http_parser_url_init(&u);
-	if (n && c->url[0] != '/' && http_parser_parse_url(c->url, n, 0, &u) == 0) {
-		if (u.field_set & (1 << UF_PATH)) {
-			p = c->url + u.field_data[UF_PATH].off;
-			n = u.field_data[UF_PATH].len;
-		} else {
-			p = "/";
-			n = 1;
-		}
-	} else {
-		n = strcspn(c->url, "?#");
-	}
-	r = rules_url_path_canon(p, n, v->path, sizeof(v->path));
+	r = http_head_path(&c->hd, v->path, sizeof(v->path));
 	/* The event's url: never the query, which may carry secrets. */
 	if (port == (c->https ? 443 : 80))
-		snprintf(
-		    v->url, sizeof(v->url), "%s://%s%s", scheme, c->host, r == 0 ? v->path : "/");
+		snprintf(v->url, sizeof(v->url), "%s://%s%s", scheme, c->hd.host,
+		    r == 0 ? v->path : "/");
 	else
-		snprintf(v->url, sizeof(v->url), "%s://%s:%u%s", scheme, c->host, port,
+		snprintf(v->url, sizeof(v->url), "%s://%s:%u%s", scheme, c->hd.host, port,
 		    r == 0 ? v->path : "/");
 	/* Over TLS the Host must be the name the handshake was for. */
-	if (c->https && strcasecmp(c->host, c->sni) != 0) {
+	if (c->https && strcasecmp(c->hd.host, c->sni) != 0) {
 		v->blocked = 1;
 		v->because = "HostNotSNI";
 		return;
@@ -360,12 +335,12 @@ judge(struct http *h, struct conn *c, struct verdict *v)
 		v->because = "BadRequestPath";
 		return;
 	}
-	if (c->host_len == 0) {
+	if (c->hd.host_len == 0) {
 		v->blocked = 1;
 		v->because = "NoHostHeader";
 		return;
 	}
-	np_lookup(&h->np, c->host, &m);
+	np_lookup(&h->np, c->hd.host, &m);
 	if (m.verdict == NP_BLOCK) {
 		v->blocked = 1;
 		v->because = "MatchedBlockListDomain";
@@ -379,7 +354,7 @@ judge(struct http *h, struct conn *c, struct verdict *v)
 	for (size_t i = 0; i < h->n_rules; i++) {
 		const struct url_rule *ur = &h->rules[i];
 
-		if (strcmp(ur->scheme, scheme) || strcmp(ur->host, c->host) || ur->port != port)
+		if (strcmp(ur->scheme, scheme) || strcmp(ur->host, c->hd.host) || ur->port != port)
 			continue;
 		if (!path_matches(ur, v->path))
 			continue;
@@ -415,9 +390,9 @@ send_event(struct http *h, struct conn *c, const struct verdict *v, unsigned sta
 	ev.time_ns = now_ns(CLOCK_REALTIME);
 	ev.blocked = v->blocked;
 	/* No request parsed (a refused handshake, an unreachable server): no method. */
-	ev.method = c->head_done ? (char *)http_method_str((enum http_method)c->head_method) : "";
+	ev.method = c->hd.done ? (char *)http_method_str((enum http_method)c->hd.method) : "";
 	ev.url = (char *)v->url;
-	ev.host = c->host;
+	ev.host = c->hd.host;
 	ev.because = (char *)v->because;
 	if (v->rule) {
 		ev.rule = v->rule->text;
@@ -588,79 +563,29 @@ respond_error(struct conn *c, unsigned status, const char *reason, const char *b
 	(void)conn_write(c, (uv_stream_t *)&c->client, buf, (size_t)n, 1);
 }
 
-/* http-parser callbacks for requests: collect the target and the Host header. */
+/* http-parser callbacks for requests: the head goes to http_parse.c. */
 static int
 req_on_url(http_parser *p, const char *at, size_t len)
 {
-	struct conn *c = p->data;
-
-	if (c->url_len + len >= sizeof(c->url))
-		return 1;
-	memcpy(c->url + c->url_len, at, len);
-	c->url_len += len;
-	c->url[c->url_len] = '\0';
-	return 0;
+	return http_head_on_url(&((struct conn *)p->data)->hd, at, len);
 }
 
-/* Header callbacks may come in pieces; a field starts after a value. */
 static int
 req_on_header_field(http_parser *p, const char *at, size_t len)
 {
-	struct conn *c = p->data;
-
-	if (c->last_was_value) {
-		c->field_len = 0;
-		c->field_long = 0;
-		if (c->host_state == 1)
-			c->host_state = 2;
-	}
-	c->last_was_value = 0;
-	if (c->field_len + len >= sizeof(c->field)) {
-		c->field_long = 1;
-		return 0;
-	}
-	memcpy(c->field + c->field_len, at, len);
-	c->field_len += len;
-	c->field[c->field_len] = '\0';
-	return 0;
+	return http_head_on_field(&((struct conn *)p->data)->hd, at, len);
 }
 
 static int
 req_on_header_value(http_parser *p, const char *at, size_t len)
 {
-	struct conn *c = p->data;
-
-	if (!c->last_was_value && !c->field_long && !strcasecmp(c->field, "host")) {
-		if (c->host_state != 0)
-			return 1; /* a second Host header: which one would the server use? */
-		c->host_state = 1;
-	}
-	c->last_was_value = 1;
-	if (c->host_state != 1)
-		return 0;
-	if (c->host_len + len >= sizeof(c->host))
-		return 1;
-	for (size_t i = 0; i < len; i++)
-		c->host[c->host_len++] = (char)tolower((unsigned char)at[i]);
-	c->host[c->host_len] = '\0';
-	return 0;
+	return http_head_on_value(&((struct conn *)p->data)->hd, at, len);
 }
 
 static int
 req_on_headers_complete(http_parser *p)
 {
-	struct conn *c = p->data;
-	char *colon;
-
-	c->head_done = 1;
-	c->head_method = p->method;
-	/* "Host: example.com:8080." -> "example.com" */
-	colon = strrchr(c->host, ':');
-	if (colon && !strchr(c->host, ']'))
-		*colon = '\0';
-	c->host_len = strlen(c->host);
-	if (c->host_len && c->host[c->host_len - 1] == '.')
-		c->host[--c->host_len] = '\0';
+	http_head_complete(&((struct conn *)p->data)->hd, p->method);
 	return 0;
 }
 
@@ -688,7 +613,7 @@ resp_on_headers_complete(http_parser *p)
 	struct conn *c = p->data;
 
 	/* A response to HEAD has no body, whatever its headers say. */
-	return c->head_method == HTTP_HEAD ? 1 : 0;
+	return c->hd.method == HTTP_HEAD ? 1 : 0;
 }
 
 static void conn_feed(struct conn *c, const uint8_t *data, size_t len);
@@ -700,9 +625,8 @@ resp_on_message_complete(http_parser *p)
 
 	if (c->st == ST_WAIT_RESPONSE) {
 		c->st = ST_HEAD;
-		c->head_len = c->url_len = c->host_len = c->field_len = 0;
-		c->host[0] = c->url[0] = '\0';
-		c->host_state = c->last_was_value = c->field_long = c->head_done = 0;
+		c->head_len = 0;
+		http_head_reset(&c->hd);
 		http_parser_pause(&c->req, 0);
 	}
 	return 0;
@@ -722,11 +646,11 @@ conn_admit(struct conn *c)
 	char body[CGFW_RULE_MAX_LEN + 128];
 
 	h->st.requests++;
-	if (c->req.upgrade || c->head_method == HTTP_CONNECT) {
+	if (c->req.upgrade || c->hd.method == HTTP_CONNECT) {
 		memset(&v, 0, sizeof(v));
 		v.blocked = 1;
 		v.because = "UpgradeNotSupported";
-		snprintf(v.url, sizeof(v.url), "http://%s/", c->host);
+		snprintf(v.url, sizeof(v.url), "http://%s/", c->hd.host);
 	} else {
 		judge(h, c, &v);
 	}
@@ -781,12 +705,12 @@ conn_feed(struct conn *c, const uint8_t *data, size_t len)
 		if (e != HPE_OK && e != HPE_PAUSED) {
 			struct verdict v = {.blocked = 1, .because = "BadRequest"};
 
-			snprintf(v.url, sizeof(v.url), "http://%s/", c->host);
+			snprintf(v.url, sizeof(v.url), "http://%s/", c->hd.host);
 			send_event(c->h, c, &v, 400);
 			respond_error(c, 400, "Bad Request", "cgfw: malformed HTTP request\n");
 			return;
 		}
-		if (was_head && !c->head_done) {
+		if (was_head && !c->hd.done) {
 			if (c->head_len + n > sizeof(c->head)) {
 				respond_error(c, 431, "Request Header Fields Too Large",
 				    "cgfw: request head too large\n");
@@ -869,7 +793,7 @@ client_tls_in(struct conn *c, const void *data, size_t len)
 		struct verdict v = {.blocked = 1, .because = "TLSHandshakeRefused"};
 		const char *sni = tls_sni(c->tls_c);
 
-		snprintf(c->host, sizeof(c->host), "%s", sni ? sni : "");
+		snprintf(c->hd.host, sizeof(c->hd.host), "%s", sni ? sni : "");
 		snprintf(v.url, sizeof(v.url), "https://%s/", sni ? sni : "");
 		if (!sni)
 			v.because = "NoSNI";
@@ -932,7 +856,7 @@ upstream_tls_in(struct conn *c, const void *data, size_t len)
 			struct verdict v = {.blocked = 1, .because = "UpstreamCertificateInvalid"};
 
 			c->h->st.upstream_errors++;
-			snprintf(c->host, sizeof(c->host), "%s", c->sni);
+			snprintf(c->hd.host, sizeof(c->hd.host), "%s", c->sni);
 			snprintf(v.url, sizeof(v.url), "https://%s/", c->sni);
 			log_warnx("%s: the server's certificate does not verify: %s", c->sni,
 			    tls_error(c->tls_u));
