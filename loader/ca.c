@@ -109,14 +109,56 @@ out:
 	return ok ? 0 : -EIO;
 }
 
-/* Find or make the CA; *ret_cert / *ret_key are opened read-only. */
+/*
+ * mkcert's default CAROOT, if mkcert is installed where root's PATH would find
+ * it and has made a CA there: a read-only query of a root-owned binary.
+ */
+static int
+mkcert_caroot(char *buf, size_t len)
+{
+	static const char *const bins[] = {"/usr/bin/mkcert", "/usr/local/bin/mkcert"};
+	char cmd[64];
+	FILE *p;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(bins) / sizeof(bins[0]); i++) {
+		struct stat st;
+
+		if (stat(bins[i], &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+			continue;
+		snprintf(cmd, sizeof(cmd), "%s -CAROOT 2>/dev/null", bins[i]);
+		p = popen(cmd, "re");
+		if (!p)
+			return -errno;
+		n = fread(buf, 1, len - 1, p);
+		(void)pclose(p);
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+			n--;
+		buf[n] = '\0';
+		return n ? 0 : -ENOENT;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Find or make the CA, and open it: $CAROOT's mkcert CA; else, unless
+ * --state-dir was given, mkcert's default CAROOT when it holds a CA; else
+ * cgfw's own in the state directory, created now if missing.
+ */
 int
 ca_setup(struct loader *l)
 {
 	const char *caroot = getenv("CAROOT");
-	char cert[PATH_MAX], key[PATH_MAX];
+	char cert[PATH_MAX], key[PATH_MAX], dflt[PATH_MAX - 32];
 	int r;
 
+	if ((!caroot || !*caroot) && !l->o->have_state_dir &&
+	    mkcert_caroot(dflt, sizeof(dflt)) == 0) {
+		snprintf(cert, sizeof(cert), "%s/rootCA.pem", dflt);
+		snprintf(key, sizeof(key), "%s/rootCA-key.pem", dflt);
+		if (access(cert, R_OK) == 0 && access(key, R_OK) == 0)
+			caroot = dflt;
+	}
 	if (caroot && *caroot) {
 		snprintf(cert, sizeof(cert), "%s/rootCA.pem", caroot);
 		snprintf(key, sizeof(key), "%s/rootCA-key.pem", caroot);

@@ -53,6 +53,7 @@ struct loader_opts {
 	int have_cli_block_response;
 	int allow_dns_request;
 	const char *state_dir; /* cgfw's CA lives here unless $CAROOT has mkcert's */
+	int have_state_dir;    /* given explicitly: its CA wins over mkcert's default */
 	char *upstream_ca;     /* PEM bundle the servers' certificates must chain to */
 };
 

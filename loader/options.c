@@ -407,6 +407,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			if (optarg[0] != '/')
 				fatalx("--state-dir: \"%s\" is not an absolute path", optarg);
 			o->state_dir = optarg;
+			o->have_state_dir = 1;
 			break;
 		case O_UPSTREAM_CA:
 			if (access(optarg, R_OK) != 0)
