@@ -765,33 +765,19 @@ sig_cb(uv_signal_t *h, int signum)
 static void
 dns_handshake(struct dns *d)
 {
-	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	int r;
 
 	r = ipc_send_hello(
 	    &d->loader, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
 	if (r < 0)
 		fatal_r(r, "cannot greet the loader");
-	while (!d->committed) {
-		struct pollfd pfd = {.fd = d->loader.fd, .events = POLLIN};
-		int64_t left = DNS_HANDSHAKE_MS - (int64_t)(now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
-		Cgfw__Envelope *env;
-
-		if (left <= 0)
-			fatalx("no configuration from the loader in time");
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			fatal("poll");
-		r = ipc_recv(&d->loader, &env);
-		if (r == -EAGAIN)
-			continue;
-		if (r == 0)
-			r = ipc_dispatch(&d->loader, dns_from_loader, d, env);
-		if (r == -EPIPE)
-			fatalx("the loader closed the link during the handshake");
-		if (r < 0)
-			fatalx(
-			    "loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
-	}
+	r = ipc_recv_until(&d->loader, dns_from_loader, d, &d->committed, DNS_HANDSHAKE_MS);
+	if (r == -ETIMEDOUT)
+		fatalx("no configuration from the loader in time");
+	if (r == -EPIPE)
+		fatalx("the loader closed the link during the handshake");
+	if (r < 0)
+		fatalx("loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
 	ipc_peer_init(&d->mon, d->events_fd, "monitor");
 	r = ipc_send_hello(&d->mon, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
 	if (r < 0)

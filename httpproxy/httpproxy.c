@@ -1096,34 +1096,19 @@ sig_cb(uv_signal_t *hd, int signum)
 static void
 http_handshake(struct http *h)
 {
-	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	int r;
 
 	r = ipc_send_hello(
 	    &h->loader, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
 	if (r < 0)
 		fatal_r(r, "cannot greet the loader");
-	while (!h->committed) {
-		struct pollfd pfd = {.fd = h->loader.fd, .events = POLLIN};
-		int64_t left =
-		    HTTP_HANDSHAKE_MS - (int64_t)(now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
-		Cgfw__Envelope *env;
-
-		if (left <= 0)
-			fatalx("no configuration from the loader in time");
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			fatal("poll");
-		r = ipc_recv(&h->loader, &env);
-		if (r == -EAGAIN)
-			continue;
-		if (r == 0)
-			r = ipc_dispatch(&h->loader, http_from_loader, h, env);
-		if (r == -EPIPE)
-			fatalx("the loader closed the link during the handshake");
-		if (r < 0)
-			fatalx(
-			    "loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
-	}
+	r = ipc_recv_until(&h->loader, http_from_loader, h, &h->committed, HTTP_HANDSHAKE_MS);
+	if (r == -ETIMEDOUT)
+		fatalx("no configuration from the loader in time");
+	if (r == -EPIPE)
+		fatalx("the loader closed the link during the handshake");
+	if (r < 0)
+		fatalx("loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
 	ipc_peer_init(&h->mon, h->events_fd, "monitor");
 	r = ipc_send_hello(
 	    &h->mon, CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/ipc.h"
@@ -273,5 +274,36 @@ ipc_check_hello(struct ipc_peer *p, const Cgfw__Hello *h, Cgfw__Role want)
 		    CGFW_PROTOCOL_VERSION);
 	if (h->role != want)
 		return ipc_violation(p, "role %d, expected %d", (int)h->role, (int)want);
+	return 0;
+}
+
+int
+ipc_recv_until(
+    struct ipc_peer *p, const struct ipc_rule *table, void *ctx, const int *done, int timeout_ms)
+{
+	struct timespec t0, now;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!*done) {
+		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+		Cgfw__Envelope *env;
+		long left;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timeout_ms -
+		       ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+		r = ipc_recv(p, &env);
+		if (r == -EAGAIN)
+			continue;
+		if (r == 0)
+			r = ipc_dispatch(p, table, ctx, env);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }

@@ -47,6 +47,13 @@ int ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_f
 int ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env);
 /* Runs the row for env, frees env; returns the handler's result or -EPROTO. */
 int ipc_dispatch(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, Cgfw__Envelope *env);
+/*
+ * Receive and dispatch, blocking, until *done is set (a worker's handshake:
+ * HELLO, CONFIG..., COMMIT).  0, -ETIMEDOUT after timeout_ms, -EPIPE if the
+ * peer closed, -EPROTO (p->violation) or another -errno.
+ */
+int ipc_recv_until(
+    struct ipc_peer *p, const struct ipc_rule *table, void *ctx, const int *done, int timeout_ms);
 int ipc_violation(struct ipc_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Move the fds of the current message into ret_fds, checking that the kinds

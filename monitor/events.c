@@ -422,6 +422,20 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The formatted event: the JSON line (counted), then the line for people. */
+static int
+write_event(struct mon_out *out)
+{
+	int r = write_all(out->json_fd, out->jb.p, out->jb.len);
+
+	if (r < 0)
+		return r;
+	out->n_events++;
+	if (out->text_fd >= 0)
+		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
+	return 0;
+}
+
 int
 mon_event_emit(struct mon_out *out, const void *data, size_t len)
 {
@@ -429,13 +443,7 @@ mon_event_emit(struct mon_out *out, const void *data, size_t len)
 
 	if (r < 0)
 		return r;
-	r = write_all(out->json_fd, out->jb.p, out->jb.len);
-	if (r < 0)
-		return r;
-	out->n_events++;
-	if (out->text_fd >= 0)
-		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
-	return 0;
+	return write_event(out);
 }
 
 static size_t
@@ -671,13 +679,7 @@ mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	r = mon_dns_event_format(out, ev);
 	if (r < 0)
 		return r;
-	r = write_all(out->json_fd, out->jb.p, out->jb.len);
-	if (r < 0)
-		return r;
-	out->n_events++;
-	if (out->text_fd >= 0)
-		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
-	return 0;
+	return write_event(out);
 }
 
 static int
@@ -781,11 +783,5 @@ mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev)
 	r = mon_http_event_format(out, ev);
 	if (r < 0)
 		return r;
-	r = write_all(out->json_fd, out->jb.p, out->jb.len);
-	if (r < 0)
-		return r;
-	out->n_events++;
-	if (out->text_fd >= 0)
-		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
-	return 0;
+	return write_event(out);
 }

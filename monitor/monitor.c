@@ -473,37 +473,19 @@ sig_cb(uv_signal_t *h, int signum)
 static void
 mon_handshake(struct mon *m)
 {
-	struct timespec t0, now;
 	int r;
 
 	r = ipc_send_hello(
 	    &m->loader, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
 	if (r < 0)
 		fatal_r(r, "cannot greet the loader");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!m->committed) {
-		struct pollfd pfd = {.fd = m->loader.fd, .events = POLLIN};
-		Cgfw__Envelope *env;
-		int left;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = MON_HANDSHAKE_MS - (int)((now.tv_sec - t0.tv_sec) * 1000 +
-		                                (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0)
-			fatalx("no configuration from the loader in time");
-		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
-			fatal("poll");
-		r = ipc_recv(&m->loader, &env);
-		if (r == -EAGAIN)
-			continue;
-		if (r == 0)
-			r = ipc_dispatch(&m->loader, mon_from_loader, m, env);
-		if (r == -EPIPE)
-			fatalx("the loader closed the link during the handshake");
-		if (r < 0)
-			fatalx(
-			    "loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
-	}
+	r = ipc_recv_until(&m->loader, mon_from_loader, m, &m->committed, MON_HANDSHAKE_MS);
+	if (r == -ETIMEDOUT)
+		fatalx("no configuration from the loader in time");
+	if (r == -EPIPE)
+		fatalx("the loader closed the link during the handshake");
+	if (r < 0)
+		fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
 }
 
 static void
