@@ -160,7 +160,10 @@ bench_startup() {
 # shellcheck source=bench/dns.sh
 . "$(dirname "$0")/dns.sh"
 
-BENCHES=(bench_connect_rate bench_iperf bench_startup bench_dns bench_dns_list)
+# shellcheck source=bench/http.sh
+. "$(dirname "$0")/http.sh"
+
+BENCHES=(bench_connect_rate bench_iperf bench_startup bench_dns bench_dns_list bench_http)
 
 # ---------------------------------------------------------------------------
 
