@@ -47,12 +47,13 @@ expect_eq "several arguments are exec'd as argv" "a b|c;d|" "$out"
 # The command runs in the new cgroup, and the event pid is the real pid.
 out=$(cgfw run --user nobody -- cat /proc/self/cgroup)
 expect_match "the command runs in a cgfw cgroup" "^0::.*/cgfw/run-[0-9]+$" "$out"
-out=$(cgfw run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \
-	sh -c "$PROBE tcp 198.51.100.7 80 & $PROBE tcp 198.51.100.8 80 & wait")
-for ip in 198.51.100.7 198.51.100.8; do
-	pid=$(jq -r "select(.ip == \"$ip\") | .pid" "$T/ev.json")
-	check "event pid $pid for $ip is one the probes printed" \
-		grep -q "^pid=$pid result=EPERM" <<<"$out"
+# Two processes at once, each printing its pid to a file of its own.
+cgfw run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \
+	sh -c "$PROBE tcp 198.51.100.7 80 >$W/p7 & $PROBE tcp 198.51.100.8 80 >$W/p8 & wait" 2>/dev/null
+for n in 7 8; do
+	pid=$(jq -r "select(.ip == \"198.51.100.$n\") | .pid" "$T/ev.json")
+	expect_match "the event's pid for 198.51.100.$n ($pid) is the pid that connected" \
+		"^pid=$pid result=EPERM$" "$(cat "$W/p$n")"
 done
 
 no_leftovers
