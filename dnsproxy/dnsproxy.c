@@ -735,24 +735,16 @@ static void
 ipc_cb(uv_poll_t *h, int status, int events)
 {
 	struct dns *d = h->data;
-	Cgfw__Envelope *env;
 	int r;
 
 	(void)events;
-	while (!d->stopping && status >= 0) {
-		r = ipc_recv(&d->loader, &env);
-		if (r == -EAGAIN)
-			return;
-		if (r == 0)
-			r = ipc_dispatch(&d->loader, dns_from_loader, d, env);
-		if (r == -EPIPE) {
-			dns_stop(d);
-			return;
-		}
-		if (r < 0)
-			fatalx(
-			    "loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
-	}
+	if (status < 0)
+		return;
+	r = ipc_drain(&d->loader, dns_from_loader, d, &d->stopping);
+	if (r == -EPIPE)
+		dns_stop(d);
+	else if (r < 0)
+		fatalx("loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
 }
 
 static void

@@ -1066,24 +1066,16 @@ static void
 ipc_cb(uv_poll_t *hd, int status, int events)
 {
 	struct http *h = hd->data;
-	Cgfw__Envelope *env;
 	int r;
 
 	(void)events;
-	while (!h->stopping && status >= 0) {
-		r = ipc_recv(&h->loader, &env);
-		if (r == -EAGAIN)
-			return;
-		if (r == 0)
-			r = ipc_dispatch(&h->loader, http_from_loader, h, env);
-		if (r == -EPIPE) {
-			http_stop(h);
-			return;
-		}
-		if (r < 0)
-			fatalx(
-			    "loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
-	}
+	if (status < 0)
+		return;
+	r = ipc_drain(&h->loader, http_from_loader, h, &h->stopping);
+	if (r == -EPIPE)
+		http_stop(h);
+	else if (r < 0)
+		fatalx("loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
 }
 
 static void

@@ -307,3 +307,21 @@ ipc_recv_until(
 	}
 	return 0;
 }
+
+int
+ipc_drain(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, const int *stop)
+{
+	Cgfw__Envelope *env;
+	int r;
+
+	while (!*stop) {
+		r = ipc_recv(p, &env);
+		if (r == -EAGAIN)
+			return 0;
+		if (r == 0)
+			r = ipc_dispatch(p, table, ctx, env);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

@@ -441,25 +441,17 @@ static void
 ipc_cb(uv_poll_t *h, int status, int events)
 {
 	struct mon *m = h->data;
-	Cgfw__Envelope *env;
 	int r;
 
 	(void)events;
-	while (!m->stopping && status >= 0) {
-		r = ipc_recv(&m->loader, &env);
-		if (r == -EAGAIN)
-			return;
-		if (r == 0)
-			r = ipc_dispatch(&m->loader, mon_from_loader, m, env);
-		if (r == -EPIPE) {
-			/* The loader is gone: report what is queued and leave. */
-			mon_stop(m);
-			return;
-		}
-		if (r < 0)
-			fatalx(
-			    "loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
-	}
+	if (status < 0)
+		return;
+	r = ipc_drain(&m->loader, mon_from_loader, m, &m->stopping);
+	if (r == -EPIPE)
+		/* The loader is gone: report what is queued and leave. */
+		mon_stop(m);
+	else if (r < 0)
+		fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
 }
 
 static void
