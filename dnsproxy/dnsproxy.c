@@ -38,7 +38,6 @@
 #include "bpf/egress.h"
 #include "resolve.h"
 
-#define DNS_HANDSHAKE_MS  10000
 #define DNS_MAX_INFLIGHT  4096
 #define DNS_MAX_TCP_CONNS 512
 #define DNS_MAX_MSG       65535
@@ -759,17 +758,8 @@ dns_handshake(struct dns *d)
 {
 	int r;
 
-	r = ipc_send_hello(
-	    &d->loader, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
-	if (r < 0)
-		fatal_r(r, "cannot greet the loader");
-	r = ipc_recv_until(&d->loader, dns_from_loader, d, &d->committed, DNS_HANDSHAKE_MS);
-	if (r == -ETIMEDOUT)
-		fatalx("no configuration from the loader in time");
-	if (r == -EPIPE)
-		fatalx("the loader closed the link during the handshake");
-	if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
+	proc_worker_handshake(&d->loader, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO,
+	    CGFW__ROLE__ROLE_DNSPROXY, dns_from_loader, d, &d->committed);
 	ipc_peer_init(&d->mon, d->events_fd, "monitor");
 	r = ipc_send_hello(&d->mon, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
 	if (r < 0)

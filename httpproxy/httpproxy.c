@@ -43,11 +43,10 @@
 #include "http_parse.h"
 #include "tls.h"
 
-#define HTTP_HANDSHAKE_MS 10000
-#define HTTP_MAX_RULES    65536
-#define HTTP_MAX_CONNS    1024
-#define HTTP_HEAD_MAX     (64 * 1024)   /* request line + headers */
-#define HTTP_HIGH_WATER   (1024 * 1024) /* queued bytes before reading pauses */
+#define HTTP_MAX_RULES  65536
+#define HTTP_MAX_CONNS  1024
+#define HTTP_HEAD_MAX   (64 * 1024)   /* request line + headers */
+#define HTTP_HIGH_WATER (1024 * 1024) /* queued bytes before reading pauses */
 
 struct url_rule {
 	uint32_t id;
@@ -1090,17 +1089,8 @@ http_handshake(struct http *h)
 {
 	int r;
 
-	r = ipc_send_hello(
-	    &h->loader, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
-	if (r < 0)
-		fatal_r(r, "cannot greet the loader");
-	r = ipc_recv_until(&h->loader, http_from_loader, h, &h->committed, HTTP_HANDSHAKE_MS);
-	if (r == -ETIMEDOUT)
-		fatalx("no configuration from the loader in time");
-	if (r == -EPIPE)
-		fatalx("the loader closed the link during the handshake");
-	if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
+	proc_worker_handshake(&h->loader, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO,
+	    CGFW__ROLE__ROLE_HTTPPROXY, http_from_loader, h, &h->committed);
 	ipc_peer_init(&h->mon, h->events_fd, "monitor");
 	r = ipc_send_hello(
 	    &h->mon, CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);

@@ -40,9 +40,6 @@
 #include "lib/proc.h"
 #include "loader.h"
 
-#define LOADER_HANDSHAKE_MS 10000
-#define LOADER_DRAIN_MS     5000
-
 /* --user NAME|UID, else SUDO_UID/SUDO_GID, else root (said out loud). */
 static void
 resolve_user(struct loader *l)

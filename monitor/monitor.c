@@ -31,8 +31,7 @@
 #include "lib/sandbox.h"
 #include "events.h"
 
-#define MON_HANDSHAKE_MS 10000
-#define MON_MAX_RULES    (1U << 24)
+#define MON_MAX_RULES (1U << 24)
 
 /* An events channel from a proxy: untrusted input, its own dispatch table. */
 struct mon_chan {
@@ -465,19 +464,8 @@ sig_cb(uv_signal_t *h, int signum)
 static void
 mon_handshake(struct mon *m)
 {
-	int r;
-
-	r = ipc_send_hello(
-	    &m->loader, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
-	if (r < 0)
-		fatal_r(r, "cannot greet the loader");
-	r = ipc_recv_until(&m->loader, mon_from_loader, m, &m->committed, MON_HANDSHAKE_MS);
-	if (r == -ETIMEDOUT)
-		fatalx("no configuration from the loader in time");
-	if (r == -EPIPE)
-		fatalx("the loader closed the link during the handshake");
-	if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
+	proc_worker_handshake(&m->loader, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO,
+	    CGFW__ROLE__ROLE_MONITOR, mon_from_loader, m, &m->committed);
 }
 
 static void
