@@ -3,10 +3,9 @@
  * Fuzz target: a ClientHello (any bytes) against cgfw-httpproxy's TLS server
  * side (httpproxy/tls.c): SNI check, leaf minting, ALPN selection.  The CA
  * below is a throwaway made for this target only; it signs nothing real.
- * Without CGFW_LIBFUZZER, main() replays files (make check runs the corpus).
+ * tests/fuzz/replay.c replays files without libFuzzer (make check runs the corpus).
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,25 +68,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tls_free(ssl);
 	return 0;
 }
-
-#ifndef CGFW_LIBFUZZER
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[1 << 20];
-
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		size_t n;
-
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		(void)fclose(f);
-		(void)LLVMFuzzerTestOneInput(buf, n);
-	}
-	return 0;
-}
-#endif

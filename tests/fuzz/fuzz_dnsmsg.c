@@ -3,7 +3,7 @@
  * lib/dnsmsg.c on arbitrary bytes, read as a query and as an answer.  Beyond
  * "no crash", it checks what must hold: our own responses parse back,
  * stripping is idempotent and leaves what dns_parse_answer() sees unchanged.
- * Without CGFW_LIBFUZZER, main() replays files (make check runs the corpus).
+ * tests/fuzz/replay.c replays files without libFuzzer (make check runs the corpus).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -114,31 +114,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(msg);
 	return 0;
 }
-
-#ifndef CGFW_LIBFUZZER
-#define REPLAY_MAX (1 << 20)
-
-int
-main(int argc, char **argv)
-{
-	uint8_t *buf = malloc(REPLAY_MAX);
-
-	if (!buf)
-		return 1;
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		size_t n;
-
-		if (!f) {
-			perror(argv[i]);
-			free(buf);
-			return 1;
-		}
-		n = fread(buf, 1, REPLAY_MAX, f);
-		(void)fclose(f);
-		(void)LLVMFuzzerTestOneInput(buf, n);
-	}
-	free(buf);
-	return 0;
-}
-#endif

@@ -3,10 +3,9 @@
  * Fuzz target: request bytes through http-parser into cgfw-httpproxy's head
  * collector (httpproxy/http_parse.c) and the path canonicalisation that URL
  * rules match against.  Pipelined requests are taken one by one, as the
- * proxy does.  Without CGFW_LIBFUZZER, main() replays files.
+ * proxy does.  tests/fuzz/replay.c replays files without libFuzzer.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,25 +90,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(h);
 	return 0;
 }
-
-#ifndef CGFW_LIBFUZZER
-int
-main(int argc, char **argv)
-{
-	static uint8_t buf[1 << 20];
-
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		size_t n;
-
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		n = fread(buf, 1, sizeof(buf), f);
-		(void)fclose(f);
-		(void)LLVMFuzzerTestOneInput(buf, n);
-	}
-	return 0;
-}
-#endif

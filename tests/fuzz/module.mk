@@ -1,4 +1,4 @@
-# Fuzz targets.  Each tests/fuzz/fuzz_<name>.c has a plain replay main(), built
+# Fuzz targets.  Each tests/fuzz/fuzz_<name>.c is linked with tests/fuzz/replay.c, built
 # with the normal toolchain into build/tests/ so "make check" replays the seeds
 # in tests/fuzz/corpus/<name>/; "make fuzz" builds the libFuzzer binaries with
 # clang and sanitizers and runs each for FUZZ_TIME seconds on a copy of its
@@ -12,16 +12,18 @@ FUZZ_CFLAGS	?= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra \
 ALL_DEPS	+= $(B)/tests/fuzz/fuzz_dnsmsg.d $(B)/tests/fuzz/fuzz_http_request.d \
 		   $(B)/tests/fuzz/fuzz_clienthello.d
 
-$(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(LIBCGFW)
+$(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
 
-$(B)/tests/fuzz_http_request: $(B)/tests/fuzz/fuzz_http_request.o $(B)/httpproxy/http_parse.o \
+$(B)/tests/fuzz_http_request: $(B)/tests/fuzz/fuzz_http_request.o $(B)/tests/fuzz/replay.o \
+    $(B)/httpproxy/http_parse.o \
     $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ -lhttp_parser
 
-$(B)/tests/fuzz_clienthello: $(B)/tests/fuzz/fuzz_clienthello.o $(B)/httpproxy/tls.o
+$(B)/tests/fuzz_clienthello: $(B)/tests/fuzz/fuzz_clienthello.o $(B)/tests/fuzz/replay.o \
+    $(B)/httpproxy/tls.o
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) $(BORINGSSL_LIBS)
 
