@@ -24,6 +24,7 @@
 #define IPPROTO_ICMP 1
 #define IPPROTO_TCP  6
 #define IPPROTO_UDP  17
+#define SOCK_RAW     3
 #define NSEC_PER_SEC 1000000000ULL
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -38,6 +39,7 @@ const volatile __u16 cgfw_dns_port = 0;    /* its UDP and TCP port, host order *
 const volatile __u64 cgfw_exempt_cgid = 0; /* the workers' cgroup: never filtered */
 const volatile __u32 cgfw_http_ip4 = 0;    /* cgfw-httpproxy's address, network order; 0 = none */
 const volatile __u16 cgfw_http_port = 0;   /* its TCP port, host order */
+const volatile __u8 cgfw_allow_raw = 0;    /* --allow-raw-sockets */
 
 /* Exact IPv4 addresses (and IP:port) of the policy; DNS-learned IPs later. */
 struct {
@@ -138,7 +140,7 @@ policy_hit(struct cgfw_policy_val *v, struct decision *d)
  * were resolved (block wins) when the loader compiled the maps.
  */
 static __always_inline void
-decide4(__u32 daddr, __u16 dport, struct decision *d)
+decide4(__u32 daddr, __u16 dport, __u8 proto, struct decision *d)
 {
 	struct cgfw_ip4_key k = {.addr = daddr, .port = dport};
 	struct cgfw_lpm4_key lk = {.prefixlen = 32, .addr = daddr};
@@ -168,6 +170,11 @@ decide4(__u32 daddr, __u16 dport, struct decision *d)
 		if ((learned->flags & CGFW_LEARNED_URL_ONLY) && dport != 80 && dport != 443) {
 			d->verdict = CGFW_V_BLOCK;
 			d->reason = CGFW_R_URL_ONLY;
+		} else if ((learned->flags & (CGFW_LEARNED_URL_ONLY | CGFW_LEARNED_INTERCEPT)) &&
+		           proto != IPPROTO_TCP) {
+			/* Only TCP reaches cgfw-httpproxy: QUIC would carry the URL around it. */
+			d->verdict = CGFW_V_BLOCK;
+			d->reason = CGFW_R_URL_UDP;
 		}
 		return;
 	}
@@ -304,14 +311,29 @@ is_http_proxy(__u32 daddr, __u16 dport)
 }
 
 /*
+ * Where a sock_addr hook writes an IPv4 destination: user_ip4, or the low
+ * word of ::ffff:a.b.c.d for an AF_INET6 socket.  The verifier refuses
+ * user_ip6 in the IPv4 hooks, so v6 is a constant at every call site.
+ */
+static __always_inline void
+dest_set(struct bpf_sock_addr *ctx, int v6, __u32 ip, __u16 port)
+{
+	if (v6)
+		ctx->user_ip6[3] = ip;
+	else
+		ctx->user_ip4 = ip;
+	ctx->user_port = bpf_htons(port);
+}
+
+/*
  * Send the connection to a proxy (the DNS proxy for every query to port 53,
- * UDP or TCP, to any address; the HTTP proxy for :80 of a host with URL
+ * UDP or TCP, to any address; the HTTP proxy for :80/:443 of a host with URL
  * rules).  The original destination is kept in socket storage, so that
- * recvmsg4/getpeername4 can make the proxy look like the server asked, and
+ * recvmsg/getpeername can make the proxy look like the server asked, and
  * egress can tell the proxy who is asking.
  */
 static __always_inline int
-proxy_redirect(struct bpf_sock_addr *ctx, __u8 hook, __u32 daddr, __u16 dport, __u32 pip,
+proxy_redirect(struct bpf_sock_addr *ctx, __u8 hook, int v6, __u32 daddr, __u16 dport, __u32 pip,
     __u16 pport, struct decision *d)
 {
 	struct cgfw_sock_owner *o;
@@ -322,8 +344,7 @@ proxy_redirect(struct bpf_sock_addr *ctx, __u8 hook, __u32 daddr, __u16 dport, _
 	o->orig_daddr = daddr;
 	o->orig_dport = dport;
 	o->redirected = 1;
-	ctx->user_ip4 = pip;
-	ctx->user_port = bpf_htons(pport);
+	dest_set(ctx, v6, pip, pport);
 	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, d);
 }
 
@@ -334,46 +355,62 @@ exempt(void)
 	return cgfw_exempt_cgid && bpf_get_current_cgroup_id() == cgfw_exempt_cgid;
 }
 
+/*
+ * The one decision for an IPv4 destination, whether the socket is AF_INET
+ * or AF_INET6 with an IPv4-mapped address (v6): the same policy, the same
+ * redirects, the same events.
+ */
 static __always_inline int
-sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
+sock_addr_ip4(struct bpf_sock_addr *ctx, __u8 hook, int v6, __u32 daddr, __u16 dport)
 {
 	struct decision d;
-	__u32 daddr = ctx->user_ip4;
-	__u16 dport = bpf_ntohs((__u16)ctx->user_port);
 
-	if (exempt())
-		return CGFW_PASS;
 	if (cgfw_dns_port && dport == 53 &&
 	    (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_TCP)) {
 		d.verdict = CGFW_V_ALLOW;
 		d.reason = CGFW_R_DNS_REDIRECT;
 		d.rule_id = 0;
-		return proxy_redirect(ctx, hook, daddr, dport, cgfw_dns_ip4, cgfw_dns_port, &d);
+		return proxy_redirect(ctx, hook, v6, daddr, dport, cgfw_dns_ip4, cgfw_dns_port, &d);
 	}
-	decide4(daddr, dport, &d);
+	decide4(daddr, dport, (__u8)ctx->protocol, &d);
 	if (d.verdict == CGFW_V_ALLOW && (d.flags & CGFW_LEARNED_INTERCEPT) &&
 	    (dport == 80 || dport == 443) && cgfw_http_port && ctx->protocol == IPPROTO_TCP) {
 		d.reason = CGFW_R_HTTP_REDIRECT;
-		return proxy_redirect(ctx, hook, daddr, dport, cgfw_http_ip4, cgfw_http_port, &d);
+		return proxy_redirect(
+		    ctx, hook, v6, daddr, dport, cgfw_http_ip4, cgfw_http_port, &d);
 	}
 	return sock_addr_verdict(ctx, hook, AF_INET, NULL, daddr, dport, &d);
 }
 
+static __always_inline int
+sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
+{
+	if (exempt())
+		return CGFW_PASS;
+	return sock_addr_ip4(ctx, hook, 0, ctx->user_ip4, bpf_ntohs((__u16)ctx->user_port));
+}
+
 /* An answer from the proxy appears to come from the server the client asked. */
 static __always_inline void
-unredirect4(struct bpf_sock_addr *ctx)
+unredirect(struct bpf_sock_addr *ctx, int v6)
 {
 	struct cgfw_sock_owner *o;
-
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	__u32 ip;
 
-	if (!is_dns_proxy(ctx->user_ip4, port) && !is_http_proxy(ctx->user_ip4, port))
+	if (v6) {
+		if (ctx->user_ip6[0] || ctx->user_ip6[1] || ctx->user_ip6[2] != bpf_htonl(0xffff))
+			return;
+		ip = ctx->user_ip6[3];
+	} else {
+		ip = ctx->user_ip4;
+	}
+	if (!is_dns_proxy(ip, port) && !is_http_proxy(ip, port))
 		return;
 	o = bpf_sk_storage_get(&cgfw_sock, ctx->sk, 0, 0);
 	if (!o || !o->redirected)
 		return;
-	ctx->user_ip4 = o->orig_daddr;
-	ctx->user_port = bpf_htons(o->orig_dport);
+	dest_set(ctx, v6, o->orig_daddr, o->orig_dport);
 }
 
 static __always_inline int
@@ -383,19 +420,17 @@ sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
 	__u32 a[4];
 	__u16 dport = bpf_ntohs((__u16)ctx->user_port);
 
-	/* Each word is its own context access; the verifier wants them one by one. */
 	if (exempt())
 		return CGFW_PASS;
+	/* Each word is its own context access; the verifier wants them one by one. */
 	a[0] = ctx->user_ip6[0];
 	a[1] = ctx->user_ip6[1];
 	a[2] = ctx->user_ip6[2];
 	a[3] = ctx->user_ip6[3];
 
-	/* ::ffff:a.b.c.d is IPv4 on the wire: the IPv4 policy decides. */
-	if (a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff)) {
-		decide4(a[3], dport, &d);
-		return sock_addr_verdict(ctx, hook, AF_INET, NULL, a[3], dport, &d);
-	}
+	/* ::ffff:a.b.c.d is IPv4 on the wire: exactly the IPv4 path. */
+	if (a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff))
+		return sock_addr_ip4(ctx, hook, 1, a[3], dport);
 	if (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == bpf_htonl(1)) {
 		d.verdict = CGFW_V_ALLOW;
 		d.reason = CGFW_R_LOOPBACK;
@@ -424,7 +459,7 @@ SEC("cgroup/recvmsg4")
 int
 egress_recvmsg4(struct bpf_sock_addr *ctx)
 {
-	unredirect4(ctx);
+	unredirect(ctx, 0);
 	return 1; /* recvmsg hooks must return 1 */
 }
 
@@ -432,8 +467,63 @@ SEC("cgroup/getpeername4")
 int
 egress_getpeername4(struct bpf_sock_addr *ctx)
 {
-	unredirect4(ctx);
+	unredirect(ctx, 0);
 	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int
+egress_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	unredirect(ctx, 1);
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int
+egress_getpeername6(struct bpf_sock_addr *ctx)
+{
+	unredirect(ctx, 1);
+	return 1;
+}
+
+/*
+ * Every new inet socket of the cgroup: its owner is recorded now, in process
+ * context, so later packet events (raw, ping, anything egress judges) name
+ * the process.  Raw sockets are refused here unless --allow-raw-sockets:
+ * they carry any protocol to any address, around connect and sendmsg.  Only
+ * a process holding CAP_NET_RAW gets this far (a root service under attach);
+ * the kernel refuses the others first, and AF_PACKET never comes here at all
+ * (docs/threat-model.md).
+ */
+SEC("cgroup/sock_create")
+int
+egress_sock_create(struct bpf_sock *sk)
+{
+	struct cgfw_sock_owner *o, tmp = {};
+	struct cgfw_event *e;
+
+	if (exempt())
+		return CGFW_PASS;
+	o = bpf_sk_storage_get(&cgfw_sock, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
+		o = &tmp;
+	owner_fill(o);
+	if (sk->type != SOCK_RAW || cgfw_allow_raw)
+		return CGFW_PASS;
+	stat_inc(CGFW_STAT_CONNECT_BLOCKED);
+	e = event_reserve();
+	if (!e)
+		return CGFW_DROP;
+	event_from_owner(e, o);
+	e->cookie = bpf_get_socket_cookie(sk);
+	e->family = (__u8)sk->family;
+	e->proto = (__u8)sk->protocol;
+	e->hook = CGFW_HOOK_SOCK_CREATE;
+	e->verdict = CGFW_V_BLOCK;
+	e->reason = CGFW_R_RAW_SOCKET;
+	bpf_ringbuf_submit(e, 0);
+	return CGFW_DROP;
 }
 
 SEC("cgroup/connect6")
@@ -513,7 +603,7 @@ egress_skb(struct __sk_buff *skb)
 		}
 		if (o && o->admitted && o->daddr == daddr && o->dport == dport)
 			return CGFW_PASS;
-		decide4(daddr, dport, &d);
+		decide4(daddr, dport, proto, &d);
 		daddr6[0] = daddr;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		family = AF_INET6;

@@ -33,6 +33,8 @@ enum cgfw_hook {
 	CGFW_HOOK_CONNECT6 = 3,
 	CGFW_HOOK_SENDMSG6 = 4,
 	CGFW_HOOK_EGRESS = 5,
+	CGFW_HOOK_SOCK_CREATE = 6, /* socket(): raw sockets refused */
+	CGFW_HOOK_MAX,
 };
 
 enum cgfw_verdict {
@@ -56,6 +58,8 @@ enum cgfw_reason {
 	CGFW_R_HTTP_REDIRECT = 12, /* to cgfw-httpproxy: the host has URL rules */
 	CGFW_R_URL_ONLY = 13,      /* a host allowed by URL rules only, on another port */
 	CGFW_R_HTTPS_URL = 14,     /* :443 of a host with URL rules: not intercepted yet */
+	CGFW_R_RAW_SOCKET = 15,    /* a raw or packet socket, refused at creation */
+	CGFW_R_URL_UDP = 16,       /* UDP to :80/:443 of a host with URL rules (QUIC) */
 	CGFW_R_MAX,
 };
 

@@ -853,10 +853,8 @@ main(int argc, char *argv[])
 {
 	struct dns d = {0};
 
-	dns_init(&d, argc, argv);
-	if (proc_close_fds_except(CGFW_FD_IPC) < 0)
-		fatal("cannot close inherited fds");
-	proc_assert_unprivileged();
+	dns_init(&d, argc, argv); /* args, log_init() */
+	proc_worker_enter();
 	dns_handshake(&d);
 	return dns_run(&d);
 }

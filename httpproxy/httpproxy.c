@@ -1234,10 +1234,8 @@ main(int argc, char *argv[])
 {
 	struct http h = {0};
 
-	http_init(&h, argc, argv);
-	if (proc_close_fds_except(CGFW_FD_IPC) < 0)
-		fatal("cannot close inherited fds");
-	proc_assert_unprivileged();
+	http_init(&h, argc, argv); /* args, log_init() */
+	proc_worker_enter();
 	http_handshake(&h);
 	return http_run(&h);
 }

@@ -2,11 +2,15 @@
 /* Dropping to a worker user and proving that it happened. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -52,10 +56,27 @@ proc_close_fds_except(int keep)
 }
 
 void
+proc_worker_enter(void)
+{
+	/*
+	 * execve() made us dumpable again: until this line anyone with our uid
+	 * could ptrace us or take our fds.  The loader waits for READY before
+	 * the command starts, so no command exists yet.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("PR_SET_DUMPABLE");
+	if (proc_close_fds_except(CGFW_FD_IPC) < 0)
+		fatal("cannot close inherited fds");
+	proc_assert_unprivileged();
+}
+
+void
 proc_assert_unprivileged(void)
 {
 	if (getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0)
 		fatalx("refusing to run as root: start me through cgfw-loader");
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatalx("refusing to run dumpable");
 	capng_clear(CAPNG_SELECT_BOTH);
 	capng_get_caps_process();
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
@@ -65,23 +86,73 @@ proc_assert_unprivileged(void)
 }
 
 int
-proc_worker_user(uid_t *ret_uid, gid_t *ret_gid)
+proc_uid_reserved(uid_t uid)
 {
-	struct passwd *pw = getpwnam("cgfw");
+	return uid >= CGFW_DYN_UID_MIN && uid - CGFW_DYN_UID_MIN < CGFW_DYN_UID_N;
+}
 
-	if (!pw)
-		pw = getpwnam("nobody");
-	if (!pw)
-		return -ENOENT;
-	if (pw->pw_uid == 0 || pw->pw_gid == 0)
-		return -EPERM;
-	*ret_uid = pw->pw_uid;
-	*ret_gid = pw->pw_gid;
-	return 0;
+/* Hold /run/cgfw/uid/<uid> locked: no other loader takes this uid meanwhile. */
+static int
+uid_lock(uid_t uid)
+{
+	char path[64];
+	int fd;
+
+	if ((mkdir(CGFW_RUN_DIR, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(CGFW_RUN_DIR "/uid", 0700) < 0 && errno != EEXIST))
+		return -errno;
+	snprintf(path, sizeof(path), CGFW_RUN_DIR "/uid/%u", (unsigned)uid);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = -errno;
+
+		(void)close(fd);
+		return r == -EWOULDBLOCK ? -EBUSY : r;
+	}
+	return fd;
 }
 
 int
-proc_become(uid_t uid, gid_t gid, const char *user)
+proc_worker_user(const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd)
+{
+	struct passwd *pw = getpwnam(name);
+	uint32_t start;
+
+	*ret_lock_fd = -1;
+	if (pw) {
+		if (pw->pw_uid == 0 || pw->pw_gid == 0)
+			return -EPERM;
+		if (pw->pw_uid == avoid)
+			return -EEXIST;
+		*ret_uid = pw->pw_uid;
+		*ret_gid = pw->pw_gid;
+		return 0;
+	}
+	/* Like systemd's DynamicUser: a uid nobody else names or holds. */
+	start = ((uint32_t)getpid() * 2654435761u) % CGFW_DYN_UID_N;
+	for (uint32_t i = 0; i < CGFW_DYN_UID_N; i++) {
+		uid_t uid = CGFW_DYN_UID_MIN + (start + i) % CGFW_DYN_UID_N;
+		int fd;
+
+		if (uid == avoid || getpwuid(uid) || getgrgid((gid_t)uid))
+			continue;
+		fd = uid_lock(uid);
+		if (fd == -EBUSY)
+			continue;
+		if (fd < 0)
+			return fd;
+		*ret_uid = uid;
+		*ret_gid = (gid_t)uid;
+		*ret_lock_fd = fd;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int
+proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw)
 {
 	if (user ? initgroups(user, gid) < 0 : setgroups(1, &gid) < 0)
 		return -errno;
@@ -90,15 +161,22 @@ proc_become(uid_t uid, gid_t gid, const char *user)
 	/*
 	 * Empty the bounding set while CAP_SETPCAP is still ours.  A root
 	 * target (an explicit --user root) keeps root's capabilities except
-	 * those that would let it detach or tamper with the firewall; it can
-	 * still leave the cgroup, as uid 0 owns cgroup.procs (see docs/).
+	 * those that reach the firewall (docs/threat-model.md): BPF objects and
+	 * mounts (SYS_ADMIN, BPF, PERFMON), links and routes (NET_ADMIN), raw
+	 * and packet sockets (NET_RAW, unless asked for), other processes
+	 * (SYS_PTRACE, CHECKPOINT_RESTORE), file handles that open any cgroup
+	 * directory by id (DAC_READ_SEARCH), the kernel itself (SYS_MODULE,
+	 * SYS_RAWIO, SYS_BOOT, MAC_ADMIN) and giving capabilities back (SETPCAP).
 	 */
 	if (uid == 0) {
 		static const int tamper[] = {CAP_SYS_ADMIN, CAP_BPF, CAP_NET_ADMIN, CAP_SYS_PTRACE,
-		    CAP_SYS_MODULE, CAP_PERFMON, CAP_SETPCAP};
+		    CAP_SYS_MODULE, CAP_PERFMON, CAP_SETPCAP, CAP_DAC_READ_SEARCH, CAP_SYS_RAWIO,
+		    CAP_CHECKPOINT_RESTORE, CAP_SYS_BOOT, CAP_MAC_ADMIN, CAP_NET_RAW};
+		size_t n = sizeof(tamper) / sizeof(tamper[0]);
 
 		capng_get_caps_process();
-		for (size_t i = 0; i < sizeof(tamper) / sizeof(tamper[0]); i++)
+		/* CAP_NET_RAW is last: kept only for --allow-raw-sockets. */
+		for (size_t i = 0; i < n - (keep_net_raw ? 1 : 0); i++)
 			(void)capng_update(CAPNG_DROP,
 			    CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE |
 			        CAPNG_BOUNDING_SET,

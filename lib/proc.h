@@ -17,15 +17,45 @@ struct ipc_rule;
  */
 void proc_worker_handshake(struct ipc_peer *loader, int hello_body, int role,
     const struct ipc_rule *table, void *ctx, const int *committed);
-/* Fatal unless uid/gid are not 0, no capability is held and no_new_privs is set. */
+/*
+ * The first thing a worker does after exec: not dumpable (no ptrace, no
+ * /proc/PID/mem, no pidfd_getfd for anyone without CAP_SYS_PTRACE), every
+ * inherited fd but CGFW_FD_IPC closed, then proc_assert_unprivileged().
+ */
+void proc_worker_enter(void);
+/*
+ * Fatal unless uid/gid are not 0, no capability is held, no_new_privs is set
+ * and the process is not dumpable.
+ */
 void proc_assert_unprivileged(void);
-/* The unprivileged worker user: "cgfw" if it exists, else "nobody". */
-int proc_worker_user(uid_t *ret_uid, gid_t *ret_gid);
+
+/*
+ * Worker uids when packaging created no user (packaging/sysusers.d): a range
+ * of cgfw's own, far from login users, systemd's DynamicUser range and
+ * nobody, so no command runs as one (--user in it is refused).
+ */
+#define CGFW_DYN_UID_MIN 0x7cf00000u
+#define CGFW_DYN_UID_N   0x10000u
+#define CGFW_RUN_DIR     "/run/cgfw"
+
+/* uid is in cgfw's reserved range. */
+int proc_uid_reserved(uid_t uid);
+/*
+ * The user a worker runs as: NAME (e.g. "cgfw-dns") when it exists, else a
+ * uid of the reserved range that no passwd or group entry names and that no
+ * other loader holds: *ret_lock_fd is then a locked file under
+ * /run/cgfw/uid/, to keep open while the worker runs (-1 for a named user).
+ * Never uid 0 and never avoid: -EEXIST if NAME is avoid.
+ */
+int proc_worker_user(
+    const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd);
 /*
  * Become uid/gid for good: supplementary groups (user's, or gid alone when
- * user is NULL), gid, uid, no capability in any set, no_new_privs.
+ * user is NULL), gid, uid, no capability in any set, no_new_privs.  uid 0
+ * keeps root's capabilities but those that reach the firewall (CAP_NET_RAW
+ * too unless keep_net_raw).
  * Returns 0 or -errno.
  */
-int proc_become(uid_t uid, gid_t gid, const char *user);
+int proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw);
 
 #endif

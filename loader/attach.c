@@ -210,6 +210,7 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	b->skel->rodata->cgfw_http_ip4 = cfg->http_ip4;
 	b->skel->rodata->cgfw_http_port = cfg->http_port;
 	b->skel->rodata->cgfw_block_unresolved = (__u8)pol->block_unresolved;
+	b->skel->rodata->cgfw_allow_raw = (__u8)cfg->allow_raw;
 
 	r = egress__load(b->skel);
 	if (r < 0) {
@@ -246,6 +247,9 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	progs[4] = b->skel->progs.egress_skb;
 	progs[5] = b->skel->progs.egress_recvmsg4;
 	progs[6] = b->skel->progs.egress_getpeername4;
+	progs[7] = b->skel->progs.egress_recvmsg6;
+	progs[8] = b->skel->progs.egress_getpeername6;
+	progs[9] = b->skel->progs.egress_sock_create;
 	for (int i = 0; i < LOADER_N_PROGS; i++) {
 		char pin[320];
 

@@ -15,11 +15,13 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -90,38 +92,68 @@ resolve_user(struct loader *l)
 	}
 	if (pw && pw->pw_uid == l->uid)
 		l->user_name = strdup(pw->pw_name);
+	if (proc_uid_reserved(l->uid))
+		fatalx("uid %u is in cgfw's reserved range for its workers (%u-%u); pick another "
+		       "user",
+		    (unsigned)l->uid, CGFW_DYN_UID_MIN, CGFW_DYN_UID_MIN + CGFW_DYN_UID_N - 1);
 }
 
+/*
+ * The record must not be the command's to rewrite: the log file belongs to
+ * root, 0640, its group the command's (so the invoking user may read what
+ * their command did, never write it).  An existing file must already be
+ * like that: anything else could be the command's own, or a file it can
+ * write, and is refused.
+ */
 static int
 open_log_file(struct loader *l)
 {
 	const char *path = l->o->log_file;
+	char dir[PATH_MAX], *slash;
+	struct stat st;
 	int fd, created = 1;
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0 && errno == EEXIST) {
 		created = 0;
-		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	}
 	if (fd < 0)
 		fatal("--log-file %s", path);
-	/* The invoking user may read what their command did. */
-	if (created && l->uid != 0 && fchown(fd, l->uid, l->gid) < 0)
-		log_warn("cannot give %s to uid %u, ignoring", path, (unsigned)l->uid);
+	if (fstat(fd, &st) < 0)
+		fatal("--log-file %s: fstat", path);
+	if (!created && (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0022)))
+		fatalx("--log-file %s: %s; cgfw appends only to a regular file owned by root "
+		       "that no one else may write (remove it, or chown root and chmod go-w)",
+		    path,
+		    !S_ISREG(st.st_mode) ? "not a regular file"
+		    : st.st_uid != 0     ? "owned by another user"
+		                         : "writable by group or others");
+	if (created && fchown(fd, 0, l->gid) < 0)
+		fatal("--log-file %s: chown root:%u", path, (unsigned)l->gid);
+	/* A directory the command may write lets it swap the file for its own. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(slash ? dir : ".", &st) == 0 && l->uid != 0 &&
+	    (st.st_uid == l->uid || ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))))
+		log_warnx("--log-file %s: the command's user may replace files in %s; prefer a "
+		          "directory it cannot write",
+		    path, slash ? dir : ".");
 	return fd;
 }
 
 static int
 done_child(struct loader *l)
 {
-	return l->child_done;
+	return l->child_done || l->target_lost;
 }
 
 static int
-done_never(struct loader *l)
+done_target_lost(struct loader *l)
 {
-	(void)l;
-	return 0;
+	return l->target_lost;
 }
 
 static void
@@ -141,6 +173,62 @@ signals_block(struct loader *l)
 	if (l->sfd < 0)
 		fatal("signalfd");
 	(void)signal(SIGPIPE, SIG_IGN);
+}
+
+/* The mount point of the last bpf or cgroup2 mount in mountinfo, or "" */
+static int
+last_fw_mount(char *buf, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	buf[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], fstype[64], *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep, " - %63s", fstype) != 1)
+			continue;
+		if (!strcmp(fstype, "bpf") || !strcmp(fstype, "cgroup2"))
+			snprintf(buf, len, "%s", mnt);
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Runs in the command's child, still root, already inside the target cgroup.
+ * A mount namespace where no bpffs is mounted (the pins cannot be opened, so
+ * no link can be detached) and a cgroup namespace rooted at the target, with
+ * the only cgroup2 mount showing that subtree: no ancestor's cgroup.procs is
+ * reachable by path.  Without CAP_SYS_ADMIN the command cannot undo either.
+ */
+static int
+confine_command(const struct loader *l)
+{
+	char mnt[PATH_MAX];
+	int r, i;
+
+	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
+		return -errno;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+	/* Deepest (latest) first; a detached parent takes its children along. */
+	for (i = 0; i < 256; i++) {
+		if ((r = last_fw_mount(mnt, sizeof(mnt))) < 0)
+			return r;
+		if (!mnt[0])
+			break;
+		if (umount2(mnt, MNT_DETACH) < 0)
+			return -errno;
+	}
+	if (i == 256)
+		return -ELOOP;
+	if (mount("cgroup2", l->cg2_mnt, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -errno;
+	return 0;
 }
 
 /*
@@ -181,7 +269,9 @@ start_command(struct loader *l)
 			for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 				(void)setenv(vars[i], l->bundle_path, 1);
 		}
-		r = proc_become(l->uid, l->gid, l->user_name);
+		r = confine_command(l);
+		if (r == 0)
+			r = proc_become(l->uid, l->gid, l->user_name, l->o->allow_raw);
 		if (r == 0) {
 			execvp(argv[0], argv);
 			r = -errno;
@@ -289,6 +379,7 @@ setup_target(struct loader *l)
 	r = cgroup2_mount(mnt, sizeof(mnt));
 	if (r < 0)
 		fatal_r(r, "no cgroup2 mount in /proc/self/mountinfo");
+	snprintf(l->cg2_mnt, sizeof(l->cg2_mnt), "%s", mnt);
 	r = cgroup_self_path(self, sizeof(self));
 	if (r < 0)
 		fatal_r(r, "cannot find my cgroup in /proc/self/cgroup");
@@ -450,6 +541,9 @@ main(int argc, char *argv[])
 	int r, sig = 0, code;
 
 	log_init("cgfw-loader", 0);
+	/* Nothing that shares our uid (a root command) may ptrace us or take our fds. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("PR_SET_DUMPABLE");
 	opts_parse(&o, argc, argv);
 	log_init("cgfw-loader", o.debug);
 	if (geteuid() != 0)
@@ -482,6 +576,7 @@ main(int argc, char *argv[])
 		ca_setup(&l);
 	if (o.cmd == CMD_RUN)
 		resolve_user(&l);
+	workers_users(&l);
 	if (o.log_file)
 		l.log_fd = open_log_file(&l);
 
@@ -504,6 +599,7 @@ main(int argc, char *argv[])
 	bcfg.exempt_cgroup_id = l.wcg_id;
 	bcfg.http_ip4 = htonl(INADDR_LOOPBACK);
 	bcfg.http_port = l.http_port;
+	bcfg.allow_raw = o.allow_raw;
 	if (loader_bpf_setup(&l.bpf, &l.pol, &bcfg, l.cg_fd, l.cg_id, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		goto fail;
@@ -528,6 +624,7 @@ main(int argc, char *argv[])
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
 	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
+	l.watch_target = 1;
 
 	if (o.cmd == CMD_RUN) {
 		(void)loader_wait(&l, done_child, -1, NULL);
@@ -535,9 +632,12 @@ main(int argc, char *argv[])
 		log_info("enforcing on %s; stop with SIGINT or SIGTERM", l.cg_path);
 		do {
 			sig = 0;
-			(void)loader_wait(&l, done_never, -1, &sig);
-		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT);
+			(void)loader_wait(&l, done_target_lost, -1, &sig);
+		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT && !l.target_lost);
 	}
+	l.watch_target = 0;
+	if (l.child > 0 && !l.child_done)
+		(void)kill(l.child, SIGKILL); /* its cgroup is gone: never run on unfiltered */
 
 	if (l.created_cgroup)
 		cgroup_remove(l.cg_path);
@@ -550,7 +650,9 @@ main(int argc, char *argv[])
 	loader_for_exit = NULL;
 	if (l.bundle_path[0])
 		(void)unlink(l.bundle_path);
-	if (o.cmd == CMD_ATTACH)
+	if (l.target_lost)
+		code = 1;
+	else if (o.cmd == CMD_ATTACH)
 		code = 0;
 	else if (WIFSIGNALED(l.child_status))
 		code = 128 + WTERMSIG(l.child_status);

@@ -52,12 +52,13 @@ struct loader_opts {
 	int block_nxdomain;
 	int have_cli_block_response;
 	int allow_dns_request;
+	int allow_raw;         /* --allow-raw-sockets */
 	const char *state_dir; /* cgfw's CA lives here unless $CAROOT has mkcert's */
 	int have_state_dir;    /* given explicitly: its CA wins over mkcert's default */
 	char *upstream_ca;     /* PEM bundle the servers' certificates must chain to */
 };
 
-#define LOADER_N_PROGS 7
+#define LOADER_N_PROGS 10
 
 struct execargv;
 
@@ -78,12 +79,17 @@ struct loader_bpf_cfg {
 	uint64_t exempt_cgroup_id; /* the workers' cgroup: never filtered */
 	uint32_t http_ip4;         /* network order; 0 = no HTTP proxy */
 	uint16_t http_port;
+	int allow_raw;
 };
 
 enum { W_MON, W_DNS, W_HTTP, W_N };
 
 struct worker {
 	const char *name;
+	const char *user; /* its sysusers.d name, else a uid of the reserved range */
+	uid_t uid;
+	gid_t gid;
+	int uid_lock_fd; /* holds a reserved uid, -1 for a named user */
 	pid_t pid;
 	struct ipc_peer ipc;
 	const struct ipc_rule *table;
@@ -95,6 +101,7 @@ struct loader {
 	struct loader_opts *o;
 	struct cgfw_policy pol;
 	struct loader_bpf bpf;
+	char cg2_mnt[PATH_MAX]; /* where cgroup2 is mounted */
 	char cg_path[PATH_MAX]; /* full path of the target cgroup */
 	int cg_fd;
 	unsigned long long cg_id;
@@ -125,6 +132,8 @@ struct loader {
 	pid_t child;
 	int child_status;
 	int child_done;
+	int watch_target; /* enforcing: loader_wait() checks the target cgroup */
+	int target_lost;  /* the target cgroup was removed (maybe re-created) */
 	int sfd;
 };
 
@@ -133,8 +142,10 @@ void opts_parse(struct loader_opts *o, int argc, char *argv[]);
 int opts_resolv_conf(struct loader_opts *o, const char *path);
 
 /* workers.c */
+void workers_users(struct loader *l);
 void workers_start(struct loader *l);
 void workers_stop(struct loader *l);
+void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
 int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig);
 
 /* attach.c */

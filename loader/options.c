@@ -38,6 +38,8 @@ static void __attribute__((noreturn)) usage(int code)
 	    "  --dns-min-ttl N    resolved IPs stay allowed at least N seconds (default 300)\n"
 	    "  --dns-block-response refused|nxdomain   answer to a blocked name (refused)\n"
 	    "  --allow-dns-request  answer queries but admit no IP (the packet layer decides)\n"
+	    "  --allow-raw-sockets  let the command open raw sockets (and keep CAP_NET_RAW\n"
+	    "                     when it runs as root); refused by default\n"
 	    "  --upstream-ca F    HTTPS servers must chain to F (default: SSL_CERT_FILE or the\n"
 	    "                     system store)\n"
 	    "  --state-dir D      where cgfw's CA lives (default /var/lib/cgfw; $CAROOT with\n"
@@ -232,6 +234,15 @@ config_key(void *user, const char *section, const char *name, const char *value)
 			return 0;
 		}
 		o->allow_dns_request |= v;
+	} else if (!strcmp(name, "allow-raw-sockets")) {
+		int v;
+
+		if (parse_bool(value, &v) < 0) {
+			snprintf(c->err, sizeof(c->err),
+			    "%s: expected true or false, not \"%.64s\"", origin, value);
+			return 0;
+		}
+		o->allow_raw |= v;
 	} else if (!strcmp(name, "log-file")) {
 		if (!o->log_file)
 			set_str(&o->log_file, value);
@@ -295,6 +306,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_MIN_TTL,
 		O_BLOCK_RESPONSE,
 		O_ALLOW_DNS_REQUEST,
+		O_ALLOW_RAW,
 		O_STATE_DIR,
 		O_UPSTREAM_CA,
 	};
@@ -314,6 +326,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"dns-min-ttl", required_argument, NULL, O_MIN_TTL},
 	    {"dns-block-response", required_argument, NULL, O_BLOCK_RESPONSE},
 	    {"allow-dns-request", no_argument, NULL, O_ALLOW_DNS_REQUEST},
+	    {"allow-raw-sockets", no_argument, NULL, O_ALLOW_RAW},
 	    {"state-dir", required_argument, NULL, O_STATE_DIR},
 	    {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
 	    {NULL, 0, NULL, 0},
@@ -402,6 +415,9 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			break;
 		case O_ALLOW_DNS_REQUEST:
 			o->allow_dns_request = 1;
+			break;
+		case O_ALLOW_RAW:
+			o->allow_raw = 1;
 			break;
 		case O_STATE_DIR:
 			if (optarg[0] != '/')

@@ -32,6 +32,9 @@
 
 #define LOADER_HANDSHAKE_MS 10000
 #define LOADER_DRAIN_MS     5000
+#define LOADER_TARGET_MS    250 /* how often the target cgroup is checked */
+
+static void target_check(struct loader *l);
 
 static void
 exe_dir(char *buf, size_t len)
@@ -61,9 +64,6 @@ spawn_worker(struct loader *l, struct worker *w)
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	int sv[2];
 	struct stat st;
-	uid_t uid;
-	gid_t gid;
-	int r;
 
 	exe_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, w->name);
@@ -71,9 +71,6 @@ spawn_worker(struct loader *l, struct worker *w)
 		fatal("cannot find worker %s", path);
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		fatalx("refusing to start %s: not owned by root or writable by others", path);
-	r = proc_worker_user(&uid, &gid);
-	if (r < 0)
-		fatal_r(r, "no unprivileged user (cgfw or nobody) for the workers");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
 		fatal("socketpair");
 
@@ -100,10 +97,9 @@ spawn_worker(struct loader *l, struct worker *w)
 			_exit(127);
 		if (proc_close_fds_except(CGFW_FD_IPC) < 0)
 			_exit(127);
-		if (proc_become(uid, gid, NULL) < 0)
+		if (proc_become(w->uid, w->gid, NULL, 0) < 0)
 			_exit(126);
-		/* Not dumpable: a hijacked sibling cannot ptrace us. */
-		(void)prctl(PR_SET_DUMPABLE, 0);
+		/* execve() makes it dumpable again: proc_worker_enter() undoes that first. */
 		execve(path, argv, envp);
 		_exit(127);
 	}
@@ -531,9 +527,13 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 			if (wait <= 0)
 				return -ETIMEDOUT;
 		}
+		if (l->watch_target && (wait < 0 || wait > LOADER_TARGET_MS))
+			wait = LOADER_TARGET_MS;
 		n = poll(pfd, 1 + W_N, wait);
 		if (n < 0 && errno != EINTR)
 			fatal("poll");
+		if (l->watch_target)
+			target_check(l);
 		if (n <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -557,6 +557,54 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 	return 0;
 }
 
+/* The monitor writes it into the record; the loader's own stderr line is separate. */
+void
+workers_notice(struct loader *l, const char *msg, const char *because, const char *comment)
+{
+	struct worker *w = &l->w[W_MON];
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+
+	if (w->ipc.fd < 0)
+		return;
+	n.msg = (char *)msg;
+	n.because = (char *)because;
+	n.comment = (char *)comment;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_NOTICE;
+	env.loader_mon_notice = &n;
+	if (ipc_send(&w->ipc, &env, NULL, 0) < 0)
+		worker_lost(w, "cannot send it a notice");
+}
+
+/*
+ * The target cgroup is still the one the programs are attached to.  A
+ * service manager restarting a unit removes and re-creates its cgroup: the
+ * new directory has a new id and none of our programs.
+ */
+static int
+target_alive(const struct loader *l)
+{
+	struct stat st;
+
+	return stat(l->cg_path, &st) == 0 && (unsigned long long)st.st_ino == l->cg_id;
+}
+
+static void
+target_check(struct loader *l)
+{
+	char cmt[PATH_MAX + 160];
+
+	if (l->target_lost || target_alive(l))
+		return;
+	l->target_lost = 1;
+	snprintf(cmt, sizeof(cmt),
+	    "%s (cgroup id %llu) was removed%s; its programs went with it, so cgfw stops",
+	    l->cg_path, l->cg_id,
+	    access(l->cg_path, F_OK) == 0 ? " and re-created unfiltered" : "");
+	log_warnx("%s", cmt);
+	workers_notice(l, "ATTACH LOST", "CgroupRemoved", cmt);
+}
+
 static int
 done_ready(struct loader *l)
 {
@@ -576,24 +624,54 @@ done_stopped(struct loader *l)
 }
 
 /*
- * Start the monitor and the DNS proxy, hand them their fds, and wait until
- * both say READY: the command does not start before that.
+ * Each worker's own user, never one a command can run as: the command's
+ * uid (l->uid, 0 for attach) is avoided, and a command asked to run as a
+ * worker's named user is refused.  Two workers never share a uid, so a
+ * hijacked one cannot signal or read its siblings either.
+ */
+void
+workers_users(struct loader *l)
+{
+	static const char *const names[W_N] = {"cgfw-monitor", "cgfw-dnsproxy", "cgfw-httpproxy"};
+	static const char *const users[W_N] = {"cgfw-mon", "cgfw-dns", "cgfw-http"};
+
+	for (int i = 0; i < W_N; i++) {
+		struct worker *w = &l->w[i];
+		int r;
+
+		w->name = names[i];
+		w->user = users[i];
+		w->ipc.fd = -1;
+		w->pid = -1;
+		r = proc_worker_user(w->user, l->uid, &w->uid, &w->gid, &w->uid_lock_fd);
+		if (r == -EEXIST)
+			fatalx("--user: uid %u is %s, the user of %s; pick another user",
+			    (unsigned)l->uid, w->user, w->name);
+		if (r < 0)
+			fatal_r(r, "no user for %s (%s, or a free uid from %u-%u)", w->name,
+			    w->user, CGFW_DYN_UID_MIN, CGFW_DYN_UID_MIN + CGFW_DYN_UID_N - 1);
+		for (int j = 0; j < i; j++)
+			if (l->w[j].uid == w->uid)
+				fatalx("%s and %s would share uid %u; give each its own user "
+				       "(packaging/sysusers.d/cgfw.conf)",
+				    l->w[j].user, w->user, (unsigned)w->uid);
+		log_debug("%s runs as %s (uid %u)", w->name,
+		    w->uid_lock_fd < 0 ? w->user : "a reserved uid", (unsigned)w->uid);
+	}
+}
+
+/*
+ * Start the monitor and the proxies, hand them their fds, and wait until
+ * all say READY: the command does not start before that.
  */
 void
 workers_start(struct loader *l)
 {
 	int ev[2], hev[2];
 
-	l->w[W_MON].name = "cgfw-monitor";
-	l->w[W_HTTP].name = "cgfw-httpproxy";
 	l->w[W_HTTP].table = loader_from_http;
 	l->w[W_MON].table = loader_from_mon;
-	l->w[W_DNS].name = "cgfw-dnsproxy";
 	l->w[W_DNS].table = loader_from_dns;
-	for (int i = 0; i < W_N; i++) {
-		l->w[i].ipc.fd = -1;
-		l->w[i].pid = -1;
-	}
 	/* The events channel between the DNS proxy and the monitor. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ev) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, hev) < 0)

@@ -144,6 +144,10 @@ mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 		return "URLRuleHostOtherPort";
 	case CGFW_R_HTTPS_URL:
 		return "HTTPSNotInterceptedYet";
+	case CGFW_R_RAW_SOCKET:
+		return "RawSocketRefused";
+	case CGFW_R_URL_UDP:
+		return "URLRuleHostNotTCP";
 	}
 	return "Unknown";
 }
@@ -151,10 +155,10 @@ mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 static const char *
 hook_name(int hook)
 {
-	static const char *const names[] = {
-	    "", "connect4", "sendmsg4", "connect6", "sendmsg6", "egress"};
+	static const char *const names[CGFW_HOOK_MAX] = {
+	    "", "connect4", "sendmsg4", "connect6", "sendmsg6", "egress", "sock_create"};
 
-	return hook > 0 && hook <= CGFW_HOOK_EGRESS ? names[hook] : "unknown";
+	return hook > 0 && hook < CGFW_HOOK_MAX ? names[hook] : "unknown";
 }
 
 static const char *
@@ -235,6 +239,16 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 		snprintf(
 		    buf, len, "%s has URL rules and HTTPS is not intercepted yet: refused", ip);
 		break;
+	case CGFW_R_RAW_SOCKET:
+		snprintf(buf, len,
+		    "raw sockets (SOCK_RAW) are refused at creation (--allow-raw-sockets allows "
+		    "them)");
+		break;
+	case CGFW_R_URL_UDP:
+		snprintf(buf, len,
+		    "%s has URL rules, which only TCP through cgfw-httpproxy may use (no QUIC)",
+		    ip);
+		break;
 	default:
 		snprintf(buf, len, "%s mode", mode_name(out->mode));
 		break;
@@ -303,9 +317,9 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	size_t cmd_len;
 	int blocked;
 
-	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook > CGFW_HOOK_EGRESS ||
+	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook >= CGFW_HOOK_MAX ||
 	    (e->verdict != CGFW_V_ALLOW && e->verdict != CGFW_V_BLOCK) || e->reason == 0 ||
-	    e->reason >= CGFW_R_MAX || (e->family != 2 && e->family != 10) ||
+	    e->reason >= CGFW_R_MAX || (e->family != AF_INET && e->family != AF_INET6) ||
 	    ((e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE) &&
 	        !mon_rule_find(out, e->rule_id))) {
 		out->n_bad++;
@@ -317,11 +331,19 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	blocked = e->verdict == CGFW_V_BLOCK;
 	level = blocked ? "WARN" : "INFO";
 	snprintf(msg, sizeof(msg), "PACKET %s", blocked ? "BLOCKED" : "ALLOWED");
-	inet_ntop(e->family == 2 ? AF_INET : AF_INET6, e->daddr, ip, sizeof(ip));
-	snprintf(port, sizeof(port), "%u", e->dport);
+	/* A socket refused at creation has no destination yet. */
+	ip[0] = '\0';
+	port[0] = '\0';
+	if (e->hook != CGFW_HOOK_SOCK_CREATE) {
+		inet_ntop(e->family == AF_INET ? AF_INET : AF_INET6, e->daddr, ip, sizeof(ip));
+		snprintf(port, sizeof(port), "%u", e->dport);
+	}
 	because = mon_because(e->reason, rule ? rule->action : 0, rule ? rule->kind : NULL,
 	    because_buf, sizeof(because_buf));
-	blocked_at = !blocked ? "" : e->hook == CGFW_HOOK_EGRESS ? "packet" : "connect";
+	blocked_at = !blocked                           ? ""
+	             : e->hook == CGFW_HOOK_EGRESS      ? "packet"
+	             : e->hook == CGFW_HOOK_SOCK_CREATE ? "socket"
+	                                                : "connect";
 	comment(out, e, rule, ip, cmt, sizeof(cmt));
 	/* The kernel stamps CLOCK_MONOTONIC. */
 	fmt_realtime((int64_t)e->ts_ns + out->realtime_offset_ns, tbuf, sizeof(tbuf));
@@ -783,5 +805,37 @@ mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev)
 	r = mon_http_event_format(out, ev);
 	if (r < 0)
 		return r;
+	return write_event(out);
+}
+
+int
+mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
+{
+	struct timespec now;
+	char tbuf[64];
+
+	if (!bounded(n->msg, 32) || !n->msg[0] || !bounded(n->because, 40) ||
+	    !bounded(n->comment, 512))
+		return -EINVAL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
+	jb_begin(&out->jb);
+	jb_str(&out->jb, "time", tbuf);
+	jb_str(&out->jb, "level", "ERROR");
+	jb_str(&out->jb, "msg", n->msg);
+	jb_str(&out->jb, "because", n->because);
+	jb_str(&out->jb, "ruleSourceComment", n->comment);
+	jb_int(&out->jb, "schema", 1);
+	jb_uint(&out->jb, "cgroup", out->cgroup_id);
+	jb_str(&out->jb, "mode", mode_name(out->mode));
+	jb_end(&out->jb);
+	jb_reset(&out->tb);
+	jb_raw(&out->tb, "ERROR ", 6);
+	jb_raw(&out->tb, n->msg, strlen(n->msg));
+	text_kv(&out->tb, "because", n->because, strlen(n->because));
+	text_kv(&out->tb, "comment", n->comment, strlen(n->comment));
+	jb_raw(&out->tb, "\n", 1);
+	if (out->jb.err || out->tb.err)
+		return -ENOMEM;
 	return write_event(out);
 }

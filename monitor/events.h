@@ -60,6 +60,8 @@ int mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev);
 int mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev);
 /* The same for an HTTP event from cgfw-httpproxy. */
 int mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev);
+/* A notice from the loader (e.g. ATTACH LOST) as an ERROR line; -EINVAL if malformed. */
+int mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n);
 int mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev);
 const struct mon_ipdom *mon_ipdom_find(const struct mon_out *out, uint32_t addr);
 /* The command line of pid (spaces for NULs), else NULL. Caller frees. */

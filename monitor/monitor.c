@@ -242,6 +242,22 @@ mon_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+static int
+mon_on_notice(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	int r;
+
+	if (!m->committed)
+		return ipc_violation(p, "notice before commit");
+	r = mon_notice_emit(&m->out, env->loader_mon_notice);
+	if (r == -EINVAL)
+		return ipc_violation(p, "notice: a field is out of range");
+	if (r < 0)
+		log_warn_r(r, "cannot write an event");
+	return 0;
+}
+
 /* What the loader may send the monitor.  Anything else kills the link. */
 static const struct ipc_rule mon_from_loader[] = {
     {CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, mon_on_hello},
@@ -250,6 +266,7 @@ static const struct ipc_rule mon_from_loader[] = {
     {CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, mon_on_fds},
     {CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, mon_on_commit},
     {CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_NOTICE, 0, mon_on_notice},
     {0, 0, NULL},
 };
 
@@ -565,10 +582,8 @@ main(int argc, char *argv[])
 {
 	struct mon m = {0};
 
-	mon_init(&m, argc, argv);
-	if (proc_close_fds_except(CGFW_FD_IPC) < 0)
-		fatal("cannot close inherited fds");
-	proc_assert_unprivileged();
+	mon_init(&m, argc, argv); /* args, log_init() */
+	proc_worker_enter();
 	mon_handshake(&m);
 	return mon_run(&m);
 }

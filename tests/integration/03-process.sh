@@ -45,8 +45,15 @@ out=$(cgfw run --user nobody -- printf '%s|' 'a b' 'c;d')
 expect_eq "several arguments are exec'd as argv" "a b|c;d|" "$out"
 
 # The command runs in the new cgroup, and the event pid is the real pid.
-out=$(cgfw run --user nobody -- cat /proc/self/cgroup)
-expect_match "the command runs in a cgfw cgroup" "^0::.*/cgfw/run-[0-9]+$" "$out"
+# Seen from the host it is cgfw/run-PID; from inside, its own cgroup
+# namespace makes that cgroup the root, with nothing above it to write to.
+cgfw_bg run --user nobody -- sh -c 'grep ^0:: /proc/self/cgroup >'"$W"'/cg.in; echo $$ >'"$W"'/cg.pid; exec sleep 30'
+check "the command started" wait_file "$W/cg.pid"
+expect_match "the command runs in a cgfw cgroup" "^0::.*/cgfw/run-[0-9]+$" \
+	"$(grep ^0:: "/proc/$(cat "$W/cg.pid")/cgroup")"
+expect_eq "... which is the root of its cgroup namespace" "0::/" "$(cat "$W/cg.in")"
+kill -TERM "$LPID"
+wait "$LPID"
 # Two processes at once, each printing its pid to a file of its own.
 cgfw run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \
 	sh -c "$PROBE tcp 198.51.100.7 80 >$W/p7 & $PROBE tcp 198.51.100.8 80 >$W/p8 & wait" 2>/dev/null

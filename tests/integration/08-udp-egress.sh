@@ -18,7 +18,14 @@ expect_eq "connected UDP block is from connect4" connect4 \
 # Raw ICMP needs root: --user root, said explicitly.
 out=$(in_client $PROBE icmp 198.51.100.7)
 expect_match "baseline: ICMP answered without cgfw" "result=ok" "$out"
-out=$(cgfw run --user root --log-file "$T/ev2.json" --allow-list 203.0.113.10 -- \
+
+# By default a raw socket is refused at creation, even to root.
+out=$(cgfw run --user root --log-file "$T/ev3.json" --allow-list 203.0.113.10 -- \
+	$PROBE icmp 203.0.113.10)
+expect_match "a raw socket is refused at creation" "result=EPERM" "$out"
+
+# --allow-raw-sockets: raw sockets exist, and egress judges every packet.
+out=$(cgfw run --user root --allow-raw-sockets --log-file "$T/ev2.json" --allow-list 203.0.113.10 -- \
 	sh -c "$PROBE icmp 203.0.113.10; $PROBE icmp 198.51.100.7")
 expect_match "ICMP to an allowed IP passes egress" "result=ok" "$(echo "$out" | sed -n 1p)"
 expect_match "ICMP to a blocked IP is dropped at egress" "result=(EPERM|TIMEOUT)" \
@@ -28,6 +35,8 @@ expect_eq "egress drop reported with blockedAt=packet" packet \
 expect_eq "egress drop proto icmp" icmp "$(ev_field '.ip == "198.51.100.7"' proto "$T/ev2.json")"
 expect_eq "egress drop hook" egress "$(ev_field '.ip == "198.51.100.7"' hook "$T/ev2.json")"
 expect_eq "egress drop because" IPNotAllowed "$(ev_field '.ip == "198.51.100.7"' because "$T/ev2.json")"
+expect_eq "egress drop names the process (owner recorded at socket())" \
+	"$(echo "$out" | sed -n '2s/^pid=\([0-9]*\).*/\1/p')" "$(ev_field '.ip == "198.51.100.7"' pid "$T/ev2.json")"
 
 no_leftovers
 finish
