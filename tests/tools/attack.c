@@ -35,9 +35,45 @@
  *                           Ethernet+IPv4+UDP frame "cgfw-packet" built by hand (IP
  *                           and UDP checksums) on AF_PACKET bound to IFNAME, to
  *                           DSTMAC (aa:bb:cc:dd:ee:ff; default broadcast)
+ *   ptrace PID              PTRACE_SEIZE, then PTRACE_INTERRUPT and PTRACE_DETACH
+ *                           (detail detach=ERRNO if that part failed)
+ *   procmem PID             open /proc/PID/mem, read 8 bytes at the start of the first
+ *                           readable mapping of /proc/PID/maps
+ *   getfd PID FD|all        pidfd_open + pidfd_getfd; "all" tries FDs 0..63, ok if
+ *                           any, detail got=N fds=LIST; one FD: detail what=READLINK
+ *   kill PID SIG            kill(); SIG is a number or a name (0, TERM, SIGKILL)
+ *   bpf-detach PINPATH      BPF_OBJ_GET (read-write, on EACCES read-only), then
+ *                           BPF_LINK_DETACH; detail link_id=N
+ *   bpf-detach-all DIR      bpf-detach on every file under DIR (recursive); ok if any
+ *                           link detached; detail files=N got=N detached=N.  It
+ *                           detaches whatever it can reach: point it at one run's pin
+ *                           directory (/sys/fs/bpf/cgfw/CGROUPID), never at all of bpffs
+ *   bpf-getid               BPF_LINK_GET_NEXT_ID + BPF_LINK_GET_FD_BY_ID, then the same
+ *                           for programs; ok if any fd was got (nothing is detached)
+ *   bpf-pin-link CGDIR PIN  fixture, not an attack: load an allow-all cgroup_skb egress
+ *                           program, link it to cgroup CGDIR, pin the link at PIN
+ *   cgroup-escape PROCS     write our pid to the cgroup.procs file PROCS; detail
+ *                           cgroup=PATH (our 0:: line of /proc/self/cgroup afterwards)
+ *   cgroup-escape-handle DIR [ID]
+ *                           DIR is any directory on a cgroup2 mount: name_to_handle_at
+ *                           for the handle type, a handle for cgroup id ID (default 1,
+ *                           the root; a cgroup's id is its inode number), then
+ *                           open_by_handle_at, openat cgroup.procs, write our pid;
+ *                           detail cgroup=PATH as above
+ *   setuid USER|UID -- SUBCOMMAND ARGS...
+ *                           setgroups(0), setresgid, setresuid (a name takes its
+ *                           passwd gid, a number the same gid), then run SUBCOMMAND
+ *   mounts                  ok if /proc/self/mountinfo shows bpf, cgroup2 or cgroup;
+ *                           detail mounts=FSTYPE:DIR,...; ENOENT if none
+ *   caps                    ok; detail CapEff=HEX uid=N NoNewPrivs=N Seccomp=N
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/bpf.h>
 #include <linux/if_packet.h>
 #include <linux/io_uring.h>
 #include <net/ethernet.h>
@@ -50,6 +86,8 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,14 +96,19 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define ATK_TIMEOUT    (-1)
 #define ATK_CONNECT_MS 3000
 #define ATK_REPLY_MS   1000
+#define ATK_GETFD_MAX  64
+#define ATK_WALK_DEPTH 8
 #define ATK_DETAIL_MAX 1024
 
 struct atk_res {
@@ -81,8 +124,11 @@ struct atk_cmd {
 	int (*fn)(struct atk_res *, int, char **);
 };
 
+static int atk_run(struct atk_res *, int, char **);
 static void str_vadd(char *, size_t, const char *, const char *, va_list)
     __attribute__((format(printf, 4, 0)));
+static void str_add(char *, size_t, const char *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
 static void res_add(struct atk_res *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 /* Appends to a NUL-terminated buffer, truncating; sep goes first unless buf is empty. */
@@ -96,6 +142,16 @@ str_vadd(char *buf, size_t size, const char *sep, const char *fmt, va_list ap)
 		used = strlen(buf);
 	}
 	(void)vsnprintf(buf + used, size - used, fmt, ap);
+}
+
+static void
+str_add(char *buf, size_t size, const char *sep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vadd(buf, size, sep, fmt, ap);
+	va_end(ap);
 }
 
 static void
@@ -753,6 +809,591 @@ out:
 	return 0;
 }
 
+/* The process attacks. */
+
+static int
+parse_pid(const char *s, pid_t *ret_pid)
+{
+	long v;
+
+	if (parse_int(s, 1, INT_MAX, &v) < 0)
+		return -1;
+	*ret_pid = (pid_t)v;
+	return 0;
+}
+
+static int
+atk_ptrace(struct atk_res *r, int argc, char **argv)
+{
+	pid_t pid;
+	int st;
+
+	(void)argc;
+	if (parse_pid(argv[0], &pid) < 0)
+		return -1;
+	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0)
+		return res_fail(r, "seize");
+	/* Leave the tracee as it was: stop it so that it can be detached. */
+	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0 || waitpid(pid, &st, __WALL) < 0 ||
+	    ptrace(PTRACE_DETACH, pid, NULL, NULL) < 0)
+		res_add(r, "detach=%s", ename(errno));
+	return 0;
+}
+
+static int
+atk_procmem(struct atk_res *r, int argc, char **argv)
+{
+	char path[64], line[512], perms[8];
+	unsigned long start = 0, end;
+	uint64_t word;
+	FILE *maps;
+	pid_t pid;
+	int fd, found = 0;
+
+	(void)argc;
+	if (parse_pid(argv[0], &pid) < 0)
+		return -1;
+	(void)snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return res_fail(r, "open-mem");
+	(void)snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps) {
+		res_fail(r, "open-maps");
+		goto out;
+	}
+	while (!found && fgets(line, sizeof(line), maps))
+		found = sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && perms[0] == 'r';
+	if (ferror(maps) || !found) {
+		if (!ferror(maps))
+			errno = ENOENT;
+		res_fail(r, "read-maps");
+	} else if (pread(fd, &word, sizeof(word), (off_t)start) != sizeof(word)) {
+		res_fail(r, "read-mem");
+	} else {
+		res_add(r, "addr=0x%lx word=0x%016llx", start, (unsigned long long)word);
+	}
+	(void)fclose(maps);
+out:
+	(void)close(fd);
+	return 0;
+}
+
+static int
+atk_getfd(struct atk_res *r, int argc, char **argv)
+{
+	char fds[ATK_GETFD_MAX * 4] = "", path[64], what[128];
+	long one = -1;
+	pid_t pid;
+	ssize_t n;
+	int pidfd, fd, i, lo, hi, got = 0, first_err = 0;
+
+	(void)argc;
+	if (parse_pid(argv[0], &pid) < 0)
+		return -1;
+	if (strcmp(argv[1], "all") != 0 && parse_int(argv[1], 0, INT_MAX, &one) < 0)
+		return -1;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return res_fail(r, "pidfd_open");
+	lo = one >= 0 ? (int)one : 0;
+	hi = one >= 0 ? (int)one : ATK_GETFD_MAX - 1;
+	for (i = lo; i <= hi; i++) {
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, i, 0);
+		if (fd < 0) {
+			/* EBADF only says the slot was empty; keep a more telling errno. */
+			if (!first_err || (first_err == EBADF && errno != EBADF))
+				first_err = errno;
+			continue;
+		}
+		got++;
+		str_add(fds, sizeof(fds), ",", "%d", i);
+		if (one >= 0) {
+			(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			n = readlink(path, what, sizeof(what) - 1);
+			what[n > 0 ? n : 0] = '\0';
+			res_add(r, "what=%s", what);
+		}
+		(void)close(fd);
+	}
+	if (one < 0)
+		res_add(r, "got=%d fds=%s", got, got ? fds : "-");
+	if (!got) {
+		errno = first_err;
+		res_fail(r, "pidfd_getfd");
+	}
+	(void)close(pidfd);
+	return 0;
+}
+
+static int
+parse_signal(const char *s, int *ret_sig)
+{
+	const char *abbrev;
+	long v;
+	int i;
+
+	if (parse_int(s, 0, SIGRTMAX, &v) == 0) {
+		*ret_sig = (int)v;
+		return 0;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 1; i < SIGRTMIN; i++) {
+		abbrev = sigabbrev_np(i);
+		if (abbrev && strcasecmp(abbrev, s) == 0) {
+			*ret_sig = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+atk_kill(struct atk_res *r, int argc, char **argv)
+{
+	pid_t pid;
+	int sig;
+
+	(void)argc;
+	if (parse_pid(argv[0], &pid) < 0 || parse_signal(argv[1], &sig) < 0)
+		return -1;
+	if (kill(pid, sig) < 0)
+		res_fail(r, "kill");
+	return 0;
+}
+
+/* The BPF attacks. */
+
+static long
+sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* Returns 1 if the link at path was detached, else 0 with errno and *ret_step set. */
+static int
+bpf_detach_one(const char *path, struct atk_res *r, const char **ret_step)
+{
+	struct bpf_link_info info;
+	union bpf_attr attr;
+	int fd, ok;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = (uintptr_t)path;
+	*ret_step = "obj_get";
+	fd = (int)sys_bpf(BPF_OBJ_GET, &attr);
+	if (fd < 0 && errno == EACCES) {
+		/* A read-only fd is enough for BPF_LINK_DETACH: it checks no mode. */
+		attr.file_flags = BPF_F_RDONLY;
+		fd = (int)sys_bpf(BPF_OBJ_GET, &attr);
+	}
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uintptr_t)&info;
+	if (r && sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0)
+		res_add(r, "link_id=%u", info.id);
+	memset(&attr, 0, sizeof(attr));
+	attr.link_detach.link_fd = (uint32_t)fd;
+	*ret_step = "link_detach";
+	ok = sys_bpf(BPF_LINK_DETACH, &attr) == 0;
+	if (!ok) {
+		int e = errno;
+
+		(void)close(fd);
+		errno = e;
+		return 0;
+	}
+	(void)close(fd);
+	return 1;
+}
+
+static int
+atk_bpf_detach(struct atk_res *r, int argc, char **argv)
+{
+	const char *step;
+
+	(void)argc;
+	if (!bpf_detach_one(argv[0], r, &step))
+		res_fail(r, step);
+	return 0;
+}
+
+struct detach_walk {
+	int n_files;
+	int n_got;
+	int n_detached;
+	int err;       /* errno of the furthest step reached */
+	int err_level; /* 0: none, 1: walk, 2: obj_get, 3: link_detach */
+};
+
+static void
+walk_err(struct detach_walk *w, int level, int e)
+{
+	if (level > w->err_level) {
+		w->err_level = level;
+		w->err = e;
+	}
+}
+
+static void
+detach_walk(struct detach_walk *w, const char *dir, int depth)
+{
+	char path[PATH_MAX];
+	const char *step;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d) {
+		walk_err(w, 1, errno);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (lstat(path, &st) < 0) {
+			walk_err(w, 1, errno);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (depth < ATK_WALK_DEPTH)
+				detach_walk(w, path, depth + 1);
+			continue;
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		w->n_files++;
+		if (bpf_detach_one(path, NULL, &step)) {
+			w->n_got++;
+			w->n_detached++;
+			continue;
+		}
+		if (strcmp(step, "link_detach") == 0) {
+			w->n_got++;
+			walk_err(w, 3, errno);
+		} else {
+			walk_err(w, 2, errno);
+		}
+	}
+	(void)closedir(d);
+}
+
+static int
+atk_bpf_detach_all(struct atk_res *r, int argc, char **argv)
+{
+	static const char *steps[] = {"walk", "walk", "obj_get", "link_detach"};
+	struct detach_walk w = {0};
+
+	(void)argc;
+	detach_walk(&w, argv[0], 0);
+	res_add(r, "files=%d got=%d detached=%d", w.n_files, w.n_got, w.n_detached);
+	if (w.n_detached)
+		return 0;
+	errno = w.err_level ? w.err : ENOENT;
+	return res_fail(r, steps[w.err_level]);
+}
+
+/* One object kind: GET_NEXT_ID from 0, then GET_FD_BY_ID.  Returns 1 if an fd was got. */
+static int
+bpf_getid_one(struct atk_res *r, const char *kind, int next_cmd, int fd_cmd, int *ret_err)
+{
+	union bpf_attr attr;
+	uint32_t id;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	if (sys_bpf(next_cmd, &attr) < 0) {
+		*ret_err = errno;
+		res_add(r, "%s_next=%s", kind, ename(errno));
+		return 0;
+	}
+	id = attr.next_id;
+	memset(&attr, 0, sizeof(attr));
+	attr.link_id = id; /* the same union member as prog_id */
+	fd = (int)sys_bpf(fd_cmd, &attr);
+	if (fd < 0) {
+		*ret_err = errno;
+		res_add(r, "%s_id=%u %s_fd=%s", kind, id, kind, ename(errno));
+		return 0;
+	}
+	res_add(r, "%s_id=%u %s_fd=ok", kind, id, kind);
+	(void)close(fd);
+	return 1;
+}
+
+static int
+atk_bpf_getid(struct atk_res *r, int argc, char **argv)
+{
+	int e_link = 0, e_prog = 0, got;
+
+	(void)argc;
+	(void)argv;
+	got = bpf_getid_one(r, "link", BPF_LINK_GET_NEXT_ID, BPF_LINK_GET_FD_BY_ID, &e_link);
+	got |= bpf_getid_one(r, "prog", BPF_PROG_GET_NEXT_ID, BPF_PROG_GET_FD_BY_ID, &e_prog);
+	if (!got)
+		r->err = e_link ? e_link : e_prog;
+	return 0;
+}
+
+static int
+atk_bpf_pin_link(struct atk_res *r, int argc, char **argv)
+{
+	/* r0 = 1 (pass); exit */
+	struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	union bpf_attr attr;
+	int prog_fd, cg_fd = -1, link_fd = -1;
+
+	(void)argc;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_CGROUP_SKB;
+	attr.expected_attach_type = BPF_CGROUP_INET_EGRESS;
+	attr.insns = (uintptr_t)insns;
+	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+	attr.license = (uintptr_t) "GPL";
+	prog_fd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+	if (prog_fd < 0)
+		return res_fail(r, "prog_load");
+	cg_fd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		res_fail(r, "open-cgroup");
+		goto out;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (uint32_t)prog_fd;
+	attr.link_create.target_fd = (uint32_t)cg_fd;
+	attr.link_create.attach_type = BPF_CGROUP_INET_EGRESS;
+	link_fd = (int)sys_bpf(BPF_LINK_CREATE, &attr);
+	if (link_fd < 0) {
+		res_fail(r, "link_create");
+		goto out;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = (uintptr_t)argv[1];
+	attr.bpf_fd = (uint32_t)link_fd;
+	if (sys_bpf(BPF_OBJ_PIN, &attr) < 0)
+		res_fail(r, "obj_pin");
+out:
+	if (link_fd >= 0)
+		(void)close(link_fd);
+	if (cg_fd >= 0)
+		(void)close(cg_fd);
+	(void)close(prog_fd);
+	return 0;
+}
+
+/* The cgroup attacks. */
+
+static void
+res_add_cgroup(struct atk_res *r)
+{
+	char line[PATH_MAX + 8];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	if (!f) {
+		res_add(r, "cgroup=%s", ename(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			res_add(r, "cgroup=%s", line + 3);
+			break;
+		}
+	}
+	(void)fclose(f);
+}
+
+static int
+write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", getpid());
+
+	return write(fd, buf, (size_t)n) == n ? 0 : -1;
+}
+
+static int
+atk_cgroup_escape(struct atk_res *r, int argc, char **argv)
+{
+	int fd;
+
+	(void)argc;
+	fd = open(argv[0], O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		res_fail(r, "open");
+	} else {
+		if (write_pid(fd) < 0)
+			res_fail(r, "write");
+		(void)close(fd);
+	}
+	res_add_cgroup(r);
+	return 0;
+}
+
+static int
+atk_cgroup_escape_handle(struct atk_res *r, int argc, char **argv)
+{
+	struct file_handle *fh;
+	uint64_t id = 1;
+	long long v;
+	char *end;
+	int mnt_fd, dir_fd = -1, procs_fd = -1, mount_id;
+
+	if (argc > 1) {
+		errno = 0;
+		v = strtoll(argv[1], &end, 10);
+		if (errno || end == argv[1] || *end || v < 1)
+			return -1;
+		id = (uint64_t)v;
+	}
+	fh = calloc(1, sizeof(*fh) + MAX_HANDLE_SZ);
+	if (!fh)
+		return res_fail(r, "calloc");
+	mnt_fd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mnt_fd < 0) {
+		res_fail(r, "open-mount");
+		goto out;
+	}
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(mnt_fd, "", fh, &mount_id, AT_EMPTY_PATH) < 0) {
+		res_fail(r, "name_to_handle_at");
+		goto out;
+	}
+	res_add(r, "type=0x%x", (unsigned)fh->handle_type);
+	/* kernfs (FILEID_KERNFS) handles are the node's 64-bit id: the cgroup id. */
+	if (fh->handle_bytes != sizeof(id)) {
+		errno = EOPNOTSUPP;
+		res_fail(r, "handle-size");
+		goto out;
+	}
+	memcpy(fh->f_handle, &id, sizeof(id));
+	dir_fd = open_by_handle_at(mnt_fd, fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0) {
+		res_fail(r, "open_by_handle_at");
+		goto out;
+	}
+	procs_fd = openat(dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (procs_fd < 0) {
+		res_fail(r, "open-procs");
+		goto out;
+	}
+	if (write_pid(procs_fd) < 0)
+		res_fail(r, "write-procs");
+out:
+	res_add_cgroup(r);
+	if (procs_fd >= 0)
+		(void)close(procs_fd);
+	if (dir_fd >= 0)
+		(void)close(dir_fd);
+	if (mnt_fd >= 0)
+		(void)close(mnt_fd);
+	free(fh);
+	return 0;
+}
+
+/* Identity and environment. */
+
+static int
+atk_setuid(struct atk_res *r, int argc, char **argv)
+{
+	struct passwd *pw;
+	long v;
+	uid_t uid;
+	gid_t gid;
+
+	if (strcmp(argv[1], "--") != 0)
+		return -1;
+	pw = getpwnam(argv[0]);
+	if (pw) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else if (parse_int(argv[0], 0, INT_MAX, &v) == 0) {
+		uid = (uid_t)v;
+		gid = (gid_t)v;
+	} else {
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0)
+		return res_fail(r, "setgroups");
+	if (setresgid(gid, gid, gid) < 0)
+		return res_fail(r, "setresgid");
+	if (setresuid(uid, uid, uid) < 0)
+		return res_fail(r, "setresuid");
+	return atk_run(r, argc - 2, argv + 2);
+}
+
+static int
+atk_mounts(struct atk_res *r, int argc, char **argv)
+{
+	char line[4096], found[ATK_DETAIL_MAX / 2] = "", *sep, mnt[PATH_MAX], fstype[64];
+	FILE *f;
+
+	(void)argc;
+	(void)argv;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return res_fail(r, "open");
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+	while (fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		if (strcmp(fstype, "bpf") != 0 && strcmp(fstype, "cgroup2") != 0 &&
+		    strcmp(fstype, "cgroup") != 0)
+			continue;
+		str_add(found, sizeof(found), ",", "%s:%s", fstype, mnt);
+	}
+	(void)fclose(f);
+	if (!found[0]) {
+		r->err = ENOENT;
+		return 0;
+	}
+	res_add(r, "mounts=%s", found);
+	return 0;
+}
+
+static int
+atk_caps(struct atk_res *r, int argc, char **argv)
+{
+	static const char *keys[] = {"CapEff:", "NoNewPrivs:", "Seccomp:"};
+	char line[256], *v;
+	FILE *f;
+	size_t i;
+
+	(void)argc;
+	(void)argv;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return res_fail(r, "open");
+	while (fgets(line, sizeof(line), f)) {
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strncmp(line, keys[i], strlen(keys[i])) != 0)
+				continue;
+			v = line + strlen(keys[i]);
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			res_add(r, "%.*s=%s", (int)strlen(keys[i]) - 1, keys[i], v);
+			if (i == 0)
+				res_add(r, "uid=%u", (unsigned)getuid());
+		}
+	}
+	(void)fclose(f);
+	return 0;
+}
+
 static const struct atk_cmd atk_cmds[] = {
     {"tcp", 2, 2, "IP PORT", atk_tcp},
     {"udp", 2, 2, "IP PORT", atk_udp},
@@ -764,6 +1405,19 @@ static const struct atk_cmd atk_cmds[] = {
     {"ping", 1, 1, "IP", atk_ping},
     {"rawicmp", 1, 1, "IP", atk_rawicmp},
     {"packet", 4, 5, "IFNAME SRCIP DSTIP DSTPORT [DSTMAC]", atk_packet},
+    {"ptrace", 1, 1, "PID", atk_ptrace},
+    {"procmem", 1, 1, "PID", atk_procmem},
+    {"getfd", 2, 2, "PID FD|all", atk_getfd},
+    {"kill", 2, 2, "PID SIG", atk_kill},
+    {"bpf-detach", 1, 1, "PINPATH", atk_bpf_detach},
+    {"bpf-detach-all", 1, 1, "DIR", atk_bpf_detach_all},
+    {"bpf-getid", 0, 0, "", atk_bpf_getid},
+    {"bpf-pin-link", 2, 2, "CGROUPDIR PINPATH", atk_bpf_pin_link},
+    {"cgroup-escape", 1, 1, "CGROUP.PROCS", atk_cgroup_escape},
+    {"cgroup-escape-handle", 1, 2, "CGROUP2DIR [ID]", atk_cgroup_escape_handle},
+    {"setuid", 3, -1, "USER|UID -- SUBCOMMAND ARGS...", atk_setuid},
+    {"mounts", 0, 0, "", atk_mounts},
+    {"caps", 0, 0, "", atk_caps},
     {NULL, 0, 0, NULL, NULL},
 };
 
