@@ -12,3 +12,13 @@ $(B)/tests/test_events: $(B)/tests/unit/test_events.o $(B)/monitor/events.o $(LI
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
+
+# Tools the integration tests drive (tests/run.sh runs only test_*): built by "make".
+TOOL_BINS := $(B)/tests/attack
+BINS += $(TOOL_BINS)
+TEST_BINS += $(TOOL_BINS)
+ALL_DEPS += $(B)/tests/tools/attack.d
+
+$(B)/tests/attack: $(B)/tests/tools/attack.o
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
