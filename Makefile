@@ -77,7 +77,7 @@ deps:
 			--no-install-recommends $$missing; \
 	else echo "deps: all installed"; fi
 
-demo: deps all
+demo: deps all users
 	@bash tests/demo.sh
 
 check: deps all $(TEST_BINS) $(FUZZ_BINS)
@@ -90,17 +90,30 @@ FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)
 
+SYSUSERSDIR	?= /usr/lib/sysusers.d
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/cgfw $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(B)/cgfw-loader $(B)/cgfw-monitor $(B)/cgfw-dnsproxy \
 		$(B)/cgfw-httpproxy $(DESTDIR)$(PREFIX)/libexec/cgfw/
 	ln -sf ../libexec/cgfw/cgfw-loader $(DESTDIR)$(PREFIX)/sbin/cgfw-loader
 	install -m 0644 man/cgfw-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 packaging/sysusers.d/cgfw.conf $(DESTDIR)$(SYSUSERSDIR)/cgfw.conf
+	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory users; fi
+
+# The workers' users (packaging/sysusers.d/cgfw.conf), where missing.
+users:
+	@for u in $$(awk '$$1 == "u" { print $$2 }' packaging/sysusers.d/cgfw.conf); do \
+		getent passwd $$u >/dev/null && continue; \
+		echo "creating system user $$u"; \
+		useradd --system --user-group --no-create-home --home-dir / \
+			--shell /usr/sbin/nologin --comment "cgfw worker" $$u || exit 1; \
+	done
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps demo check bench format-check install clean
+.PHONY: all deps demo check bench format-check install users clean
 
 -include $(ALL_DEPS)

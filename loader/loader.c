@@ -33,6 +33,7 @@
 
 #include <bpf/bpf.h>
 #include <linux/sched.h>
+#include <seccomp.h>
 #include <netinet/in.h>
 
 #include "lib/ipc.h"
@@ -199,15 +200,49 @@ last_fw_mount(char *buf, size_t len)
 }
 
 /*
+ * A root command that keeps CAP_NET_RAW (--allow-raw-sockets) could send
+ * AF_PACKET frames, which no cgroup hook ever sees: refuse those sockets,
+ * and io_uring, whose IORING_OP_SOCKET would get around this filter.
+ */
+static int
+confine_packet_sockets(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	/* A 32-bit process would reach socket() through socketcall(). */
+	r = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+	if (r == -EEXIST || r == -EINVAL)
+		r = 0;
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(io_uring_setup), 0);
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
+
+/*
  * Runs in the command's child, still root, already inside the target cgroup.
  * A mount namespace where no bpffs is mounted (the pins cannot be opened, so
  * no link can be detached) and a cgroup namespace rooted at the target, with
  * the only cgroup2 mount showing that subtree: no ancestor's cgroup.procs is
- * reachable by path.  Without CAP_SYS_ADMIN the command cannot undo either.
+ * reachable by path.  The log file is bound read-only onto itself, so even a
+ * root command cannot rewrite the record.  Without CAP_SYS_ADMIN the command
+ * cannot undo any of it.
  */
 static int
 confine_command(const struct loader *l)
 {
+	const char *log = l->o->log_file;
 	char mnt[PATH_MAX];
 	int r, i;
 
@@ -228,6 +263,13 @@ confine_command(const struct loader *l)
 		return -ELOOP;
 	if (mount("cgroup2", l->cg2_mnt, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return -errno;
+	if (log &&
+	    (mount(log, log, NULL, MS_BIND, NULL) < 0 ||
+	        mount(NULL, log, NULL,
+	            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0))
+		return -errno;
+	if (l->uid == 0 && l->o->allow_raw)
+		return confine_packet_sockets();
 	return 0;
 }
 

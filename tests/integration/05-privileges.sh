@@ -38,5 +38,38 @@ kill -TERM "$LPID"
 wait "$LPID"
 check "monitor exited with the loader" test ! -d "/proc/$mpid"
 
+# With packaging's users (packaging/sysusers.d/cgfw.conf) the workers take
+# them; a command may never run as one of them, nor as a reserved uid.
+cp /etc/passwd "$T/passwd"
+cp /etc/group "$T/group"
+for u in mon:60990 dns:60991 http:60992; do
+	echo "cgfw-${u%%:*}:x:${u#*:}:${u#*:}::/nonexistent:/usr/sbin/nologin" >>"$T/passwd"
+	echo "cgfw-${u%%:*}:x:${u#*:}:" >>"$T/group"
+done
+# with_users ARGS...: exec the loader seeing those users (call it in a subshell).
+with_users() {
+	exec unshare --mount --propagation private sh -c 'mount --bind "$0" /etc/passwd &&
+		mount --bind "$1" /etc/group && mount --bind "$2" /etc/resolv.conf && ns=$3 &&
+		shift 3 && exec nsenter --net="$ns" -- "$@"' \
+		"$T/passwd" "$T/group" "$T/resolv.conf" "/run/netns/$NS_C" "$LOADER" "$@"
+}
+(with_users run --user nobody -- sh -c 'echo $$ >'"$W"'/u.pid; exec sleep 30') 2>"$T/err2" &
+LPID=$!
+PIDS+=("$LPID")
+check "the command started" wait_file "$W/u.pid"
+got=$(for p in $(cat /proc/$LPID/task/*/children); do
+	case "$(cat /proc/$p/comm)" in cgfw-*) echo "$(cat /proc/$p/comm)=$(awk '/^Uid:/ { print $2 }' /proc/$p/status)" ;; esac
+done | sort | tr '\n' ' ')
+expect_eq "the workers run as cgfw-mon, cgfw-dns, cgfw-http" \
+	"cgfw-dnsproxy=60991 cgfw-httpproxy=60992 cgfw-monitor=60990 " "$got"
+kill -TERM "$LPID"
+wait "$LPID"
+(with_users run --user cgfw-dns -- true) 2>"$T/err3"
+expect_eq "--user naming a worker's user is refused" 1 $?
+expect_match "... saying why" "is cgfw-dns, the user of cgfw-dnsproxy" "$(cat "$T/err3")"
+cgfw run --user 2096103500 -- true 2>"$T/err4"
+expect_eq "--user in the reserved range is refused" 1 $?
+expect_match "... saying why" "reserved range" "$(cat "$T/err4")"
+
 no_leftovers
 finish

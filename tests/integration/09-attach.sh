@@ -52,6 +52,21 @@ expect_match "... saying cgfw is already attached" "already attached" "$(cat "$T
 kill -TERM "$LPID"
 wait "$LPID"
 
+# A service manager restarting a unit removes its cgroup and makes a new one,
+# which has none of our programs: the loader notices, records it and exits 1.
+CG3=$mnt/cgfw-test-gone-$$
+mkdir "$CG3"
+CLEANUPS+=("rmdir '$CG3'")
+cgfw_bg attach --log-file "$T/ev6.json" --allow-list 203.0.113.10 --cgroup "$CG3" 2>"$T/err6"
+for i in $(seq 1 200); do grep -q "enforcing on" "$T/err6" && break; sleep 0.05; done
+rmdir "$CG3" && mkdir "$CG3"
+for i in $(seq 1 100); do kill -0 "$LPID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$LPID" 2>/dev/null && { not_ok "the loader ran on after its cgroup was removed"; kill -TERM "$LPID"; }
+wait "$LPID"
+expect_eq "a removed attach cgroup ends the loader with status 1" 1 $?
+expect_match "... saying it was re-created unfiltered" "was removed and re-created unfiltered" "$(cat "$T/err6")"
+expect_eq "... and an ATTACH LOST event" CgroupRemoved "$(ev_field '.msg == "ATTACH LOST"' because "$T/ev6.json")"
+
 # The target is an ancestor of the loader (as when attaching to a login
 # session): the workers live in a cgroup below it, exempted by id, so the DNS
 # proxy's own upstream queries are neither filtered nor looped to itself.
