@@ -7,7 +7,8 @@
  * cgroup as the invoking user, then drops every capability but CAP_KILL and
  * only waits: it parses no network or ring-buffer data.
  *
- * Options live in options.c, workers in workers.c, BPF in attach.c.
+ * Options live in options.c, workers in workers.c, BPF in attach.c, the
+ * command (namespaces, capabilities, seccomp) in command.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,25 +16,20 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <linux/sched.h>
-#include <seccomp.h>
 #include <netinet/in.h>
 
 #include "lib/ipc.h"
@@ -174,167 +170,6 @@ signals_block(struct loader *l)
 	if (l->sfd < 0)
 		fatal("signalfd");
 	(void)signal(SIGPIPE, SIG_IGN);
-}
-
-/* The mount point of the last bpf or cgroup2 mount in mountinfo, or "" */
-static int
-last_fw_mount(char *buf, size_t len)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	if (!f)
-		return -errno;
-	buf[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], fstype[64], *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep, " - %63s", fstype) != 1)
-			continue;
-		if (!strcmp(fstype, "bpf") || !strcmp(fstype, "cgroup2"))
-			snprintf(buf, len, "%s", mnt);
-	}
-	fclose(f);
-	return 0;
-}
-
-/*
- * A root command that keeps CAP_NET_RAW (--allow-raw-sockets) could send
- * AF_PACKET frames, which no cgroup hook ever sees: refuse those sockets,
- * and io_uring, whose IORING_OP_SOCKET would get around this filter.
- */
-static int
-confine_packet_sockets(void)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	int r;
-
-	if (!ctx)
-		return -ENOMEM;
-	/* A 32-bit process would reach socket() through socketcall(). */
-	r = seccomp_arch_add(ctx, SCMP_ARCH_X86);
-	if (r == -EEXIST || r == -EINVAL)
-		r = 0;
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(io_uring_setup), 0);
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return r;
-}
-
-/*
- * Runs in the command's child, still root, already inside the target cgroup.
- * A mount namespace where no bpffs is mounted (the pins cannot be opened, so
- * no link can be detached) and a cgroup namespace rooted at the target, with
- * the only cgroup2 mount showing that subtree: no ancestor's cgroup.procs is
- * reachable by path.  The log file is bound read-only onto itself, so even a
- * root command cannot rewrite the record.  Without CAP_SYS_ADMIN the command
- * cannot undo any of it.
- */
-static int
-confine_command(const struct loader *l)
-{
-	const char *log = l->o->log_file;
-	char mnt[PATH_MAX];
-	int r, i;
-
-	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
-		return -errno;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return -errno;
-	/* Deepest (latest) first; a detached parent takes its children along. */
-	for (i = 0; i < 256; i++) {
-		if ((r = last_fw_mount(mnt, sizeof(mnt))) < 0)
-			return r;
-		if (!mnt[0])
-			break;
-		if (umount2(mnt, MNT_DETACH) < 0)
-			return -errno;
-	}
-	if (i == 256)
-		return -ELOOP;
-	if (mount("cgroup2", l->cg2_mnt, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return -errno;
-	if (log &&
-	    (mount(log, log, NULL, MS_BIND, NULL) < 0 ||
-	        mount(NULL, log, NULL,
-	            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0))
-		return -errno;
-	if (l->uid == 0 && l->o->allow_raw)
-		return confine_packet_sockets();
-	return 0;
-}
-
-/*
- * The command, started directly inside the cgroup (clone3 CLONE_INTO_CGROUP),
- * so not one instruction of it runs unfiltered.  An exec failure comes back
- * over a CLOEXEC pipe.
- */
-static void
-start_command(struct loader *l)
-{
-	struct clone_args ca = {0};
-	int pfd[2], err = 0;
-	sigset_t none;
-	ssize_t n;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		fatal("pipe2");
-	ca.flags = CLONE_INTO_CGROUP;
-	ca.exit_signal = SIGCHLD;
-	ca.cgroup = (uint64_t)l->cg_fd;
-	l->child = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	if (l->child < 0)
-		fatal("cannot start the command in %s (clone3)", l->cg_path);
-	if (l->child == 0) {
-		char *sh[] = {"/bin/sh", "-c", l->o->argv[0], NULL};
-		char **argv = l->o->argc == 1 ? sh : l->o->argv;
-		int r;
-
-		(void)close(pfd[0]);
-		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)signal(SIGPIPE, SIG_DFL);
-		/* Trust for the minted leaves, without a system-wide change. */
-		if (l->bundle_path[0]) {
-			static const char *const vars[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE",
-			    "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"};
-
-			for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-				(void)setenv(vars[i], l->bundle_path, 1);
-		}
-		r = confine_command(l);
-		if (r == 0)
-			r = proc_become(l->uid, l->gid, l->user_name, l->o->allow_raw);
-		if (r == 0) {
-			execvp(argv[0], argv);
-			r = -errno;
-		}
-		err = -r;
-		(void)!write(pfd[1], &err, sizeof(err));
-		_exit(127);
-	}
-	(void)close(pfd[1]);
-	do {
-		n = read(pfd[0], &err, sizeof(err));
-	} while (n < 0 && errno == EINTR);
-	(void)close(pfd[0]);
-	if (n == sizeof(err)) {
-		errno = err;
-		log_warn("cannot run %s as uid %u", l->o->argv[0], (unsigned)l->uid);
-		l->child_status = 127 << 8;
-		(void)waitpid(l->child, NULL, 0);
-		l->child = -1;
-		l->child_done = 1;
-	}
 }
 
 /* Anything the command left behind in the cgroup is killed with it. */
@@ -577,6 +412,7 @@ main(int argc, char *argv[])
 	    .np_fd = -1,
 	    .ca_fd = -1,
 	    .ca_key_fd = -1,
+	    .notify_fd = -1,
 	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
@@ -662,6 +498,10 @@ main(int argc, char *argv[])
 
 	if (o.cmd == CMD_RUN)
 		start_command(&l);
+	if (l.notify_fd >= 0) {
+		workers_listener(&l, l.notify_fd);
+		(void)close(l.notify_fd);
+	}
 	r = caps_drop_after_attach();
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");

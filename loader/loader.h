@@ -134,6 +134,7 @@ struct loader {
 	int child_done;
 	int watch_target; /* enforcing: loader_wait() checks the target cgroup */
 	int target_lost;  /* the target cgroup was removed (maybe re-created) */
+	int notify_fd;    /* the command's seccomp listener, for the monitor */
 	int sfd;
 };
 
@@ -146,7 +147,11 @@ void workers_users(struct loader *l);
 void workers_start(struct loader *l);
 void workers_stop(struct loader *l);
 void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
+void workers_listener(struct loader *l, int fd);
 int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig);
+
+/* command.c */
+void start_command(struct loader *l);
 
 /* attach.c */
 int cgroup2_mount(char *buf, size_t len);

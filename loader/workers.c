@@ -576,6 +576,25 @@ workers_notice(struct loader *l, const char *msg, const char *because, const cha
 		worker_lost(w, "cannot send it a notice");
 }
 
+/* The command's seccomp listener: the monitor answers it and writes the events. */
+void
+workers_listener(struct loader *l, int fd)
+{
+	struct worker *w = &l->w[W_MON];
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	Cgfw__FdKind kind = CGFW__FD_KIND__FD_SECCOMP_LISTENER;
+
+	if (w->ipc.fd < 0)
+		return; /* the kernel answers ENOSYS once the last listener fd is closed */
+	fds.kinds = &kind;
+	fds.n_kinds = 1;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_LISTENER;
+	env.loader_mon_listener = &fds;
+	if (ipc_send(&w->ipc, &env, &fd, 1) < 0)
+		worker_lost(w, "cannot send it the seccomp listener");
+}
+
 /*
  * The target cgroup is still the one the programs are attached to.  A
  * service manager restarting a unit removes and re-creates its cgroup: the

@@ -240,9 +240,10 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 		    buf, len, "%s has URL rules and HTTPS is not intercepted yet: refused", ip);
 		break;
 	case CGFW_R_RAW_SOCKET:
-		snprintf(buf, len,
-		    "raw sockets (SOCK_RAW) are refused at creation (--allow-raw-sockets allows "
-		    "them)");
+		snprintf(buf, len, "%s sockets are refused at creation%s",
+		    e->family == AF_PACKET ? "packet (AF_PACKET)" : "raw (SOCK_RAW)",
+		    e->family == AF_PACKET ? ": no cgroup hook sees their frames"
+		                           : " (--allow-raw-sockets allows them)");
 		break;
 	case CGFW_R_URL_UDP:
 		snprintf(buf, len,
@@ -319,7 +320,9 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 
 	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook >= CGFW_HOOK_MAX ||
 	    (e->verdict != CGFW_V_ALLOW && e->verdict != CGFW_V_BLOCK) || e->reason == 0 ||
-	    e->reason >= CGFW_R_MAX || (e->family != AF_INET && e->family != AF_INET6) ||
+	    e->reason >= CGFW_R_MAX ||
+	    (e->family != AF_INET && e->family != AF_INET6 &&
+	        !(e->family == AF_PACKET && e->hook == CGFW_HOOK_SOCK_CREATE)) ||
 	    ((e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE) &&
 	        !mon_rule_find(out, e->rule_id))) {
 		out->n_bad++;
@@ -838,4 +841,63 @@ mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 	if (out->jb.err || out->tb.err)
 		return -ENOMEM;
 	return write_event(out);
+}
+
+/* "Key:\tvalue" lines of /proc/TID/status: Tgid, the real Uid and Name. */
+static int
+proc_status(const struct mon_out *out, uint32_t tid, uint32_t *ret_tgid, uint32_t *ret_uid,
+    char *comm, size_t comm_len)
+{
+	char path[64], buf[4096], *line, *save = NULL;
+	int fd, have = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%u/status", out->proc_root, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long v;
+
+		if (sscanf(line, "Tgid:\t%lu", &v) == 1 && v && v <= UINT32_MAX) {
+			*ret_tgid = (uint32_t)v;
+			have |= 1;
+		} else if (sscanf(line, "Uid:\t%lu", &v) == 1 && v <= UINT32_MAX) {
+			*ret_uid = (uint32_t)v;
+			have |= 2;
+		} else if (!strncmp(line, "Name:\t", 6)) {
+			snprintf(comm, comm_len, "%s", line + 6);
+		}
+	}
+	return have == 3 ? 0 : -EIO;
+}
+
+int
+mon_sock_refused_emit(struct mon_out *out, uint32_t tid, int family, int type, int protocol)
+{
+	struct cgfw_event e;
+	struct timespec now;
+
+	if (family != AF_INET && family != AF_INET6 && family != AF_PACKET)
+		return -EINVAL;
+	memset(&e, 0, sizeof(e));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	e.ts_ns = (uint64_t)now.tv_sec * 1000000000 + (uint64_t)now.tv_nsec;
+	e.cgroup_id = out->cgroup_id;
+	if (proc_status(out, tid, &e.tgid, &e.uid, e.comm, sizeof(e.comm)) == 0) {
+		e.pid = tid;
+		e.flags = CGFW_EV_OWNER_KNOWN;
+	}
+	/* socket(AF_INET, SOCK_PACKET) is the old spelling of AF_PACKET. */
+	e.family = (type & 0xf) == SOCK_PACKET ? AF_PACKET : (uint8_t)family;
+	e.proto = e.family == AF_PACKET ? 0 : (uint8_t)protocol;
+	e.hook = CGFW_HOOK_SOCK_CREATE;
+	e.verdict = CGFW_V_BLOCK;
+	e.reason = CGFW_R_RAW_SOCKET;
+	return mon_event_emit(out, &e, sizeof(e));
 }

@@ -60,6 +60,12 @@ int mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev);
 int mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev);
 /* The same for an HTTP event from cgfw-httpproxy. */
 int mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev);
+/*
+ * A raw or packet socket() of the command, refused by its seccomp filter:
+ * reported as a sock_create event of thread tid (its process, uid and name
+ * from /proc).  -EINVAL if the family is not one the filter hands over.
+ */
+int mon_sock_refused_emit(struct mon_out *out, uint32_t tid, int family, int type, int protocol);
 /* A notice from the loader (e.g. ATTACH LOST) as an ERROR line; -EINVAL if malformed. */
 int mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n);
 int mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev);

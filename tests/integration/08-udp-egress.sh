@@ -23,6 +23,11 @@ expect_match "baseline: ICMP answered without cgfw" "result=ok" "$out"
 out=$(cgfw run --user root --log-file "$T/ev3.json" --allow-list 203.0.113.10 -- \
 	$PROBE icmp 203.0.113.10)
 expect_match "a raw socket is refused at creation" "result=EPERM" "$out"
+expect_eq "... reported at socket()" socket "$(ev_field '.hook == "sock_create"' blockedAt "$T/ev3.json")"
+expect_eq "... because RawSocketRefused" RawSocketRefused \
+	"$(ev_field '.hook == "sock_create"' because "$T/ev3.json")"
+expect_eq "... naming the process" "$(echo "$out" | sed 's/^pid=\([0-9]*\).*/\1/')" \
+	"$(ev_field '.hook == "sock_create"' pid "$T/ev3.json")"
 
 # --allow-raw-sockets: raw sockets exist, and egress judges every packet.
 out=$(cgfw run --user root --allow-raw-sockets --log-file "$T/ev2.json" --allow-list 203.0.113.10 -- \

@@ -65,11 +65,15 @@ for u in nobody root; do
 		udp 203.0.113.53 9001
 	attack_case "ping socket" $u ".blocked and .proto == \"icmp\"" ping $BLK
 done
-# Without CAP_NET_RAW (which no command keeps by default) the kernel refuses
-# these before any hook: EPERM, and nothing is sent.
-attack_case "raw IP socket" root "" raw $BLK 9001
-attack_case "raw ICMP socket" root "" rawicmp $BLK
-attack_case "AF_PACKET frame" root "" packet c0 192.0.2.2 $BLK 9001
+# Raw and packet sockets: the command's seccomp filter hands the socket()
+# call to cgfw-monitor, which refuses it and reports it (without that, the
+# missing CAP_NET_RAW would refuse it before any hook could).
+for u in nobody root; do
+	attack_case "raw IP socket" $u '.hook == "sock_create" and .blockedAt == "socket"' raw $BLK 9001
+	attack_case "raw ICMP socket" $u '.hook == "sock_create" and .proto == "icmp"' rawicmp $BLK
+	attack_case "AF_PACKET frame" $u '.hook == "sock_create" and .because == "RawSocketRefused"' \
+		packet c0 192.0.2.2 $BLK 9001
+done
 
 # --allow-raw-sockets: raw sockets exist and egress judges their packets,
 # naming the process (owner recorded at socket()); AF_PACKET stays refused.

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The command: started straight into its cgroup (clone3 CLONE_INTO_CGROUP),
+ * in namespaces of its own, as its user, with the capabilities that reach
+ * the firewall gone and a seccomp filter that reports raw and packet
+ * sockets.  docs/threat-model.md says what this leaves a command, root
+ * included, and why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/sched.h>
+#include <seccomp.h>
+
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "loader.h"
+
+#define CGFW_SOCK_TYPE_MASK 0xf /* SOCK_NONBLOCK and SOCK_CLOEXEC live above it */
+
+/* The mount point of the last bpf or cgroup2 mount in mountinfo, or "" */
+static int
+last_fw_mount(char *buf, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	buf[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], fstype[64], *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep, " - %63s", fstype) != 1)
+			continue;
+		if (!strcmp(fstype, "bpf") || !strcmp(fstype, "cgroup2"))
+			snprintf(buf, len, "%s", mnt);
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * The command's seccomp filter, loaded after it dropped to its user (it has
+ * no_new_privs).  socket() calls for raw IP, AF_PACKET and SOCK_PACKET
+ * sockets are handed to cgfw-monitor (SECCOMP_RET_USER_NOTIF), which refuses
+ * each with EPERM and writes the event: the kernel's own CAP_NET_RAW check
+ * would refuse them too, but before any hook that could report it.  If the
+ * monitor is gone the kernel answers ENOSYS: still refused.
+ *
+ * A root command that keeps CAP_NET_RAW (--allow-raw-sockets) gets raw IP
+ * sockets, which egress judges; AF_PACKET frames no cgroup hook sees, so
+ * those are refused outright (ERRNO: a listener could be talked into letting
+ * them through), and so is io_uring, whose IORING_OP_SOCKET skips seccomp.
+ * Syscalls of another architecture (32-bit socketcall() hides its arguments)
+ * then kill the process; otherwise they pass and meet the capability check.
+ * Returns the listener fd, -1 when the filter has no notify rule, or -errno.
+ */
+static int
+command_seccomp(const struct loader *l)
+{
+	int strict = l->uid == 0 && l->o->allow_raw;
+	uint32_t packet = strict ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_NOTIFY;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r, fd = -1;
+
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_attr_set(
+	    ctx, SCMP_FLTATR_ACT_BADARCH, strict ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ALLOW);
+	if (r == 0)
+		r = seccomp_rule_add(
+		    ctx, packet, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, packet, SCMP_SYS(socket), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, CGFW_SOCK_TYPE_MASK, SOCK_PACKET));
+	/* Raw IP only: netlink's SOCK_RAW is how glibc and iproute2 talk to the kernel. */
+	for (int i = 0; i < 2 && r == 0 && !l->o->allow_raw; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, i ? AF_INET6 : AF_INET),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, CGFW_SOCK_TYPE_MASK, SOCK_RAW));
+	if (r == 0 && strict)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(io_uring_setup), 0);
+	if (r == 0)
+		r = seccomp_load(ctx);
+	if (r == 0 && !strict) {
+		fd = seccomp_notify_fd(ctx);
+		r = fd < 0 ? fd : 0;
+	}
+	seccomp_release(ctx);
+	return r < 0 ? r : fd;
+}
+
+/* One byte, and the listener fd when there is one, to the loader. */
+static int
+send_listener(int sock, int fd)
+{
+	char byte = 0, cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1)
+		return -errno;
+	if (fd >= 0)
+		(void)close(fd);
+	return 0;
+}
+
+/* The listener from the child: -1 when none came (the child failed, or strict mode). */
+static int
+recv_listener(int sock)
+{
+	char byte, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c;
+	ssize_t n;
+	int fd = -1;
+
+	do {
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n != 1 || (mh.msg_flags & MSG_CTRUNC))
+		return -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+/*
+ * Runs in the command's child, still root, already inside the target cgroup.
+ * A mount namespace where no bpffs is mounted (the pins cannot be opened, so
+ * no link can be detached) and a cgroup namespace rooted at the target, with
+ * the only cgroup2 mount showing that subtree: no ancestor's cgroup.procs is
+ * reachable by path.  The log file is bound read-only onto itself, so even a
+ * root command cannot rewrite the record.  Without CAP_SYS_ADMIN the command
+ * cannot undo any of it.
+ */
+static int
+confine_command(const struct loader *l)
+{
+	const char *log = l->o->log_file;
+	char mnt[PATH_MAX];
+	int r, i;
+
+	if (unshare(CLONE_NEWNS | CLONE_NEWCGROUP) < 0)
+		return -errno;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+	/* Deepest (latest) first; a detached parent takes its children along. */
+	for (i = 0; i < 256; i++) {
+		if ((r = last_fw_mount(mnt, sizeof(mnt))) < 0)
+			return r;
+		if (!mnt[0])
+			break;
+		if (umount2(mnt, MNT_DETACH) < 0)
+			return -errno;
+	}
+	if (i == 256)
+		return -ELOOP;
+	if (mount("cgroup2", l->cg2_mnt, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -errno;
+	if (log &&
+	    (mount(log, log, NULL, MS_BIND, NULL) < 0 ||
+	        mount(NULL, log, NULL,
+	            MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0))
+		return -errno;
+	return 0;
+}
+
+/*
+ * The command, started directly inside the cgroup (clone3 CLONE_INTO_CGROUP),
+ * so not one instruction of it runs unfiltered.  An exec failure comes back
+ * over a CLOEXEC pipe.
+ */
+void
+start_command(struct loader *l)
+{
+	struct clone_args ca = {0};
+	int pfd[2], nsp[2], err = 0;
+	sigset_t none;
+	ssize_t n;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, nsp) < 0)
+		fatal("pipe2");
+	ca.flags = CLONE_INTO_CGROUP;
+	ca.exit_signal = SIGCHLD;
+	ca.cgroup = (uint64_t)l->cg_fd;
+	l->child = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (l->child < 0)
+		fatal("cannot start the command in %s (clone3)", l->cg_path);
+	if (l->child == 0) {
+		char *sh[] = {"/bin/sh", "-c", l->o->argv[0], NULL};
+		char **argv = l->o->argc == 1 ? sh : l->o->argv;
+		int r;
+
+		(void)close(pfd[0]);
+		(void)close(nsp[0]);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)signal(SIGPIPE, SIG_DFL);
+		/* Trust for the minted leaves, without a system-wide change. */
+		if (l->bundle_path[0]) {
+			static const char *const vars[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE",
+			    "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"};
+
+			for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+				(void)setenv(vars[i], l->bundle_path, 1);
+		}
+		r = confine_command(l);
+		if (r == 0)
+			r = proc_become(l->uid, l->gid, l->user_name, l->o->allow_raw);
+		if (r == 0)
+			r = command_seccomp(l);
+		if (r >= -1)
+			r = send_listener(nsp[1], r);
+		if (r == 0) {
+			execvp(argv[0], argv);
+			r = -errno;
+		}
+		err = -r;
+		(void)!write(pfd[1], &err, sizeof(err));
+		_exit(127);
+	}
+	(void)close(pfd[1]);
+	(void)close(nsp[1]);
+	l->notify_fd = recv_listener(nsp[0]);
+	(void)close(nsp[0]);
+	do {
+		n = read(pfd[0], &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	(void)close(pfd[0]);
+	if (n == sizeof(err)) {
+		errno = err;
+		log_warn("cannot run %s as uid %u", l->o->argv[0], (unsigned)l->uid);
+		l->child_status = 127 << 8;
+		(void)waitpid(l->child, NULL, 0);
+		l->child = -1;
+		l->child_done = 1;
+	}
+}
