@@ -296,18 +296,34 @@ path_matches(const struct url_rule *r, const char *path)
 	       (path[r->path_len] == '\0' || path[r->path_len] == '/');
 }
 
+/* An event's url, scheme://name[:port]path: the port only where it is not the scheme's own. */
+static void
+event_url(const struct conn *c, const char *name, const char *path, char *out, size_t out_len)
+{
+	uint16_t port = ntohs(c->orig.sin_port);
+	const char *scheme = c->https ? "https" : "http";
+
+	if (port == (c->https ? 443 : 80))
+		snprintf(out, out_len, "%s://%s%s", scheme, name, path);
+	else
+		snprintf(out, out_len, "%s://%s:%u%s", scheme, name, port, path);
+}
+
 /*
- * The request's fate.  The Host must itself pass the name policy (an allowed
- * address cannot be used to reach a blocked virtual host); then the most
- * specific URL rule (longest path) of that scheme, host and port decides, a
- * block winning a tie.  With no URL rule matching, a host that is allowed
- * only through URL rules is blocked; a host allowed by name passes.
+ * The request's fate.  Its target must agree with the Host and the
+ * connection (http_head_check_target); the Host must itself pass the name
+ * policy (an allowed address cannot be used to reach a blocked virtual host);
+ * then the most specific URL rule (longest path) of that scheme, host and
+ * port decides, a block winning a tie.  With no URL rule matching, a host
+ * that is allowed only through URL rules is blocked; a host allowed by name
+ * passes.
  */
 static void
 judge(struct http *h, struct conn *c, struct verdict *v)
 {
 	uint16_t port = ntohs(c->orig.sin_port);
 	const char *scheme = c->https ? "https" : "http";
+	const char *target;
 	struct np_match m;
 	int r;
 
@@ -317,12 +333,22 @@ judge(struct http *h, struct conn *c, struct verdict *v)
 	v->path[0] = '\0';
 	r = http_head_path(&c->hd, v->path, sizeof(v->path));
 	/* The event's url: never the query, which may carry secrets. */
-	if (port == (c->https ? 443 : 80))
-		snprintf(v->url, sizeof(v->url), "%s://%s%s", scheme, c->hd.host,
-		    r == 0 ? v->path : "/");
-	else
-		snprintf(v->url, sizeof(v->url), "%s://%s:%u%s", scheme, c->hd.host, port,
-		    r == 0 ? v->path : "/");
+	event_url(c, c->hd.host, r == 0 ? v->path : "/", v->url, sizeof(v->url));
+	target = http_head_check_target(&c->hd, c->https, c->sni);
+	if (target) {
+		/* A refused absolute-form target is shown as sent, so the event names what was asked. */
+		if (c->hd.url[0] != '/' && c->hd.url[0] != '*' && c->hd.method != HTTP_CONNECT)
+			snprintf(v->url, sizeof(v->url), "%.*s", (int)strcspn(c->hd.url, "?#"),
+			    c->hd.url);
+		v->blocked = 1;
+		v->because = target;
+		return;
+	}
+	if (c->req.upgrade) {
+		v->blocked = 1;
+		v->because = "UpgradeNotSupported";
+		return;
+	}
 	/* Over TLS the Host must be the name the handshake was for. */
 	if (c->https && strcasecmp(c->hd.host, c->sni) != 0) {
 		v->blocked = 1;
@@ -645,14 +671,7 @@ conn_admit(struct conn *c)
 	char body[CGFW_RULE_MAX_LEN + 128];
 
 	h->st.requests++;
-	if (c->req.upgrade || c->hd.method == HTTP_CONNECT) {
-		memset(&v, 0, sizeof(v));
-		v.blocked = 1;
-		v.because = "UpgradeNotSupported";
-		snprintf(v.url, sizeof(v.url), "http://%s/", c->hd.host);
-	} else {
-		judge(h, c, &v);
-	}
+	judge(h, c, &v);
 	if (!v.blocked) {
 		send_event(h, c, &v, 0);
 		return 0;
