@@ -5,10 +5,11 @@
  * the original destination, parses every request with http-parser, matches
  * scheme, host, port and path against the URL rules, forwards allowed
  * requests byte for byte (bodies streamed, never buffered whole) and answers
- * blocked ones with 403.  Pipelined requests are taken one at a time: the
- * next is read only when the previous response is complete, so each one is
- * checked.  HTTPS interception is not built yet: connect4 refuses :443 of
- * these hosts (fail closed).
+ * blocked ones with 403.  A refused or malformed request gets one answer and
+ * one event, then its connection closes; nothing after it is parsed.
+ * Pipelined requests are taken one at a time: the next is read only when the
+ * previous response is complete, so each one is checked.  HTTPS (:443) is
+ * terminated with a leaf minted for the SNI name (tls.c) and judged the same.
  *
  * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
  * requests and responses.  Sends HTTP events to the monitor.  Sandbox:
@@ -47,6 +48,8 @@
 #define HTTP_MAX_CONNS  1024
 #define HTTP_HEAD_MAX   (64 * 1024)   /* request line + headers */
 #define HTTP_HIGH_WATER (1024 * 1024) /* queued bytes before reading pauses */
+#define HTTP_LINGER_MS  2000          /* after a refusal: how long the client is drained */
+#define HTTP_LINGER_MAX (1024 * 1024) /* ... and how many of its bytes at most */
 
 struct url_rule {
 	uint32_t id;
@@ -66,7 +69,7 @@ enum conn_state {
 	ST_HEAD,          /* reading a request's head */
 	ST_BODY,          /* forwarding its body */
 	ST_WAIT_RESPONSE, /* the request went out; its response is not complete yet */
-	ST_CLOSING,
+	ST_CLOSING,       /* refused or failed: nothing more is parsed or relayed */
 };
 
 struct conn {
@@ -75,8 +78,11 @@ struct conn {
 	uv_tcp_t upstream;
 	uv_connect_t connect_req;
 	uv_shutdown_t shutdown_req;
+	uv_timer_t linger;
 	int n_open; /* handles not closed yet */
 	int closing;
+	int lingering;       /* the linger timer runs (conn_linger) */
+	size_t linger_bytes; /* client bytes discarded since the refusal */
 	enum conn_state st;
 	http_parser req;
 	http_parser resp;
@@ -96,6 +102,7 @@ struct conn {
 	char sni[256];
 	int client_paused;   /* reading stopped: the upstream's queue is full */
 	int upstream_paused; /* reading stopped: the client's queue is full */
+	int answered;        /* the server's response to this request has begun */
 };
 
 struct http {
@@ -296,18 +303,34 @@ path_matches(const struct url_rule *r, const char *path)
 	       (path[r->path_len] == '\0' || path[r->path_len] == '/');
 }
 
+/* An event's url, scheme://name[:port]path: the port only where it is not the scheme's own. */
+static void
+event_url(const struct conn *c, const char *name, const char *path, char *out, size_t out_len)
+{
+	uint16_t port = ntohs(c->orig.sin_port);
+	const char *scheme = c->https ? "https" : "http";
+
+	if (port == (c->https ? 443 : 80))
+		snprintf(out, out_len, "%s://%s%s", scheme, name, path);
+	else
+		snprintf(out, out_len, "%s://%s:%u%s", scheme, name, port, path);
+}
+
 /*
- * The request's fate.  The Host must itself pass the name policy (an allowed
- * address cannot be used to reach a blocked virtual host); then the most
- * specific URL rule (longest path) of that scheme, host and port decides, a
- * block winning a tie.  With no URL rule matching, a host that is allowed
- * only through URL rules is blocked; a host allowed by name passes.
+ * The request's fate.  Its target must agree with the Host and the
+ * connection (http_head_check_target); the Host must itself pass the name
+ * policy (an allowed address cannot be used to reach a blocked virtual host);
+ * then the most specific URL rule (longest path) of that scheme, host and
+ * port decides, a block winning a tie.  With no URL rule matching, a host
+ * that is allowed only through URL rules is blocked; a host allowed by name
+ * passes.
  */
 static void
 judge(struct http *h, struct conn *c, struct verdict *v)
 {
 	uint16_t port = ntohs(c->orig.sin_port);
 	const char *scheme = c->https ? "https" : "http";
+	const char *target;
 	struct np_match m;
 	int r;
 
@@ -317,12 +340,22 @@ judge(struct http *h, struct conn *c, struct verdict *v)
 	v->path[0] = '\0';
 	r = http_head_path(&c->hd, v->path, sizeof(v->path));
 	/* The event's url: never the query, which may carry secrets. */
-	if (port == (c->https ? 443 : 80))
-		snprintf(v->url, sizeof(v->url), "%s://%s%s", scheme, c->hd.host,
-		    r == 0 ? v->path : "/");
-	else
-		snprintf(v->url, sizeof(v->url), "%s://%s:%u%s", scheme, c->hd.host, port,
-		    r == 0 ? v->path : "/");
+	event_url(c, c->hd.host, r == 0 ? v->path : "/", v->url, sizeof(v->url));
+	target = http_head_check_target(&c->hd, c->https, c->sni);
+	if (target) {
+		/* A refused absolute-form target is shown as sent, so the event names what was asked. */
+		if (c->hd.url[0] != '/' && c->hd.url[0] != '*' && c->hd.method != HTTP_CONNECT)
+			snprintf(v->url, sizeof(v->url), "%.*s", (int)strcspn(c->hd.url, "?#"),
+			    c->hd.url);
+		v->blocked = 1;
+		v->because = target;
+		return;
+	}
+	if (c->req.upgrade) {
+		v->blocked = 1;
+		v->because = "UpgradeNotSupported";
+		return;
+	}
 	/* Over TLS the Host must be the name the handshake was for. */
 	if (c->https && strcasecmp(c->hd.host, c->sni) != 0) {
 		v->blocked = 1;
@@ -447,8 +480,54 @@ conn_close(struct conn *c)
 		uv_close((uv_handle_t *)&c->client, conn_handle_closed);
 	if (!uv_is_closing((uv_handle_t *)&c->upstream))
 		uv_close((uv_handle_t *)&c->upstream, conn_handle_closed);
+	if (c->lingering && !uv_is_closing((uv_handle_t *)&c->linger))
+		uv_close((uv_handle_t *)&c->linger, conn_handle_closed);
 }
 
+static void
+linger_timeout(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
+static void
+linger_shutdown_done(uv_shutdown_t *req, int status)
+{
+	if (status < 0)
+		conn_close(req->data);
+}
+
+static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf);
+
+/*
+ * The refusal is written.  Closing now, with request bytes unread, would
+ * send RST, which may destroy the answer before the client reads it.  So
+ * send FIN and drain the client unread (client_read) until it closes,
+ * HTTP_LINGER_MS pass or HTTP_LINGER_MAX bytes come, whichever is first.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	if (c->closing)
+		return;
+	uv_timer_init(&c->h->loop, &c->linger);
+	c->linger.data = c;
+	c->n_open++;
+	c->lingering = 1;
+	(void)uv_read_stop((uv_stream_t *)&c->upstream);
+	if (uv_timer_start(&c->linger, linger_timeout, HTTP_LINGER_MS, 0) < 0 ||
+	    uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->client, linger_shutdown_done) < 0) {
+		conn_close(c);
+		return;
+	}
+	/* Reading may have stopped (a full queue, a pipelined request waiting). */
+	(void)uv_read_stop((uv_stream_t *)&c->client);
+	if (uv_read_start((uv_stream_t *)&c->client, alloc_cb, client_read) < 0)
+		conn_close(c);
+}
+
+/* close_after: the last write to the client; once it is out, conn_linger(). */
 struct wreq {
 	uv_write_t w;
 	struct conn *c;
@@ -457,7 +536,6 @@ struct wreq {
 };
 
 static void upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
-static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf);
 
 /*
  * A write finished: when one side's queue has drained to half the high-water
@@ -471,17 +549,24 @@ write_done(uv_write_t *w, int status)
 	int close_after = q->close_after;
 	int drained = uv_stream_get_write_queue_size(w->handle) < HTTP_HIGH_WATER / 2;
 
-	if (status < 0 || close_after) {
+	if (status < 0) {
 		free(q);
 		conn_close(c);
 		return;
 	}
-	if (!c->closing && drained && w->handle == (uv_stream_t *)&c->upstream &&
-	    c->client_paused) {
+	if (close_after) {
+		free(q);
+		conn_linger(c);
+		return;
+	}
+	if (c->st == ST_CLOSING) {
+		free(q);
+		return;
+	}
+	if (drained && w->handle == (uv_stream_t *)&c->upstream && c->client_paused) {
 		c->client_paused = 0;
 		conn_read_client(c);
-	} else if (!c->closing && drained && w->handle == (uv_stream_t *)&c->client &&
-	           c->upstream_paused) {
+	} else if (drained && w->handle == (uv_stream_t *)&c->client && c->upstream_paused) {
 		c->upstream_paused = 0;
 		uv_read_start((uv_stream_t *)&c->upstream, alloc_cb, upstream_read);
 	}
@@ -546,9 +631,16 @@ conn_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int cl
 		}
 		off += n;
 	}
+	/* The last words: TLS ends with close_notify, so the client sees a clean end. */
+	if (close_after)
+		tls_close(ssl);
 	return tls_flush(c, ssl, to, close_after);
 }
 
+/*
+ * The one answer a refused connection gets.  From here on nothing is parsed
+ * or relayed (ST_CLOSING); the client is drained and closed (conn_linger).
+ */
 static void
 respond_error(struct conn *c, unsigned status, const char *reason, const char *body)
 {
@@ -559,6 +651,7 @@ respond_error(struct conn *c, unsigned status, const char *reason, const char *b
 	    status, reason, strlen(body), body);
 
 	c->st = ST_CLOSING;
+	(void)uv_read_stop((uv_stream_t *)&c->upstream);
 	(void)conn_write(c, (uv_stream_t *)&c->client, buf, (size_t)n, 1);
 }
 
@@ -645,15 +738,9 @@ conn_admit(struct conn *c)
 	char body[CGFW_RULE_MAX_LEN + 128];
 
 	h->st.requests++;
-	if (c->req.upgrade || c->hd.method == HTTP_CONNECT) {
-		memset(&v, 0, sizeof(v));
-		v.blocked = 1;
-		v.because = "UpgradeNotSupported";
-		snprintf(v.url, sizeof(v.url), "http://%s/", c->hd.host);
-	} else {
-		judge(h, c, &v);
-	}
+	judge(h, c, &v);
 	if (!v.blocked) {
+		c->answered = 0;
 		send_event(h, c, &v, 0);
 		return 0;
 	}
@@ -666,20 +753,52 @@ conn_admit(struct conn *c)
 }
 
 /*
+ * A request http-parser refused, or a head over HTTP_HEAD_MAX: one event, one
+ * answer, close.  Once the server has begun answering a request already sent
+ * (a bad chunk in its body), an answer of ours would corrupt that response,
+ * so the connection just closes.
+ */
+static void
+conn_malformed(struct conn *c, unsigned status, const char *because)
+{
+	struct verdict v = {.blocked = 1, .because = because};
+	int answer = c->st == ST_HEAD || !c->answered;
+	char ip[INET_ADDRSTRLEN];
+
+	if (c->st == ST_HEAD)
+		c->h->st.requests++;
+	c->h->st.blocked++;
+	/* An unfinished head's Host is not trusted, nor normalised, yet. */
+	if (!c->hd.done)
+		snprintf(c->hd.host, sizeof(c->hd.host), "%s", c->https ? c->sni : "");
+	inet_ntop(AF_INET, &c->orig.sin_addr, ip, sizeof(ip));
+	event_url(c, c->hd.host[0] ? c->hd.host : ip, "/", v.url, sizeof(v.url));
+	send_event(c->h, c, &v, answer ? status : 0);
+	if (!answer)
+		conn_close(c);
+	else if (status == 431)
+		respond_error(
+		    c, 431, "Request Header Fields Too Large", "cgfw: request head too large\n");
+	else
+		respond_error(c, 400, "Bad Request", "cgfw: malformed HTTP request\n");
+}
+
+/*
  * Request bytes from the client.  The head is held until it is complete and
  * judged; then the request goes out byte for byte (chunked framing and all).
  * The parser pauses at the end of each request: what follows waits until the
- * response is complete, then is judged in turn.
+ * response is complete, then is judged in turn.  After a refusal (ST_CLOSING)
+ * nothing more is parsed.
  */
 static void
 conn_feed(struct conn *c, const uint8_t *data, size_t len)
 {
 	uv_stream_t *up = (uv_stream_t *)&c->upstream;
 
-	while (len && !c->closing) {
+	while (len && c->st != ST_CLOSING) {
 		int was_head = c->st == ST_HEAD;
+		size_t n, take = len;
 		enum http_errno e;
-		size_t n;
 
 		if (c->st == ST_WAIT_RESPONSE) {
 			uint8_t *p;
@@ -699,24 +818,26 @@ conn_feed(struct conn *c, const uint8_t *data, size_t len)
 			uv_read_stop((uv_stream_t *)&c->client);
 			return;
 		}
-		n = http_parser_execute(&c->req, &req_settings, (const char *)data, len);
+		/* Never more head than c->head holds: our limit decides, not http-parser's. */
+		if (was_head && take > sizeof(c->head) - c->head_len)
+			take = sizeof(c->head) - c->head_len;
+		n = http_parser_execute(&c->req, &req_settings, (const char *)data, take);
 		e = HTTP_PARSER_ERRNO(&c->req);
+		if (e == HPE_HEADER_OVERFLOW) {
+			conn_malformed(c, 431, "RequestHeadTooLarge");
+			return;
+		}
 		if (e != HPE_OK && e != HPE_PAUSED) {
-			struct verdict v = {.blocked = 1, .because = "BadRequest"};
-
-			snprintf(v.url, sizeof(v.url), "http://%s/", c->hd.host);
-			send_event(c->h, c, &v, 400);
-			respond_error(c, 400, "Bad Request", "cgfw: malformed HTTP request\n");
+			conn_malformed(c, 400, "BadRequest");
 			return;
 		}
 		if (was_head && !c->hd.done) {
-			if (c->head_len + n > sizeof(c->head)) {
-				respond_error(c, 431, "Request Header Fields Too Large",
-				    "cgfw: request head too large\n");
-				return;
-			}
 			memcpy(c->head + c->head_len, data, n);
 			c->head_len += n;
+			if (c->head_len == sizeof(c->head)) {
+				conn_malformed(c, 431, "RequestHeadTooLarge");
+				return;
+			}
 		} else if (was_head) {
 			if (conn_admit(c) < 0)
 				return;
@@ -762,7 +883,7 @@ client_drain_tls(struct conn *c)
 	uint8_t plain[16384];
 	int n;
 
-	while (c->tls_ready && !c->closing && c->st != ST_WAIT_RESPONSE &&
+	while (c->tls_ready && c->st != ST_CLOSING && c->st != ST_WAIT_RESPONSE &&
 	       (n = tls_read(c->tls_c, plain, sizeof(plain))) != 0) {
 		if (n < 0) {
 			conn_close(c);
@@ -814,19 +935,30 @@ client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
 
-	if (n < 0)
+	if (c->st == ST_CLOSING) {
+		/*
+		 * Refused: the rest is drained unread (conn_linger), never
+		 * parsed.  A client that has said all it will (EOF) still gets
+		 * the answer before the close.
+		 */
+		if (n == UV_EOF && !c->lingering)
+			uv_read_stop(s);
+		else if (n < 0 || (c->linger_bytes += (size_t)n) > HTTP_LINGER_MAX)
+			conn_close(c);
+	} else if (n < 0) {
 		conn_close(c);
-	else if (n > 0 && c->tls_c)
+	} else if (n > 0 && c->tls_c) {
 		client_tls_in(c, buf->base, (size_t)n);
-	else if (n > 0)
+	} else if (n > 0) {
 		conn_feed(c, (const uint8_t *)buf->base, (size_t)n);
+	}
 	free(buf->base);
 }
 
 static void
 conn_read_client(struct conn *c)
 {
-	if (!c->closing && c->st != ST_WAIT_RESPONSE && !c->client_paused) {
+	if (c->st != ST_CLOSING && c->st != ST_WAIT_RESPONSE && !c->client_paused) {
 		uv_read_start((uv_stream_t *)&c->client, alloc_cb, client_read);
 		/* Plaintext already decrypted but not parsed yet. */
 		if (c->tls_c)
@@ -870,6 +1002,7 @@ upstream_tls_in(struct conn *c, const void *data, size_t len)
 		conn_read_client(c);
 	}
 	while ((n = tls_read(c->tls_u, plain, sizeof(plain))) > 0) {
+		c->answered = 1;
 		(void)http_parser_execute(&c->resp, &resp_settings, (const char *)plain, (size_t)n);
 		if (conn_write(c, (uv_stream_t *)&c->client, plain, (size_t)n, 0) < 0)
 			return -1;
@@ -896,6 +1029,12 @@ upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
 
+	if (c->st == ST_CLOSING) {
+		/* Refused: the server has nothing more to say to this client. */
+		free(buf->base);
+		uv_read_stop(s);
+		return;
+	}
 	if (n < 0) {
 		/* EOF may end a response that runs until close: flush it, then close. */
 		(void)http_parser_execute(&c->resp, &resp_settings, NULL, 0);
@@ -912,6 +1051,7 @@ upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			return;
 		}
 	} else if (n > 0) {
+		c->answered = 1;
 		(void)http_parser_execute(&c->resp, &resp_settings, buf->base, (size_t)n);
 		(void)conn_write(c, (uv_stream_t *)&c->client, buf->base, (size_t)n, 0);
 	}
@@ -940,14 +1080,16 @@ static void
 upstream_connected(uv_connect_t *req, int status)
 {
 	struct conn *c = req->data;
+	char ip[INET_ADDRSTRLEN];
 
-	if (c->closing)
+	if (c->st == ST_CLOSING)
 		return;
 	if (status < 0) {
 		struct verdict v = {.blocked = 1, .because = "UpstreamUnreachable"};
 
 		c->h->st.upstream_errors++;
-		snprintf(v.url, sizeof(v.url), "http://%s/", inet_ntoa(c->orig.sin_addr));
+		inet_ntop(AF_INET, &c->orig.sin_addr, ip, sizeof(ip));
+		event_url(c, c->https ? c->sni : ip, "/", v.url, sizeof(v.url));
 		send_event(c->h, c, &v, 502);
 		respond_error(c, 502, "Bad Gateway", "cgfw: cannot reach the server\n");
 		return;
@@ -1038,7 +1180,7 @@ close_walk(uv_handle_t *hd, void *arg)
 
 	if (uv_is_closing(hd))
 		return;
-	if (hd->type == UV_TCP && hd->data != h)
+	if ((hd->type == UV_TCP || hd->type == UV_TIMER) && hd->data != h)
 		conn_close(hd->data);
 	else
 		uv_close(hd, NULL);

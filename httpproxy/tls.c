@@ -310,6 +310,13 @@ tls_write(SSL *ssl, const void *data, size_t len)
 	return n == (int)len ? 0 : -EIO;
 }
 
+void
+tls_close(SSL *ssl)
+{
+	/* 0: our close_notify is queued, the peer's not read; we read nothing more. */
+	(void)SSL_shutdown(ssl);
+}
+
 const char *
 tls_sni(SSL *ssl)
 {

@@ -29,6 +29,8 @@ int tls_handshake_done(SSL *ssl);
 /* Plaintext: >0 bytes, 0 needs more, -1 closed or failed. */
 int tls_read(SSL *ssl, void *buf, size_t cap);
 int tls_write(SSL *ssl, const void *data, size_t len);
+/* Queue close_notify (then tls_take it): the last thing sent on this side. */
+void tls_close(SSL *ssl);
 const char *tls_sni(SSL *ssl);
 const char *tls_error(SSL *ssl);
 

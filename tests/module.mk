@@ -9,6 +9,11 @@ $(B)/tests/test_events: $(B)/tests/unit/test_events.o $(B)/monitor/events.o $(LI
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
 
+$(B)/tests/test_http_parse: $(B)/tests/unit/test_http_parse.o $(B)/httpproxy/http_parse.o \
+    $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lhttp_parser -lcmocka
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka

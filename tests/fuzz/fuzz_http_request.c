@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Fuzz target: request bytes through http-parser into cgfw-httpproxy's head
- * collector (httpproxy/http_parse.c) and the path canonicalisation that URL
- * rules match against.  Pipelined requests are taken one by one, as the
+ * collector (httpproxy/http_parse.c), the target check against the Host and
+ * the connection, and the path canonicalisation that URL rules match against.  Pipelined requests are taken one by one, as the
  * proxy does.  tests/fuzz/replay.c replays files without libFuzzer.
  */
 #include <stdint.h>
@@ -77,7 +77,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r == 0 &&
 			    (path[0] != '/' || strstr(path, "/../") || strstr(path, "/./")))
 				abort();
-			if (strlen(h->host) != h->host_len)
+			if (strlen(h->host) != h->host_len || h->host_port < -1 ||
+			    h->host_port > 65535)
+				abort();
+			/* Only origin form passes without an SNI to compare; CONNECT never. */
+			if (!http_head_check_target(h, 1, NULL) && h->url[0] != '/')
+				abort();
+			if (h->method == HTTP_CONNECT &&
+			    (!http_head_check_target(h, 0, NULL) ||
+			        !http_head_check_target(h, 1, h->host)))
 				abort();
 		}
 		if (e != HPE_PAUSED || n == 0)
