@@ -342,7 +342,7 @@ test_malformed(void **state)
 	    {"short by one", sizeof(struct cgfw_event) - 1, 0, 0},
 	    {"one byte", 1, 0, 0},
 	    {"hook 0", 0, 1, 0},
-	    {"hook past egress", 0, 1, CGFW_HOOK_EGRESS + 1},
+	    {"hook past the last", 0, 1, CGFW_HOOK_MAX},
 	    {"hook 255", 0, 1, 255},
 	    {"verdict 0", 0, 2, 0},
 	    {"verdict 3", 0, 2, 3},
@@ -351,6 +351,7 @@ test_malformed(void **state)
 	    {"reason 255", 0, 3, 255},
 	    {"family 0", 0, 4, 0},
 	    {"family AF_UNIX", 0, 4, AF_UNIX},
+	    {"family AF_PACKET outside sock_create", 0, 4, AF_PACKET},
 	    {"rule 3 (a gap)", 0, 5, 3},
 	    {"rule 6 (past the last)", 0, 5, 6},
 	    {"rule UINT32_MAX", 0, 5, UINT32_MAX},
@@ -572,6 +573,108 @@ test_mon_cmdline(void **state)
 	assert_memory_equal(s, big, 4096);
 	free(s);
 	free(big);
+}
+
+/* A raw or packet socket() handed over by the command's seccomp filter. */
+static void
+test_sock_refused(void **state)
+{
+	struct fix *f = *state;
+	char path[128];
+	int fd, jp[2];
+	char buf[4096];
+	ssize_t n;
+	static const char status[] = "Name:\tevil tool\nUmask:\t0022\nState:\tR\nTgid:\t4242\n"
+	                             "Pid:\t4243\nUid:\t65534\t65534\t65534\t65534\n";
+
+	snprintf(path, sizeof(path), "%s/4243", f->proc);
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/4243/status", f->proc);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, status, sizeof(status) - 1), (ssize_t)sizeof(status) - 1);
+	(void)close(fd);
+	write_cmdline(f, "tool\0--raw\0", 12);
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+
+	/* AF_PACKET: family packet, no IP, no protocol, the thread's process named. */
+	assert_int_equal(mon_sock_refused_emit(&f->out, 4243, AF_PACKET, SOCK_RAW, 0x0300), 0);
+	n = read(jp[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_has(buf, "\"msg\":\"PACKET BLOCKED\"");
+	assert_has(buf, "\"because\":\"RawSocketRefused\"");
+	assert_has(buf, "\"blockedAt\":\"socket\"");
+	assert_has(buf, "\"ip\":\"\"");
+	assert_has(buf, "\"pid\":4242,");
+	assert_has(buf, "\"tid\":4243,");
+	assert_has(buf, "\"uid\":65534,");
+	assert_has(buf, "\"cmd\":\"tool --raw\"");
+	assert_has(buf, "\"hook\":\"sock_create\"");
+	assert_has(buf, "packet (AF_PACKET)");
+
+	/* Raw ICMP over IPv4: the protocol is named. */
+	assert_int_equal(mon_sock_refused_emit(&f->out, 4243, AF_INET, SOCK_RAW, 1), 0);
+	n = read(jp[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_has(buf, "\"proto\":\"icmp\"");
+	assert_has(buf, "raw (SOCK_RAW)");
+
+	/* A thread already gone: still reported, the owner unknown. */
+	assert_int_equal(mon_sock_refused_emit(&f->out, 999999, AF_INET6, SOCK_RAW, 58), 0);
+	n = read(jp[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_has(buf, "\"pid\":-1,");
+
+	/* Nothing else is handed over: any other family is malformed. */
+	assert_int_equal(mon_sock_refused_emit(&f->out, 4243, AF_UNIX, SOCK_RAW, 0), -EINVAL);
+	assert_int_equal(read(jp[0], buf, sizeof(buf)), -1);
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+	f->out.json_fd = -1;
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/4243", f->proc);
+	(void)rmdir(path);
+}
+
+/* The loader's notices: fields bounded, one ERROR line. */
+static void
+test_notice(void **state)
+{
+	struct fix *f = *state;
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+	char buf[4096], big[600];
+	int jp[2];
+	ssize_t r;
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	n.msg = "ATTACH LOST";
+	n.because = "CgroupRemoved";
+	n.comment = "/sys/fs/cgroup/x\n(cgroup id 7) was removed";
+	assert_int_equal(mon_notice_emit(&f->out, &n), 0);
+	r = read(jp[0], buf, sizeof(buf) - 1);
+	assert_true(r > 0);
+	buf[r] = '\0';
+	assert_has(
+	    buf, "\"level\":\"ERROR\",\"msg\":\"ATTACH LOST\",\"because\":\"CgroupRemoved\"");
+	assert_has(buf, "x\\n(cgroup");
+	assert_int_equal(strchr(buf, '\n') - buf, r - 1);
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n.comment = big;
+	assert_int_equal(mon_notice_emit(&f->out, &n), -EINVAL);
+	n.comment = "x";
+	n.msg = "";
+	assert_int_equal(mon_notice_emit(&f->out, &n), -EINVAL);
+	assert_int_equal(read(jp[0], buf, sizeof(buf)), -1);
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+	f->out.json_fd = -1;
 }
 
 static void
@@ -874,6 +977,8 @@ main(void)
 	    T(test_because),
 	    T(test_mon_cmdline),
 	    T(test_emit),
+	    T(test_sock_refused),
+	    T(test_notice),
 	    T(test_dns_invalid),
 	    T(test_dns_blocked),
 	    T(test_dns_learned),
