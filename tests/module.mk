@@ -12,3 +12,7 @@ $(B)/tests/test_events: $(B)/tests/unit/test_events.o $(B)/monitor/events.o $(LI
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
+
+$(B)/tests/test_judge: $(B)/tests/unit/test_judge.o $(B)/dnsproxy/judge.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
