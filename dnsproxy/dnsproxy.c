@@ -3,9 +3,10 @@
  * cgfw-dnsproxy: every DNS query of the workload (UDP and TCP, redirected by
  * connect4/sendmsg4) arrives here.  It names the asking process from the
  * cgfw_peers map, judges the name against the compiled name policy, answers
- * REFUSED/NXDOMAIN or forwards upstream with c-ares, relays the answer with
- * AAAA records stripped, and admits the A records of allowed names into
- * cgfw_learned_v4 for max(TTL, --dns-min-ttl).
+ * REFUSED/NXDOMAIN or forwards upstream with c-ares, judges the CNAME chain
+ * of the answer (judge.c), relays it with AAAA records stripped, and admits
+ * the A records of allowed names into cgfw_learned_v4 for max(TTL,
+ * --dns-min-ttl).
  *
  * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
  * every query and every upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
@@ -462,6 +463,19 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 		query_free(q);
 		return;
 	}
+	(void)dns_judge_answer(&d->np, d->allow_dns_request, &ai, &q->v);
+	/* The event's chain ends at the name that was blocked: the monitor names it. */
+	if (q->v.blocked)
+		ai.n_chain = q->v.link + 1;
+	if (q->v.refuse) {
+		/* Nothing of this answer reaches the client: no address, no alias. */
+		d->st.blocked++;
+		ai.n_a = 0;
+		respond_rcode(q, d->block_rcode);
+		send_event(d, q, 1, d->block_rcode, &ai, 0, 0);
+		query_free(q);
+		return;
+	}
 	/* Names the upstream compressed may be written out whole: room for the maximum. */
 	out = malloc(DNS_MSG_MAX);
 	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
@@ -476,7 +490,7 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out[0] = (uint8_t)(q->q.id >> 8);
 	out[1] = (uint8_t)q->q.id;
 
-	if (ai.rcode == 0 && ai.n_a && !d->allow_dns_request) {
+	if (ai.rcode == 0 && ai.n_a && !q->v.blocked && !d->allow_dns_request) {
 		r = admit(d, q, &ai, &ttl);
 		admitted = r == 0;
 	}

@@ -34,3 +34,26 @@ dns_judge_query(const struct np_table *np, int mode, int allow_dns_request, cons
 	v.refuse = v.blocked && !allow_dns_request;
 	*ret = v;
 }
+
+int
+dns_judge_answer(const struct np_table *np, int allow_dns_request, const struct dns_answer_info *ai,
+    struct dns_verdict *v)
+{
+	/* A blocked question admits nothing whatever its chain; chain[0] is the question. */
+	if (v->blocked)
+		return 0;
+	for (size_t i = 1; i < ai->n_chain; i++) {
+		struct np_match m;
+
+		/* An explicit block of any alias: CNAME cloaking must not get around a block list. */
+		if (np_lookup(np, ai->chain[i], &m) != NP_BLOCK)
+			continue;
+		v->blocked = 1;
+		v->refuse = !allow_dns_request;
+		v->because = allow_dns_request ? "AllowDNSRequest" : "CNAMEBlocked";
+		v->m = m;
+		v->link = i;
+		return 1;
+	}
+	return 0;
+}
