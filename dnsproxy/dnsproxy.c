@@ -490,7 +490,8 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out[0] = (uint8_t)(q->q.id >> 8);
 	out[1] = (uint8_t)q->q.id;
 
-	if (ai.rcode == 0 && ai.n_a && !q->v.blocked && !d->allow_dns_request) {
+	/* --allow-dns-request only answers blocked names: the others are admitted as ever. */
+	if (ai.rcode == 0 && ai.n_a && !q->v.blocked) {
 		r = admit(d, q, &ai, &ttl);
 		admitted = r == 0;
 	}

@@ -14,7 +14,7 @@
 #include "lib/namepolicy.h"
 
 struct dns_verdict {
-	int blocked;         /* the policy blocks the question or a name on its chain */
+	int blocked;         /* the question or a name on its chain is blocked: admit nothing */
 	int refuse;          /* the client gets the block rcode (blocked, no --allow-dns-request) */
 	const char *because; /* for the event: MatchedBlockListDomain, CNAMEBlocked, ... */
 	struct np_match m;   /* the rule that decided; verdict NP_NONE if the mode did */
@@ -24,6 +24,7 @@ struct dns_verdict {
 /*
  * The question.  mode is a CGFW_MODE_*; with allow_dns_request a blocked
  * name is answered (refuse 0) but stays blocked: nothing may be admitted.
+ * The flag changes nothing else: a name it does not block is admitted.
  */
 void dns_judge_query(const struct np_table *np, int mode, int allow_dns_request, const char *qname,
     struct dns_verdict *ret);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # DNS hardening: a CNAME chain through a name the policy blocks blocks the
-# whole answer (nothing admitted, the event names the link).  The fake
-# internet (lib.sh) has blocked.test -> 198.51.100.9 and cname.example.com
-# CNAME blocked.test.
+# whole answer (nothing admitted, the event names the link), and
+# --allow-dns-request changes only what happens to blocked names: the others
+# are admitted exactly as without it.  The fake internet (lib.sh) has
+# blocked.test -> 198.51.100.9 and cname.example.com CNAME blocked.test.
 . "$(dirname "$0")/lib.sh"
 fi_up
 
@@ -57,6 +58,40 @@ out=$(cgfw run --user nobody --allow-list example.com -- \
 	sh -c "$DIG cname.example.com; $PROBE tcp 198.51.100.9 80")
 expect_eq "allow-list mode, target merely not allowed: answered" NOERROR "$(echo "$out" | status)"
 expect_match "... and admitted, as the allowed name's address" "result=ok" "$out"
+
+# 2. --allow-dns-request changes nothing for names the policy does not block.
+out=$(cgfw run --user nobody --debug --log-file "$T/ev3.json" --allow-dns-request --block-list blocked.test -- \
+	sh -c "$DIG example.com; $PROBE tcp example.com 22; curl -sS -m 5 http://example.com/;
+		$DIG blocked.test; $PROBE tcp blocked.test 80; $DIG cname.example.com; $PROBE tcp 198.51.100.9 22")
+expect_eq "--allow-dns-request: an unblocked name resolves" NOERROR "$(echo "$out" | status_n 1)"
+expect_match "... its port 22 is reachable" "result=ok" "$(echo "$out" | grep result= | sed -n 1p)"
+expect_match "... and http" "hello from 203.0.113.10" "$out"
+expect_eq "... admitted, as without the flag" "true NotInBlockList" \
+	"$(jq -r 'select(.msg == "DNS ALLOWED" and .domains == "example.com" and .qtype == "A") | "\(.admitted) \(.because)"' "$T/ev3.json" | head -n 1)"
+expect_eq "a blocked name is answered" NOERROR "$(echo "$out" | status_n 2)"
+check "... with its address" grep -Eq 'blocked\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+198\.51\.100\.9' <<<"$out"
+expect_match "... but connecting to it is EPERM" "result=EPERM" "$(echo "$out" | grep result= | sed -n 2p)"
+sel='.msg == "PACKET BLOCKED" and .ip == "198.51.100.9" and .port == "80"'
+expect_eq "... and the event names the domain" blocked.test "$(ev_field "$sel" domains "$T/ev3.json")"
+expect_eq "... because it was never admitted" IPNotResolvedForAllowedDomain "$(ev_field "$sel" because "$T/ev3.json")"
+expect_eq "the DNS event says it was answered, not admitted" "AllowDNSRequest false blocked.test" \
+	"$(jq -r 'select(.domains == "blocked.test" and .qtype == "A") | "\(.because) \(.admitted) \(.rule)"' "$T/ev3.json" | head -n 1)"
+expect_eq "a CNAME to a blocked name is answered too" NOERROR "$(echo "$out" | status_n 3)"
+expect_match "... but not admitted" "result=EPERM" "$(echo "$out" | grep result= | sed -n 3p)"
+expect_eq "... and the event names the link" "AllowDNSRequest false blocked.test" \
+	"$(jq -r 'select(.domains == "cname.example.com" and .qtype == "A") | "\(.because) \(.admitted) \(.cname)"' "$T/ev3.json" | head -n 1)"
+check "no connection to example.com was refused" \
+	test -z "$(jq -r 'select(.msg == "PACKET BLOCKED" and .ip == "203.0.113.10") | .port' "$T/ev3.json")"
+
+# A URL rule's host still goes through the HTTP proxy with the flag.
+code() { echo 'curl -s -o /dev/null -m 5 -w "%{http_code} "' "$@"; }
+out=$(cgfw run --user nobody --state-dir "$T/state" --log-file "$T/ev4.json" --allow-dns-request \
+	--block-list http://example.com/x -- \
+	sh -c "$(code http://example.com/x); $(code http://example.com/ok); $PROBE tcp example.com 22")
+expect_match "--allow-dns-request, URL block rule: that path 403, others pass, ssh open" \
+	"^403 200 pid=[0-9]+ result=ok" "$out"
+expect_eq "... the 403 came from the HTTP proxy" "http://example.com/x" \
+	"$(ev_field '.msg == "HTTP BLOCKED"' url "$T/ev4.json")"
 
 no_leftovers
 finish
