@@ -3,9 +3,10 @@
  * cgfw-dnsproxy: every DNS query of the workload (UDP and TCP, redirected by
  * connect4/sendmsg4) arrives here.  It names the asking process from the
  * cgfw_peers map, judges the name against the compiled name policy, answers
- * REFUSED/NXDOMAIN or forwards upstream with c-ares, relays the answer with
- * AAAA records stripped, and admits the A records of allowed names into
- * cgfw_learned_v4 for max(TTL, --dns-min-ttl).
+ * REFUSED/NXDOMAIN or forwards upstream with c-ares, judges the CNAME chain
+ * of the answer (judge.c), relays it with AAAA records stripped, and admits
+ * the A records of allowed names into cgfw_learned_v4 for max(TTL,
+ * --dns-min-ttl).
  *
  * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
  * every query and every upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
@@ -36,6 +37,7 @@
 #include "lib/rules.h"
 #include "lib/sandbox.h"
 #include "bpf/egress.h"
+#include "judge.h"
 #include "resolve.h"
 
 #define DNS_MAX_INFLIGHT  4096
@@ -67,8 +69,7 @@ struct query {
 	struct tconn *conn;
 	struct dns_query q;
 	struct owner own;
-	struct np_match m;
-	const char *because;
+	struct dns_verdict v;
 	size_t raw_len;
 	uint8_t raw[];
 };
@@ -274,34 +275,6 @@ kind_name(enum np_kind k)
 	return "";
 }
 
-/* The verdict for q->q.qname; sets q->because.  Returns 1 if blocked. */
-static int
-judge(struct dns *d, struct query *q)
-{
-	enum np_verdict v = np_lookup(&d->np, q->q.qname, &q->m);
-
-	if (v == NP_BLOCK) {
-		q->because = "MatchedBlockListDomain";
-		return 1;
-	}
-	if (v == NP_ALLOW) {
-		q->because =
-		    q->m.kind == NP_K_URL ? "MatchedAllowListURLHost" : "MatchedAllowListDomain";
-		return 0;
-	}
-	switch (d->mode) {
-	case CGFW_MODE_ALLOW_LIST:
-		q->because = "NotInAllowList";
-		return 1;
-	case CGFW_MODE_BLOCK_LIST:
-		q->because = "NotInBlockList";
-		return 0;
-	default:
-		q->because = "LogOnly";
-		return 0;
-	}
-}
-
 static void
 send_event(struct dns *d, const struct query *q, int blocked, int rcode,
     const struct dns_answer_info *ai, int admitted, uint32_t ttl)
@@ -318,13 +291,13 @@ send_event(struct dns *d, const struct query *q, int blocked, int rcode,
 	ev.blocked = blocked;
 	ev.qname = (char *)q->q.qname;
 	ev.qtype = (char *)dns_qtype_name(q->q.qtype, qtype, sizeof(qtype));
-	ev.because = (char *)q->because;
-	if (q->m.verdict != NP_NONE) {
-		snprintf(rule, sizeof(rule), "%.*s", (int)q->m.rule_text_len, q->m.rule_text);
+	ev.because = (char *)q->v.because;
+	if (q->v.m.verdict != NP_NONE) {
+		snprintf(rule, sizeof(rule), "%.*s", (int)q->v.m.rule_text_len, q->v.m.rule_text);
 		ev.rule = rule;
-		ev.rule_origin = (char *)q->m.origin;
-		ev.rule_line = q->m.origin_line;
-		ev.rule_kind = (char *)kind_name(q->m.kind);
+		ev.rule_origin = (char *)q->v.m.origin;
+		ev.rule_line = q->v.m.origin_line;
+		ev.rule_kind = (char *)kind_name(q->v.m.kind);
 	}
 	ev.owner_known = q->own.known;
 	if (q->own.known) {
@@ -436,15 +409,15 @@ admit(struct dns *d, const struct query *q, const struct dns_answer_info *ai, ui
 
 	/* A host with URL rules goes through cgfw-httpproxy; one allowed only by them opens
 	 * nothing but HTTP(S). */
-	if (q->m.kind == NP_K_URL || q->m.has_allow_url || q->m.has_block_url)
+	if (q->v.m.kind == NP_K_URL || q->v.m.has_allow_url || q->v.m.has_block_url)
 		flags |= CGFW_LEARNED_INTERCEPT;
-	if (q->m.verdict == NP_ALLOW && q->m.kind == NP_K_URL)
+	if (q->v.m.verdict == NP_ALLOW && q->v.m.kind == NP_K_URL)
 		flags |= CGFW_LEARNED_URL_ONLY;
 
 	*ret_ttl = ttl;
 	for (size_t i = 0; i < ai->n_a; i++) {
 		struct cgfw_learned v = {.expires_ns = deadline,
-		                        .rule_id = q->m.rule_id,
+		                        .rule_id = q->v.m.rule_id,
 		                        .flags = flags},
 		                    old;
 		__u32 key = ai->a[i].addr;
@@ -490,6 +463,19 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 		query_free(q);
 		return;
 	}
+	(void)dns_judge_answer(&d->np, d->allow_dns_request, &ai, &q->v);
+	/* The event's chain ends at the name that was blocked: the monitor names it. */
+	if (q->v.blocked)
+		ai.n_chain = q->v.link + 1;
+	if (q->v.refuse) {
+		/* Nothing of this answer reaches the client: no address, no alias. */
+		d->st.blocked++;
+		ai.n_a = 0;
+		respond_rcode(q, d->block_rcode);
+		send_event(d, q, 1, d->block_rcode, &ai, 0, 0);
+		query_free(q);
+		return;
+	}
 	/* Names the upstream compressed may be written out whole: room for the maximum. */
 	out = malloc(DNS_MSG_MAX);
 	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
@@ -504,7 +490,8 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out[0] = (uint8_t)(q->q.id >> 8);
 	out[1] = (uint8_t)q->q.id;
 
-	if (ai.rcode == 0 && ai.n_a && !d->allow_dns_request) {
+	/* --allow-dns-request only answers blocked names: the others are admitted as ever. */
+	if (ai.rcode == 0 && ai.n_a && !q->v.blocked) {
 		r = admit(d, q, &ai, &ttl);
 		admitted = r == 0;
 	}
@@ -547,7 +534,6 @@ handle_query(struct dns *d, const uint8_t *msg, size_t len, int proto,
     const struct sockaddr_in *client, struct tconn *conn)
 {
 	struct query *q;
-	int blocked;
 
 	d->st.queries++;
 	if (d->inflight >= DNS_MAX_INFLIGHT) {
@@ -572,13 +558,8 @@ handle_query(struct dns *d, const uint8_t *msg, size_t len, int proto,
 		return;
 	}
 	owner_lookup(d, client, proto, &q->own);
-	blocked = judge(d, q);
-	if (blocked && d->allow_dns_request) {
-		/* Answered anyway; upstream_cb admits nothing in this mode. */
-		q->because = "AllowDNSRequest";
-		blocked = 0;
-	}
-	if (blocked) {
+	dns_judge_query(&d->np, d->mode, d->allow_dns_request, q->q.qname, &q->v);
+	if (q->v.refuse) {
 		d->st.blocked++;
 		respond_rcode(q, d->block_rcode);
 		send_event(d, q, 1, d->block_rcode, NULL, 0, 0);

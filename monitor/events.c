@@ -577,17 +577,35 @@ dns_event_valid(const Cgfw__DnsEvent *ev)
 	return 1;
 }
 
-static void
-dns_comment(const Cgfw__DnsEvent *ev, char *src, size_t src_len, char *cmt, size_t cmt_len)
+/*
+ * The CNAME target whose block rule decided, "" if the question's own name
+ * (or the mode) did: the DNS proxy ends a blocked answer's chain at the name
+ * it blocked (dnsproxy/dnsproxy.c, upstream_cb()).
+ */
+static const char *
+dns_blocked_alias(const Cgfw__DnsEvent *ev)
 {
-	const char *list = strstr(ev->because, "Block") ? "block" : "allow";
+	if (ev->n_chain < 2 ||
+	    (strcmp(ev->because, "CNAMEBlocked") && strcmp(ev->because, "AllowDNSRequest")))
+		return "";
+	return ev->chain[ev->n_chain - 1];
+}
+
+static void
+dns_comment(const Cgfw__DnsEvent *ev, const char *alias, char *src, size_t src_len, char *cmt,
+    size_t cmt_len)
+{
+	/* AllowDNSRequest is a blocked name answered anyway: its rule is a block rule. */
+	int answered = !strcmp(ev->because, "AllowDNSRequest");
+	const char *list = strstr(ev->because, "Block") || answered ? "block" : "allow";
+	const char *tail = answered ? "; answered (--allow-dns-request), nothing admitted" : "";
 	char line[16] = "";
 
 	if (!ev->rule[0]) {
 		snprintf(src, src_len, "Default");
-		if (!strcmp(ev->because, "NotInAllowList"))
-			snprintf(
-			    cmt, cmt_len, "allow-list mode: %s matches no allow rule", ev->qname);
+		if (!strcmp(ev->because, "NotInAllowList") || answered)
+			snprintf(cmt, cmt_len, "allow-list mode: %s matches no allow rule%s",
+			    ev->qname, tail);
 		else if (!strcmp(ev->because, "NotInBlockList"))
 			snprintf(
 			    cmt, cmt_len, "block-list mode: %s matches no block rule", ev->qname);
@@ -599,8 +617,13 @@ dns_comment(const Cgfw__DnsEvent *ev, char *src, size_t src_len, char *cmt, size
 		snprintf(line, sizeof(line), ":%u", ev->rule_line);
 	snprintf(src, src_len, "Matched%sList%s", list[0] == 'b' ? "Block" : "Allow",
 	    ev->rule_kind[0] ? ev->rule_kind : "Domain");
-	snprintf(cmt, cmt_len, "%s matched %s list rule %s (%s%s)", ev->qname, list, ev->rule,
-	    ev->rule_origin, line);
+	if (alias[0])
+		snprintf(cmt, cmt_len,
+		    "%s is an alias (CNAME) of %s, which matched %s list rule %s (%s%s)%s",
+		    ev->qname, alias, list, ev->rule, ev->rule_origin, line, tail);
+	else
+		snprintf(cmt, cmt_len, "%s matched %s list rule %s (%s%s)%s", ev->qname, list,
+		    ev->rule, ev->rule_origin, line, tail);
 }
 
 int
@@ -609,12 +632,12 @@ mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	char tbuf[64], cmt[1024 + 4096], pid[16], ttl[16], src[64];
 	const char *level = ev->blocked ? "WARN" : "INFO";
 	const char *msg = ev->blocked ? "DNS BLOCKED" : "DNS ALLOWED";
-	const char *cmd;
+	const char *cmd, *alias = dns_blocked_alias(ev);
 	char *cmdline = NULL;
 	size_t cmd_len;
 
 	fmt_realtime((int64_t)ev->time_ns, tbuf, sizeof(tbuf));
-	dns_comment(ev, src, sizeof(src), cmt, sizeof(cmt));
+	dns_comment(ev, alias, src, sizeof(src), cmt, sizeof(cmt));
 	cmdline =
 	    event_cmd(out, ev->owner_known, ev->pid, ev->comm, strlen(ev->comm), &cmd, &cmd_len);
 
@@ -645,6 +668,7 @@ mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	jb_str(&out->jb, "mode", mode_name(out->mode));
 	jb_str(&out->jb, "qtype", ev->qtype);
 	jb_str(&out->jb, "rcode", ev->rcode);
+	jb_str(&out->jb, "cname", alias);
 	jb_raw(&out->jb, ",\"answers\":[", 12);
 	for (size_t i = 0; i < ev->n_ips; i++) {
 		if (i)
@@ -667,6 +691,8 @@ mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	text_kv(&out->tb, "domains", ev->qname, strlen(ev->qname));
 	text_kv(&out->tb, "qtype", ev->qtype, strlen(ev->qtype));
 	text_kv(&out->tb, "rcode", ev->rcode, strlen(ev->rcode));
+	if (alias[0])
+		text_kv(&out->tb, "cname", alias, strlen(alias));
 	if (ev->rule[0])
 		text_kv(&out->tb, "rule", ev->rule, strlen(ev->rule));
 	if (ev->n_ips) {

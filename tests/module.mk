@@ -27,3 +27,7 @@ ALL_DEPS += $(B)/tests/tools/attack.d
 $(B)/tests/attack: $(B)/tests/tools/attack.o
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/tests/test_judge: $(B)/tests/unit/test_judge.o $(B)/dnsproxy/judge.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka

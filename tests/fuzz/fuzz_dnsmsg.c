@@ -55,6 +55,14 @@ answer_paths(const uint8_t *msg, size_t len, const struct dns_query *q)
 	if (parsed) {
 		must(ai->n_chain >= 1 && ai->n_chain <= DNS_MAX_CHAIN && ai->n_a <= DNS_MAX_A);
 		must(strcmp(ai->chain[0], q->qname) == 0);
+		/* The DNS proxy judges each chain name as text: canonical, and no name twice. */
+		for (size_t i = 1; i < ai->n_chain; i++) {
+			for (const char *c = ai->chain[i]; *c; c++)
+				must(!(*c >= 'A' && *c <= 'Z') && (unsigned char)*c >= 0x20 &&
+				     *c != 0x7f);
+			for (size_t k = 0; k < i; k++)
+				must(strcmp(ai->chain[k], ai->chain[i]) != 0);
+		}
 	}
 	free(again);
 	free(out);

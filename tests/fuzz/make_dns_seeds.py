@@ -79,6 +79,14 @@ def seeds():
     m.rr(1, "@12", CNAME, dname("@%d" % b), ttl=400)
     s["answer_cname_chain"] = m.bytes()
 
+    # CNAME cloaking: an alias of another zone (mixed case), its A owned by a
+    # pointer into the CNAME's RDATA; cgfw-dnsproxy judges every chain name.
+    m = answer()
+    target = m.here() + 2 + 10  # past the owner pointer and the fixed fields
+    m.rr(1, "@12", CNAME, dname("Tracker.BLOCKED.test"), ttl=60)
+    m.rr(1, "@%d" % target, A, ip("198.51.100.9"), ttl=60)
+    s["answer_cname_cloak"] = m.bytes()
+
     s["answer_cname_loop"] = (answer().rr(1, "@12", CNAME, dname("b@16"))
                               .rr(1, "b@16", CNAME, dname("@12")).bytes())
 

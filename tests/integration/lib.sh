@@ -125,7 +125,7 @@ fi_up() {
 	ip -n "$NS_I" -6 addr add fd00::1/64 dev i0 nodad
 	local a
 	for a in 203.0.113.10 198.51.100.7 198.51.100.8 203.0.113.53 198.51.100.20 \
-		198.51.100.21 203.0.113.30; do
+		198.51.100.21 203.0.113.30 198.51.100.9; do
 		ip -n "$NS_I" addr add "$a/32" dev lo
 	done
 	ip -n "$NS_I" -6 addr add 2001:db8::10/128 dev lo nodad
@@ -157,6 +157,8 @@ dns_up() {
 		--host-record=short.example.net,203.0.113.30,2 \
 		--cname=alias.example.org,example.com \
 		--host-record=untrusted.example.net,198.51.100.8 \
+		--host-record=blocked.test,198.51.100.9 \
+		--cname=cname.example.com,blocked.test \
 		$(for i in $(seq 1 40); do printf -- '--address=/big.example.com/198.51.100.%d ' "$i"; done) \
 		--address=/#/ >"$T/dnsmasq.log" 2>&1 &
 	PIDS+=($!)

@@ -960,6 +960,66 @@ test_dns_learned(void **state)
 	assert_has(f->out.jb.p, "\"ruleSource\":\"Default\"");
 }
 
+/* A block rule on a CNAME target: the event names that alias (the last name of the chain). */
+static void
+test_dns_cname(void **state)
+{
+	static char *chain[] = {"cname.example.com", "blocked.test"};
+	struct fix *f = *state;
+	Cgfw__DnsEvent ev = dns_event();
+
+	ev.blocked = 1;
+	ev.qname = "cname.example.com";
+	ev.because = "CNAMEBlocked";
+	ev.rule = "blocked.test";
+	ev.rule_origin = "--block-list";
+	ev.rule_kind = "Domain";
+	ev.rcode = "REFUSED";
+	ev.n_ips = 0;
+	ev.chain = chain;
+	ev.n_chain = 2;
+	ev.admitted = 0;
+	assert_int_equal(mon_dns_event_format(&f->out, &ev), 0);
+	assert_has(f->out.jb.p, "\"because\":\"CNAMEBlocked\"");
+	assert_has(f->out.jb.p, "\"cname\":\"blocked.test\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedBlockListDomain\"");
+	assert_has(f->out.jb.p, "\"ruleSourceComment\":\"cname.example.com is an alias (CNAME) of "
+	                        "blocked.test, which matched block list rule blocked.test "
+	                        "(--block-list)\"");
+	assert_has(f->out.tb.p, " cname=blocked.test ");
+
+	/* Answered with --allow-dns-request: the alias still named, the rule a block rule. */
+	ev.blocked = 0;
+	ev.because = "AllowDNSRequest";
+	ev.rcode = "NOERROR";
+	assert_int_equal(mon_dns_event_format(&f->out, &ev), 0);
+	assert_has(f->out.jb.p, "\"cname\":\"blocked.test\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedBlockListDomain\"");
+	assert_has(f->out.jb.p, "; answered (--allow-dns-request), nothing admitted\"");
+
+	/* The question itself blocked: the proxy sends a chain of one, no alias. */
+	ev.qname = "blocked.test";
+	ev.chain = chain + 1;
+	ev.n_chain = 1;
+	assert_int_equal(mon_dns_event_format(&f->out, &ev), 0);
+	assert_has(f->out.jb.p, "\"cname\":\"\"");
+	assert_has(f->out.jb.p, "\"ruleSourceComment\":\"blocked.test matched block list rule "
+	                        "blocked.test (--block-list); answered");
+	assert_null(strstr(f->out.tb.p, "cname="));
+
+	/* Blocked by allow-list mode, answered anyway: no rule. */
+	ev.rule = "";
+	assert_int_equal(mon_dns_event_format(&f->out, &ev), 0);
+	assert_has(f->out.jb.p, "\"ruleSource\":\"Default\"");
+	assert_has(f->out.jb.p, "allow-list mode: blocked.test matches no allow rule; answered");
+
+	/* An allowed answer with a chain names no alias. */
+	ev = dns_event();
+	assert_int_equal(mon_dns_event_format(&f->out, &ev), 0);
+	assert_has(f->out.jb.p, "\"cname\":\"\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedAllowListWildcard\"");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -982,6 +1042,7 @@ main(void)
 	    T(test_dns_invalid),
 	    T(test_dns_blocked),
 	    T(test_dns_learned),
+	    T(test_dns_cname),
 	};
 
 	/* Writing to a closed pipe must be an error, not a signal. */
