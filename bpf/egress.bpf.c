@@ -36,7 +36,6 @@ const volatile __u8 cgfw_emit_loopback = 0;    /* --debug only */
 const volatile __u8 cgfw_block_unresolved = 0; /* block-list mode with name rules */
 const volatile __u32 cgfw_dns_ip4 = 0;     /* cgfw-dnsproxy's address, network order; 0 = none */
 const volatile __u16 cgfw_dns_port = 0;    /* its UDP and TCP port, host order */
-const volatile __u64 cgfw_exempt_cgid = 0; /* the workers' cgroup: never filtered */
 const volatile __u32 cgfw_http_ip4 = 0;    /* cgfw-httpproxy's address, network order; 0 = none */
 const volatile __u16 cgfw_http_port = 0;   /* its TCP port, host order */
 const volatile __u8 cgfw_allow_raw = 0;    /* --allow-raw-sockets */
@@ -81,6 +80,21 @@ struct {
 	__type(key, int);
 	__type(value, struct cgfw_sock_owner);
 } cgfw_sock SEC(".maps");
+
+/*
+ * The workers' cgroup of every cgfw instance on this machine: never filtered.
+ * One map, pinned by name in /sys/fs/bpf/cgfw/ and shared by every loader
+ * (loader/attach.c), so an instance attached above another's workers (a
+ * parent cgroup, a session, the root) leaves their upstream traffic alone.
+ * LRU: entries of loaders killed before they could remove theirs age out.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CGFW_EXEMPT_MAX);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgfw_exempt SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -352,7 +366,9 @@ proxy_redirect(struct bpf_sock_addr *ctx, __u8 hook, int v6, __u32 daddr, __u16 
 static __always_inline int
 exempt(void)
 {
-	return cgfw_exempt_cgid && bpf_get_current_cgroup_id() == cgfw_exempt_cgid;
+	__u64 id = bpf_get_current_cgroup_id();
+
+	return bpf_map_lookup_elem(&cgfw_exempt, &id) != NULL;
 }
 
 /*
@@ -579,8 +595,12 @@ egress_skb(struct __sk_buff *skb)
 	__u16 dport = 0;
 	__u8 proto = 0, family, vihl;
 
-	if (cgfw_exempt_cgid && bpf_skb_cgroup_id(skb) == cgfw_exempt_cgid)
-		return CGFW_PASS;
+	{
+		__u64 id = bpf_skb_cgroup_id(skb);
+
+		if (bpf_map_lookup_elem(&cgfw_exempt, &id))
+			return CGFW_PASS;
+	}
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
 	if (sk)

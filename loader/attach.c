@@ -194,8 +194,17 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	struct bpf_program *progs[LOADER_N_PROGS];
 	int r;
 
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = BPFFS_DIR "/cgfw");
+	__u8 one = 1;
+
 	memset(b, 0, sizeof(*b));
-	b->skel = egress__open();
+	/* cgfw_exempt is pinned there, shared by every instance: the directory first. */
+	if (mkdir(BPFFS_DIR "/cgfw", 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(err, err_len, "cannot create " BPFFS_DIR "/cgfw: %s", strerror(-r));
+		goto out;
+	}
+	b->skel = egress__open_opts(&oo);
 	if (!b->skel) {
 		r = -errno;
 		snprintf(err, err_len, "cannot open the BPF object: %s", strerror(-r));
@@ -206,7 +215,6 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	b->skel->rodata->cgfw_emit_loopback = cfg->debug;
 	b->skel->rodata->cgfw_dns_ip4 = cfg->dns_ip4;
 	b->skel->rodata->cgfw_dns_port = cfg->dns_port;
-	b->skel->rodata->cgfw_exempt_cgid = cfg->exempt_cgroup_id;
 	b->skel->rodata->cgfw_http_ip4 = cfg->http_ip4;
 	b->skel->rodata->cgfw_http_port = cfg->http_port;
 	b->skel->rodata->cgfw_block_unresolved = (__u8)pol->block_unresolved;
@@ -225,13 +233,16 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		snprintf(err, err_len, "cannot fill the policy maps: %s", strerror(-r));
 		goto out;
 	}
-
-	snprintf(b->pin_dir, sizeof(b->pin_dir), BPFFS_DIR "/cgfw/%llu", cgroup_id);
-	if (mkdir(BPFFS_DIR "/cgfw", 0700) < 0 && errno != EEXIST) {
+	b->exempt_id = cfg->exempt_cgroup_id;
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.cgfw_exempt), &b->exempt_id, &one,
+	        BPF_ANY) < 0) {
 		r = -errno;
-		snprintf(err, err_len, "cannot create " BPFFS_DIR "/cgfw: %s", strerror(-r));
+		b->exempt_id = 0;
+		snprintf(err, err_len, "cannot exempt the workers' cgroup: %s", strerror(-r));
 		goto out;
 	}
+
+	snprintf(b->pin_dir, sizeof(b->pin_dir), BPFFS_DIR "/cgfw/%llu", cgroup_id);
 	if (mkdir(b->pin_dir, 0700) < 0) {
 		r = -errno;
 		snprintf(err, err_len, "cannot create %s: %s%s", b->pin_dir, strerror(-r),
@@ -297,6 +308,9 @@ loader_bpf_teardown(struct loader_bpf *b)
 	if (b->pin_dir[0] && rmdir(b->pin_dir) < 0 && errno != ENOENT)
 		log_warn("cannot remove %s", b->pin_dir);
 	b->pin_dir[0] = '\0';
+	if (b->exempt_id)
+		(void)bpf_map_delete_elem(bpf_map__fd(b->skel->maps.cgfw_exempt), &b->exempt_id);
+	b->exempt_id = 0;
 	egress__destroy(b->skel);
 	b->skel = NULL;
 }

@@ -69,6 +69,7 @@ struct loader_bpf {
 	struct bpf_link *links[LOADER_N_PROGS];
 	char pin_dir[256];
 	int n_pinned;
+	unsigned long long exempt_id; /* our workers' cgroup, in the shared cgfw_exempt */
 };
 
 /* The BPF settings fixed at load time (rodata). */

@@ -67,6 +67,24 @@ expect_eq "a removed attach cgroup ends the loader with status 1" 1 $?
 expect_match "... saying it was re-created unfiltered" "was removed and re-created unfiltered" "$(cat "$T/err6")"
 expect_eq "... and an ATTACH LOST event" CgroupRemoved "$(ev_field '.msg == "ATTACH LOST"' because "$T/ev6.json")"
 
+# Two instances: one runs a command from inside cgroup P, the other attaches
+# to P/cgfw, the parent of the first one's workers, with a policy that would
+# refuse their upstream DNS.  Every instance's workers are exempt in every
+# instance's programs, so the first one's allowed name still resolves.
+P=$mnt/cgfw-test-two-$$
+mkdir "$P"
+CLEANUPS+=("rmdir '$P/cgfw' '$P'")
+mkdir "$P/cgfw"
+cgfw_bg attach --log-file "$T/ev7.json" --allow-list 203.0.113.10 --cgroup "$P/cgfw" 2>"$T/err7"
+for i in $(seq 1 200); do grep -q "enforcing on" "$T/err7" && break; sleep 0.05; done
+out=$(in_client sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$P" \
+	"$LOADER" run --user nobody --allow-list example.com -- curl -sS -m 5 http://example.com/ 2>&1)
+expect_eq "an instance attached above another's workers leaves them alone" \
+	"hello from 203.0.113.10" "$out"
+expect_eq "... and saw no DNS of theirs" 0 "$(jq -s '[.[] | select(.msg | startswith("DNS"))] | length' "$T/ev7.json")"
+kill -TERM "$LPID"
+wait "$LPID"
+
 # The target is an ancestor of the loader (as when attaching to a login
 # session): the workers live in a cgroup below it, exempted by id, so the DNS
 # proxy's own upstream queries are neither filtered nor looped to itself.

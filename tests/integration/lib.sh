@@ -213,6 +213,8 @@ new_dead_pins() {
 	local id mnt
 	mnt=$(cgroup2_mnt)
 	for id in $(comm -13 <(printf '%s\n' $PINS_BEFORE | sort) <(ls /sys/fs/bpf/cgfw 2>/dev/null | sort)); do
+		# cgfw_exempt is shared by every instance and stays.
+		case "$id" in *[!0-9]*) continue ;; esac
 		[ -n "$(find "$mnt" -xdev -maxdepth 6 -type d -inum "$id" -print -quit 2>/dev/null)" ] ||
 			echo "$id"
 	done
