@@ -34,11 +34,11 @@ const volatile __u8 cgfw_mode = CGFW_MODE_ALLOW_LIST;
 const volatile __u8 cgfw_emit_allowed = 0;     /* --debug, or log-only mode */
 const volatile __u8 cgfw_emit_loopback = 0;    /* --debug only */
 const volatile __u8 cgfw_block_unresolved = 0; /* block-list mode with name rules */
-const volatile __u32 cgfw_dns_ip4 = 0;     /* cgfw-dnsproxy's address, network order; 0 = none */
-const volatile __u16 cgfw_dns_port = 0;    /* its UDP and TCP port, host order */
-const volatile __u32 cgfw_http_ip4 = 0;    /* cgfw-httpproxy's address, network order; 0 = none */
-const volatile __u16 cgfw_http_port = 0;   /* its TCP port, host order */
-const volatile __u8 cgfw_allow_raw = 0;    /* --allow-raw-sockets */
+const volatile __u32 cgfw_dns_ip4 = 0;   /* cgfw-dnsproxy's address, network order; 0 = none */
+const volatile __u16 cgfw_dns_port = 0;  /* its UDP and TCP port, host order */
+const volatile __u32 cgfw_http_ip4 = 0;  /* cgfw-httpproxy's address, network order; 0 = none */
+const volatile __u16 cgfw_http_port = 0; /* its TCP port, host order */
+const volatile __u8 cgfw_allow_raw = 0;  /* --allow-raw-sockets */
 
 /* Exact IPv4 addresses (and IP:port) of the policy; DNS-learned IPs later. */
 struct {
