@@ -10,6 +10,13 @@
 
 static const char *log_proc = "cgfw";
 static int log_verbose;
+static int log_fatal_exit = 1;
+
+void
+log_fatal_status(int status)
+{
+	log_fatal_exit = status;
+}
 
 void
 log_init(const char *procname, int debug)
@@ -65,5 +72,5 @@ fatal_msg(int errnum, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vline(LOG_L_WARN, errnum, NULL, fmt, ap);
 	va_end(ap);
-	exit(1);
+	exit(log_fatal_exit);
 }

@@ -13,6 +13,8 @@ int log_debug_enabled(void);
 void log_msg(int level, int errnum, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void fatal_msg(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* The status fatal*() exits with: 1 unless the process says otherwise (the loader: 125). */
+void log_fatal_status(int status);
 
 enum { LOG_L_DEBUG, LOG_L_INFO, LOG_L_WARN };
 

@@ -234,8 +234,8 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		goto out;
 	}
 	b->exempt_id = cfg->exempt_cgroup_id;
-	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.cgfw_exempt), &b->exempt_id, &one,
-	        BPF_ANY) < 0) {
+	if (bpf_map_update_elem(
+	        bpf_map__fd(b->skel->maps.cgfw_exempt), &b->exempt_id, &one, BPF_ANY) < 0) {
 		r = -errno;
 		b->exempt_id = 0;
 		snprintf(err, err_len, "cannot exempt the workers' cgroup: %s", strerror(-r));

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -203,7 +204,8 @@ void
 start_command(struct loader *l)
 {
 	struct clone_args ca = {0};
-	int pfd[2], nsp[2], err = 0;
+	int pfd[2], nsp[2], err[2] = {0, 0}; /* stage (0 setup, 1 exec), errno */
+	pid_t loader = getpid();
 	sigset_t none;
 	ssize_t n;
 
@@ -237,30 +239,45 @@ start_command(struct loader *l)
 		r = confine_command(l);
 		if (r == 0)
 			r = proc_become(l->uid, l->gid, l->user_name, l->o->allow_raw);
+		/*
+		 * A loader killed outright takes the command with it (its cgroup
+		 * stays filtered by the pins, but nothing would serve or report
+		 * it).  After proc_become(): a uid change clears the setting.
+		 */
+		if (r == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != loader))
+			r = -ESRCH;
 		if (r == 0)
 			r = command_seccomp(l);
 		if (r >= -1)
 			r = send_listener(nsp[1], r);
 		if (r == 0) {
 			execvp(argv[0], argv);
+			err[0] = 1;
 			r = -errno;
 		}
-		err = -r;
-		(void)!write(pfd[1], &err, sizeof(err));
-		_exit(127);
+		err[1] = -r;
+		(void)!write(pfd[1], err, sizeof(err));
+		_exit(CGFW_EXIT_FAILED);
 	}
 	(void)close(pfd[1]);
 	(void)close(nsp[1]);
 	l->notify_fd = recv_listener(nsp[0]);
 	(void)close(nsp[0]);
 	do {
-		n = read(pfd[0], &err, sizeof(err));
+		n = read(pfd[0], err, sizeof(err));
 	} while (n < 0 && errno == EINTR);
 	(void)close(pfd[0]);
 	if (n == sizeof(err)) {
-		errno = err;
-		log_warn("cannot run %s as uid %u", l->o->argv[0], (unsigned)l->uid);
-		l->child_status = 127 << 8;
+		int status = CGFW_EXIT_FAILED;
+
+		errno = err[1];
+		if (err[0] == 0)
+			log_warn("cannot confine the command (namespaces, user, seccomp)");
+		else
+			log_warn("cannot run %s as uid %u", l->o->argv[0], (unsigned)l->uid);
+		if (err[0] == 1)
+			status = err[1] == ENOENT ? CGFW_EXIT_NOTFOUND : CGFW_EXIT_CANNOT;
+		l->child_status = status << 8;
 		(void)waitpid(l->child, NULL, 0);
 		l->child = -1;
 		l->child_done = 1;

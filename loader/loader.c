@@ -326,7 +326,7 @@ build_name_policy(struct loader *l)
 		    o->files[i].path, o->files[i].action, b, &o->rules, &next_id, err, sizeof(err));
 		if (r < 0) {
 			log_warnx("%s", err);
-			exit(2);
+			exit(CGFW_EXIT_FAILED);
 		}
 		/* The file's names count for the mode; its IPs joined o->rules. */
 		if (np_builder_count(b) > names) {
@@ -419,6 +419,7 @@ main(int argc, char *argv[])
 	int r, sig = 0, code;
 
 	log_init("cgfw-loader", 0);
+	log_fatal_status(CGFW_EXIT_FAILED);
 	/* Nothing that shares our uid (a root command) may ptrace us or take our fds. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fatal("PR_SET_DUMPABLE");
@@ -533,7 +534,7 @@ main(int argc, char *argv[])
 	if (l.bundle_path[0])
 		(void)unlink(l.bundle_path);
 	if (l.target_lost)
-		code = 1;
+		code = CGFW_EXIT_FAILED;
 	else if (o.cmd == CMD_ATTACH)
 		code = 0;
 	else if (WIFSIGNALED(l.child_status))
@@ -546,5 +547,5 @@ main(int argc, char *argv[])
 
 fail:
 	/* Nothing started: loader_abort_cleanup() undoes what exists. */
-	return 1;
+	return CGFW_EXIT_FAILED;
 }

@@ -346,14 +346,14 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		else if (c == O_HELP || c == 'h')
 			usage(0);
 		else if (c == '?')
-			usage(2);
+			usage(CGFW_EXIT_FAILED);
 		else
 			break;
 	}
 	if (c != -1)
 		fatalx("%s must come after the subcommand (run or attach)", argv[optind - 1]);
 	if (optind >= argc)
-		usage(2);
+		usage(CGFW_EXIT_FAILED);
 	if (!strcmp(argv[optind], "run"))
 		o->cmd = CMD_RUN;
 	else if (!strcmp(argv[optind], "attach"))
@@ -362,7 +362,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		o->cmd = CMD_CA;
 	else {
 		log_warnx("unknown command \"%s\" (expected run or attach)", argv[optind]);
-		usage(2);
+		usage(CGFW_EXIT_FAILED);
 	}
 
 	argc -= optind;
@@ -449,11 +449,11 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		case 'h':
 			usage(0);
 		default:
-			usage(2);
+			usage(CGFW_EXIT_FAILED);
 		}
 	}
 	if (bad)
-		exit(2);
+		exit(CGFW_EXIT_FAILED);
 	o->argc = argc - optind;
 	o->argv = argv + optind;
 	if (o->config)

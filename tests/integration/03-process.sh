@@ -14,8 +14,14 @@ cgfw run --user nobody -- sh -c 'kill -KILL $$' 2>/dev/null
 expect_eq "killed by SIGKILL -> 137" 137 $?
 
 cgfw run --user nobody -- /nonexistent/cmd arg 2>"$T/err"
-expect_eq "a command that cannot run -> 127" 127 $?
+expect_eq "a command that is not there -> 127" 127 $?
 expect_match "and the loader says why" "cannot run /nonexistent/cmd" "$(cat "$T/err")"
+printf 'not a program\n' >"$W/noexec"
+chmod 644 "$W/noexec"
+cgfw run --user nobody -- "$W/noexec" arg 2>"$T/err"
+expect_eq "a command that cannot be executed -> 126" 126 $?
+cgfw run --user nobody --allow-list 1.2.3.4/33 -- true 2>"$T/err"
+expect_eq "a bad rule -> 125, not a status the command could have" 125 $?
 
 # A signal to the loader reaches the command.
 cgfw_bg run --user nobody -- sh -c 'echo $$ > '"$W"'/child.pid; exec sleep 30' 2>/dev/null

@@ -65,10 +65,10 @@ expect_eq "the workers run as cgfw-mon, cgfw-dns, cgfw-http" \
 kill -TERM "$LPID"
 wait "$LPID"
 (with_users run --user cgfw-dns -- true) 2>"$T/err3"
-expect_eq "--user naming a worker's user is refused" 1 $?
+expect_eq "--user naming a worker's user is refused (125)" 125 $?
 expect_match "... saying why" "is cgfw-dns, the user of cgfw-dnsproxy" "$(cat "$T/err3")"
 cgfw run --user 2096103500 -- true 2>"$T/err4"
-expect_eq "--user in the reserved range is refused" 1 $?
+expect_eq "--user in the reserved range is refused (125)" 125 $?
 expect_match "... saying why" "reserved range" "$(cat "$T/err4")"
 
 no_leftovers

@@ -63,7 +63,7 @@ rmdir "$CG3" && mkdir "$CG3"
 for i in $(seq 1 100); do kill -0 "$LPID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$LPID" 2>/dev/null && { not_ok "the loader ran on after its cgroup was removed"; kill -TERM "$LPID"; }
 wait "$LPID"
-expect_eq "a removed attach cgroup ends the loader with status 1" 1 $?
+expect_eq "a removed attach cgroup ends the loader with status 125" 125 $?
 expect_match "... saying it was re-created unfiltered" "was removed and re-created unfiltered" "$(cat "$T/err6")"
 expect_eq "... and an ATTACH LOST event" CgroupRemoved "$(ev_field '.msg == "ATTACH LOST"' because "$T/ev6.json")"
 

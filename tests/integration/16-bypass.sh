@@ -190,7 +190,7 @@ done
 touch "$W/theirs.json"
 chown nobody "$W/theirs.json"
 cgfw run --user nobody --log-file "$W/theirs.json" -- true 2>"$T/theirs.err"
-expect_eq "an existing log file owned by another user is refused" 1 $?
+expect_eq "an existing log file owned by another user is refused (125)" 125 $?
 expect_match "... saying why" "theirs.json: owned by another user" "$(cat "$T/theirs.err")"
 
 no_leftovers
