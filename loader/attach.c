@@ -195,6 +195,7 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	int r;
 
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = BPFFS_DIR "/cgfw");
+	char stale[256] = "";
 	__u8 one = 1;
 
 	memset(b, 0, sizeof(*b));
@@ -243,10 +244,22 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	}
 
 	snprintf(b->pin_dir, sizeof(b->pin_dir), BPFFS_DIR "/cgfw/%llu", cgroup_id);
-	if (mkdir(b->pin_dir, 0700) < 0) {
-		r = -errno;
-		snprintf(err, err_len, "cannot create %s: %s%s", b->pin_dir, strerror(-r),
-		    r == -EEXIST ? " (is cgfw already attached to this cgroup?)" : "");
+	/*
+	 * The caller holds this cgroup's instance lock (instances.c): pins that
+	 * exist are a dead loader's.  They go only after ours are attached (in
+	 * <id>-new, renamed over; bpffs refuses dots), so the cgroup is never
+	 * unfiltered meanwhile.
+	 */
+	r = mkdir(b->pin_dir, 0700) < 0 ? -errno : 0;
+	if (r == -EEXIST) {
+		log_warnx("replacing the pins of a cgfw that died (%s)", b->pin_dir);
+		snprintf(stale, sizeof(stale), "%s", b->pin_dir);
+		snprintf(b->pin_dir, sizeof(b->pin_dir), BPFFS_DIR "/cgfw/%llu-new", cgroup_id);
+		(void)instance_unpin(b->pin_dir); /* a replacement that died too */
+		r = mkdir(b->pin_dir, 0700) < 0 ? -errno : 0;
+	}
+	if (r < 0) {
+		snprintf(err, err_len, "cannot create %s: %s", b->pin_dir, strerror(-r));
 		b->pin_dir[0] = '\0';
 		goto out;
 	}
@@ -280,6 +293,15 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		b->n_pinned++;
 	}
 	r = exec_setup(b, cgroup_fd, err, err_len);
+	if (r == 0 && stale[0]) {
+		r = instance_unpin(stale);
+		if (r == 0)
+			r = rename(b->pin_dir, stale) < 0 ? -errno : 0;
+		if (r < 0)
+			snprintf(err, err_len, "cannot replace stale %s: %s", stale, strerror(-r));
+		else
+			snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", stale);
+	}
 out:
 	if (r < 0)
 		loader_bpf_teardown(b);
@@ -289,25 +311,23 @@ out:
 void
 loader_bpf_teardown(struct loader_bpf *b)
 {
+	/* The pins by directory: a replaced instance's were renamed under them. */
+	if (b->pin_dir[0]) {
+		int r = instance_unpin(b->pin_dir);
+
+		if (r < 0)
+			log_warn_r(r, "cannot remove %s", b->pin_dir);
+	}
+	b->pin_dir[0] = '\0';
 	for (int i = 0; i < LOADER_N_PROGS; i++) {
-		if (!b->links[i])
-			continue;
-		if (i < b->n_pinned)
-			(void)bpf_link__unpin(b->links[i]);
 		bpf_link__destroy(b->links[i]);
 		b->links[i] = NULL;
 	}
 	b->n_pinned = 0;
-	if (b->exec_link) {
-		(void)bpf_link__unpin(b->exec_link);
-		bpf_link__destroy(b->exec_link);
-		b->exec_link = NULL;
-	}
+	bpf_link__destroy(b->exec_link);
+	b->exec_link = NULL;
 	execargv__destroy(b->exec);
 	b->exec = NULL;
-	if (b->pin_dir[0] && rmdir(b->pin_dir) < 0 && errno != ENOENT)
-		log_warn("cannot remove %s", b->pin_dir);
-	b->pin_dir[0] = '\0';
 	if (b->exempt_id)
 		(void)bpf_map_delete_elem(bpf_map__fd(b->skel->maps.cgfw_exempt), &b->exempt_id);
 	b->exempt_id = 0;

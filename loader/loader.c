@@ -218,6 +218,7 @@ loader_abort_cleanup(void)
 	if (l->child > 0 && !l->child_done)
 		(void)kill(l->child, SIGKILL);
 	loader_bpf_teardown(&l->bpf);
+	instance_unlock(l->cg_id, l->inst_fd);
 	if (l->bundle_path[0])
 		(void)unlink(l->bundle_path);
 	if (l->created_cgroup)
@@ -413,6 +414,7 @@ main(int argc, char *argv[])
 	    .ca_fd = -1,
 	    .ca_key_fd = -1,
 	    .notify_fd = -1,
+	    .inst_fd = -1,
 	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
@@ -427,6 +429,8 @@ main(int argc, char *argv[])
 	log_init("cgfw-loader", o.debug);
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
+	if (o.cmd == CMD_STATUS || o.cmd == CMD_CLEANUP)
+		return instances_walk(o.cmd == CMD_CLEANUP, o.argv, o.argc);
 
 	build_name_policy(&l);
 	r = policy_compile(&o.rules, &l.pol);
@@ -465,6 +469,15 @@ main(int argc, char *argv[])
 	if (atexit(loader_abort_cleanup) != 0)
 		fatalx("atexit");
 	setup_target(&l);
+	{
+		pid_t holder;
+
+		l.inst_fd = instance_lock(l.cg_id, &holder);
+		if (l.inst_fd == -EBUSY)
+			fatalx("cgfw (pid %d) is already attached to %s", (int)holder, l.cg_path);
+		if (l.inst_fd < 0)
+			fatal_r(l.inst_fd, "cannot lock instance %llu in " CGFW_RUN_DIR, l.cg_id);
+	}
 	r = bpffs_ensure();
 	if (r < 0) {
 		log_warn_r(r, "cannot mount bpffs on /sys/fs/bpf");
@@ -528,6 +541,7 @@ main(int argc, char *argv[])
 	(void)close(l.wcg_fd);
 	cgroup_remove(l.wcg_path);
 	loader_bpf_teardown(&l.bpf);
+	instance_unlock(l.cg_id, l.inst_fd);
 	(void)close(l.cg_fd);
 
 	loader_for_exit = NULL;

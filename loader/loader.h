@@ -29,6 +29,8 @@ enum loader_cmd {
 	CMD_RUN,
 	CMD_ATTACH,
 	CMD_CA,
+	CMD_STATUS,
+	CMD_CLEANUP,
 };
 
 #define LOADER_MAX_FILES     64
@@ -145,6 +147,7 @@ struct loader {
 	int watch_target; /* enforcing: loader_wait() checks the target cgroup */
 	int target_lost;  /* the target cgroup was removed (maybe re-created) */
 	int notify_fd;    /* the command's seccomp listener, for the monitor */
+	int inst_fd;      /* our instance lock (instances.c) */
 	int sfd;
 };
 
@@ -159,6 +162,12 @@ void workers_stop(struct loader *l);
 void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
 void workers_listener(struct loader *l, int fd);
 int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig);
+
+/* instances.c */
+int instance_lock(unsigned long long cg_id, pid_t *ret_holder);
+void instance_unlock(unsigned long long cg_id, int fd);
+int instance_unpin(const char *dir);
+int instances_walk(int cleanup, char **ids, int n_ids);
 
 /* command.c */
 void start_command(struct loader *l);

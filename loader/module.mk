@@ -1,4 +1,4 @@
-LOADER_SRC := loader/loader.c loader/command.c loader/options.c loader/workers.c loader/attach.c loader/caps.c \
+LOADER_SRC := loader/loader.c loader/command.c loader/instances.c loader/options.c loader/workers.c loader/attach.c loader/caps.c \
 	      loader/ca.c
 LOADER_OBJ := $(LOADER_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-loader

@@ -24,6 +24,8 @@ static void __attribute__((noreturn)) usage(int code)
 	    "usage: cgfw-loader [--config FILE] run [OPTIONS] [--] CMD [ARGS...]\n"
 	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH\n"
 	    "       cgfw-loader ca [--state-dir D]   print the CA certificate's path\n"
+	    "       cgfw-loader status               list instances (running, stale)\n"
+	    "       cgfw-loader cleanup [ID...]      remove stale instances\n"
 	    "\n"
 	    "options:\n"
 	    "  --allow-list L     allow these rules (comma-separated, repeatable)\n"
@@ -360,8 +362,13 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		o->cmd = CMD_ATTACH;
 	else if (!strcmp(argv[optind], "ca"))
 		o->cmd = CMD_CA;
+	else if (!strcmp(argv[optind], "status"))
+		o->cmd = CMD_STATUS;
+	else if (!strcmp(argv[optind], "cleanup"))
+		o->cmd = CMD_CLEANUP;
 	else {
-		log_warnx("unknown command \"%s\" (expected run or attach)", argv[optind]);
+		log_warnx("unknown command \"%s\" (expected run, attach, ca, status or cleanup)",
+		    argv[optind]);
 		usage(CGFW_EXIT_FAILED);
 	}
 
@@ -458,8 +465,13 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	o->argv = argv + optind;
 	if (o->config)
 		config_load(o);
-	if (o->cmd == CMD_CA && o->argc != 0)
-		fatalx("ca: unexpected argument \"%s\"", o->argv[0]);
+	for (int i = 0; o->cmd == CMD_CLEANUP && i < o->argc; i++)
+		if (strspn(o->argv[i], "0123456789") != strlen(o->argv[i]) || !o->argv[i][0])
+			fatalx(
+			    "cleanup: \"%.32s\" is not a cgroup id (cgfw-loader status lists them)",
+			    o->argv[i]);
+	if ((o->cmd == CMD_CA || o->cmd == CMD_STATUS) && o->argc != 0)
+		fatalx("%s: unexpected argument \"%s\"", argv[0], o->argv[0]);
 	if (o->cmd == CMD_RUN && o->argc == 0)
 		fatalx("run: no command given");
 	if (o->cmd == CMD_ATTACH && o->argc != 0)

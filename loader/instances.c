@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Instances: each loader holds /run/cgfw/instance-<cgroup id>.lock (flock)
+ * for as long as it enforces on that cgroup; the lock file says its pid.
+ * Pins in /sys/fs/bpf/cgfw/<cgroup id>/ whose lock nobody holds are stale: a
+ * loader died without its cleanup (fail closed: the cgroup stayed filtered).
+ * `status` lists instances, `cleanup` removes stale ones, and a new attach
+ * to the same cgroup replaces them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/proc.h"
+#include "loader.h"
+
+#define PIN_ROOT "/sys/fs/bpf/cgfw"
+
+static void
+lock_path(unsigned long long id, char *buf, size_t len)
+{
+	snprintf(buf, len, CGFW_RUN_DIR "/instance-%llu.lock", id);
+}
+
+int
+instance_lock(unsigned long long cg_id, pid_t *ret_holder)
+{
+	char path[96], pid[16];
+	int fd, n;
+
+	*ret_holder = 0;
+	if (mkdir(CGFW_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	lock_path(cg_id, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		n = (int)pread(fd, pid, sizeof(pid) - 1, 0);
+		if (n > 0) {
+			pid[n] = '\0';
+			*ret_holder = (pid_t)atoi(pid);
+		}
+		(void)close(fd);
+		return r;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		(void)close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+void
+instance_unlock(unsigned long long cg_id, int fd)
+{
+	char path[96];
+
+	if (fd < 0)
+		return;
+	lock_path(cg_id, path, sizeof(path));
+	(void)unlink(path);
+	(void)close(fd);
+}
+
+/* Unpin every link of a stale instance: the last reference goes, they detach. */
+int
+instance_unpin(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && unlinkat(dirfd(d), de->d_name, 0) < 0)
+			r = -errno;
+	closedir(d);
+	if (r == 0 && rmdir(dir) < 0)
+		r = -errno;
+	return r;
+}
+
+/* The cgroup directory with inode id under the cgroup2 mount, found by walking. */
+static unsigned long long find_id;
+static char find_path[PATH_MAX];
+
+static int
+find_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag != FTW_D || (unsigned long long)st->st_ino != find_id)
+		return 0;
+	snprintf(find_path, sizeof(find_path), "%s", path);
+	return 1;
+}
+
+static const char *
+cgroup_by_id(const char *mnt, unsigned long long id)
+{
+	find_id = id;
+	find_path[0] = '\0';
+	(void)nftw(mnt, find_cb, 32, FTW_PHYS | FTW_MOUNT);
+	return find_path[0] ? find_path : NULL;
+}
+
+/* A cgroup `run` made (.../cgfw/run-PID or workers-PID): cgfw's to remove. */
+static int
+cgroup_is_ours(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	if (!base || base - path < 5 || strncmp(base - 5, "/cgfw", 5) != 0)
+		return 0;
+	return !strncmp(base + 1, "run-", 4) || !strncmp(base + 1, "workers-", 8);
+}
+
+static int
+cgroup_kill_remove(const char *path)
+{
+	char kill_path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(kill_path, sizeof(kill_path), "%s/cgroup.kill", path);
+	fd = open(kill_path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "1", 1);
+		(void)close(fd);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return -errno;
+}
+
+/* cleanup: the workers' cgroups of loaders that are gone (they hold no pins). */
+static int n_workers_removed;
+
+static int
+workers_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	const char *base = path + ftw->base;
+	char proc[64];
+
+	(void)st;
+	if (flag != FTW_DP || strncmp(base, "workers-", 8) != 0 || !cgroup_is_ours(path))
+		return 0;
+	snprintf(proc, sizeof(proc), "/proc/%s", base + 8);
+	if (access(proc, F_OK) == 0)
+		return 0;
+	if (cgroup_kill_remove(path) == 0) {
+		printf("removed %s\n", path);
+		n_workers_removed++;
+	}
+	return 0;
+}
+
+/* No ids: every instance; else only those (cgroup ids, as status prints them). */
+static int
+wanted(unsigned long long id, char **ids, int n_ids)
+{
+	for (int i = 0; i < n_ids; i++)
+		if (strtoull(ids[i], NULL, 10) == id)
+			return 1;
+	return n_ids == 0;
+}
+
+/*
+ * status (cleanup = 0): one line per instance, running or stale.
+ * cleanup: unpin stale instances and remove the cgroups `run` left with them,
+ * and the workers' cgroups of loaders that are gone.
+ */
+int
+instances_walk(int cleanup, char **ids, int n_ids)
+{
+	char mnt[PATH_MAX];
+	DIR *d = opendir(PIN_ROOT);
+	struct dirent *de;
+	int n = 0, bad = 0;
+
+	if (cgroup2_mount(mnt, sizeof(mnt)) < 0)
+		mnt[0] = '\0';
+	if (!d) {
+		if (errno != ENOENT)
+			fatal("%s", PIN_ROOT);
+		printf("no cgfw instance\n");
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char *end, dir[PATH_MAX];
+		unsigned long long id = strtoull(de->d_name, &end, 10);
+		const char *cg;
+		pid_t holder;
+		int fd, r;
+
+		/* <id>-new: a replacement (attach.c) whose loader died before the rename. */
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || (*end && strcmp(end, "-new")) ||
+		    !wanted(id, ids, n_ids))
+			continue;
+		n++;
+		cg = mnt[0] ? cgroup_by_id(mnt, id) : NULL;
+		fd = instance_lock(id, &holder);
+		if (fd == -EBUSY) {
+			printf("%llu running pid %d cgroup %s\n", id, (int)holder,
+			    cg ? cg : "(not found)");
+			continue;
+		}
+		if (fd < 0) {
+			log_warn_r(fd, "cannot check instance %llu", id);
+			bad = 1;
+			continue;
+		}
+		if (!cleanup) {
+			printf("%llu stale cgroup %s (still filtered; cgfw-loader cleanup removes "
+			       "it)\n",
+			    id, cg ? cg : "(gone)");
+			instance_unlock(id, fd);
+			continue;
+		}
+		snprintf(dir, sizeof(dir), PIN_ROOT "/%s", de->d_name);
+		r = instance_unpin(dir);
+		if (r == 0 && cg && cgroup_is_ours(cg))
+			r = cgroup_kill_remove(cg);
+		if (r < 0) {
+			log_warn_r(r, "cannot remove stale instance %llu", id);
+			bad = 1;
+		} else {
+			printf("%llu removed%s%s\n", id, cg && cgroup_is_ours(cg) ? " with " : "",
+			    cg && cgroup_is_ours(cg) ? cg : "");
+		}
+		instance_unlock(id, fd);
+	}
+	closedir(d);
+	if (cleanup && mnt[0])
+		(void)nftw(mnt, workers_cb, 32, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
+	if (!n && !n_workers_removed)
+		printf("no cgfw instance\n");
+	return bad ? CGFW_EXIT_FAILED : 0;
+}

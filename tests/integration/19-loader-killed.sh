@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A loader killed outright (SIGKILL: no cleanup at all): the command dies with
+# it, the cgroup stays filtered by the pins, `status` calls the instance
+# stale, `cleanup` removes it, and a new attach to the same cgroup replaces
+# the stale pins without an unfiltered moment.
+. "$(dirname "$0")/lib.sh"
+fi_up
+mnt=$(cgroup2_mnt)
+
+# in_cg DIR CMD...: run CMD inside cgroup DIR, in the client netns, as nobody.
+in_cg() {
+	in_client sh -c 'echo $$ > "$0/cgroup.procs" &&
+		exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"' "$@"
+}
+gone() { # gone PID: bounded wait for a process to disappear
+	for i in $(seq 1 100); do [ -d "/proc/$1" ] || return 0; sleep 0.05; done
+	return 1
+}
+
+cgfw_bg run --user nobody --allow-list 203.0.113.10 -- sh -c 'echo $$ >'"$W"'/cmd.pid; exec sleep 60' 2>"$T/err"
+check "the command started" wait_file "$W/cmd.pid"
+CMD=$(cat "$W/cmd.pid")
+CG=$mnt$(sed -n 's/^0:://p' "/proc/$CMD/cgroup")
+ID=$(stat -c %i "$CG")
+CLEANUPS+=("echo 1 > '$CG/cgroup.kill'; rmdir '$CG'; rm -rf '/sys/fs/bpf/cgfw/$ID'")
+kill -KILL "$LPID"
+wait "$LPID"
+check "the command died with the loader" gone "$CMD"
+check "the pins stay" test -d "/sys/fs/bpf/cgfw/$ID"
+out=$(in_cg "$CG" $PROBE tcp 198.51.100.7 80)
+expect_match "the cgroup stays filtered" "result=EPERM" "$out"
+out=$(cgfw status)
+expect_match "status calls it stale" "^$ID stale cgroup $CG" "$(grep "^$ID " <<<"$out")"
+out=$(cgfw cleanup "$ID")
+expect_match "cleanup removes it with its cgroup" "^$ID removed with $CG" "$(grep "^$ID " <<<"$out")"
+check "... no pins left" test ! -e "/sys/fs/bpf/cgfw/$ID"
+check "... no cgroup left" test ! -e "$CG"
+
+# attach, killed: the next attach to that cgroup replaces the stale pins.
+CGA=$mnt/cgfw-test-kill-$$
+mkdir "$CGA"
+CLEANUPS+=("rmdir '$CGA'")
+cgfw_bg attach --allow-list 203.0.113.10 --cgroup "$CGA" 2>"$T/err1"
+for i in $(seq 1 200); do grep -q "enforcing on" "$T/err1" && break; sleep 0.05; done
+kill -KILL "$LPID"
+wait "$LPID"
+out=$(in_cg "$CGA" $PROBE tcp 198.51.100.7 80)
+expect_match "a killed attach leaves the cgroup filtered" "result=EPERM" "$out"
+cgfw_bg attach --log-file "$T/ev2.json" --allow-list 203.0.113.10 --cgroup "$CGA" 2>"$T/err2"
+for i in $(seq 1 200); do grep -q "enforcing on" "$T/err2" && break; sleep 0.05; done
+expect_match "the next attach replaces the stale pins" "replacing the pins of a cgfw that died" "$(cat "$T/err2")"
+out=$(in_cg "$CGA" $PROBE tcp 198.51.100.7 80)
+expect_match "... and filters" "result=EPERM" "$out"
+cgfw attach --allow-list 203.0.113.10 --cgroup "$CGA" 2>"$T/err3"
+expect_eq "a second live attach is refused (125)" 125 $?
+expect_match "... naming the running one" "cgfw \\(pid [0-9]+\\) is already attached" "$(cat "$T/err3")"
+kill -TERM "$LPID"
+wait "$LPID"
+expect_eq "attach exits 0" 0 $?
+check "no pins left for it" test ! -e "/sys/fs/bpf/cgfw/$(stat -c %i "$CGA")"
+out=$(in_cg "$CGA" $PROBE tcp 198.51.100.7 80)
+expect_match "after a clean exit the cgroup is unfiltered" "result=ok" "$out"
+cgfw cleanup "$(stat -c %i "$CGA")" >/dev/null # the workers' cgroups of the killed loaders
+
+no_leftovers
+finish
