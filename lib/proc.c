@@ -151,9 +151,20 @@ proc_worker_user(const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, 
 	return -ENOSPC;
 }
 
+static int
+bounding_empty(void)
+{
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			return 0;
+	return 1;
+}
+
 int
 proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw)
 {
+	/* libcap-ng remembers the pid it first saw: a forked child must say it is another. */
+	capng_setpid(getpid());
 	if (user ? initgroups(user, gid) < 0 : setgroups(1, &gid) < 0)
 		return -errno;
 	if (setresgid(gid, gid, gid) < 0)
@@ -185,7 +196,8 @@ proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw)
 			return -EPERM;
 	} else {
 		capng_clear(CAPNG_SELECT_BOTH);
-		if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
+		/* Already empty (a worker restarted by a loader past its drop): nothing to do. */
+		if (!bounding_empty() && capng_apply(CAPNG_SELECT_BOUNDS) < 0)
 			return -EPERM;
 	}
 	if (setresuid(uid, uid, uid) < 0)

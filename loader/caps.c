@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * What the loader keeps after everything is attached and started: only
- * CAP_KILL, to forward signals to the command and stop the workers, which run
- * as other users.  Removing the cgroup, unpinning links and closing link fds
+ * What the loader keeps after everything is attached and started: CAP_KILL,
+ * to forward signals to the command and stop the workers, which run as other
+ * users, and CAP_SETUID and CAP_SETGID, to start a dead worker again as its
+ * user (workers.c).  Removing the cgroup, unpinning links and closing link fds
  * need no capability: uid 0 still owns those files.  SECBIT_NOROOT (locked)
  * keeps a later execve from handing uid 0 its capabilities back; the loader
  * execs nothing after this point anyway.
@@ -24,7 +25,8 @@ caps_drop_after_attach(void)
 	        0, 0, 0) < 0)
 		return -errno;
 	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_KILL) < 0)
+	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_KILL, CAP_SETUID,
+	        CAP_SETGID, -1) < 0)
 		return -EINVAL;
 	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
 		return -EPERM;

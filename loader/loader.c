@@ -144,13 +144,13 @@ open_log_file(struct loader *l)
 static int
 done_child(struct loader *l)
 {
-	return l->child_done || l->target_lost;
+	return l->child_done || l->target_lost || l->gave_up;
 }
 
 static int
 done_target_lost(struct loader *l)
 {
-	return l->target_lost;
+	return l->target_lost || l->gave_up;
 }
 
 static void
@@ -415,6 +415,9 @@ main(int argc, char *argv[])
 	    .ca_key_fd = -1,
 	    .notify_fd = -1,
 	    .inst_fd = -1,
+	    .stats_ro_fd = -1,
+	    .argv_ro_fd = -1,
+	    .peers_ro_fd = -1,
 	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
@@ -498,24 +501,13 @@ main(int argc, char *argv[])
 	}
 	if (o.cmd == CMD_RUN && l.need_tls)
 		ca_trust_bundle(&l);
+	/* The fds the workers get stay open here too: a restarted worker gets them again. */
 	workers_start(&l);
-	if (l.log_fd >= 0)
-		(void)close(l.log_fd);
-	(void)close(l.np_fd);
-	(void)close(l.dns_udp_fd);
-	(void)close(l.dns_tcp_fd);
-	(void)close(l.http_fd);
-	if (l.need_tls) {
-		(void)close(l.ca_fd);
-		(void)close(l.ca_key_fd);
-	}
 
 	if (o.cmd == CMD_RUN)
 		start_command(&l);
-	if (l.notify_fd >= 0) {
-		workers_listener(&l, l.notify_fd);
-		(void)close(l.notify_fd);
-	}
+	if (l.notify_fd >= 0)
+		workers_listener(&l, l.notify_fd); /* kept: a restarted monitor gets it again */
 	r = caps_drop_after_attach();
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
@@ -529,9 +521,12 @@ main(int argc, char *argv[])
 		do {
 			sig = 0;
 			(void)loader_wait(&l, done_target_lost, -1, &sig);
-		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT && !l.target_lost);
+		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT && !l.target_lost &&
+		         !l.gave_up);
 	}
 	l.watch_target = 0;
+	if (l.gave_up)
+		log_warnx("a worker died too often; stopping the command and cgfw");
 	if (l.child > 0 && !l.child_done)
 		(void)kill(l.child, SIGKILL); /* its cgroup is gone: never run on unfiltered */
 
@@ -547,7 +542,7 @@ main(int argc, char *argv[])
 	loader_for_exit = NULL;
 	if (l.bundle_path[0])
 		(void)unlink(l.bundle_path);
-	if (l.target_lost)
+	if (l.target_lost || l.gave_up)
 		code = CGFW_EXIT_FAILED;
 	else if (o.cmd == CMD_ATTACH)
 		code = 0;

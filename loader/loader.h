@@ -103,10 +103,25 @@ struct worker {
 	gid_t gid;
 	int uid_lock_fd; /* holds a reserved uid, -1 for a named user */
 	pid_t pid;
+	int restarts;             /* times it was started again */
+	int deaths;               /* in a row (reset after LOADER_HEALTHY_MS up) */
+	int pending;              /* dead, to be started again at respawn_ms */
+	int restart_with_monitor; /* killed because the monitor died: not a death */
+	long long started_ms;     /* CLOCK_MONOTONIC */
+	long long respawn_ms;
 	struct ipc_peer ipc;
 	const struct ipc_rule *table;
 	int ready;
 	int done;
+};
+
+#define LOADER_MAX_NOTICES 8
+
+/* A notice for the monitor, kept while it is down (workers.c). */
+struct loader_notice {
+	char msg[32];
+	char because[40];
+	char comment[256];
 };
 
 struct loader {
@@ -148,6 +163,13 @@ struct loader {
 	int target_lost;  /* the target cgroup was removed (maybe re-created) */
 	int notify_fd;    /* the command's seccomp listener, for the monitor */
 	int inst_fd;      /* our instance lock (instances.c) */
+	int stopping;     /* workers_stop() began: deaths are expected */
+	int gave_up;      /* a worker died LOADER_RESPAWN_MAX times in a row */
+	int stats_ro_fd;  /* read-only map fds, kept for restarts */
+	int argv_ro_fd;
+	int peers_ro_fd;
+	struct loader_notice notices[LOADER_MAX_NOTICES];
+	int n_notices;
 	int sfd;
 };
 

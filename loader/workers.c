@@ -32,7 +32,11 @@
 
 #define LOADER_HANDSHAKE_MS 10000
 #define LOADER_DRAIN_MS     5000
-#define LOADER_TARGET_MS    250 /* how often the target cgroup is checked */
+#define LOADER_TARGET_MS    250   /* how often the target cgroup is checked */
+#define LOADER_RESPAWN_MAX  5     /* deaths in a row before cgfw gives up */
+#define LOADER_RESPAWN_MS   100   /* the second restart waits this, doubling... */
+#define LOADER_RESPAWN_CAP  3000  /* ...up to this */
+#define LOADER_HEALTHY_MS   10000 /* up this long: the next death is a first one again */
 
 static void target_check(struct loader *l);
 
@@ -107,22 +111,36 @@ spawn_worker(struct loader *l, struct worker *w)
 	ipc_peer_init(&w->ipc, sv[0], w->name);
 }
 
+static void worker_lost(struct worker *w, const char *why);
+
+/*
+ * At the first start a failed send is fatal (nothing runs yet); on a
+ * restart the worker is stopped and its death counted like any other.
+ */
 static void
 w_send(struct worker *w, Cgfw__Envelope *env, const int *fds, size_t n_fds)
 {
-	int r = ipc_send(&w->ipc, env, fds, n_fds);
+	int r;
 
-	if (r < 0)
+	if (w->ipc.fd < 0)
+		return;
+	r = ipc_send(&w->ipc, env, fds, n_fds);
+	if (r < 0 && !w->restarts)
 		fatal_r(r, "cannot send %s to %s", ipc_body_name(env->body_case), w->name);
+	if (r < 0)
+		worker_lost(w, "cannot configure it");
 }
 
-static void
+static int
 w_hello(struct worker *w, Cgfw__Envelope__BodyCase body)
 {
-	int r = ipc_send_hello(&w->ipc, body, CGFW__ROLE__ROLE_LOADER);
+	int r = w->ipc.fd < 0 ? -EBADF : ipc_send_hello(&w->ipc, body, CGFW__ROLE__ROLE_LOADER);
 
-	if (r < 0)
+	if (r < 0 && !w->restarts)
 		fatal_r(r, "cannot greet %s", w->name);
+	if (r < 0)
+		worker_lost(w, "cannot greet it");
+	return r;
 }
 
 /* A fresh read-only fd for a map: the worker only reads it. */
@@ -162,7 +180,8 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	int fdv[6];
 	uint32_t n = 0;
 
-	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO);
+	if (w_hello(w, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO) < 0)
+		return;
 	for (size_t i = 0; i < l->o->rules.n; i++)
 		n += mon_rule_wanted(&l->o->rules.v[i]);
 	cfg.mode = (Cgfw__Mode)l->pol.mode;
@@ -194,7 +213,7 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	kinds[0] = CGFW__FD_KIND__FD_RINGBUF;
 	fdv[0] = loader_bpf_ringbuf_fd(&l->bpf);
 	kinds[1] = CGFW__FD_KIND__FD_STATS_MAP;
-	fdv[1] = map_fd_rdonly(loader_bpf_stats_fd(&l->bpf));
+	fdv[1] = l->stats_ro_fd;
 	fds.n_kinds = 2;
 	if (l->log_fd >= 0) {
 		kinds[fds.n_kinds] = CGFW__FD_KIND__FD_LOG_FILE;
@@ -205,13 +224,11 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_HTTP_EVENTS;
 	fdv[fds.n_kinds++] = http_events_fd;
 	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_ARGV_MAP;
-	fdv[fds.n_kinds++] = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
+	fdv[fds.n_kinds++] = l->argv_ro_fd;
 	fds.kinds = kinds;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
 	env.loader_mon_fds = &fds;
 	w_send(w, &env, fdv, fds.n_kinds);
-	(void)close(fdv[1]);
-	(void)close(fdv[fds.n_kinds - 1]);
 
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT;
 	env.loader_mon_commit = &commit;
@@ -231,7 +248,8 @@ dns_configure(struct loader *l, int events_fd)
 	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
 	int fdv[6];
 
-	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO);
+	if (w_hello(w, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO) < 0)
+		return;
 	cfg.mode = (Cgfw__Mode)l->pol.mode;
 	cfg.debug = l->o->debug;
 	cfg.allow_dns_request = l->o->allow_dns_request;
@@ -248,7 +266,7 @@ dns_configure(struct loader *l, int events_fd)
 	fdv[0] = l->dns_udp_fd;
 	fdv[1] = l->dns_tcp_fd;
 	fdv[2] = loader_bpf_learned_fd(&l->bpf);
-	fdv[3] = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+	fdv[3] = l->peers_ro_fd;
 	fdv[4] = events_fd;
 	fdv[5] = l->np_fd;
 	fds.kinds = kinds;
@@ -256,7 +274,6 @@ dns_configure(struct loader *l, int events_fd)
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_FDS;
 	env.loader_dns_fds = &fds;
 	w_send(w, &env, fdv, 6);
-	(void)close(fdv[3]);
 
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT;
 	env.loader_dns_commit = &commit;
@@ -277,7 +294,8 @@ http_configure(struct loader *l, int events_fd)
 	int fdv[6];
 	uint32_t n = 0;
 
-	w_hello(w, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO);
+	if (w_hello(w, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO) < 0)
+		return;
 	for (size_t i = 0; i < l->o->rules.n; i++)
 		n += l->o->rules.v[i].kind == RULE_URL && !l->o->rules.v[i].addr;
 	cfg.mode = (Cgfw__Mode)l->pol.mode;
@@ -307,17 +325,20 @@ http_configure(struct loader *l, int events_fd)
 		w_send(w, &env, NULL, 0);
 	}
 	fdv[0] = l->http_fd;
-	fdv[1] = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+	fdv[1] = l->peers_ro_fd;
 	fdv[2] = events_fd;
 	fdv[3] = l->np_fd;
 	fdv[4] = l->ca_fd;
 	fdv[5] = l->ca_key_fd;
+	/* The files' offsets are shared with the worker that read them before. */
+	if (l->need_tls &&
+	    (lseek(l->ca_fd, 0, SEEK_SET) < 0 || lseek(l->ca_key_fd, 0, SEEK_SET) < 0))
+		fatal("lseek on the CA's files");
 	fds.kinds = kinds;
 	fds.n_kinds = l->need_tls ? 6 : 4;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS;
 	env.loader_http_fds = &fds;
 	w_send(w, &env, fdv, fds.n_kinds);
-	(void)close(fdv[1]);
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT;
 	env.loader_http_commit = &commit;
 	w_send(w, &env, NULL, 0);
@@ -471,6 +492,68 @@ dispatch(struct loader *l, struct worker *w)
 	}
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * A worker died.  DESIGN §8: its traffic fails meanwhile (the listening
+ * sockets are the loader's: queries wait in them, nothing bypasses), and it
+ * is started again with the same sockets and maps, at once the first time,
+ * then backing off; LOADER_RESPAWN_MAX deaths in a row and cgfw gives up.
+ * The monitor takes the proxies along: they are restarted with it, on fresh
+ * events channels.
+ */
+static void
+worker_died(struct loader *l, struct worker *w, int status)
+{
+	char because[40], cmt[256];
+	long long now = now_ms();
+
+	ipc_peer_close(&w->ipc);
+	w->ready = 0;
+	if (l->stopping || w->done)
+		return;
+	if (w->restart_with_monitor) {
+		w->restart_with_monitor = 0;
+		w->pending = 1;
+		return;
+	}
+	if (WIFSIGNALED(status))
+		snprintf(because, sizeof(because), "KilledBySignal%d", WTERMSIG(status));
+	else
+		snprintf(because, sizeof(because), "Exited%d", WEXITSTATUS(status));
+	if (now - w->started_ms > LOADER_HEALTHY_MS)
+		w->deaths = 0;
+	w->deaths++;
+	snprintf(cmt, sizeof(cmt), "%s died (%s); its traffic fails until it is back%s", w->name,
+	    because, w->deaths > LOADER_RESPAWN_MAX ? ": died too often, cgfw gives up" : "");
+	log_warnx("%s", cmt);
+	workers_notice(l, "WORKER DIED", because, cmt);
+	if (w->deaths > LOADER_RESPAWN_MAX) {
+		l->gave_up = 1;
+		return;
+	}
+	w->pending = 1;
+	w->respawn_ms = now;
+	if (w->deaths > 1) {
+		long long d = (long long)LOADER_RESPAWN_MS << (w->deaths - 2);
+
+		w->respawn_ms += d > LOADER_RESPAWN_CAP ? LOADER_RESPAWN_CAP : d;
+	}
+	if (w == &l->w[W_MON])
+		for (int i = W_DNS; i <= W_HTTP; i++)
+			if (l->w[i].pid > 0) {
+				l->w[i].restart_with_monitor = 1;
+				(void)kill(l->w[i].pid, SIGKILL);
+			}
+}
+
 static void
 reap(struct loader *l)
 {
@@ -484,18 +567,28 @@ reap(struct loader *l)
 			continue;
 		}
 		for (int i = 0; i < W_N; i++) {
-			struct worker *w = &l->w[i];
-
-			if (pid != w->pid)
+			if (pid != l->w[i].pid)
 				continue;
-			w->pid = -1;
-			/* DESIGN §8: the workload's DNS now fails (nothing listens), never bypasses. */
-			if (!w->done && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0))
-				log_warnx("%s exited unexpectedly (%s %d)", w->name,
-				    WIFSIGNALED(status) ? "signal" : "status",
-				    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			l->w[i].pid = -1;
+			worker_died(l, &l->w[i], status);
 		}
 	}
+}
+
+static void respawn_due(struct loader *l);
+
+/* ms until the next restart is due, or -1. */
+static int
+respawn_wait(const struct loader *l)
+{
+	long long first = -1, now = now_ms();
+
+	for (int i = 0; i < W_N; i++)
+		if (l->w[i].pending && (first < 0 || l->w[i].respawn_ms < first))
+			first = l->w[i].respawn_ms;
+	if (first < 0)
+		return -1;
+	return first <= now ? 0 : (int)(first - now);
 }
 
 /*
@@ -529,11 +622,18 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 		}
 		if (l->watch_target && (wait < 0 || wait > LOADER_TARGET_MS))
 			wait = LOADER_TARGET_MS;
+		{
+			int rw = respawn_wait(l);
+
+			if (rw >= 0 && (wait < 0 || rw < wait))
+				wait = rw;
+		}
 		n = poll(pfd, 1 + W_N, wait);
 		if (n < 0 && errno != EINTR)
 			fatal("poll");
 		if (l->watch_target)
 			target_check(l);
+		respawn_due(l);
 		if (n <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {
@@ -557,7 +657,10 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 	return 0;
 }
 
-/* The monitor writes it into the record; the loader's own stderr line is separate. */
+/*
+ * The monitor writes it into the record; the loader's own stderr line is
+ * separate.  While the monitor is down, notices wait (a few) for the next one.
+ */
 void
 workers_notice(struct loader *l, const char *msg, const char *because, const char *comment)
 {
@@ -565,8 +668,17 @@ workers_notice(struct loader *l, const char *msg, const char *because, const cha
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__Notice n = CGFW__NOTICE__INIT;
 
-	if (w->ipc.fd < 0)
+	if (w->ipc.fd < 0) {
+		struct loader_notice *q;
+
+		if (l->n_notices == LOADER_MAX_NOTICES)
+			return; /* the stderr line stands */
+		q = &l->notices[l->n_notices++];
+		snprintf(q->msg, sizeof(q->msg), "%s", msg);
+		snprintf(q->because, sizeof(q->because), "%s", because);
+		snprintf(q->comment, sizeof(q->comment), "%s", comment);
 		return;
+	}
 	n.msg = (char *)msg;
 	n.because = (char *)because;
 	n.comment = (char *)comment;
@@ -574,6 +686,16 @@ workers_notice(struct loader *l, const char *msg, const char *because, const cha
 	env.loader_mon_notice = &n;
 	if (ipc_send(&w->ipc, &env, NULL, 0) < 0)
 		worker_lost(w, "cannot send it a notice");
+}
+
+static void
+notices_flush(struct loader *l)
+{
+	int n = l->n_notices;
+
+	l->n_notices = 0;
+	for (int i = 0; i < n; i++)
+		workers_notice(l, l->notices[i].msg, l->notices[i].because, l->notices[i].comment);
 }
 
 /* The command's seccomp listener: the monitor answers it and writes the events. */
@@ -679,25 +801,37 @@ workers_users(struct loader *l)
 	}
 }
 
+/* A proxy's events channel to a running monitor, after the proxy restarted. */
+static void
+monitor_channel(struct loader *l, int i, int fd)
+{
+	struct worker *w = &l->w[W_MON];
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	Cgfw__FdKind kind =
+	    i == W_DNS ? CGFW__FD_KIND__FD_DNS_EVENTS : CGFW__FD_KIND__FD_HTTP_EVENTS;
+
+	fds.kinds = &kind;
+	fds.n_kinds = 1;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_CHANNEL;
+	env.loader_mon_channel = &fds;
+	w_send(w, &env, &fd, 1);
+}
+
 /*
- * Start the monitor and the proxies, hand them their fds, and wait until
- * all say READY: the command does not start before that.
+ * Spawn and configure all three, each proxy with a fresh events channel to
+ * the monitor: at the first start, and again when the monitor died.
  */
-void
-workers_start(struct loader *l)
+static void
+all_start(struct loader *l)
 {
 	int ev[2], hev[2];
 
-	l->w[W_HTTP].table = loader_from_http;
-	l->w[W_MON].table = loader_from_mon;
-	l->w[W_DNS].table = loader_from_dns;
-	/* The events channel between the DNS proxy and the monitor. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ev) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, hev) < 0)
 		fatal("socketpair");
-	spawn_worker(l, &l->w[W_MON]);
-	spawn_worker(l, &l->w[W_DNS]);
-	spawn_worker(l, &l->w[W_HTTP]);
+	for (int i = 0; i < W_N; i++)
+		spawn_worker(l, &l->w[i]);
 	mon_configure(l, ev[0], hev[0]);
 	dns_configure(l, ev[1]);
 	http_configure(l, hev[1]);
@@ -705,6 +839,92 @@ workers_start(struct loader *l)
 	(void)close(ev[1]);
 	(void)close(hev[0]);
 	(void)close(hev[1]);
+}
+
+static void
+proxy_start(struct loader *l, int i)
+{
+	int ev[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ev) < 0)
+		fatal("socketpair");
+	spawn_worker(l, &l->w[i]);
+	if (i == W_DNS)
+		dns_configure(l, ev[1]);
+	else
+		http_configure(l, ev[1]);
+	monitor_channel(l, i, ev[0]);
+	(void)close(ev[0]);
+	(void)close(ev[1]);
+}
+
+static void
+restarted_notice(struct loader *l, struct worker *w)
+{
+	char cmt[128];
+
+	snprintf(cmt, sizeof(cmt), "%s restarted as pid %d (restart %d)", w->name, (int)w->pid,
+	    w->restarts);
+	log_warnx("%s", cmt);
+	workers_notice(l, "WORKER RESTARTED", "Restarted", cmt);
+}
+
+static void
+respawn_due(struct loader *l)
+{
+	struct worker *m = &l->w[W_MON];
+	long long now = now_ms();
+
+	if (l->stopping || l->gave_up)
+		return;
+	if (m->pending) {
+		if (now < m->respawn_ms || l->w[W_DNS].pid > 0 || l->w[W_HTTP].pid > 0)
+			return; /* the proxies it took along are not reaped yet */
+		for (int i = 0; i < W_N; i++) {
+			l->w[i].pending = 0;
+			l->w[i].restarts++;
+			l->w[i].started_ms = now;
+		}
+		all_start(l);
+		if (l->notify_fd >= 0)
+			workers_listener(l, l->notify_fd);
+		notices_flush(l);
+		restarted_notice(l, m);
+		return;
+	}
+	for (int i = W_DNS; i <= W_HTTP; i++) {
+		struct worker *w = &l->w[i];
+
+		if (!w->pending || now < w->respawn_ms)
+			continue;
+		w->pending = 0;
+		w->restarts++;
+		w->started_ms = now;
+		proxy_start(l, i);
+		restarted_notice(l, w);
+	}
+}
+
+/*
+ * Start the monitor and the proxies, hand them their fds, and wait until
+ * all say READY: the command does not start before that.  The fds every
+ * restart needs again are made now, while the capabilities last (a
+ * read-only map fd takes CAP_SYS_ADMIN to open).
+ */
+void
+workers_start(struct loader *l)
+{
+	long long now = now_ms();
+
+	l->w[W_HTTP].table = loader_from_http;
+	l->w[W_MON].table = loader_from_mon;
+	l->w[W_DNS].table = loader_from_dns;
+	l->stats_ro_fd = map_fd_rdonly(loader_bpf_stats_fd(&l->bpf));
+	l->argv_ro_fd = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
+	l->peers_ro_fd = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+	for (int i = 0; i < W_N; i++)
+		l->w[i].started_ms = now;
+	all_start(l);
 	if (loader_wait(l, done_ready, LOADER_HANDSHAKE_MS, NULL) < 0)
 		fatalx("the workers did not become ready in time");
 	for (int i = 0; i < W_N; i++)
@@ -743,6 +963,7 @@ done_proxies(struct loader *l)
 void
 workers_stop(struct loader *l)
 {
+	l->stopping = 1; /* no more restarts */
 	worker_shutdown(&l->w[W_DNS], CGFW__ENVELOPE__BODY_LOADER_DNS_SHUTDOWN);
 	worker_shutdown(&l->w[W_HTTP], CGFW__ENVELOPE__BODY_LOADER_HTTP_SHUTDOWN);
 	if (loader_wait(l, done_proxies, LOADER_DRAIN_MS, NULL) < 0)

@@ -41,6 +41,7 @@
 /* An events channel from a proxy: untrusted input, its own dispatch table. */
 struct mon_chan {
 	int fd;
+	int next_fd; /* a restarted proxy's channel, once the old handle is closed */
 	struct ipc_peer ipc;
 	uv_poll_t poll;
 	const struct ipc_rule *table;
@@ -268,6 +269,64 @@ mon_on_notice(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 }
 
 static void listener_cb(uv_poll_t *h, int status, int events);
+static void mon_chan_drain(struct mon_chan *ch);
+static void chan_cb(uv_poll_t *h, int status, int events);
+
+/* The old channel's handle is closed: the new one takes its place. */
+static void
+chan_reopen_cb(uv_handle_t *h)
+{
+	struct mon_chan *ch = h->data;
+	struct mon *m = ch->m;
+
+	ch->fd = ch->next_fd;
+	ch->next_fd = -1;
+	if (m->stopping) {
+		(void)close(ch->fd);
+		ch->fd = -1;
+		return;
+	}
+	ipc_peer_init(&ch->ipc, ch->fd, ch == &m->chans[MON_CHAN_DNS] ? "dnsproxy" : "httpproxy");
+	uv_poll_init(&m->loop, &ch->poll, ch->fd);
+	ch->poll.data = ch;
+	uv_poll_start(&ch->poll, UV_READABLE | UV_DISCONNECT, chan_cb);
+}
+
+/*
+ * A proxy was restarted with a fresh events channel: what the dead one sent
+ * is read first, then the new channel replaces it (HELLO again, and so on).
+ */
+static int
+mon_on_channel(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	const Cgfw__Fds *f = env->loader_mon_channel;
+	struct mon_chan *ch;
+	struct stat st;
+
+	if (!m->committed)
+		return ipc_violation(p, "channel before commit");
+	if (f->n_kinds != 1 || p->n_fds != 1 ||
+	    (f->kinds[0] != CGFW__FD_KIND__FD_DNS_EVENTS &&
+	        f->kinds[0] != CGFW__FD_KIND__FD_HTTP_EVENTS))
+		return ipc_violation(p, "channel: %zu kinds, %zu fds", f->n_kinds, p->n_fds);
+	/* fstat: the sandbox has no getsockopt(); the kind was checked by the loader. */
+	if (fstat(p->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
+		return ipc_violation(p, "channel: not a socket");
+	ch = &m->chans[f->kinds[0] == CGFW__FD_KIND__FD_DNS_EVENTS ? MON_CHAN_DNS : MON_CHAN_HTTP];
+	if (ch->next_fd >= 0 || m->stopping)
+		return ipc_violation(p, "channel: replaced again before the last one took");
+	mon_chan_drain(ch);
+	if (ch->ipc.fd >= 0) {
+		uv_poll_stop(&ch->poll);
+		ipc_peer_close(&ch->ipc);
+	}
+	ch->next_fd = p->fds[0];
+	p->fds[0] = -1;
+	p->n_fds = 0;
+	uv_close((uv_handle_t *)&ch->poll, chan_reopen_cb);
+	return 0;
+}
 static void listener_close(struct mon *m);
 
 /*
@@ -308,6 +367,7 @@ static const struct ipc_rule mon_from_loader[] = {
     {CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown},
     {CGFW__ENVELOPE__BODY_LOADER_MON_NOTICE, 0, mon_on_notice},
     {CGFW__ENVELOPE__BODY_LOADER_MON_LISTENER, IPC_ONCE, mon_on_listener},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_CHANNEL, 0, mon_on_channel},
     {0, 0, NULL},
 };
 
@@ -473,7 +533,8 @@ mon_stop(struct mon *m)
 		mon_send_stats(m);
 	if (m->rb)
 		for (int i = 0; i < MON_N_CHANS; i++)
-			uv_close((uv_handle_t *)&m->chans[i].poll, close_cb);
+			if (!uv_is_closing((uv_handle_t *)&m->chans[i].poll))
+				uv_close((uv_handle_t *)&m->chans[i].poll, close_cb);
 	uv_close((uv_handle_t *)&m->ipc_poll, close_cb);
 	listener_close(m);
 	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb)
@@ -581,7 +642,7 @@ mon_init(struct mon *m, int argc, char *argv[])
 	ipc_peer_init(&m->loader, CGFW_FD_IPC, "loader");
 	m->ring_fd = m->stats_fd = m->log_fd = m->out.argv_fd = m->listener_fd = -1;
 	for (int i = 0; i < MON_N_CHANS; i++) {
-		m->chans[i].fd = -1;
+		m->chans[i].fd = m->chans[i].next_fd = -1;
 		m->chans[i].m = m;
 	}
 	m->chans[MON_CHAN_DNS].table = mon_from_dns;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The privilege boundary while a command runs: the monitor is unprivileged
-# with no capability and no_new_privs; the loader keeps only CAP_KILL.
+# with no capability and no_new_privs; the loader keeps CAP_KILL, CAP_SETUID, CAP_SETGID.
 . "$(dirname "$0")/lib.sh"
 fi_up
 
@@ -28,8 +28,8 @@ mfds=$(ls "/proc/$mpid/fd" | wc -l)
 echo "# monitor fds: $(ls -l "/proc/$mpid/fd" | awk 'NR > 1 { print $NF }' | tr '\n' ' ')"
 check "monitor holds few fds ($mfds)" test "$mfds" -le 20
 
-# CAP_KILL is bit 5: 0x20.
-expect_eq "loader CapEff is CAP_KILL only" 0000000000000020 \
+# CAP_KILL is bit 5, CAP_SETGID 6, CAP_SETUID 7: 0xe0 (restarting a worker as its user).
+expect_eq "loader CapEff is CAP_KILL, CAP_SETGID, CAP_SETUID only" 00000000000000e0 \
 	"$(awk '/^CapEff:/ { print $2 }' "/proc/$LPID/status")"
 expect_eq "loader CapBnd is empty" 0000000000000000 \
 	"$(awk '/^CapBnd:/ { print $2 }' "/proc/$LPID/status")"
