@@ -9,8 +9,8 @@
  * ring-buffer records, the proxies' events, /proc/PID/{cmdline,status} of
  * the workload, and the socket() calls the command's seccomp filter hands
  * over (each refused with EPERM, then reported).  Sandbox: seccomp, base set
- * plus openat (for /proc) and bpf(BPF_MAP_LOOKUP_ELEM) on fds it already
- * holds.
+ * plus openat (for /proc), bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds
+ * and ftruncate (to take back a partial JSON line).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -601,8 +601,9 @@ static void
 mon_sandbox(void)
 {
 	static const char *const extra[] = {
-	    "openat", /* /proc/PID/cmdline */
-	    "bpf:1",  /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+	    "openat",    /* /proc/PID/cmdline */
+	    "bpf:1",     /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+	    "ftruncate", /* takes back a partial JSON line (events.c json_undo()) */
 	    NULL,
 	};
 	int r = sandbox_apply("cgfw-monitor", extra);
