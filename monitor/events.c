@@ -449,9 +449,10 @@ write_all(int fd, const char *p, size_t n)
 }
 
 /*
- * Takes back the n bytes a short write left.  The fd is O_APPEND, so its
- * offset is the end of what we wrote; a longer file has another writer's
- * data after ours, which is not ours to cut.
+ * Takes back the n bytes a short write left.  The offset is the end of what
+ * we wrote; a longer file has another writer's data after ours, which is not
+ * ours to cut.  The offset goes back too: stdout redirected to a file is not
+ * O_APPEND, and writing on past the end would leave a hole of NULs.
  */
 static int
 json_undo(struct mon_out *out, size_t n)
@@ -465,6 +466,8 @@ json_undo(struct mon_out *out, size_t n)
 	if (end < (off_t)n || st.st_size != end)
 		return -ESPIPE;
 	if (ftruncate(out->json_fd, end - (off_t)n) < 0)
+		return -errno;
+	if (lseek(out->json_fd, end - (off_t)n, SEEK_SET) < 0)
 		return -errno;
 	return 0;
 }

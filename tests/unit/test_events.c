@@ -761,12 +761,12 @@ py_log(const char *path, char *out, size_t len)
 /*
  * A log file that takes only part of a line (a full disk; here a file size
  * limit): the part is taken back, the events are counted, and the first line
- * written afterwards says how many were lost and why.
+ * written afterwards says how many were lost and why.  The same for a file
+ * without O_APPEND (stdout redirected), where the offset must go back too.
  */
 static void
-test_write_short(void **state)
+write_short(struct fix *f, int append)
 {
-	struct fix *f = *state;
 	struct cgfw_event e = base_event();
 	char path[] = "/tmp/cgfw-test-events-log-XXXXXX", got[1024];
 	struct rlimit old, lim;
@@ -776,7 +776,7 @@ test_write_short(void **state)
 
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
-	assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, append ? O_APPEND : 0), 0);
 	f->out.json_fd = fd;
 	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
 	first = f->out.jb.len;
@@ -818,6 +818,18 @@ test_write_short(void **state)
 	assert_int_equal(st.st_size, first);
 	(void)close(fd);
 	(void)unlink(path);
+}
+
+static void
+test_write_short(void **state)
+{
+	write_short(*state, 1);
+}
+
+static void
+test_write_short_no_append(void **state)
+{
+	write_short(*state, 0);
 }
 
 /*
@@ -1224,6 +1236,7 @@ main(void)
 	    T(test_emit),
 	    T(test_sock_refused),
 	    T(test_write_short),
+	    T(test_write_short_no_append),
 	    T(test_write_short_pipe),
 	    T(test_lost_ring),
 	    T(test_notice),
