@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -447,18 +448,158 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* The formatted event: the JSON line (counted), then the line for people. */
+/*
+ * Takes back the n bytes a short write left.  The offset is the end of what
+ * we wrote; a longer file has another writer's data after ours, which is not
+ * ours to cut.  The offset goes back too: stdout redirected to a file is not
+ * O_APPEND, and writing on past the end would leave a hole of NULs.
+ */
+static int
+json_undo(struct mon_out *out, size_t n)
+{
+	struct stat st;
+	off_t end;
+
+	if (fstat(out->json_fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ESPIPE;
+	end = lseek(out->json_fd, 0, SEEK_CUR);
+	if (end < (off_t)n || st.st_size != end)
+		return -ESPIPE;
+	if (ftruncate(out->json_fd, end - (off_t)n) < 0)
+		return -errno;
+	if (lseek(out->json_fd, end - (off_t)n, SEEK_SET) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * One line, in one write(), whole or not at all: a reader never sees half a
+ * line, and the next line never lands on a fragment.  A short write (a full
+ * disk, a file size limit) is undone; the write of the rest, which fails,
+ * says why.  On a pipe or a device it cannot be undone: nothing more is
+ * written there.
+ */
+static int
+json_write(struct mon_out *out, const char *p, size_t n)
+{
+	ssize_t w, rest;
+	int r;
+
+	if (out->json_broken)
+		return out->json_broken;
+	do
+		w = write(out->json_fd, p, n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w == n)
+		return 0;
+	do
+		rest = write(out->json_fd, p + w, n - (size_t)w);
+	while (rest < 0 && errno == EINTR);
+	r = rest < 0 ? -errno : -ENOSPC;
+	if (json_undo(out, (size_t)w + (size_t)(rest > 0 ? rest : 0)) < 0)
+		out->json_broken = r;
+	return r;
+}
+
+/* The first fields of an ERROR line (a notice, EVENTS LOST), both forms. */
+static void
+error_begin(struct jbuf *jb, struct jbuf *tb, const char *msg)
+{
+	struct timespec now;
+	char tbuf[64];
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
+	jb_begin(jb);
+	jb_str(jb, "time", tbuf);
+	jb_str(jb, "level", "ERROR");
+	jb_str(jb, "msg", msg);
+	jb_reset(tb);
+	jb_raw(tb, "ERROR ", 6);
+	jb_raw(tb, msg, strlen(msg));
+}
+
+/* ... and the last ones. */
+static int
+error_end(const struct mon_out *out, struct jbuf *jb, struct jbuf *tb)
+{
+	jb_int(jb, "schema", 1);
+	jb_uint(jb, "cgroup", out->cgroup_id);
+	jb_str(jb, "mode", mode_name(out->mode));
+	jb_end(jb);
+	jb_raw(tb, "\n", 1);
+	return jb->err || tb->err ? -ENOMEM : 0;
+}
+
+void
+mon_lost_add(struct mon_out *out, enum mon_lost_kind kind, uint64_t n, int err)
+{
+	struct mon_lost *l = &out->lost[kind];
+
+	if (!n)
+		return;
+	if (!l->pending)
+		l->err = err;
+	l->total += n;
+	l->pending += n;
+}
+
+int
+mon_lost_flush(struct mon_out *out)
+{
+	char reason[128], count[24];
+	int r;
+
+	for (int k = 0; k < MON_LOST_MAX; k++) {
+		struct mon_lost *l = &out->lost[k];
+
+		if (!l->pending)
+			continue;
+		if (k == MON_LOST_RING)
+			snprintf(reason, sizeof(reason), "ring buffer full");
+		else
+			snprintf(reason, sizeof(reason), "%s: %s",
+			    out->json_name ? out->json_name : "log file", strerror(-l->err));
+		snprintf(count, sizeof(count), "%" PRIu64, l->pending);
+		error_begin(&out->lost_jb, &out->lost_tb, "EVENTS LOST");
+		jb_str(&out->lost_jb, "because",
+		    k == MON_LOST_RING ? "RingBufferFull" : "LogUnwritable");
+		jb_uint(&out->lost_jb, "count", l->pending);
+		jb_str(&out->lost_jb, "reason", reason);
+		text_kv(&out->lost_tb, "count", count, strlen(count));
+		text_kv(&out->lost_tb, "reason", reason, strlen(reason));
+		r = error_end(out, &out->lost_jb, &out->lost_tb);
+		if (r == 0)
+			r = json_write(out, out->lost_jb.p, out->lost_jb.len);
+		if (r < 0)
+			return r;
+		l->pending = 0;
+		if (out->text_fd >= 0)
+			(void)write_all(out->text_fd, out->lost_tb.p, out->lost_tb.len);
+	}
+	return 0;
+}
+
+/*
+ * The formatted event: the JSON line (counted), after any EVENTS LOST line
+ * it owes, then the line for people, which is written either way.
+ */
 static int
 write_event(struct mon_out *out)
 {
-	int r = write_all(out->json_fd, out->jb.p, out->jb.len);
+	int r = mon_lost_flush(out);
 
+	if (r == 0)
+		r = json_write(out, out->jb.p, out->jb.len);
 	if (r < 0)
-		return r;
-	out->n_events++;
+		mon_lost_add(out, MON_LOST_WRITE, 1, r);
+	else
+		out->n_events++;
 	if (out->text_fd >= 0)
 		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
-	return 0;
+	return r;
 }
 
 int
@@ -840,32 +981,19 @@ mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev)
 int
 mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 {
-	struct timespec now;
-	char tbuf[64];
+	int r;
 
 	if (!bounded(n->msg, 32) || !n->msg[0] || !bounded(n->because, 40) ||
 	    !bounded(n->comment, 512))
 		return -EINVAL;
-	clock_gettime(CLOCK_REALTIME, &now);
-	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
-	jb_begin(&out->jb);
-	jb_str(&out->jb, "time", tbuf);
-	jb_str(&out->jb, "level", "ERROR");
-	jb_str(&out->jb, "msg", n->msg);
+	error_begin(&out->jb, &out->tb, n->msg);
 	jb_str(&out->jb, "because", n->because);
 	jb_str(&out->jb, "ruleSourceComment", n->comment);
-	jb_int(&out->jb, "schema", 1);
-	jb_uint(&out->jb, "cgroup", out->cgroup_id);
-	jb_str(&out->jb, "mode", mode_name(out->mode));
-	jb_end(&out->jb);
-	jb_reset(&out->tb);
-	jb_raw(&out->tb, "ERROR ", 6);
-	jb_raw(&out->tb, n->msg, strlen(n->msg));
 	text_kv(&out->tb, "because", n->because, strlen(n->because));
 	text_kv(&out->tb, "comment", n->comment, strlen(n->comment));
-	jb_raw(&out->tb, "\n", 1);
-	if (out->jb.err || out->tb.err)
-		return -ENOMEM;
+	r = error_end(out, &out->jb, &out->tb);
+	if (r < 0)
+		return r;
 	return write_event(out);
 }
 

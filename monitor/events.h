@@ -29,16 +29,34 @@ struct mon_rule {
 	char *kind;
 };
 
+/* Events that never reached the JSON stream, by cause: counted, then reported in it. */
+enum mon_lost_kind {
+	MON_LOST_RING,  /* the kernel's ring buffer was full (CGFW_STAT_EVENTS_LOST) */
+	MON_LOST_WRITE, /* the JSON line could not be written */
+	MON_LOST_MAX,
+};
+
+struct mon_lost {
+	uint64_t total;   /* since the start */
+	uint64_t pending; /* not yet in an EVENTS LOST line */
+	int err;          /* MON_LOST_WRITE: -errno of the write that began the pending run */
+};
+
 struct mon_out {
 	int mode;               /* enum cgfw_mode */
 	struct mon_rule *rules; /* IP/CIDR rules, ids strictly increasing */
 	size_t n_rules;
 	uint64_t cgroup_id;
 	int json_fd;
+	const char *json_name; /* "log file" or "stdout", for EVENTS LOST; NULL: "log file" */
+	int json_broken;       /* -errno: a partial line stuck, nothing more goes there */
 	int text_fd;
 	struct jbuf jb;
 	struct jbuf tb;
-	uint64_t n_events;
+	struct jbuf lost_jb; /* EVENTS LOST lines, formatted aside from the event they precede */
+	struct jbuf lost_tb;
+	struct mon_lost lost[MON_LOST_MAX];
+	uint64_t n_events; /* lines written, EVENTS LOST lines not counted */
 	uint64_t n_bad;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	const char *proc_root;      /* "/proc" (tests may point elsewhere) */
@@ -66,6 +84,16 @@ int mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev);
  * from /proc).  -EINVAL if the family is not one the filter hands over.
  */
 int mon_sock_refused_emit(struct mon_out *out, uint32_t tid, int family, int type, int protocol);
+/*
+ * Counts n events lost for a reason (err: -errno of a failed write).  They
+ * are reported by the next line written, or by mon_lost_flush().
+ */
+void mon_lost_add(struct mon_out *out, enum mon_lost_kind kind, uint64_t n, int err);
+/*
+ * Writes an EVENTS LOST line for each cause with losses not yet reported.
+ * 0 when nothing is left pending, else -errno (they stay pending).
+ */
+int mon_lost_flush(struct mon_out *out);
 /* A notice from the loader (e.g. ATTACH LOST) as an ERROR line; -EINVAL if malformed. */
 int mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n);
 int mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev);

@@ -9,8 +9,12 @@
  * ring-buffer records, the proxies' events, /proc/PID/{cmdline,status} of
  * the workload, and the socket() calls the command's seccomp filter hands
  * over (each refused with EPERM, then reported).  Sandbox: seccomp, base set
- * plus openat (for /proc) and bpf(BPF_MAP_LOOKUP_ELEM) on fds it already
- * holds.
+ * plus openat (for /proc), bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds
+ * and ftruncate (to take back a partial JSON line).
+ *
+ * Loss is on the record: every 200 ms the kernel's count of ring-buffer drops
+ * is read, and drops, like lines the log would not take (a full disk), become
+ * EVENTS LOST lines in the stream and the lost count of MON_STATS at exit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +40,9 @@
 #include "lib/sandbox.h"
 #include "events.h"
 
-#define MON_MAX_RULES (1U << 24)
+#define MON_MAX_RULES    (1U << 24)
+/* How often the kernel's count of ring-buffer drops is read. */
+#define MON_LOST_POLL_MS 200
 
 /* An events channel from a proxy: untrusted input, its own dispatch table. */
 struct mon_chan {
@@ -71,6 +77,9 @@ struct mon {
 	uv_loop_t loop;
 	uv_poll_t ipc_poll;
 	uv_poll_t rb_poll;
+	uv_timer_t lost_timer;
+	uint64_t ring_lost_seen; /* the kernel's count at the last look */
+	int warned_write;        /* the current run of write failures is said */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 };
@@ -103,6 +112,7 @@ mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	if (!m->out.rules)
 		fatal("calloc");
 	m->out.json_fd = c->json_to_stdout ? STDOUT_FILENO : -1;
+	m->out.json_name = c->json_to_stdout ? "stdout" : "log file";
 	m->have_config = 1;
 	return 0;
 }
@@ -252,6 +262,26 @@ mon_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+/*
+ * A line that could not be written is counted and reported in the JSON once
+ * writing works again: one warning per run of failures, not one per event.
+ */
+static void
+mon_write_failed(struct mon *m, int r)
+{
+	if (r >= 0 || m->warned_write)
+		return;
+	m->warned_write = 1;
+	if (m->out.json_broken)
+		log_warn_r(r,
+		    "%s: a partial line cannot be taken back; writing no more events "
+		    "there, counting them as lost",
+		    m->out.json_name);
+	else
+		log_warn_r(r, "cannot write to the %s; counting lost events until it works again",
+		    m->out.json_name);
+}
+
 static int
 mon_on_notice(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
@@ -263,8 +293,7 @@ mon_on_notice(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	r = mon_notice_emit(&m->out, env->loader_mon_notice);
 	if (r == -EINVAL)
 		return ipc_violation(p, "notice: a field is out of range");
-	if (r < 0)
-		log_warn_r(r, "cannot write an event");
+	mon_write_failed(m, r);
 	return 0;
 }
 
@@ -389,8 +418,7 @@ mon_on_dns_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	r = mon_dns_event_emit(&m->out, env->dns_mon_event);
 	if (r == -EINVAL)
 		return ipc_violation(p, "dns event: a field is out of range");
-	if (r < 0)
-		log_warn_r(r, "cannot write an event");
+	mon_write_failed(m, r);
 	return 0;
 }
 
@@ -419,8 +447,7 @@ mon_on_http_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	r = mon_http_event_emit(&m->out, env->http_mon_event);
 	if (r == -EINVAL)
 		return ipc_violation(p, "http event: a field is out of range");
-	if (r < 0)
-		log_warn_r(r, "cannot write an event");
+	mon_write_failed(m, r);
 	return 0;
 }
 
@@ -470,13 +497,14 @@ mon_ring_cb(void *ctx, void *data, size_t len)
 
 	if (r == -EINVAL)
 		log_warnx("malformed ring-buffer record (%zu bytes), ignoring", len);
-	else if (r < 0)
-		log_warn_r(r, "cannot write an event");
+	else
+		mon_write_failed(m, r);
 	return 0;
 }
 
+/* The kernel's count of events the full ring buffer refused, summed over CPUs. */
 static uint64_t
-mon_lost_events(struct mon *m)
+mon_ring_lost(struct mon *m)
 {
 	__u64 vals[512];
 	__u32 key = CGFW_STAT_EVENTS_LOST;
@@ -492,6 +520,37 @@ mon_lost_events(struct mon *m)
 	return sum;
 }
 
+/*
+ * Loss is an event: what the ring buffer dropped since the last look, and
+ * losses still owed to the JSON (a log that could not be written) get their
+ * EVENTS LOST lines now, not only with the next event.
+ */
+static void
+mon_check_lost(struct mon *m)
+{
+	uint64_t seen = mon_ring_lost(m);
+	int r;
+
+	if (seen > m->ring_lost_seen) {
+		mon_lost_add(&m->out, MON_LOST_RING, seen - m->ring_lost_seen, 0);
+		m->ring_lost_seen = seen;
+	}
+	if (m->out.lost[MON_LOST_RING].pending || m->out.lost[MON_LOST_WRITE].pending) {
+		r = mon_lost_flush(&m->out);
+		mon_write_failed(m, r);
+	}
+	/* Once the losses are on the record, the next failure is news again. */
+	if (!m->out.lost[MON_LOST_RING].pending && !m->out.lost[MON_LOST_WRITE].pending &&
+	    !m->out.json_broken)
+		m->warned_write = 0;
+}
+
+static void
+lost_timer_cb(uv_timer_t *h)
+{
+	mon_check_lost(h->data);
+}
+
 static void
 mon_send_stats(struct mon *m)
 {
@@ -499,12 +558,22 @@ mon_send_stats(struct mon *m)
 	Cgfw__MonStats st = CGFW__MON_STATS__INIT;
 	int r;
 
+	mon_check_lost(m);
 	st.events = m->out.n_events;
-	st.lost = mon_lost_events(m);
+	st.lost = m->out.lost[MON_LOST_RING].total + m->out.lost[MON_LOST_WRITE].total;
+	st.unwritten = m->out.lost[MON_LOST_WRITE].total;
 	st.bad = m->out.n_bad;
 	if (st.lost)
-		log_warnx(
-		    "%llu events were lost: the ring buffer was full", (unsigned long long)st.lost);
+		log_warnx("%llu events were lost: %llu the ring buffer was full, %llu not written "
+		          "to the %s",
+		    (unsigned long long)st.lost,
+		    (unsigned long long)m->out.lost[MON_LOST_RING].total,
+		    (unsigned long long)st.unwritten, m->out.json_name);
+	if (m->out.lost[MON_LOST_RING].pending || m->out.lost[MON_LOST_WRITE].pending)
+		log_warnx("%llu of them are in no EVENTS LOST line: the %s could not be written",
+		    (unsigned long long)(m->out.lost[MON_LOST_RING].pending +
+		                         m->out.lost[MON_LOST_WRITE].pending),
+		    m->out.json_name);
 	env.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_STATS;
 	env.mon_loader_stats = &st;
 	r = ipc_send(&m->loader, &env, NULL, 0);
@@ -537,8 +606,10 @@ mon_stop(struct mon *m)
 				uv_close((uv_handle_t *)&m->chans[i].poll, close_cb);
 	uv_close((uv_handle_t *)&m->ipc_poll, close_cb);
 	listener_close(m);
-	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb)
+	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb) {
 		uv_close((uv_handle_t *)&m->rb_poll, close_cb);
+		uv_close((uv_handle_t *)&m->lost_timer, close_cb);
+	}
 	uv_close((uv_handle_t *)&m->sigterm, close_cb);
 	uv_close((uv_handle_t *)&m->sigint, close_cb);
 }
@@ -581,8 +652,8 @@ listener_cb(uv_poll_t *h, int status, int events)
 	(void)ioctl(m->listener_fd, SECCOMP_IOCTL_NOTIF_SEND, m->resp);
 	r = mon_sock_refused_emit(&m->out, m->req->pid, (int)m->req->data.args[0],
 	    (int)m->req->data.args[1], (int)m->req->data.args[2]);
-	if (r < 0 && r != -EINVAL)
-		log_warn_r(r, "cannot write an event");
+	if (r != -EINVAL)
+		mon_write_failed(m, r);
 }
 
 static void
@@ -662,8 +733,9 @@ static void
 mon_sandbox(void)
 {
 	static const char *const extra[] = {
-	    "openat", /* /proc/PID/cmdline */
-	    "bpf:1",  /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+	    "openat",    /* /proc/PID/cmdline */
+	    "bpf:1",     /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+	    "ftruncate", /* takes back a partial JSON line (events.c json_undo()) */
 	    NULL,
 	};
 	int r = sandbox_apply("cgfw-monitor", extra);
@@ -691,6 +763,9 @@ mon_run(struct mon *m)
 	m->ipc_poll.data = m->rb_poll.data = m->sigterm.data = m->sigint.data = m;
 	uv_poll_start(&m->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
 	uv_poll_start(&m->rb_poll, UV_READABLE, rb_cb);
+	uv_timer_init(&m->loop, &m->lost_timer);
+	m->lost_timer.data = m;
+	uv_timer_start(&m->lost_timer, lost_timer_cb, MON_LOST_POLL_MS, MON_LOST_POLL_MS);
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		struct mon_chan *ch = &m->chans[i];
 

@@ -13,6 +13,8 @@ errno and the pid with the events.
                                  "held=ok|... new=ok|EPERM|..."
   probe.py resolve NAME          getaddrinfo (glibc): the IPv4 addresses or the error
   probe.py udp-peer HOST PORT    connect() a UDP socket, print getpeername()
+  probe.py udp-burst HOST PORT N N sendto()s as fast as one process can, one socket:
+                                 "sent=N eperm=N" (each EPERM is a blocked event)
 """
 import errno
 import os
@@ -106,6 +108,18 @@ def udp_peer(host, port):
     return "%s:%d" % s.getpeername()
 
 
+def udp_burst(host, port, n):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    sent = eperm = 0
+    for _ in range(n):
+        try:
+            s.sendto(b"x", (host, port))
+            sent += 1
+        except PermissionError:
+            eperm += 1
+    return "ok sent=%d eperm=%d" % (sent, eperm)
+
+
 def tls_nosni(host, port):
     import ssl
     ctx = ssl.create_default_context()
@@ -128,6 +142,7 @@ def main():
         "resolve": lambda: resolve(host),
         "udp-peer": lambda: udp_peer(host, port),
         "tls-nosni": lambda: tls_nosni(host, port),
+        "udp-burst": lambda: udp_burst(host, port, int(sys.argv[4])),
     }
     print("pid=%d result=%s" % (os.getpid(), result(fns[kind])), flush=True)
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,8 @@ teardown(void **state)
 	(void)rmdir(f->proc);
 	jb_free(&f->out.jb);
 	jb_free(&f->out.tb);
+	jb_free(&f->out.lost_jb);
+	jb_free(&f->out.lost_tb);
 	free(f->out.ipdom);
 	free(f);
 	return 0;
@@ -662,6 +665,7 @@ test_notice(void **state)
 	assert_has(
 	    buf, "\"level\":\"ERROR\",\"msg\":\"ATTACH LOST\",\"because\":\"CgroupRemoved\"");
 	assert_has(buf, "x\\n(cgroup");
+	assert_has(buf, ",\"schema\":1,\"cgroup\":9001,\"mode\":\"block-list\"}\n");
 	assert_int_equal(strchr(buf, '\n') - buf, r - 1);
 
 	memset(big, 'a', sizeof(big) - 1);
@@ -719,6 +723,199 @@ test_emit(void **state)
 	(void)close(jp[0]);
 	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), -EPIPE);
 	assert_int_equal(f->out.n_events, 2);
+	(void)close(jp[1]);
+	(void)close(tp[0]);
+	(void)close(tp[1]);
+}
+
+/* ---- The record: whole lines, and losses reported in it ---- */
+
+/*
+ * python3's strict parser on a whole log: every line ends in a newline and is
+ * one JSON object.  Writes "msg|because|count|reason|port" per line to out.
+ */
+static const char py_lines[] =
+    "import json,sys\n"
+    "s=sys.stdin.buffer.read().decode('utf-8')\n"
+    "assert s.endswith('\\n')\n"
+    "for l in s.split('\\n')[:-1]:\n"
+    "  d=json.loads(l)\n"
+    "  print('|'.join(str(d.get(k,'')) for k in ('msg','because','count','reason','port')))\n";
+
+static void
+py_log(const char *path, char *out, size_t len)
+{
+	char cmd[256];
+	size_t n;
+	FILE *p;
+
+	assert_int_equal(setenv("CGFW_PY", py_lines, 1), 0);
+	snprintf(cmd, sizeof(cmd), "python3 -c \"$CGFW_PY\" <%s", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+/*
+ * A log file that takes only part of a line (a full disk; here a file size
+ * limit): the part is taken back, the events are counted, and the first line
+ * written afterwards says how many were lost and why.  The same for a file
+ * without O_APPEND (stdout redirected), where the offset must go back too.
+ */
+static void
+write_short(struct fix *f, int append)
+{
+	struct cgfw_event e = base_event();
+	char path[] = "/tmp/cgfw-test-events-log-XXXXXX", got[1024];
+	struct rlimit old, lim;
+	struct stat st;
+	size_t first;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_SETFL, append ? O_APPEND : 0), 0);
+	f->out.json_fd = fd;
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	first = f->out.jb.len;
+
+	/* Room for part of any line (SIGXFSZ is ignored: the write is cut short). */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = first + 100;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	e.dport = 1;
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), -EFBIG);
+	e.dport = 2;
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), -EFBIG);
+	/* Nor does the EVENTS LOST line fit. */
+	assert_int_equal(mon_lost_flush(&f->out), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, first);
+	assert_int_equal(f->out.n_events, 1);
+	assert_int_equal(f->out.lost[MON_LOST_WRITE].pending, 2);
+	assert_int_equal(f->out.lost[MON_LOST_WRITE].total, 2);
+	assert_int_equal(f->out.json_broken, 0);
+
+	/* Room again: the loss first, then the event. */
+	e.dport = 3;
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	assert_int_equal(f->out.n_events, 2);
+	assert_int_equal(f->out.lost[MON_LOST_WRITE].pending, 0);
+	assert_int_equal(f->out.lost[MON_LOST_WRITE].total, 2);
+	py_log(path, got, sizeof(got));
+	assert_string_equal(got, "PACKET BLOCKED|MatchedBlockListIP|||443\n"
+	                         "EVENTS LOST|LogUnwritable|2|log file: File too large|\n"
+	                         "PACKET BLOCKED|MatchedBlockListIP|||3\n");
+	/* Reported once. */
+	assert_int_equal(fstat(fd, &st), 0);
+	first = (size_t)st.st_size;
+	assert_int_equal(mon_lost_flush(&f->out), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, first);
+	(void)close(fd);
+	(void)unlink(path);
+}
+
+static void
+test_write_short(void **state)
+{
+	write_short(*state, 1);
+}
+
+static void
+test_write_short_no_append(void **state)
+{
+	write_short(*state, 0);
+}
+
+/*
+ * On a pipe a partial line cannot be taken back: the stream is given up
+ * rather than have the next line land on the fragment.
+ */
+static void
+test_write_short_pipe(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	char cmdline[4096], *buf;
+	int jp[2];
+	ssize_t n;
+
+	memset(cmdline, 0x01, sizeof(cmdline)); /* \u0001 each: a 24 KiB line */
+	write_cmdline(f, cmdline, sizeof(cmdline));
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_true(fcntl(jp[1], F_SETPIPE_SZ, 4096) >= 4096);
+	f->out.json_fd = jp[1];
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), -EAGAIN);
+	assert_true(f->out.jb.len > 16384);
+	assert_int_equal(f->out.json_broken, -EAGAIN);
+	buf = malloc(f->out.jb.len);
+	assert_non_null(buf);
+	n = read(jp[0], buf, f->out.jb.len);
+	assert_true(n > 0 && (size_t)n < f->out.jb.len && buf[n - 1] != '\n');
+
+	/* The pipe has room now; nothing more goes there, every event is counted. */
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), -EAGAIN);
+	assert_int_equal(mon_lost_flush(&f->out), -EAGAIN);
+	assert_int_equal(read(jp[0], buf, f->out.jb.len), -1);
+	assert_int_equal(f->out.n_events, 0);
+	assert_int_equal(f->out.lost[MON_LOST_WRITE].total, 2);
+	assert_int_equal(f->out.lost[MON_LOST_WRITE].pending, 2);
+	free(buf);
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+}
+
+/* Ring-buffer drops are their own line, with their own count, and no event. */
+static void
+test_lost_ring(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	char line[4096];
+	int jp[2], tp[2];
+	ssize_t n;
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(pipe2(tp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	f->out.text_fd = tp[1];
+	assert_int_equal(mon_lost_flush(&f->out), 0); /* nothing to say */
+	assert_int_equal(read(jp[0], line, sizeof(line)), -1);
+	mon_lost_add(&f->out, MON_LOST_RING, 0, 0);
+	assert_int_equal(mon_lost_flush(&f->out), 0);
+	assert_int_equal(read(jp[0], line, sizeof(line)), -1);
+
+	mon_lost_add(&f->out, MON_LOST_RING, 700, 0);
+	mon_lost_add(&f->out, MON_LOST_RING, 20, 0);
+	assert_int_equal(mon_lost_flush(&f->out), 0);
+	n = read(jp[0], line, sizeof(line) - 1);
+	assert_true(n > 0);
+	line[n] = '\0';
+	assert_true(strncmp(line, "{\"time\":\"", 9) == 0);
+	assert_has(line, "\"level\":\"ERROR\",\"msg\":\"EVENTS LOST\",\"because\":"
+	                 "\"RingBufferFull\",\"count\":720,\"reason\":\"ring buffer full\","
+	                 "\"schema\":1,\"cgroup\":9001,\"mode\":\"block-list\"}\n");
+	assert_ptr_equal(strchr(line, '\n'), line + n - 1);
+	n = read(tp[0], line, sizeof(line) - 1);
+	assert_true(n > 0);
+	line[n] = '\0';
+	assert_string_equal(line, "ERROR EVENTS LOST count=720 reason=\"ring buffer full\"\n");
+	assert_int_equal(f->out.n_events, 0);
+	assert_int_equal(f->out.lost[MON_LOST_RING].total, 720);
+	assert_int_equal(f->out.lost[MON_LOST_RING].pending, 0);
+
+	/* Reported once; the next event is written alone. */
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	n = read(jp[0], line, sizeof(line) - 1);
+	assert_int_equal(n, (ssize_t)f->out.jb.len);
+	line[n] = '\0';
+	assert_lacks(line, "EVENTS LOST");
+	(void)close(jp[0]);
 	(void)close(jp[1]);
 	(void)close(tp[0]);
 	(void)close(tp[1]);
@@ -1038,6 +1235,10 @@ main(void)
 	    T(test_mon_cmdline),
 	    T(test_emit),
 	    T(test_sock_refused),
+	    T(test_write_short),
+	    T(test_write_short_no_append),
+	    T(test_write_short_pipe),
+	    T(test_lost_ring),
 	    T(test_notice),
 	    T(test_dns_invalid),
 	    T(test_dns_blocked),
@@ -1045,7 +1246,8 @@ main(void)
 	    T(test_dns_cname),
 	};
 
-	/* Writing to a closed pipe must be an error, not a signal. */
+	/* Writing to a closed pipe or past the file size limit must be an error, not a signal. */
 	(void)signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGXFSZ, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
