@@ -542,7 +542,7 @@ main(int argc, char *argv[])
 	loader_for_exit = NULL;
 	if (l.bundle_path[0])
 		(void)unlink(l.bundle_path);
-	if (l.target_lost || l.gave_up)
+	if (l.target_lost || l.gave_up || (l.events_lost && !o.allow_event_loss))
 		code = CGFW_EXIT_FAILED;
 	else if (o.cmd == CMD_ATTACH)
 		code = 0;

@@ -64,6 +64,7 @@ struct loader_opts {
 	int have_cli_block_response;
 	int allow_dns_request;
 	int allow_raw;         /* --allow-raw-sockets */
+	int allow_event_loss;  /* --allow-event-loss: lost events do not fail the run */
 	const char *state_dir; /* cgfw's CA lives here unless $CAROOT has mkcert's */
 	int have_state_dir;    /* given explicitly: its CA wins over mkcert's default */
 	char *upstream_ca;     /* PEM bundle the servers' certificates must chain to */
@@ -165,6 +166,7 @@ struct loader {
 	int inst_fd;      /* our instance lock (instances.c) */
 	int stopping;     /* workers_stop() began: deaths are expected */
 	int gave_up;      /* a worker died LOADER_RESPAWN_MAX times in a row */
+	int events_lost;  /* the monitor reported lost events (MonStats) */
 	int stats_ro_fd;  /* read-only map fds, kept for restarts */
 	int argv_ro_fd;
 	int peers_ro_fd;

@@ -43,6 +43,7 @@ static void __attribute__((noreturn)) usage(int code)
 	    "                     refused (other names are admitted as usual)\n"
 	    "  --allow-raw-sockets  let the command open raw sockets (and keep CAP_NET_RAW\n"
 	    "                     when it runs as root); refused by default\n"
+	    "  --allow-event-loss   lost events do not make the run exit 125\n"
 	    "  --upstream-ca F    HTTPS servers must chain to F (default: SSL_CERT_FILE or the\n"
 	    "                     system store)\n"
 	    "  --state-dir D      where cgfw's CA lives (default /var/lib/cgfw; $CAROOT with\n"
@@ -237,6 +238,15 @@ config_key(void *user, const char *section, const char *name, const char *value)
 			return 0;
 		}
 		o->allow_dns_request |= v;
+	} else if (!strcmp(name, "allow-event-loss")) {
+		int v;
+
+		if (parse_bool(value, &v) < 0) {
+			snprintf(c->err, sizeof(c->err),
+			    "%s: expected true or false, not \"%.64s\"", origin, value);
+			return 0;
+		}
+		o->allow_event_loss |= v;
 	} else if (!strcmp(name, "allow-raw-sockets")) {
 		int v;
 
@@ -310,6 +320,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_BLOCK_RESPONSE,
 		O_ALLOW_DNS_REQUEST,
 		O_ALLOW_RAW,
+		O_ALLOW_EVENT_LOSS,
 		O_STATE_DIR,
 		O_UPSTREAM_CA,
 	};
@@ -330,6 +341,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"dns-block-response", required_argument, NULL, O_BLOCK_RESPONSE},
 	    {"allow-dns-request", no_argument, NULL, O_ALLOW_DNS_REQUEST},
 	    {"allow-raw-sockets", no_argument, NULL, O_ALLOW_RAW},
+	    {"allow-event-loss", no_argument, NULL, O_ALLOW_EVENT_LOSS},
 	    {"state-dir", required_argument, NULL, O_STATE_DIR},
 	    {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
 	    {NULL, 0, NULL, 0},
@@ -426,6 +438,9 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			break;
 		case O_ALLOW_RAW:
 			o->allow_raw = 1;
+			break;
+		case O_ALLOW_EVENT_LOSS:
+			o->allow_event_loss = 1;
 			break;
 		case O_STATE_DIR:
 			if (optarg[0] != '/')

@@ -382,14 +382,22 @@ loader_on_ready(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 static int
 loader_on_mon_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
+	struct loader *l = ctx;
 	struct worker *w = worker_of(ctx, p);
 	const Cgfw__MonStats *s = env->mon_loader_stats;
 
 	if (!w->ready)
 		return ipc_violation(p, "STATS before READY");
+	if (s->unwritten > s->lost)
+		return ipc_violation(p, "mon_stats: %llu unwritten of %llu lost",
+		    (unsigned long long)s->unwritten, (unsigned long long)s->lost);
 	if (s->lost || s->bad)
-		log_warnx("%llu events lost, %llu malformed (see the monitor's report)",
-		    (unsigned long long)s->lost, (unsigned long long)s->bad);
+		log_warnx("%llu events lost, %llu malformed (see the monitor's report)%s",
+		    (unsigned long long)s->lost, (unsigned long long)s->bad,
+		    s->lost && !l->o->allow_event_loss ? "; exiting 125 (--allow-event-loss to "
+		                                         "accept it)"
+		                                       : "");
+	l->events_lost = s->lost > 0;
 	log_debug("monitor wrote %llu events", (unsigned long long)s->events);
 	w->done = 1;
 	return 0;

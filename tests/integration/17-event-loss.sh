@@ -89,6 +89,7 @@ check "stderr still had every event" test "$(n_text "$T/err")" -eq 14
 rm "$T/log/fill"
 touch "$W/g2"
 wait "$LPID"
+expect_eq "a run that lost events exits 125" 125 $?
 check "the log parses as JSON lines" jsonl "$LOG"
 expect_eq "one object per line" "$(wc -l <"$LOG")" "$(jq -c . "$LOG" | wc -l)"
 lost=$(lost_sum "$LOG" LogUnwritable)
@@ -113,7 +114,7 @@ expect_eq "one text line for people per EVENTS LOST line" \
 # ---- (b) the ring buffer overflows: the monitor is stopped while a burst runs
 
 rm -f "$W"/p* "$W"/g*
-cgfw_bg run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- sh -c "
+cgfw_bg run --user nobody --allow-event-loss --log-file "$T/ev.json" --allow-list 203.0.113.10 -- sh -c "
 	$(wait_for go)
 	for i in 1 2 3 4; do $BURST 198.51.100.7 9 60000 & done; wait; touch $W/done
 	$(wait_for end)" >"$T/out2" 2>"$T/err2"
@@ -136,6 +137,7 @@ check "a RingBufferFull line comes while the command still runs" \
 	wait_until 30 grep -q '"because":"RingBufferFull"' "$T/ev.json"
 touch "$W/end"
 wait "$LPID"
+expect_eq "with --allow-event-loss the run keeps the command's status" 0 $?
 check "the log parses as JSON lines" jsonl "$T/ev.json"
 ring=$(lost_sum "$T/ev.json" RingBufferFull)
 check "EVENTS LOST counts the events the ring buffer refused ($ring)" test "$ring" -gt 0
