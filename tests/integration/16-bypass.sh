@@ -94,6 +94,14 @@ expect_eq "DNS to another resolver is answered by cgfw" 203.0.113.10 "$out"
 expect_eq "... and on record with the server asked" $BLK \
 	"$(ev_field '.msg == "DNS ALLOWED"' originalIp "$T/dns.json")"
 
+# DNS from an AF_INET6 socket to ::ffff:IP:53 goes to cgfw-dnsproxy like IPv4,
+# and the answer appears to come from the server asked.
+out=$(cgfw run --user nobody --log-file "$T/dns6.json" --allow-list example.com -- \
+	sh -c "/usr/bin/python3 $TOP/tests/tools/dns6.py $BLK; $PROBE tcp 203.0.113.10 80" 2>>"$T/err")
+expect_eq "DNS over an IPv4-mapped socket is answered by cgfw, as the server asked" \
+	"src=::ffff:$BLK rcode=0 answers=1" "$(sed -n 1p <<<"$out")"
+expect_match "... and the name's address is admitted" "result=ok" "$(sed -n 2p <<<"$out")"
+
 # URL rules: an AF_INET6 socket to ::ffff:IP goes through the HTTP proxy like
 # AF_INET, and UDP (QUIC) to the host's :443/:80 is refused.
 cat >"$W/get6.py" <<'EOF'
