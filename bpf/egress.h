@@ -35,6 +35,7 @@ enum cgfw_hook {
 	CGFW_HOOK_SENDMSG6 = 4,
 	CGFW_HOOK_EGRESS = 5,
 	CGFW_HOOK_SOCK_CREATE = 6, /* socket(): raw sockets refused */
+	CGFW_HOOK_SYSCALL = 7,     /* another syscall the command's seccomp filter refused */
 	CGFW_HOOK_MAX,
 };
 
@@ -61,6 +62,8 @@ enum cgfw_reason {
 	CGFW_R_HTTPS_URL = 14,     /* :443 of a host with URL rules: not intercepted yet */
 	CGFW_R_RAW_SOCKET = 15,    /* a raw or packet socket, refused at creation */
 	CGFW_R_URL_UDP = 16,       /* UDP to :80/:443 of a host with URL rules (QUIC) */
+	CGFW_R_SOCKET_FAMILY = 17, /* a socket family that gets past the hooks (AF_VSOCK...) */
+	CGFW_R_IO_URING = 18,      /* io_uring: its socket and connect ops skip seccomp */
 	CGFW_R_MAX,
 };
 

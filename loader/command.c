@@ -55,46 +55,66 @@ last_fw_mount(char *buf, size_t len)
 }
 
 /*
+ * The socket families a command may create.  Every other one either gets
+ * past the cgroup hooks (AF_PACKET and AF_XDP send frames of their own,
+ * AF_VSOCK reaches the hypervisor, AF_RDS and AF_TIPC ride on kernel
+ * sockets of no cgroup) or is no networking a command needs.
+ */
+static const int command_families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_ALG};
+
+#define CGFW_FAMILY_MAX 63 /* AF_MAX is below it; anything above is refused too */
+
+/*
  * The command's seccomp filter, loaded after it dropped to its user (it has
- * no_new_privs).  socket() calls for raw IP, AF_PACKET and SOCK_PACKET
- * sockets are handed to cgfw-monitor (SECCOMP_RET_USER_NOTIF), which refuses
- * each with EPERM and writes the event: the kernel's own CAP_NET_RAW check
- * would refuse them too, but before any hook that could report it.  If the
- * monitor is gone the kernel answers ENOSYS: still refused.
+ * no_new_privs).  What it refuses, socket() of another family, raw IP and
+ * SOCK_PACKET sockets, and io_uring (whose IORING_OP_SOCKET and
+ * IORING_OP_CONNECT never meet this filter), is handed to cgfw-monitor
+ * (SECCOMP_RET_USER_NOTIF), which answers EPERM and writes the event: the
+ * kernel's own checks, where there are any, come before any hook that could
+ * report them.  If the monitor is gone the kernel answers ENOSYS: refused.
  *
  * A root command that keeps CAP_NET_RAW (--allow-raw-sockets) gets raw IP
- * sockets, which egress judges; AF_PACKET frames no cgroup hook sees, so
- * those are refused outright (ERRNO: a listener could be talked into letting
- * them through), and so is io_uring, whose IORING_OP_SOCKET skips seccomp.
- * Syscalls of another architecture (32-bit socketcall() hides its arguments)
- * then kill the process; otherwise they pass and meet the capability check.
- * Returns the listener fd, -1 when the filter has no notify rule, or -errno.
+ * sockets, which egress judges; there the rest is refused outright (ERRNO: a
+ * listener could be talked into letting AF_PACKET through).  Syscalls of
+ * another ABI (32-bit socketcall() hides its arguments, x32) kill the
+ * process: cgfw runs 64-bit commands.  Returns the listener fd, -1 when the
+ * filter has no notify rule, or -errno.
  */
 static int
 command_seccomp(const struct loader *l)
 {
 	int strict = l->uid == 0 && l->o->allow_raw;
-	uint32_t packet = strict ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_NOTIFY;
+	uint32_t refuse = strict ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_NOTIFY;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int r, fd = -1;
 
 	if (!ctx)
 		return -ENOMEM;
-	r = seccomp_attr_set(
-	    ctx, SCMP_FLTATR_ACT_BADARCH, strict ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ALLOW);
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	for (int fam = 0; fam <= CGFW_FAMILY_MAX && r == 0; fam++) {
+		size_t i = 0;
+
+		while (i < sizeof(command_families) / sizeof(command_families[0]) &&
+		       command_families[i] != fam)
+			i++;
+		if (i == sizeof(command_families) / sizeof(command_families[0]))
+			r = seccomp_rule_add(
+			    ctx, refuse, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, fam));
+	}
+	/* Also a family in the low word with anything in the high one. */
 	if (r == 0)
 		r = seccomp_rule_add(
-		    ctx, packet, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
+		    ctx, refuse, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_GT, CGFW_FAMILY_MAX));
 	if (r == 0)
-		r = seccomp_rule_add(ctx, packet, SCMP_SYS(socket), 1,
+		r = seccomp_rule_add(ctx, refuse, SCMP_SYS(socket), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, CGFW_SOCK_TYPE_MASK, SOCK_PACKET));
 	/* Raw IP only: netlink's SOCK_RAW is how glibc and iproute2 talk to the kernel. */
 	for (int i = 0; i < 2 && r == 0 && !l->o->allow_raw; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 2,
 		    SCMP_A0(SCMP_CMP_EQ, i ? AF_INET6 : AF_INET),
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, CGFW_SOCK_TYPE_MASK, SOCK_RAW));
-	if (r == 0 && strict)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(io_uring_setup), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, refuse, SCMP_SYS(io_uring_setup), 0);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	if (r == 0 && !strict) {

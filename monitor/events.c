@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,6 +150,10 @@ mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 		return "RawSocketRefused";
 	case CGFW_R_URL_UDP:
 		return "URLRuleHostNotTCP";
+	case CGFW_R_SOCKET_FAMILY:
+		return "SocketFamilyRefused";
+	case CGFW_R_IO_URING:
+		return "IoUringRefused";
 	}
 	return "Unknown";
 }
@@ -157,7 +162,7 @@ static const char *
 hook_name(int hook)
 {
 	static const char *const names[CGFW_HOOK_MAX] = {
-	    "", "connect4", "sendmsg4", "connect6", "sendmsg6", "egress", "sock_create"};
+	    "", "connect4", "sendmsg4", "connect6", "sendmsg6", "egress", "sock_create", "syscall"};
 
 	return hook > 0 && hook < CGFW_HOOK_MAX ? names[hook] : "unknown";
 }
@@ -246,6 +251,17 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 		    e->family == AF_PACKET ? ": no cgroup hook sees their frames"
 		                           : " (--allow-raw-sockets allows them)");
 		break;
+	case CGFW_R_SOCKET_FAMILY:
+		snprintf(buf, len,
+		    "socket family %d is refused: a command gets unix, inet, inet6, netlink and "
+		    "alg sockets (AF_VSOCK, AF_XDP, AF_RDS and the like get past cgfw's hooks)",
+		    e->family);
+		break;
+	case CGFW_R_IO_URING:
+		snprintf(buf, len,
+		    "io_uring is refused: its socket and connect operations skip the command's "
+		    "seccomp filter");
+		break;
 	case CGFW_R_URL_UDP:
 		snprintf(buf, len,
 		    "%s has URL rules, which only TCP through cgfw-httpproxy may use (no QUIC)",
@@ -322,8 +338,8 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook >= CGFW_HOOK_MAX ||
 	    (e->verdict != CGFW_V_ALLOW && e->verdict != CGFW_V_BLOCK) || e->reason == 0 ||
 	    e->reason >= CGFW_R_MAX ||
-	    (e->family != AF_INET && e->family != AF_INET6 &&
-	        !(e->family == AF_PACKET && e->hook == CGFW_HOOK_SOCK_CREATE)) ||
+	    (e->family != AF_INET && e->family != AF_INET6 && e->hook != CGFW_HOOK_SOCK_CREATE &&
+	        e->hook != CGFW_HOOK_SYSCALL) ||
 	    ((e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE) &&
 	        !mon_rule_find(out, e->rule_id))) {
 		out->n_bad++;
@@ -338,7 +354,7 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	/* A socket refused at creation has no destination yet. */
 	ip[0] = '\0';
 	port[0] = '\0';
-	if (e->hook != CGFW_HOOK_SOCK_CREATE) {
+	if (e->hook != CGFW_HOOK_SOCK_CREATE && e->hook != CGFW_HOOK_SYSCALL) {
 		inet_ntop(e->family == AF_INET ? AF_INET : AF_INET6, e->daddr, ip, sizeof(ip));
 		snprintf(port, sizeof(port), "%u", e->dport);
 	}
@@ -347,6 +363,7 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	blocked_at = !blocked                           ? ""
 	             : e->hook == CGFW_HOOK_EGRESS      ? "packet"
 	             : e->hook == CGFW_HOOK_SOCK_CREATE ? "socket"
+	             : e->hook == CGFW_HOOK_SYSCALL     ? "syscall"
 	                                                : "connect";
 	comment(out, e, rule, ip, cmt, sizeof(cmt));
 	/* The kernel stamps CLOCK_MONOTONIC. */
@@ -1032,12 +1049,13 @@ proc_status(const struct mon_out *out, uint32_t tid, uint32_t *ret_tgid, uint32_
 }
 
 int
-mon_sock_refused_emit(struct mon_out *out, uint32_t tid, int family, int type, int protocol)
+mon_seccomp_emit(struct mon_out *out, uint32_t tid, int nr, const uint64_t *args)
 {
 	struct cgfw_event e;
 	struct timespec now;
+	int family = (int)args[0], type = (int)args[1];
 
-	if (family != AF_INET && family != AF_INET6 && family != AF_PACKET)
+	if (nr != SYS_socket && nr != SYS_io_uring_setup)
 		return -EINVAL;
 	memset(&e, 0, sizeof(e));
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1047,11 +1065,24 @@ mon_sock_refused_emit(struct mon_out *out, uint32_t tid, int family, int type, i
 		e.pid = tid;
 		e.flags = CGFW_EV_OWNER_KNOWN;
 	}
-	/* socket(AF_INET, SOCK_PACKET) is the old spelling of AF_PACKET. */
-	e.family = (type & 0xf) == SOCK_PACKET ? AF_PACKET : (uint8_t)family;
-	e.proto = e.family == AF_PACKET ? 0 : (uint8_t)protocol;
-	e.hook = CGFW_HOOK_SOCK_CREATE;
 	e.verdict = CGFW_V_BLOCK;
-	e.reason = CGFW_R_RAW_SOCKET;
+	if (nr == SYS_io_uring_setup) {
+		e.hook = CGFW_HOOK_SYSCALL;
+		e.reason = CGFW_R_IO_URING;
+		return mon_event_emit(out, &e, sizeof(e));
+	}
+	e.hook = CGFW_HOOK_SOCK_CREATE;
+	/* socket(AF_INET, SOCK_PACKET) is the old spelling of AF_PACKET. */
+	if ((type & 0xf) == SOCK_PACKET)
+		family = AF_PACKET;
+	e.family = args[0] > 0xff ? 0xff : (uint8_t)family;
+	if (family == AF_PACKET ||
+	    ((family == AF_INET || family == AF_INET6) && (type & 0xf) == SOCK_RAW)) {
+		e.reason = CGFW_R_RAW_SOCKET;
+		e.proto = family == AF_PACKET ? 0 : (uint8_t)args[2];
+	} else {
+		e.reason = CGFW_R_SOCKET_FAMILY;
+		e.proto = (uint8_t)args[2];
+	}
 	return mon_event_emit(out, &e, sizeof(e));
 }

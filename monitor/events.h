@@ -79,11 +79,12 @@ int mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev);
 /* The same for an HTTP event from cgfw-httpproxy. */
 int mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev);
 /*
- * A raw or packet socket() of the command, refused by its seccomp filter:
- * reported as a sock_create event of thread tid (its process, uid and name
- * from /proc).  -EINVAL if the family is not one the filter hands over.
+ * A syscall of the command refused by its seccomp filter (socket() of a raw
+ * or packet socket or of another family, io_uring_setup()), reported as an
+ * event of thread tid (its process, uid and name from /proc).  args: the
+ * syscall's first three.  -EINVAL for a syscall the filter never hands over.
  */
-int mon_sock_refused_emit(struct mon_out *out, uint32_t tid, int family, int type, int protocol);
+int mon_seccomp_emit(struct mon_out *out, uint32_t tid, int nr, const uint64_t *args);
 /*
  * Counts n events lost for a reason (err: -errno of a failed write).  They
  * are reported by the next line written, or by mon_lost_flush().

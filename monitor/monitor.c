@@ -650,8 +650,12 @@ listener_cb(uv_poll_t *h, int status, int events)
 	m->resp->error = -EPERM;
 	/* ENOENT: the caller died meanwhile; its attempt is still reported. */
 	(void)ioctl(m->listener_fd, SECCOMP_IOCTL_NOTIF_SEND, m->resp);
-	r = mon_sock_refused_emit(&m->out, m->req->pid, (int)m->req->data.args[0],
-	    (int)m->req->data.args[1], (int)m->req->data.args[2]);
+	{
+		uint64_t args[3] = {
+		    m->req->data.args[0], m->req->data.args[1], m->req->data.args[2]};
+
+		r = mon_seccomp_emit(&m->out, m->req->pid, m->req->data.nr, args);
+	}
 	if (r != -EINVAL)
 		mon_write_failed(m, r);
 }

@@ -52,8 +52,9 @@ for u in nobody root; do
 	attack_case "sendto" $u ".blocked and .hook == \"sendmsg4\"" udp $BLK 9001
 	attack_case "sendmmsg" $u ".blocked and .hook == \"sendmsg4\"" sendmmsg $BLK 9001
 	attack_case "TCP Fast Open" $u ".blocked and .ip == \"$BLK\"" tfo $BLK 8001
-	attack_case "io_uring connect" $u ".blocked and .hook == \"connect4\"" uring-connect $BLK 8001
-	attack_case "io_uring sendmsg" $u ".blocked and .hook == \"sendmsg4\"" uring-sendmsg $BLK 9001
+	# io_uring's socket and connect ops never meet seccomp: the ring is refused.
+	attack_case "io_uring connect" $u '.because == "IoUringRefused"' uring-connect $BLK 8001
+	attack_case "io_uring sendmsg" $u '.because == "IoUringRefused"' uring-sendmsg $BLK 9001
 	attack_case "IPv4-mapped IPv6 connect" $u ".blocked and .hook == \"connect6\" and .ip == \"$BLK\"" \
 		tcp "::ffff:$BLK" 8001
 	# udpv6_sendmsg() hands a mapped destination to udp_sendmsg(): sendmsg4 decides.
@@ -65,6 +66,25 @@ for u in nobody root; do
 		udp 203.0.113.53 9001
 	attack_case "ping socket" $u ".blocked and .proto == \"icmp\"" ping $BLK
 done
+# AF_VSOCK reaches the hypervisor, never the cgroup hooks: refused at
+# socket(), before anything could be sent (this test sends nothing).
+cat >"$W/vsock.py" <<'EOF'
+import os, socket
+try:
+    socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    r = "ok"
+except OSError as e:
+    r = __import__("errno").errorcode.get(e.errno, str(e.errno))
+print("pid=%d result=%s" % (os.getpid(), r))
+EOF
+for u in nobody root; do
+	out=$(cgfw run --user $u --log-file "$T/vsock-$u.json" -- /usr/bin/python3 "$W/vsock.py" 2>>"$T/err")
+	expect_match "AF_VSOCK ($u): refused" "result=EPERM" "$out"
+	expect_eq "AF_VSOCK ($u): the event names the process and the family" \
+		"$(field pid "$out") SocketFamilyRefused" \
+		"$(jq -r 'select(.hook == "sock_create") | "\(.pid) \(.because)"' "$T/vsock-$u.json")"
+done
+
 # Raw and packet sockets: the command's seccomp filter hands the socket()
 # call to cgfw-monitor, which refuses it and reports it (without that, the
 # missing CAP_NET_RAW would refuse it before any hook could).

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -578,7 +579,18 @@ test_mon_cmdline(void **state)
 	free(big);
 }
 
-/* A raw or packet socket() handed over by the command's seccomp filter. */
+static const uint64_t *
+args(uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	static uint64_t v[3];
+
+	v[0] = a0;
+	v[1] = a1;
+	v[2] = a2;
+	return v;
+}
+
+/* What the command's seccomp filter hands over: raw, packet, other families, io_uring. */
 static void
 test_sock_refused(void **state)
 {
@@ -602,7 +614,8 @@ test_sock_refused(void **state)
 	f->out.json_fd = jp[1];
 
 	/* AF_PACKET: family packet, no IP, no protocol, the thread's process named. */
-	assert_int_equal(mon_sock_refused_emit(&f->out, 4243, AF_PACKET, SOCK_RAW, 0x0300), 0);
+	assert_int_equal(
+	    mon_seccomp_emit(&f->out, 4243, SYS_socket, args(AF_PACKET, SOCK_RAW, 0x0300)), 0);
 	n = read(jp[0], buf, sizeof(buf) - 1);
 	assert_true(n > 0);
 	buf[n] = '\0';
@@ -618,7 +631,8 @@ test_sock_refused(void **state)
 	assert_has(buf, "packet (AF_PACKET)");
 
 	/* Raw ICMP over IPv4: the protocol is named. */
-	assert_int_equal(mon_sock_refused_emit(&f->out, 4243, AF_INET, SOCK_RAW, 1), 0);
+	assert_int_equal(
+	    mon_seccomp_emit(&f->out, 4243, SYS_socket, args(AF_INET, SOCK_RAW, 1)), 0);
 	n = read(jp[0], buf, sizeof(buf) - 1);
 	assert_true(n > 0);
 	buf[n] = '\0';
@@ -626,14 +640,34 @@ test_sock_refused(void **state)
 	assert_has(buf, "raw (SOCK_RAW)");
 
 	/* A thread already gone: still reported, the owner unknown. */
-	assert_int_equal(mon_sock_refused_emit(&f->out, 999999, AF_INET6, SOCK_RAW, 58), 0);
+	assert_int_equal(
+	    mon_seccomp_emit(&f->out, 999999, SYS_socket, args(AF_INET6, SOCK_RAW, 58)), 0);
 	n = read(jp[0], buf, sizeof(buf) - 1);
 	assert_true(n > 0);
 	buf[n] = '\0';
 	assert_has(buf, "\"pid\":-1,");
 
-	/* Nothing else is handed over: any other family is malformed. */
-	assert_int_equal(mon_sock_refused_emit(&f->out, 4243, AF_UNIX, SOCK_RAW, 0), -EINVAL);
+	/* Another family (AF_VSOCK), with garbage in the high word: refused as a family. */
+	assert_int_equal(
+	    mon_seccomp_emit(&f->out, 4243, SYS_socket, args(0x100000028ULL, SOCK_STREAM, 0)), 0);
+	n = read(jp[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_has(buf, "\"because\":\"SocketFamilyRefused\"");
+	assert_has(buf, "socket family 255 is refused");
+
+	/* io_uring_setup: a syscall event. */
+	assert_int_equal(mon_seccomp_emit(&f->out, 4243, SYS_io_uring_setup, args(8, 0, 0)), 0);
+	n = read(jp[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_has(buf, "\"because\":\"IoUringRefused\"");
+	assert_has(buf, "\"blockedAt\":\"syscall\"");
+	assert_has(buf, "\"hook\":\"syscall\"");
+
+	/* Nothing else is handed over: any other syscall is malformed. */
+	assert_int_equal(mon_seccomp_emit(&f->out, 4243, SYS_connect, args(3, 0, 0)), -EINVAL);
+
 	assert_int_equal(read(jp[0], buf, sizeof(buf)), -1);
 	(void)close(jp[0]);
 	(void)close(jp[1]);
