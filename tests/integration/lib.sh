@@ -207,16 +207,15 @@ ev_field() {
 
 PROBE="/usr/bin/python3 $TOP/tests/tools/probe.py"
 
-# Pins made since the test began whose cgroup is gone: a live cgroup's pins
-# belong to a loader still running (another test, run in parallel).
+# Pins made since the test began that no running loader holds: `status`
+# knows (instance locks), so another test's loader running in parallel, or
+# one between removing its cgroup and unpinning, is not counted.
 new_dead_pins() {
-	local id mnt
-	mnt=$(cgroup2_mnt)
+	local id
 	for id in $(comm -13 <(printf '%s\n' $PINS_BEFORE | sort) <(ls /sys/fs/bpf/cgfw 2>/dev/null | sort)); do
 		# cgfw_exempt is shared by every instance and stays.
 		case "$id" in *[!0-9]*) continue ;; esac
-		[ -n "$(find "$mnt" -xdev -maxdepth 6 -type d -inum "$id" -print -quit 2>/dev/null)" ] ||
-			echo "$id"
+		"$LOADER" status 2>/dev/null | grep -q "^$id running " || echo "$id"
 	done
 }
 
