@@ -130,7 +130,7 @@ cgroup_is_ours(const char *path)
 	return !strncmp(base + 1, "run-", 4) || !strncmp(base + 1, "workers-", 8);
 }
 
-static int
+int
 cgroup_kill_remove(const char *path)
 {
 	char kill_path[PATH_MAX + 16];

@@ -172,30 +172,14 @@ signals_block(struct loader *l)
 	(void)signal(SIGPIPE, SIG_IGN);
 }
 
-/* Anything the command left behind in the cgroup is killed with it. */
 /* Anything left in the cgroup is killed with it. */
 static void
 cgroup_remove(const char *cg_path)
 {
-	char path[PATH_MAX + 32];
-	int fd;
+	int r = cgroup_kill_remove(cg_path);
 
-	snprintf(path, sizeof(path), "%s/cgroup.kill", cg_path);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)!write(fd, "1", 1);
-		(void)close(fd);
-	}
-	for (int i = 0; i < 200; i++) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-
-		if (rmdir(cg_path) == 0 || errno == ENOENT)
-			return;
-		if (errno != EBUSY)
-			break;
-		nanosleep(&ts, NULL);
-	}
-	log_warn("cannot remove cgroup %s", cg_path);
+	if (r < 0)
+		log_warn_r(r, "cannot remove cgroup %s", cg_path);
 }
 
 /*

@@ -192,6 +192,8 @@ int instance_lock(unsigned long long cg_id, pid_t *ret_holder);
 void instance_unlock(unsigned long long cg_id, int fd);
 int instance_unpin(const char *dir);
 int instances_walk(int cleanup, char **ids, int n_ids);
+/* cgroup.kill, then rmdir (retried while it empties): 0 or -errno. */
+int cgroup_kill_remove(const char *path);
 
 /* command.c */
 void start_command(struct loader *l);
