@@ -843,6 +843,42 @@ mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 	return write_event(out);
 }
 
+/*
+ * Events a proxy dropped because its queue to the monitor was full: one
+ * ERROR line where they are missing, in the shape of every EVENTS LOST line.
+ */
+int
+mon_proxy_lost_emit(struct mon_out *out, uint64_t count, const char *reason)
+{
+	struct timespec now;
+	char tbuf[64], n[24];
+
+	if (count == 0)
+		return -EINVAL;
+	out->n_proxy_lost += count;
+	clock_gettime(CLOCK_REALTIME, &now);
+	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
+	jb_begin(&out->jb);
+	jb_str(&out->jb, "time", tbuf);
+	jb_str(&out->jb, "level", "ERROR");
+	jb_str(&out->jb, "msg", "EVENTS LOST");
+	jb_uint(&out->jb, "count", count);
+	jb_str(&out->jb, "reason", reason);
+	jb_int(&out->jb, "schema", 1);
+	jb_uint(&out->jb, "cgroup", out->cgroup_id);
+	jb_str(&out->jb, "mode", mode_name(out->mode));
+	jb_end(&out->jb);
+	jb_reset(&out->tb);
+	jb_raw(&out->tb, "ERROR EVENTS LOST", 17);
+	snprintf(n, sizeof(n), "%" PRIu64, count);
+	text_kv(&out->tb, "count", n, strlen(n));
+	text_kv(&out->tb, "reason", reason, strlen(reason));
+	jb_raw(&out->tb, "\n", 1);
+	if (out->jb.err || out->tb.err)
+		return -ENOMEM;
+	return write_event(out);
+}
+
 /* "Key:\tvalue" lines of /proc/TID/status: Tgid, the real Uid and Name. */
 static int
 proc_status(const struct mon_out *out, uint32_t tid, uint32_t *ret_tgid, uint32_t *ret_uid,

@@ -45,6 +45,7 @@ struct mon_out {
 	struct mon_ipdom *ipdom;    /* MON_IPDOM_SLOTS, allocated on first use */
 	int debug;                  /* write allowed DNS events too */
 	int argv_fd;                /* cgfw_argv map (bpf/exec.bpf.c), -1 if none */
+	uint64_t n_proxy_lost;      /* events the proxies dropped (their queue was full) */
 };
 
 const struct mon_rule *mon_rule_find(const struct mon_out *out, uint32_t id);
@@ -66,6 +67,11 @@ int mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev);
  * from /proc).  -EINVAL if the family is not one the filter hands over.
  */
 int mon_sock_refused_emit(struct mon_out *out, uint32_t tid, int family, int type, int protocol);
+/*
+ * count events a proxy dropped (reason: "dnsproxy queue full") as an EVENTS
+ * LOST line; -EINVAL for a count of 0.
+ */
+int mon_proxy_lost_emit(struct mon_out *out, uint64_t count, const char *reason);
 /* A notice from the loader (e.g. ATTACH LOST) as an ERROR line; -EINVAL if malformed. */
 int mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n);
 int mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev);
