@@ -9,8 +9,10 @@
  *
  * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
  * every query and every upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
- * events to the monitor.  Sandbox: seccomp, base set plus what c-ares needs
- * for upstream sockets, accept4, and bpf() map lookup/update only.
+ * events to the monitor, and never waits for it: a monitor that does not
+ * read gets its events queued, then dropped and counted (lib/evq.c), so
+ * answers never depend on it.  Sandbox: seccomp, base set plus what c-ares
+ * needs for upstream sockets, accept4, and bpf() map lookup/update only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +31,7 @@
 
 #include "lib/bpfmap.h"
 #include "lib/dnsmsg.h"
+#include "lib/evq.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/namepolicy.h"
@@ -42,6 +45,7 @@
 #define DNS_MAX_TCP_CONNS 512
 #define DNS_MAX_MSG       65535
 #define DNS_MAX_UPSTREAMS 8
+#define DNS_FLUSH_MS      2000 /* at exit, how long queued events may wait */
 
 struct dns;
 
@@ -76,6 +80,8 @@ struct query {
 struct dns {
 	struct ipc_peer loader;
 	struct ipc_peer mon;
+	struct evq events; /* sends on mon, never waiting */
+	int events_failed; /* the monitor's channel broke (said once) */
 	int mode;
 	int debug;
 	int allow_dns_request;
@@ -356,9 +362,14 @@ send_event(struct dns *d, const struct query *q, int blocked, int rcode,
 	ev.admitted = admitted;
 	env.body_case = CGFW__ENVELOPE__BODY_DNS_MON_EVENT;
 	env.dns_mon_event = &ev;
-	r = ipc_send(&d->mon, &env, NULL, 0);
-	if (r < 0)
-		log_warn_r(r, "cannot send an event to the monitor, ignoring");
+	r = evq_send(&d->events, &env);
+	/* Once per stall and once per broken channel, not once per event. */
+	if (r == -ENOBUFS && d->events.n_unreported == 1)
+		log_warnx("the monitor is not reading: events are dropped and counted");
+	else if (r < 0 && r != -ENOBUFS && !d->events_failed) {
+		d->events_failed = 1;
+		log_warn_r(r, "cannot send events to the monitor; they are lost from now on");
+	}
 }
 
 /* ---- responses ---- */
@@ -721,12 +732,18 @@ close_walk(uv_handle_t *h, void *arg)
 static void
 dns_stop(struct dns *d)
 {
+	uint64_t lost;
+
 	if (d->stopping)
 		return;
 	d->stopping = 1;
 	if (d->committed)
 		dns_send_stats(d);
 	resolver_close(&d->res);
+	/* Stopping: the queued events may wait a little for the monitor now. */
+	lost = evq_close(&d->events, DNS_FLUSH_MS);
+	if (lost)
+		log_warnx("%llu events never reached the monitor", (unsigned long long)lost);
 	uv_walk(&d->loop, close_walk, d);
 }
 
@@ -804,6 +821,10 @@ dns_run(struct dns *d)
 	r = resolver_init(&d->res, &d->loop, d->upstreams, d->n_upstreams, d->timeout_ms);
 	if (r < 0)
 		fatal_r(r, "cannot set up c-ares with the upstream servers");
+	r = evq_init(&d->events, &d->loop, &d->mon, CGFW__ENVELOPE__BODY_DNS_MON_LOST,
+	    CGFW_EVQ_MAX_MSGS, CGFW_EVQ_MAX_BYTES);
+	if (r < 0)
+		fatalx("cannot watch the monitor's channel: %s", uv_strerror(r));
 	uv_poll_init(&d->loop, &d->ipc_poll, d->loader.fd);
 	uv_udp_init(&d->loop, &d->udp);
 	uv_tcp_init(&d->loop, &d->tcp);
