@@ -9,10 +9,11 @@
  *
  * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
  * every query and every upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
- * events to the monitor, and never waits for it: a monitor that does not
- * read gets its events queued, then dropped and counted (lib/evq.c), so
- * answers never depend on it.  Sandbox: seccomp, base set plus what c-ares
- * needs for upstream sockets, accept4, and bpf() map lookup/update only.
+ * events to the monitor, among them every upstream failure, and never waits
+ * for it: a monitor that does not read gets its events queued, then dropped
+ * and counted (lib/evq.c), so answers never depend on it.  Sandbox: seccomp,
+ * base set plus what c-ares needs for upstream sockets, accept4, and bpf()
+ * map lookup/update only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -308,9 +309,13 @@ judge(struct dns *d, struct query *q)
 	}
 }
 
+/*
+ * failed: why an allowed query got no usable answer (UpstreamTimeout, ...),
+ * else NULL.
+ */
 static void
 send_event(struct dns *d, const struct query *q, int blocked, int rcode,
-    const struct dns_answer_info *ai, int admitted, uint32_t ttl)
+    const struct dns_answer_info *ai, int admitted, uint32_t ttl, const char *failed)
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__DnsEvent ev = CGFW__DNS_EVENT__INIT;
@@ -360,6 +365,8 @@ send_event(struct dns *d, const struct query *q, int blocked, int rcode,
 	}
 	ev.ttl = ttl;
 	ev.admitted = admitted;
+	if (failed)
+		ev.upstream_failure = (char *)failed;
 	env.body_case = CGFW__ENVELOPE__BODY_DNS_MON_EVENT;
 	env.dns_mon_event = &ev;
 	r = evq_send(&d->events, &env);
@@ -497,7 +504,11 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 		/* Down, timed out or malformed: the client still gets an answer. */
 		d->st.servfail++;
 		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0);
+		send_event(d, q, 0, 2, NULL, 0, 0,
+		    status == -ETIMEDOUT      ? "UpstreamTimeout"
+		    : status == -EHOSTUNREACH ? "UpstreamUnreachable"
+		    : status == 0             ? "UpstreamMalformed"
+		                              : NULL);
 		query_free(q);
 		return;
 	}
@@ -506,7 +517,7 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
 		d->st.servfail++;
 		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0);
+		send_event(d, q, 0, 2, NULL, 0, 0, out ? "UpstreamMalformed" : NULL);
 		free(out);
 		query_free(q);
 		return;
@@ -529,7 +540,11 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	} else {
 		respond(q, out, out_len);
 	}
-	send_event(d, q, 0, ai.rcode, &ai, admitted, ttl);
+	/* Relayed as the upstream said it; a SERVFAIL or REFUSED is still its failure. */
+	send_event(d, q, 0, ai.rcode, &ai, admitted, ttl,
+	    ai.rcode == 2   ? "UpstreamServfail"
+	    : ai.rcode == 5 ? "UpstreamRefused"
+	                    : NULL);
 	free(out);
 	query_free(q);
 }
@@ -592,7 +607,7 @@ handle_query(struct dns *d, const uint8_t *msg, size_t len, int proto,
 	if (blocked) {
 		d->st.blocked++;
 		respond_rcode(q, d->block_rcode);
-		send_event(d, q, 1, d->block_rcode, NULL, 0, 0);
+		send_event(d, q, 1, d->block_rcode, NULL, 0, 0, NULL);
 		query_free(q);
 		return;
 	}

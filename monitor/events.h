@@ -55,7 +55,8 @@ int mon_event_format(struct mon_out *out, const void *data, size_t len);
 int mon_event_emit(struct mon_out *out, const void *data, size_t len);
 /*
  * Checks and formats one DNS event and remembers its addresses; writes it when
- * it is blocked, or with debug or in log-only mode.  -EINVAL if out of range.
+ * it is blocked or its upstream failed, or with debug or in log-only mode.
+ * -EINVAL if out of range.
  */
 int mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev);
 int mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev);

@@ -857,6 +857,60 @@ test_dns_learned(void **state)
 	assert_has(f->out.jb.p, "\"ruleSource\":\"Default\"");
 }
 
+/* Allowed, but the upstream failed: always written, at WARN, with what happened. */
+static void
+test_dns_upstream_failed(void **state)
+{
+	struct fix *f = *state;
+	Cgfw__DnsEvent ev = dns_event();
+	char line[8192];
+	int jp[2];
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	ev.n_ips = 0;
+	ev.n_chain = 0;
+	ev.admitted = 0;
+	ev.ttl = 0;
+	ev.rcode = "SERVFAIL";
+	ev.upstream_failure = "UpstreamTimeout";
+	/* Block-list mode, no --debug: an allowed query would not be written. */
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+	assert_int_equal(f->out.n_events, 1);
+	assert_int_equal(read(jp[0], line, sizeof(line)), (ssize_t)f->out.jb.len);
+	assert_has(f->out.jb.p, "\"level\":\"WARN\"");
+	assert_has(f->out.jb.p, "\"msg\":\"DNS UPSTREAM FAILED\"");
+	assert_has(f->out.jb.p, "\"because\":\"UpstreamTimeout\"");
+	assert_has(f->out.jb.p, "\"blocked\":false,\"blockedAt\":\"\"");
+	assert_has(f->out.jb.p, "\"rcode\":\"SERVFAIL\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedAllowListWildcard\"");
+	assert_has(f->out.jb.p, "\"rule\":\"*.example.com\"");
+	assert_has(f->out.jb.p,
+	    "matched allow list rule *.example.com (--allow-list); no upstream server answered "
+	    "in time, the client got SERVFAIL\"");
+	assert_has(f->out.tb.p, "WARN DNS UPSTREAM FAILED because=UpstreamTimeout ");
+
+	/* What the upstream answered is relayed, and still its failure. */
+	ev.rcode = "REFUSED";
+	ev.upstream_failure = "UpstreamRefused";
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+	assert_int_equal(f->out.n_events, 2);
+	assert_has(f->out.jb.p, "the upstream server answered REFUSED, the client got REFUSED\"");
+	assert_true(read(jp[0], line, sizeof(line)) > 0);
+
+	/* Only the known failures, and never on a blocked query. */
+	ev.upstream_failure = "UpstreamOnFire";
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), -EINVAL);
+	ev.upstream_failure = "UpstreamTimeout";
+	ev.blocked = 1;
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), -EINVAL);
+	assert_int_equal(f->out.n_bad, 2);
+	assert_int_equal(f->out.n_events, 2);
+	assert_int_equal(read(jp[0], line, sizeof(line)), -1);
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+}
+
 /* Events a proxy dropped: one ERROR line with the count and the reason. */
 static void
 test_proxy_lost(void **state)
@@ -916,6 +970,7 @@ main(void)
 	    T(test_dns_invalid),
 	    T(test_dns_blocked),
 	    T(test_dns_learned),
+	    T(test_dns_upstream_failed),
 	    T(test_proxy_lost),
 	};
 
