@@ -342,7 +342,7 @@ test_malformed(void **state)
 	    {"short by one", sizeof(struct cgfw_event) - 1, 0, 0},
 	    {"one byte", 1, 0, 0},
 	    {"hook 0", 0, 1, 0},
-	    {"hook past egress", 0, 1, CGFW_HOOK_EGRESS + 1},
+	    {"hook past the last", 0, 1, CGFW_HOOK_MAX},
 	    {"hook 255", 0, 1, 255},
 	    {"verdict 0", 0, 2, 0},
 	    {"verdict 3", 0, 2, 3},
