@@ -10,8 +10,11 @@
  *
  * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
  * every query and every upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
- * events to the monitor.  Sandbox: seccomp, base set plus what c-ares needs
- * for upstream sockets, accept4, and bpf() map lookup/update only.
+ * events to the monitor, among them every upstream failure, and never waits
+ * for it: a monitor that does not read gets its events queued, then dropped
+ * and counted (lib/evq.c), so answers never depend on it.  Sandbox: seccomp,
+ * base set plus what c-ares needs for upstream sockets, accept4, and bpf()
+ * map lookup/update only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +33,7 @@
 
 #include "lib/bpfmap.h"
 #include "lib/dnsmsg.h"
+#include "lib/evq.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/namepolicy.h"
@@ -44,6 +48,7 @@
 #define DNS_MAX_TCP_CONNS 512
 #define DNS_MAX_MSG       65535
 #define DNS_MAX_UPSTREAMS 8
+#define DNS_FLUSH_MS      2000 /* at exit, how long queued events may wait */
 
 struct dns;
 
@@ -77,6 +82,8 @@ struct query {
 struct dns {
 	struct ipc_peer loader;
 	struct ipc_peer mon;
+	struct evq events; /* sends on mon, never waiting */
+	int events_failed; /* the monitor's channel broke (said once) */
 	int mode;
 	int debug;
 	int allow_dns_request;
@@ -275,9 +282,13 @@ kind_name(enum np_kind k)
 	return "";
 }
 
+/*
+ * failed: why an allowed query got no usable answer (UpstreamTimeout, ...),
+ * else NULL.
+ */
 static void
 send_event(struct dns *d, const struct query *q, int blocked, int rcode,
-    const struct dns_answer_info *ai, int admitted, uint32_t ttl)
+    const struct dns_answer_info *ai, int admitted, uint32_t ttl, const char *failed)
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__DnsEvent ev = CGFW__DNS_EVENT__INIT;
@@ -327,11 +338,18 @@ send_event(struct dns *d, const struct query *q, int blocked, int rcode,
 	}
 	ev.ttl = ttl;
 	ev.admitted = admitted;
+	if (failed)
+		ev.upstream_failure = (char *)failed;
 	env.body_case = CGFW__ENVELOPE__BODY_DNS_MON_EVENT;
 	env.dns_mon_event = &ev;
-	r = ipc_send(&d->mon, &env, NULL, 0);
-	if (r < 0)
-		log_warn_r(r, "cannot send an event to the monitor, ignoring");
+	r = evq_send(&d->events, &env);
+	/* Once per stall and once per broken channel, not once per event. */
+	if (r == -ENOBUFS && d->events.n_unreported == 1)
+		log_warnx("the monitor is not reading: events are dropped and counted");
+	else if (r < 0 && r != -ENOBUFS && !d->events_failed) {
+		d->events_failed = 1;
+		log_warn_r(r, "cannot send events to the monitor; they are lost from now on");
+	}
 }
 
 /* ---- responses ---- */
@@ -423,6 +441,16 @@ admit(struct dns *d, const struct query *q, const struct dns_answer_info *ai, ui
 		__u32 key = ai->a[i].addr;
 
 		if (bpf_map_lookup_elem(d->learned_fd, &key, &old) == 0) {
+			/*
+			 * Another name got this address first.  Its URL rules still
+			 * apply to the address: interception sticks, whichever name is
+			 * resolved later.  A full allow for either name opens all ports.
+			 */
+			if (old.expires_ns > now_ns(CLOCK_MONOTONIC)) {
+				v.flags |= old.flags & CGFW_LEARNED_INTERCEPT;
+				if (!(old.flags & CGFW_LEARNED_URL_ONLY))
+					v.flags &= ~(uint32_t)CGFW_LEARNED_URL_ONLY;
+			}
 			if (old.expires_ns > v.expires_ns)
 				v.expires_ns = old.expires_ns;
 		} else if (d->learned_present >= CGFW_LEARNED_V4_MAX) {
@@ -459,7 +487,11 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 		/* Down, timed out or malformed: the client still gets an answer. */
 		d->st.servfail++;
 		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0);
+		send_event(d, q, 0, 2, NULL, 0, 0,
+		    status == -ETIMEDOUT      ? "UpstreamTimeout"
+		    : status == -EHOSTUNREACH ? "UpstreamUnreachable"
+		    : status == 0             ? "UpstreamMalformed"
+		                              : NULL);
 		query_free(q);
 		return;
 	}
@@ -472,7 +504,7 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 		d->st.blocked++;
 		ai.n_a = 0;
 		respond_rcode(q, d->block_rcode);
-		send_event(d, q, 1, d->block_rcode, &ai, 0, 0);
+		send_event(d, q, 1, d->block_rcode, &ai, 0, 0, NULL);
 		query_free(q);
 		return;
 	}
@@ -481,7 +513,7 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
 		d->st.servfail++;
 		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0);
+		send_event(d, q, 0, 2, NULL, 0, 0, out ? "UpstreamMalformed" : NULL);
 		free(out);
 		query_free(q);
 		return;
@@ -505,7 +537,11 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	} else {
 		respond(q, out, out_len);
 	}
-	send_event(d, q, 0, ai.rcode, &ai, admitted, ttl);
+	/* Relayed as the upstream said it; a SERVFAIL or REFUSED is still its failure. */
+	send_event(d, q, 0, ai.rcode, &ai, admitted, ttl,
+	    ai.rcode == 2   ? "UpstreamServfail"
+	    : ai.rcode == 5 ? "UpstreamRefused"
+	                    : NULL);
 	free(out);
 	query_free(q);
 }
@@ -562,7 +598,7 @@ handle_query(struct dns *d, const uint8_t *msg, size_t len, int proto,
 	if (q->v.refuse) {
 		d->st.blocked++;
 		respond_rcode(q, d->block_rcode);
-		send_event(d, q, 1, d->block_rcode, NULL, 0, 0);
+		send_event(d, q, 1, d->block_rcode, NULL, 0, 0, NULL);
 		query_free(q);
 		return;
 	}
@@ -702,12 +738,18 @@ close_walk(uv_handle_t *h, void *arg)
 static void
 dns_stop(struct dns *d)
 {
+	uint64_t lost;
+
 	if (d->stopping)
 		return;
 	d->stopping = 1;
 	if (d->committed)
 		dns_send_stats(d);
 	resolver_close(&d->res);
+	/* Stopping: the queued events may wait a little for the monitor now. */
+	lost = evq_close(&d->events, DNS_FLUSH_MS);
+	if (lost)
+		log_warnx("%llu events never reached the monitor", (unsigned long long)lost);
 	uv_walk(&d->loop, close_walk, d);
 }
 
@@ -785,6 +827,10 @@ dns_run(struct dns *d)
 	r = resolver_init(&d->res, &d->loop, d->upstreams, d->n_upstreams, d->timeout_ms);
 	if (r < 0)
 		fatal_r(r, "cannot set up c-ares with the upstream servers");
+	r = evq_init(&d->events, &d->loop, &d->mon, CGFW__ENVELOPE__BODY_DNS_MON_LOST,
+	    CGFW_EVQ_MAX_MSGS, CGFW_EVQ_MAX_BYTES);
+	if (r < 0)
+		fatalx("cannot watch the monitor's channel: %s", uv_strerror(r));
 	uv_poll_init(&d->loop, &d->ipc_poll, d->loader.fd);
 	uv_udp_init(&d->loop, &d->udp);
 	uv_tcp_init(&d->loop, &d->tcp);

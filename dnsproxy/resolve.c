@@ -159,7 +159,11 @@ send_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	if (status == ARES_SUCCESS && abuf && alen > 0)
 		c->cb(c->arg, 0, abuf, (size_t)alen);
 	else
-		c->cb(c->arg, status == ARES_EDESTRUCTION ? -ECANCELED : -EHOSTUNREACH, NULL, 0);
+		c->cb(c->arg,
+		    status == ARES_EDESTRUCTION ? -ECANCELED
+		    : status == ARES_ETIMEOUT   ? -ETIMEDOUT
+		                                : -EHOSTUNREACH,
+		    NULL, 0);
 	free(c);
 }
 

@@ -19,6 +19,11 @@ struct resolver {
 	int closing;
 };
 
+/*
+ * status: 0 with the raw answer, -ETIMEDOUT (no server answered in time),
+ * -EHOSTUNREACH (none could be reached, e.g. ICMP port unreachable) or
+ * -ECANCELED (resolver_close).
+ */
 typedef void (*resolver_cb)(void *arg, int status, const uint8_t *abuf, size_t alen);
 
 /* servers: "IP" or "IP:PORT", in failover order. */

@@ -12,7 +12,9 @@
  * terminated with a leaf minted for the SNI name (tls.c) and judged the same.
  *
  * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
- * requests and responses.  Sends HTTP events to the monitor.  Sandbox:
+ * requests and responses.  Sends HTTP events to the monitor without ever
+ * waiting for it: a monitor that does not read gets them queued, then dropped
+ * and counted (lib/evq.c); requests never wait on the record.  Sandbox:
  * seccomp, base set plus accept4, socket/connect (AF_INET, upstream) and
  * bpf() map lookups.
  */
@@ -35,6 +37,7 @@
 
 #include "bpf/egress.h"
 #include "lib/bpfmap.h"
+#include "lib/evq.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/namepolicy.h"
@@ -50,6 +53,7 @@
 #define HTTP_HIGH_WATER (1024 * 1024) /* queued bytes before reading pauses */
 #define HTTP_LINGER_MS  2000          /* after a refusal: how long the client is drained */
 #define HTTP_LINGER_MAX (1024 * 1024) /* ... and how many of its bytes at most */
+#define HTTP_FLUSH_MS   2000          /* at exit, how long queued events may wait */
 
 struct url_rule {
 	uint32_t id;
@@ -108,6 +112,8 @@ struct conn {
 struct http {
 	struct ipc_peer loader;
 	struct ipc_peer mon;
+	struct evq events; /* sends on mon, never waiting */
+	int events_failed; /* the monitor's channel broke (said once) */
 	int mode;
 	int debug;
 	struct url_rule *rules;
@@ -446,9 +452,14 @@ send_event(struct http *h, struct conn *c, const struct verdict *v, unsigned sta
 	ev.status = status;
 	env.body_case = CGFW__ENVELOPE__BODY_HTTP_MON_EVENT;
 	env.http_mon_event = &ev;
-	r = ipc_send(&h->mon, &env, NULL, 0);
-	if (r < 0)
-		log_warn_r(r, "cannot send an event to the monitor, ignoring");
+	r = evq_send(&h->events, &env);
+	/* Once per stall and once per broken channel, not once per event. */
+	if (r == -ENOBUFS && h->events.n_unreported == 1)
+		log_warnx("the monitor is not reading: events are dropped and counted");
+	else if (r < 0 && r != -ENOBUFS && !h->events_failed) {
+		h->events_failed = 1;
+		log_warn_r(r, "cannot send events to the monitor; they are lost from now on");
+	}
 }
 
 /* ---- connections ---- */
@@ -1190,6 +1201,7 @@ static void
 http_stop(struct http *h)
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	uint64_t lost;
 	int r;
 
 	if (h->stopping)
@@ -1200,6 +1212,10 @@ http_stop(struct http *h)
 	r = ipc_send(&h->loader, &env, NULL, 0);
 	if (r < 0)
 		log_warn_r(r, "cannot report stats to the loader");
+	/* Stopping: the queued events may wait a little for the monitor now. */
+	lost = evq_close(&h->events, HTTP_FLUSH_MS);
+	if (lost)
+		log_warnx("%llu events never reached the monitor", (unsigned long long)lost);
 	uv_walk(&h->loop, close_walk, h);
 }
 
@@ -1329,6 +1345,10 @@ http_run(struct http *h)
 	log_init("cgfw-httpproxy", h->debug);
 	if (uv_loop_init(&h->loop) < 0)
 		fatalx("uv_loop_init");
+	r = evq_init(&h->events, &h->loop, &h->mon, CGFW__ENVELOPE__BODY_HTTP_MON_LOST,
+	    CGFW_EVQ_MAX_MSGS, CGFW_EVQ_MAX_BYTES);
+	if (r < 0)
+		fatalx("cannot watch the monitor's channel: %s", uv_strerror(r));
 	uv_poll_init(&h->loop, &h->ipc_poll, h->loader.fd);
 	uv_tcp_init(&h->loop, &h->listener);
 	uv_signal_init(&h->loop, &h->sigterm);

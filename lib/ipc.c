@@ -57,6 +57,17 @@ ipc_violation(struct ipc_peer *p, const char *fmt, ...)
 	return -EPROTO;
 }
 
+ssize_t
+ipc_prepare(struct ipc_peer *p, Cgfw__Envelope *env)
+{
+	size_t len;
+
+	/* The number is spent only by a message that was sent (or queued). */
+	env->seq = p->seq_out + 1;
+	len = cgfw__envelope__get_packed_size(env);
+	return len > CGFW_IPC_MAX ? -EMSGSIZE : (ssize_t)len;
+}
+
 int
 ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds)
 {
@@ -68,15 +79,14 @@ ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds)
 	struct msghdr msg = {0};
 	struct iovec iov;
 	size_t len;
-	ssize_t n;
+	ssize_t n, r;
 
 	if (n_fds > CGFW_IPC_MAX_FDS)
 		return -EINVAL;
-	/* The number is spent only by a message that was sent. */
-	env->seq = p->seq_out + 1;
-	len = cgfw__envelope__get_packed_size(env);
-	if (len > sizeof(buf))
-		return -EMSGSIZE;
+	r = ipc_prepare(p, env);
+	if (r < 0)
+		return r;
+	len = (size_t)r;
 	cgfw__envelope__pack(env, buf);
 	iov.iov_base = buf;
 	iov.iov_len = len;

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "ipc.pb-c.h"
 
@@ -41,7 +42,17 @@ struct ipc_rule {
 
 void ipc_peer_init(struct ipc_peer *p, int fd, const char *name);
 void ipc_peer_close(struct ipc_peer *p);
-/* Sets env->seq.  Waits (bounded) for room; returns 0 or -errno. */
+/*
+ * Sets env->seq to the peer's next number and returns the packed size, or
+ * -EMSGSIZE over CGFW_IPC_MAX.  The number is spent (p->seq_out++) only by
+ * the caller that sends or queues the message (ipc_send, lib/evq.c).
+ */
+ssize_t ipc_prepare(struct ipc_peer *p, Cgfw__Envelope *env);
+/*
+ * Sets env->seq.  Waits (bounded) for room; returns 0 or -errno.  For the
+ * few control messages between the loader and a worker: a proxy's events go
+ * through lib/evq.c, which never waits.
+ */
 int ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds);
 /* 0 with *ret_env set, -EAGAIN, -EPIPE on EOF, -EPROTO (see p->violation). */
 int ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env);

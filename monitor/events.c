@@ -714,6 +714,26 @@ bounded(const char *s, size_t max)
 	return s && strnlen(s, max + 1) <= max;
 }
 
+/* Allowed, but the upstream failed: what happened, for ruleSourceComment. */
+static const char *
+upstream_failure_text(const char *because)
+{
+	static const struct {
+		const char *because, *text;
+	} failures[] = {
+	    {"UpstreamTimeout", "no upstream server answered in time"},
+	    {"UpstreamUnreachable", "no upstream server could be reached"},
+	    {"UpstreamServfail", "the upstream server answered SERVFAIL"},
+	    {"UpstreamRefused", "the upstream server answered REFUSED"},
+	    {"UpstreamMalformed", "the upstream server's answer could not be read"},
+	};
+
+	for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++)
+		if (!strcmp(because, failures[i].because))
+			return failures[i].text;
+	return NULL;
+}
+
 /* Everything the DNS proxy sends is checked before use. */
 static int
 dns_event_valid(const Cgfw__DnsEvent *ev)
@@ -724,7 +744,9 @@ dns_event_valid(const Cgfw__DnsEvent *ev)
 	    !bounded(ev->rule, 2048) || !bounded(ev->rule_origin, 4096) ||
 	    !bounded(ev->rule_kind, 15) || !bounded(ev->comm, 16) || !bounded(ev->server, 45) ||
 	    !bounded(ev->rcode, 15) || ev->n_ips > 64 || ev->n_chain > 16 ||
-	    (strcmp(ev->proto, "udp") && strcmp(ev->proto, "tcp")) || ev->ttl > 30 * 86400)
+	    (strcmp(ev->proto, "udp") && strcmp(ev->proto, "tcp")) || ev->ttl > 30 * 86400 ||
+	    (ev->upstream_failure[0] &&
+	        (ev->blocked || !upstream_failure_text(ev->upstream_failure))))
 		return 0;
 	for (size_t i = 0; i < ev->n_ips; i++)
 		if (!bounded(ev->ips[i], 15) || inet_pton(AF_INET, ev->ips[i], &a) != 1)
@@ -788,14 +810,23 @@ int
 mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 {
 	char tbuf[64], cmt[1024 + 4096], pid[16], ttl[16], src[64];
-	const char *level = ev->blocked ? "WARN" : "INFO";
-	const char *msg = ev->blocked ? "DNS BLOCKED" : "DNS ALLOWED";
+	const char *failed = upstream_failure_text(ev->upstream_failure);
+	const char *level = ev->blocked || failed ? "WARN" : "INFO";
+	const char *msg = ev->blocked ? "DNS BLOCKED"
+	                  : failed    ? "DNS UPSTREAM FAILED"
+	                              : "DNS ALLOWED";
+	const char *because = failed ? ev->upstream_failure : ev->because;
 	const char *cmd, *alias = dns_blocked_alias(ev);
 	char *cmdline = NULL;
 	size_t cmd_len;
 
 	fmt_realtime((int64_t)ev->time_ns, tbuf, sizeof(tbuf));
 	dns_comment(ev, alias, src, sizeof(src), cmt, sizeof(cmt));
+	if (failed) {
+		size_t n = strlen(cmt);
+
+		snprintf(cmt + n, sizeof(cmt) - n, "; %s, the client got %s", failed, ev->rcode);
+	}
 	cmdline =
 	    event_cmd(out, ev->owner_known, ev->pid, ev->comm, strlen(ev->comm), &cmd, &cmd_len);
 
@@ -803,7 +834,7 @@ mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	jb_str(&out->jb, "time", tbuf);
 	jb_str(&out->jb, "level", level);
 	jb_str(&out->jb, "msg", msg);
-	jb_str(&out->jb, "because", ev->because);
+	jb_str(&out->jb, "because", because);
 	jb_bool(&out->jb, "blocked", ev->blocked);
 	jb_str(&out->jb, "blockedAt", ev->blocked ? "dns" : "");
 	jb_str(&out->jb, "domains", ev->qname);
@@ -842,7 +873,7 @@ mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	jb_raw(&out->tb, level, strlen(level));
 	jb_raw(&out->tb, " ", 1);
 	jb_raw(&out->tb, msg, strlen(msg));
-	text_kv(&out->tb, "because", ev->because, strlen(ev->because));
+	text_kv(&out->tb, "because", because, strlen(because));
 	text_kv(&out->tb, "blocked", ev->blocked ? "true" : "false", ev->blocked ? 4 : 5);
 	if (ev->blocked)
 		text_kv(&out->tb, "blockedAt", "dns", 3);
@@ -883,7 +914,9 @@ mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev)
 				ipdom_add(out, a.s_addr, ev->qname, ev->because, ev->rule);
 		}
 	}
-	if (!ev->blocked && !out->debug && out->mode != CGFW_MODE_LOG_ONLY)
+	/* Blocked and failed queries are always on record; allowed ones with --debug. */
+	if (!ev->blocked && !ev->upstream_failure[0] && !out->debug &&
+	    out->mode != CGFW_MODE_LOG_ONLY)
 		return 0;
 	r = mon_dns_event_format(out, ev);
 	if (r < 0)
@@ -1011,6 +1044,42 @@ mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 	r = error_end(out, &out->jb, &out->tb);
 	if (r < 0)
 		return r;
+	return write_event(out);
+}
+
+/*
+ * Events a proxy dropped because its queue to the monitor was full: one
+ * ERROR line where they are missing, in the shape of every EVENTS LOST line.
+ */
+int
+mon_proxy_lost_emit(struct mon_out *out, uint64_t count, const char *reason)
+{
+	struct timespec now;
+	char tbuf[64], n[24];
+
+	if (count == 0)
+		return -EINVAL;
+	out->n_proxy_lost += count;
+	clock_gettime(CLOCK_REALTIME, &now);
+	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
+	jb_begin(&out->jb);
+	jb_str(&out->jb, "time", tbuf);
+	jb_str(&out->jb, "level", "ERROR");
+	jb_str(&out->jb, "msg", "EVENTS LOST");
+	jb_uint(&out->jb, "count", count);
+	jb_str(&out->jb, "reason", reason);
+	jb_int(&out->jb, "schema", 1);
+	jb_uint(&out->jb, "cgroup", out->cgroup_id);
+	jb_str(&out->jb, "mode", mode_name(out->mode));
+	jb_end(&out->jb);
+	jb_reset(&out->tb);
+	jb_raw(&out->tb, "ERROR EVENTS LOST", 17);
+	snprintf(n, sizeof(n), "%" PRIu64, count);
+	text_kv(&out->tb, "count", n, strlen(n));
+	text_kv(&out->tb, "reason", reason, strlen(reason));
+	jb_raw(&out->tb, "\n", 1);
+	if (out->jb.err || out->tb.err)
+		return -ENOMEM;
 	return write_event(out);
 }
 

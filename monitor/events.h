@@ -63,6 +63,7 @@ struct mon_out {
 	struct mon_ipdom *ipdom;    /* MON_IPDOM_SLOTS, allocated on first use */
 	int debug;                  /* write allowed DNS events too */
 	int argv_fd;                /* cgfw_argv map (bpf/exec.bpf.c), -1 if none */
+	uint64_t n_proxy_lost;      /* events the proxies dropped (their queue was full) */
 };
 
 const struct mon_rule *mon_rule_find(const struct mon_out *out, uint32_t id);
@@ -72,7 +73,8 @@ int mon_event_format(struct mon_out *out, const void *data, size_t len);
 int mon_event_emit(struct mon_out *out, const void *data, size_t len);
 /*
  * Checks and formats one DNS event and remembers its addresses; writes it when
- * it is blocked, or with debug or in log-only mode.  -EINVAL if out of range.
+ * it is blocked or its upstream failed, or with debug or in log-only mode.
+ * -EINVAL if out of range.
  */
 int mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev);
 int mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev);
@@ -95,6 +97,11 @@ void mon_lost_add(struct mon_out *out, enum mon_lost_kind kind, uint64_t n, int 
  * 0 when nothing is left pending, else -errno (they stay pending).
  */
 int mon_lost_flush(struct mon_out *out);
+/*
+ * count events a proxy dropped (reason: "dnsproxy queue full") as an EVENTS
+ * LOST line; -EINVAL for a count of 0.
+ */
+int mon_proxy_lost_emit(struct mon_out *out, uint64_t count, const char *reason);
 /* A notice from the loader (e.g. ATTACH LOST) as an ERROR line; -EINVAL if malformed. */
 int mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n);
 int mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev);

@@ -6,7 +6,8 @@
  * Receives: HELLO, CONFIG, RULEs, FDS (ring buffer, read-only stats map, log
  * file, argv map, the proxies' event channels), COMMIT, NOTICEs, the
  * command's seccomp LISTENER, SHUTDOWN (mon_from_loader[]).  Untrusted input:
- * ring-buffer records, the proxies' events, /proc/PID/{cmdline,status} of
+ * ring-buffer records, the proxies' events and their counts of events they
+ * dropped while this process did not read, /proc/PID/{cmdline,status} of
  * the workload, and the socket() calls the command's seccomp filter hands
  * over (each refused with EPERM, then reported).  Sandbox: seccomp, base set
  * plus openat (for /proc), bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds
@@ -422,10 +423,33 @@ mon_on_dns_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+/* Events a proxy dropped while this monitor did not read (lib/evq.c). */
+static int
+mon_on_lost(struct mon *m, struct ipc_peer *p, const Cgfw__EventsLost *l, const char *reason)
+{
+	int r;
+
+	if (!(p->once_seen & 1))
+		return ipc_violation(p, "events lost before hello");
+	if (l->count == 0)
+		return ipc_violation(p, "events lost: a count of 0");
+	r = mon_proxy_lost_emit(&m->out, l->count, reason);
+	if (r < 0)
+		log_warn_r(r, "cannot write an event");
+	return 0;
+}
+
+static int
+mon_on_dns_lost(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	return mon_on_lost(ctx, p, env->dns_mon_lost, "dnsproxy queue full");
+}
+
 /* What the DNS proxy may send the monitor.  Anything else closes the channel. */
 static const struct ipc_rule mon_from_dns[] = {
     {CGFW__ENVELOPE__BODY_DNS_MON_HELLO, IPC_ONCE, mon_on_dns_hello},
     {CGFW__ENVELOPE__BODY_DNS_MON_EVENT, 0, mon_on_dns_event},
+    {CGFW__ENVELOPE__BODY_DNS_MON_LOST, 0, mon_on_dns_lost},
     {0, 0, NULL},
 };
 
@@ -451,10 +475,17 @@ mon_on_http_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+static int
+mon_on_http_lost(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	return mon_on_lost(ctx, p, env->http_mon_lost, "httpproxy queue full");
+}
+
 /* What the HTTP proxy may send the monitor.  Anything else closes the channel. */
 static const struct ipc_rule mon_from_http[] = {
     {CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, IPC_ONCE, mon_on_http_hello},
     {CGFW__ENVELOPE__BODY_HTTP_MON_EVENT, 0, mon_on_http_event},
+    {CGFW__ENVELOPE__BODY_HTTP_MON_LOST, 0, mon_on_http_lost},
     {0, 0, NULL},
 };
 

@@ -14,6 +14,10 @@ $(B)/tests/test_http_parse: $(B)/tests/unit/test_http_parse.o $(B)/httpproxy/htt
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lhttp_parser -lcmocka
 
+$(B)/tests/test_evq: $(B)/tests/unit/test_evq.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv -lcmocka
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka

@@ -143,6 +143,13 @@ expect_eq "... because URLRuleHostNotTCP" URLRuleHostNotTCP \
 	"$(ev_field '.port == "443"' because "$T/url.json")"
 expect_eq "nothing arrived over UDP" 0 "$(arrived)"
 
+# Two names on one address, one with URL rules: resolving the other name
+# later must not take the address out of the HTTP proxy.
+out=$(cgfw run --user nobody --log-file "$T/shared.json" --allow-list http://example.com/allowed,=www.example.com -- \
+	sh -c 'getent hosts example.com >/dev/null; getent hosts www.example.com >/dev/null
+		curl -s -o /dev/null -w "%{http_code}\n" -m 5 http://example.com/secret' 2>>"$T/err")
+expect_eq "a URL-rule host stays intercepted after another name resolves to its address" 403 "$out"
+
 # The workers, attacked from inside a root command (root without the
 # capabilities cgfw takes away), as nobody (setuid from there), and as each
 # worker's own uid (setuid to it): ptrace, /proc/PID/mem, pidfd_getfd.

@@ -1251,6 +1251,99 @@ test_dns_cname(void **state)
 	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedAllowListWildcard\"");
 }
 
+/* Allowed, but the upstream failed: always written, at WARN, with what happened. */
+static void
+test_dns_upstream_failed(void **state)
+{
+	struct fix *f = *state;
+	Cgfw__DnsEvent ev = dns_event();
+	char line[8192];
+	int jp[2];
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	ev.n_ips = 0;
+	ev.n_chain = 0;
+	ev.admitted = 0;
+	ev.ttl = 0;
+	ev.rcode = "SERVFAIL";
+	ev.upstream_failure = "UpstreamTimeout";
+	/* Block-list mode, no --debug: an allowed query would not be written. */
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+	assert_int_equal(f->out.n_events, 1);
+	assert_int_equal(read(jp[0], line, sizeof(line)), (ssize_t)f->out.jb.len);
+	assert_has(f->out.jb.p, "\"level\":\"WARN\"");
+	assert_has(f->out.jb.p, "\"msg\":\"DNS UPSTREAM FAILED\"");
+	assert_has(f->out.jb.p, "\"because\":\"UpstreamTimeout\"");
+	assert_has(f->out.jb.p, "\"blocked\":false,\"blockedAt\":\"\"");
+	assert_has(f->out.jb.p, "\"rcode\":\"SERVFAIL\"");
+	assert_has(f->out.jb.p, "\"ruleSource\":\"MatchedAllowListWildcard\"");
+	assert_has(f->out.jb.p, "\"rule\":\"*.example.com\"");
+	assert_has(f->out.jb.p,
+	    "matched allow list rule *.example.com (--allow-list); no upstream server answered "
+	    "in time, the client got SERVFAIL\"");
+	assert_has(f->out.tb.p, "WARN DNS UPSTREAM FAILED because=UpstreamTimeout ");
+
+	/* What the upstream answered is relayed, and still its failure. */
+	ev.rcode = "REFUSED";
+	ev.upstream_failure = "UpstreamRefused";
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
+	assert_int_equal(f->out.n_events, 2);
+	assert_has(f->out.jb.p, "the upstream server answered REFUSED, the client got REFUSED\"");
+	assert_true(read(jp[0], line, sizeof(line)) > 0);
+
+	/* Only the known failures, and never on a blocked query. */
+	ev.upstream_failure = "UpstreamOnFire";
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), -EINVAL);
+	ev.upstream_failure = "UpstreamTimeout";
+	ev.blocked = 1;
+	assert_int_equal(mon_dns_event_emit(&f->out, &ev), -EINVAL);
+	assert_int_equal(f->out.n_bad, 2);
+	assert_int_equal(f->out.n_events, 2);
+	assert_int_equal(read(jp[0], line, sizeof(line)), -1);
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+}
+
+/* Events a proxy dropped: one ERROR line with the count and the reason. */
+static void
+test_proxy_lost(void **state)
+{
+	static const char *const keys[] = {
+	    "time", "level", "msg", "count", "reason", "schema", "cgroup", "mode"};
+	struct fix *f = *state;
+	char got[64], line[1024];
+	int jp[2], tp[2];
+
+	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(pipe2(tp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.json_fd = jp[1];
+	f->out.text_fd = tp[1];
+	assert_int_equal(mon_proxy_lost_emit(&f->out, 0, "dnsproxy queue full"), -EINVAL);
+	assert_int_equal(read(jp[0], line, sizeof(line)), -1);
+	assert_int_equal(mon_proxy_lost_emit(&f->out, 1743, "dnsproxy queue full"), 0);
+	assert_int_equal(f->out.n_events, 1);
+	assert_int_equal(f->out.n_proxy_lost, 1743);
+	assert_int_equal(read(jp[0], line, sizeof(line)), (ssize_t)f->out.jb.len);
+	assert_has(f->out.jb.p, "\"level\":\"ERROR\",\"msg\":\"EVENTS LOST\",\"count\":1743,"
+	                        "\"reason\":\"dnsproxy queue full\",\"schema\":1,\"cgroup\":9001,"
+	                        "\"mode\":\"block-list\"}\n");
+	/* Exactly these keys, in a line a strict parser reads. */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		py_get(&f->out.jb, keys[i], got, sizeof(got));
+	py_get(&f->out.jb, "count", got, sizeof(got));
+	assert_string_equal(got, "1743");
+	assert_int_equal(read(tp[0], line, sizeof(line)), (ssize_t)f->out.tb.len);
+	assert_string_equal(
+	    f->out.tb.p, "ERROR EVENTS LOST count=1743 reason=\"dnsproxy queue full\"\n");
+	assert_int_equal(mon_proxy_lost_emit(&f->out, 2, "httpproxy queue full"), 0);
+	assert_int_equal(f->out.n_proxy_lost, 1745);
+	(void)close(jp[0]);
+	(void)close(jp[1]);
+	(void)close(tp[0]);
+	(void)close(tp[1]);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1278,6 +1371,8 @@ main(void)
 	    T(test_dns_blocked),
 	    T(test_dns_learned),
 	    T(test_dns_cname),
+	    T(test_dns_upstream_failed),
+	    T(test_proxy_lost),
 	};
 
 	/* Writing to a closed pipe or past the file size limit must be an error, not a signal. */

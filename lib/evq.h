@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sending end of an events channel (a proxy -> the monitor), which never
+ * blocks: what the socket does not take at once waits in a bounded queue that
+ * a uv_poll_t flushes on UV_WRITABLE.  When the queue is full the event is
+ * dropped and counted, and the count goes out as the channel's EventsLost
+ * message as soon as there is room, ahead of every later event.
+ */
+#ifndef CGFW_EVQ_H
+#define CGFW_EVQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "lib/ipc.h"
+
+/* What a proxy holds for a monitor that does not read (beyond the socket's own buffer). */
+#define CGFW_EVQ_MAX_MSGS  4096
+#define CGFW_EVQ_MAX_BYTES (1024 * 1024)
+
+struct evq_msg;
+
+struct evq {
+	struct ipc_peer *peer;              /* its fd and sequence numbers */
+	Cgfw__Envelope__BodyCase lost_body; /* this channel's EventsLost case */
+	size_t max_msgs;
+	size_t max_bytes;
+	struct evq_msg *head;
+	struct evq_msg *tail;
+	size_t n_msgs;
+	size_t n_bytes;
+	uint64_t n_unreported; /* dropped, not yet in a queued EventsLost */
+	uint64_t n_dropped;    /* dropped in all because the queue was full */
+	uint64_t n_failed;     /* lost with the channel: it failed, or closed with them queued */
+	int err;               /* -errno once the channel failed; nothing is sent after */
+	int have_poll;
+	int polling;
+	uv_poll_t poll;
+};
+
+/*
+ * Takes over sending on p (whose HELLO went out already).  loop may be NULL:
+ * then nothing flushes the queue but evq_flush() (tests).  Returns 0 or -errno.
+ */
+int evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p, Cgfw__Envelope__BodyCase lost_body,
+    size_t max_msgs, size_t max_bytes);
+/*
+ * Sends env now or queues it (setting env->seq); never waits.  0, -ENOBUFS
+ * when the queue was full (dropped, counted, reported later), q->err once the
+ * channel failed (counted in n_failed), or -EMSGSIZE.
+ */
+int evq_send(struct evq *q, Cgfw__Envelope *env);
+/* Sends what the socket takes: 0 when nothing is left, -EAGAIN, or q->err. */
+int evq_flush(struct evq *q);
+/*
+ * Flushes for at most wait_ms (poll(), blocking: for shutdown), frees the
+ * queue and closes the poll handle.  Returns how many events never reached
+ * the monitor's socket and are on no record: failed, still queued, or
+ * dropped with no EventsLost sent for them.
+ */
+uint64_t evq_close(struct evq *q, int wait_ms);
+
+#endif
