@@ -574,15 +574,20 @@ mon_lost_flush(struct mon_out *out)
 
 		if (!l->pending)
 			continue;
-		if (k == MON_LOST_RING)
-			snprintf(reason, sizeof(reason), "ring buffer full");
-		else
+		if (k == MON_LOST_WRITE)
 			snprintf(reason, sizeof(reason), "%s: %s",
 			    out->json_name ? out->json_name : "log file", strerror(-l->err));
+		else
+			snprintf(reason, sizeof(reason), "%s",
+			    k == MON_LOST_RING   ? "ring buffer full"
+			    : k == MON_LOST_DNSQ ? "dnsproxy queue full"
+			                         : "httpproxy queue full");
 		snprintf(count, sizeof(count), "%" PRIu64, l->pending);
 		error_begin(&out->lost_jb, &out->lost_tb, "EVENTS LOST");
 		jb_str(&out->lost_jb, "because",
-		    k == MON_LOST_RING ? "RingBufferFull" : "LogUnwritable");
+		    k == MON_LOST_RING    ? "RingBufferFull"
+		    : k == MON_LOST_WRITE ? "LogUnwritable"
+		                          : "ProxyQueueFull");
 		jb_uint(&out->lost_jb, "count", l->pending);
 		jb_str(&out->lost_jb, "reason", reason);
 		text_kv(&out->lost_tb, "count", count, strlen(count));
@@ -1048,39 +1053,26 @@ mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 }
 
 /*
- * Events a proxy dropped because its queue to the monitor was full: one
- * ERROR line where they are missing, in the shape of every EVENTS LOST line.
+ * Events a proxy dropped because its queue to the monitor was full: counted
+ * with every other loss, and on the record at once, where they are missing.
  */
 int
-mon_proxy_lost_emit(struct mon_out *out, uint64_t count, const char *reason)
+mon_proxy_lost_emit(struct mon_out *out, uint64_t count, enum mon_lost_kind kind)
 {
-	struct timespec now;
-	char tbuf[64], n[24];
-
-	if (count == 0)
+	if (count == 0 || (kind != MON_LOST_DNSQ && kind != MON_LOST_HTTPQ))
 		return -EINVAL;
-	out->n_proxy_lost += count;
-	clock_gettime(CLOCK_REALTIME, &now);
-	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
-	jb_begin(&out->jb);
-	jb_str(&out->jb, "time", tbuf);
-	jb_str(&out->jb, "level", "ERROR");
-	jb_str(&out->jb, "msg", "EVENTS LOST");
-	jb_uint(&out->jb, "count", count);
-	jb_str(&out->jb, "reason", reason);
-	jb_int(&out->jb, "schema", 1);
-	jb_uint(&out->jb, "cgroup", out->cgroup_id);
-	jb_str(&out->jb, "mode", mode_name(out->mode));
-	jb_end(&out->jb);
-	jb_reset(&out->tb);
-	jb_raw(&out->tb, "ERROR EVENTS LOST", 17);
-	snprintf(n, sizeof(n), "%" PRIu64, count);
-	text_kv(&out->tb, "count", n, strlen(n));
-	text_kv(&out->tb, "reason", reason, strlen(reason));
-	jb_raw(&out->tb, "\n", 1);
-	if (out->jb.err || out->tb.err)
-		return -ENOMEM;
-	return write_event(out);
+	mon_lost_add(out, kind, count, 0);
+	return mon_lost_flush(out);
+}
+
+uint64_t
+mon_lost_sum(const struct mon_out *out, int pending)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < MON_LOST_MAX; k++)
+		n += pending ? out->lost[k].pending : out->lost[k].total;
+	return n;
 }
 
 /* "Key:\tvalue" lines of /proc/TID/status: Tgid, the real Uid and Name. */

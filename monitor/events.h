@@ -33,6 +33,8 @@ struct mon_rule {
 enum mon_lost_kind {
 	MON_LOST_RING,  /* the kernel's ring buffer was full (CGFW_STAT_EVENTS_LOST) */
 	MON_LOST_WRITE, /* the JSON line could not be written */
+	MON_LOST_DNSQ,  /* cgfw-dnsproxy's queue to the monitor was full (lib/evq.c) */
+	MON_LOST_HTTPQ, /* cgfw-httpproxy's, likewise */
 	MON_LOST_MAX,
 };
 
@@ -63,7 +65,6 @@ struct mon_out {
 	struct mon_ipdom *ipdom;    /* MON_IPDOM_SLOTS, allocated on first use */
 	int debug;                  /* write allowed DNS events too */
 	int argv_fd;                /* cgfw_argv map (bpf/exec.bpf.c), -1 if none */
-	uint64_t n_proxy_lost;      /* events the proxies dropped (their queue was full) */
 };
 
 const struct mon_rule *mon_rule_find(const struct mon_out *out, uint32_t id);
@@ -101,7 +102,9 @@ int mon_lost_flush(struct mon_out *out);
  * count events a proxy dropped (reason: "dnsproxy queue full") as an EVENTS
  * LOST line; -EINVAL for a count of 0.
  */
-int mon_proxy_lost_emit(struct mon_out *out, uint64_t count, const char *reason);
+int mon_proxy_lost_emit(struct mon_out *out, uint64_t count, enum mon_lost_kind kind);
+/* Losses of every kind: pending (no EVENTS LOST line yet) or in all. */
+uint64_t mon_lost_sum(const struct mon_out *out, int pending);
 /* A notice from the loader (e.g. ATTACH LOST) as an ERROR line; -EINVAL if malformed. */
 int mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n);
 int mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev);

@@ -425,7 +425,7 @@ mon_on_dns_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 
 /* Events a proxy dropped while this monitor did not read (lib/evq.c). */
 static int
-mon_on_lost(struct mon *m, struct ipc_peer *p, const Cgfw__EventsLost *l, const char *reason)
+mon_on_lost(struct mon *m, struct ipc_peer *p, const Cgfw__EventsLost *l, enum mon_lost_kind kind)
 {
 	int r;
 
@@ -433,16 +433,15 @@ mon_on_lost(struct mon *m, struct ipc_peer *p, const Cgfw__EventsLost *l, const 
 		return ipc_violation(p, "events lost before hello");
 	if (l->count == 0)
 		return ipc_violation(p, "events lost: a count of 0");
-	r = mon_proxy_lost_emit(&m->out, l->count, reason);
-	if (r < 0)
-		log_warn_r(r, "cannot write an event");
+	r = mon_proxy_lost_emit(&m->out, l->count, kind);
+	mon_write_failed(m, r);
 	return 0;
 }
 
 static int
 mon_on_dns_lost(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
-	return mon_on_lost(ctx, p, env->dns_mon_lost, "dnsproxy queue full");
+	return mon_on_lost(ctx, p, env->dns_mon_lost, MON_LOST_DNSQ);
 }
 
 /* What the DNS proxy may send the monitor.  Anything else closes the channel. */
@@ -478,7 +477,7 @@ mon_on_http_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 static int
 mon_on_http_lost(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
-	return mon_on_lost(ctx, p, env->http_mon_lost, "httpproxy queue full");
+	return mon_on_lost(ctx, p, env->http_mon_lost, MON_LOST_HTTPQ);
 }
 
 /* What the HTTP proxy may send the monitor.  Anything else closes the channel. */
@@ -566,13 +565,12 @@ mon_check_lost(struct mon *m)
 		mon_lost_add(&m->out, MON_LOST_RING, seen - m->ring_lost_seen, 0);
 		m->ring_lost_seen = seen;
 	}
-	if (m->out.lost[MON_LOST_RING].pending || m->out.lost[MON_LOST_WRITE].pending) {
+	if (mon_lost_sum(&m->out, 1)) {
 		r = mon_lost_flush(&m->out);
 		mon_write_failed(m, r);
 	}
 	/* Once the losses are on the record, the next failure is news again. */
-	if (!m->out.lost[MON_LOST_RING].pending && !m->out.lost[MON_LOST_WRITE].pending &&
-	    !m->out.json_broken)
+	if (!mon_lost_sum(&m->out, 1) && !m->out.json_broken)
 		m->warned_write = 0;
 }
 
@@ -591,20 +589,20 @@ mon_send_stats(struct mon *m)
 
 	mon_check_lost(m);
 	st.events = m->out.n_events;
-	st.lost = m->out.lost[MON_LOST_RING].total + m->out.lost[MON_LOST_WRITE].total;
+	st.lost = mon_lost_sum(&m->out, 0);
 	st.unwritten = m->out.lost[MON_LOST_WRITE].total;
 	st.bad = m->out.n_bad;
 	if (st.lost)
 		log_warnx("%llu events were lost: %llu the ring buffer was full, %llu not written "
-		          "to the %s",
+		          "to the %s, %llu dropped by the proxies",
 		    (unsigned long long)st.lost,
 		    (unsigned long long)m->out.lost[MON_LOST_RING].total,
-		    (unsigned long long)st.unwritten, m->out.json_name);
-	if (m->out.lost[MON_LOST_RING].pending || m->out.lost[MON_LOST_WRITE].pending)
+		    (unsigned long long)st.unwritten, m->out.json_name,
+		    (unsigned long long)(m->out.lost[MON_LOST_DNSQ].total +
+		                         m->out.lost[MON_LOST_HTTPQ].total));
+	if (mon_lost_sum(&m->out, 1))
 		log_warnx("%llu of them are in no EVENTS LOST line: the %s could not be written",
-		    (unsigned long long)(m->out.lost[MON_LOST_RING].pending +
-		                         m->out.lost[MON_LOST_WRITE].pending),
-		    m->out.json_name);
+		    (unsigned long long)mon_lost_sum(&m->out, 1), m->out.json_name);
 	env.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_STATS;
 	env.mon_loader_stats = &st;
 	r = ipc_send(&m->loader, &env, NULL, 0);

@@ -9,7 +9,7 @@ hostile=$(printf 'q"uote\\back\nnew\tline \xff\xfe end')
 cgfw run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \
 	/usr/bin/python3 "$TOP/tests/tools/probe.py" tcp 198.51.100.7 80 "$hostile" \
 	>/dev/null 2>"$T/err"
-check "every line is valid JSON" jq -e . "$T/ev.json" >/dev/null
+check "every line is valid JSON" quiet jq -e . "$T/ev.json"
 expect_eq "one JSON object per line" "$(wc -l <"$T/ev.json")" "$(jq -c . "$T/ev.json" | wc -l)"
 cmd=$(jq -r '.cmd' "$T/ev.json")
 expect_match "cmd keeps quotes and backslashes" 'q"uote\\back' "$cmd"
@@ -17,7 +17,7 @@ check "cmd keeps the newline" grep -q '^new' <<<"$cmd"
 expect_match "invalid UTF-8 becomes U+FFFD" $'\xef\xbf\xbd\xef\xbf\xbd end' "$cmd"
 for f in time level msg because blocked blockedAt domains ruleSource ruleSourceComment \
 	pid port ip originalIp url cmd schema comm uid cgroup proto rule; do
-	check "field $f present" jq -e "has(\"$f\")" "$T/ev.json" >/dev/null
+	check "field $f present" quiet jq -e "has(\"$f\")" "$T/ev.json"
 done
 expect_match "time is RFC 3339 UTC" '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$' \
 	"$(jq -r .time "$T/ev.json")"
@@ -25,7 +25,7 @@ expect_eq "msg" "PACKET BLOCKED" "$(jq -r .msg "$T/ev.json")"
 expect_eq "level" WARN "$(jq -r .level "$T/ev.json")"
 expect_eq "schema" 1 "$(jq -r .schema "$T/ev.json")"
 expect_eq "comm" python3 "$(jq -r .comm "$T/ev.json")"
-check "cgroup is a number" jq -e '.cgroup | type == "number"' "$T/ev.json" >/dev/null
+check "cgroup is a number" quiet jq -e '.cgroup | type == "number"' "$T/ev.json"
 
 line=$(grep 'PACKET BLOCKED' "$T/err")
 expect_match "text line for people on stderr" \

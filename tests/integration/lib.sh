@@ -43,6 +43,12 @@ check() {
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
+# quiet CMD...: CMD's status without its output (check "..." quiet jq -e ...),
+# so the ok/not ok line itself is never sent to /dev/null with it.
+quiet() {
+	"$@" >/dev/null
+}
+
 # expect_eq DESCRIPTION WANT GOT
 expect_eq() {
 	if [ -n "$2" ] && [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi

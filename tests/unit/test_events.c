@@ -1310,34 +1310,40 @@ static void
 test_proxy_lost(void **state)
 {
 	static const char *const keys[] = {
-	    "time", "level", "msg", "count", "reason", "schema", "cgroup", "mode"};
+	    "time", "level", "msg", "because", "count", "reason", "schema", "cgroup", "mode"};
 	struct fix *f = *state;
 	char got[64], line[1024];
 	int jp[2], tp[2];
+	ssize_t n;
 
 	assert_int_equal(pipe2(jp, O_CLOEXEC | O_NONBLOCK), 0);
 	assert_int_equal(pipe2(tp, O_CLOEXEC | O_NONBLOCK), 0);
 	f->out.json_fd = jp[1];
 	f->out.text_fd = tp[1];
-	assert_int_equal(mon_proxy_lost_emit(&f->out, 0, "dnsproxy queue full"), -EINVAL);
+	assert_int_equal(mon_proxy_lost_emit(&f->out, 0, MON_LOST_DNSQ), -EINVAL);
+	assert_int_equal(mon_proxy_lost_emit(&f->out, 5, MON_LOST_RING), -EINVAL);
 	assert_int_equal(read(jp[0], line, sizeof(line)), -1);
-	assert_int_equal(mon_proxy_lost_emit(&f->out, 1743, "dnsproxy queue full"), 0);
-	assert_int_equal(f->out.n_events, 1);
-	assert_int_equal(f->out.n_proxy_lost, 1743);
-	assert_int_equal(read(jp[0], line, sizeof(line)), (ssize_t)f->out.jb.len);
-	assert_has(f->out.jb.p, "\"level\":\"ERROR\",\"msg\":\"EVENTS LOST\",\"count\":1743,"
-	                        "\"reason\":\"dnsproxy queue full\",\"schema\":1,\"cgroup\":9001,"
-	                        "\"mode\":\"block-list\"}\n");
+	assert_int_equal(mon_proxy_lost_emit(&f->out, 1743, MON_LOST_DNSQ), 0);
+	assert_int_equal(f->out.lost[MON_LOST_DNSQ].total, 1743);
+	assert_int_equal(f->out.lost[MON_LOST_DNSQ].pending, 0);
+	n = read(jp[0], line, sizeof(line) - 1);
+	assert_int_equal(n, (ssize_t)f->out.lost_jb.len);
+	line[n] = '\0';
+	assert_has(line,
+	    "\"level\":\"ERROR\",\"msg\":\"EVENTS LOST\",\"because\":\"ProxyQueueFull\","
+	    "\"count\":1743,\"reason\":\"dnsproxy queue full\",\"schema\":1,"
+	    "\"cgroup\":9001,\"mode\":\"block-list\"}\n");
 	/* Exactly these keys, in a line a strict parser reads. */
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		py_get(&f->out.jb, keys[i], got, sizeof(got));
-	py_get(&f->out.jb, "count", got, sizeof(got));
+		py_get(&f->out.lost_jb, keys[i], got, sizeof(got));
+	py_get(&f->out.lost_jb, "count", got, sizeof(got));
 	assert_string_equal(got, "1743");
-	assert_int_equal(read(tp[0], line, sizeof(line)), (ssize_t)f->out.tb.len);
-	assert_string_equal(
-	    f->out.tb.p, "ERROR EVENTS LOST count=1743 reason=\"dnsproxy queue full\"\n");
-	assert_int_equal(mon_proxy_lost_emit(&f->out, 2, "httpproxy queue full"), 0);
-	assert_int_equal(f->out.n_proxy_lost, 1745);
+	n = read(tp[0], line, sizeof(line) - 1);
+	assert_true(n > 0);
+	line[n] = '\0';
+	assert_string_equal(line, "ERROR EVENTS LOST count=1743 reason=\"dnsproxy queue full\"\n");
+	assert_int_equal(mon_proxy_lost_emit(&f->out, 2, MON_LOST_HTTPQ), 0);
+	assert_int_equal(mon_lost_sum(&f->out, 0), 1745);
 	(void)close(jp[0]);
 	(void)close(jp[1]);
 	(void)close(tp[0]);
