@@ -465,7 +465,8 @@ build_name_policy(struct loader *l)
 		log_info("log-only mode (no rules): nothing is blocked, everything is reported");
 		return;
 	}
-	snprintf(err, sizeof(err), " (%zu duplicate IP rules merged)", l->pol.n_dup);
+	snprintf(err, sizeof(err), " (%zu duplicate IP rule%s merged)", l->pol.n_dup,
+	    l->pol.n_dup == 1 ? "" : "s");
 	log_info("%s mode, %zu rule%s from %d source%s%s%s",
 	    l->pol.mode == CGFW_MODE_ALLOW_LIST ? "allow-list" : "block-list", n_rules,
 	    n_rules == 1 ? "" : "s", n_sources, n_sources == 1 ? "" : "s",

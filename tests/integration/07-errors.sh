@@ -142,7 +142,7 @@ expect_match "... and says so" "block-list mode, 0 rules from 1 source: nothing 
 printf '198.51.100.7\n203.0.113.10\nexample.com\n' >"$T/mixed.list"
 cgfw run --user nobody --allow-list 203.0.113.10,198.51.100.8 --allow-list-file "$T/mixed.list" \
 	-- true 2>"$T/err"
-expect_match "the mode line" "cgfw-loader\[[0-9]+\]: allow-list mode, 4 rules from 2 sources \(1 duplicate IP rules merged\)" \
+expect_match "the mode line" "cgfw-loader\[[0-9]+\]: allow-list mode, 4 rules from 2 sources \(1 duplicate IP rule merged\)" \
 	"$(cat "$T/err")"
 cgfw run --user nobody -- true 2>"$T/err"
 expect_match "the mode line: log-only" "log-only mode \(no rules\): nothing is blocked" "$(cat "$T/err")"
