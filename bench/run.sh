@@ -157,13 +157,51 @@ bench_startup() {
 	row "$metric" "$base" "$cg" ms
 }
 
+# ---------------------------------------------------------------------------
+# 4. A one-million-IP allow list: the loader's share (ip_load: parse, merge
+# duplicates, create and fill the maps, target under 1 s), and the wall time
+# of `run true` with the list against no list, monitor handshake included.
+
+bench_ip_list() {
+	local out ms t0 t1 base cg
+	if ! cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$TOP" -I"$B" -I"$B/proto" -o "$B/bench/ip_load" \
+	    "$TOP/bench/ip_load.c" "$B/libcgfw.a" -lhttp_parser -lbpf; then
+		err "cannot build ip_load"
+		row "1M-IP list: parse+merge+maps" n/a error ms
+		return 1
+	fi
+	out=$("$B/bench/ip_load" 1000000) || { err "ip_load failed"; row "1M-IP list: parse+merge+maps" n/a error ms; return 1; }
+	say "$out"
+	ms=$(sed -n 's/^load [0-9]* IP rules: \([0-9.]*\) ms.*/\1/p' <<<"$out")
+	row "1M-IP list: parse+merge+maps" n/a "$ms" ms
+	awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "10.%d.%d.%d\n", i / 65536, i / 256 % 256, i % 256 }' \
+	    >"$T/big.ips"
+	chmod 644 "$T/big.ips"
+	t0=$(date +%s%N)
+	in_client "$LOADER" run --user "$BENCH_USER" --upstream "$SERVER_IP" \
+	    --log-file "$T/events.json" -- true 2>/dev/null || { err "loader without list failed"; return 1; }
+	t1=$(date +%s%N)
+	base=$(((t1 - t0) / 1000000))
+	t0=$(date +%s%N)
+	if ! in_client "$LOADER" run --user "$BENCH_USER" --upstream "$SERVER_IP" \
+	    --allow-list-file "$T/big.ips" --log-file "$T/events.json" -- true 2>"$T/ip-list.err"; then
+		err "loader with the 1M-IP list failed: $(tail -n 2 "$T/ip-list.err")"
+		row "run with no list vs 1M IPs" "$base" error ms
+		return 1
+	fi
+	t1=$(date +%s%N)
+	cg=$(((t1 - t0) / 1000000))
+	row "run with no list vs 1M IPs" "$base" "$cg" ms
+}
+
 # shellcheck source=bench/dns.sh
 . "$(dirname "$0")/dns.sh"
 
 # shellcheck source=bench/http.sh
 . "$(dirname "$0")/http.sh"
 
-BENCHES=(bench_connect_rate bench_iperf bench_startup bench_dns bench_dns_list bench_http)
+BENCHES=(bench_connect_rate bench_iperf bench_startup bench_dns bench_dns_list bench_ip_list
+    bench_http)
 
 # ---------------------------------------------------------------------------
 

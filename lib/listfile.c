@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * List-file loading.  The file is mapped (or read) once; plain names, the
- * bulk of any public list, are checked and lower-cased by an inline twin of
- * rules.c's name rules and go straight into the name table.  Anything else
- * (IPs, CIDRs, ports, URLs) takes the slow path through rules_parse_one().
+ * List-file loading.  The file is mapped (or read) once and checked for
+ * control characters whole; plain names, the bulk of any public list, are
+ * checked and lower-cased by an inline twin of rules.c's name rules and go
+ * straight into the name table, plain IPv4 addresses straight into the
+ * ruleset.  Anything else (CIDRs, ports, URLs, odd addresses) takes the slow
+ * path through rules_parse_one().
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,17 +20,19 @@
 
 #include "bpf/egress.h"
 #include "lib/listfile.h"
+#include "lib/log.h"
 
 #define NAME_MAX_LEN 253
-#define QUOTE_MAX    200
 
 struct lf {
 	const char *path;
+	size_t path_len;
 	int action;
 	struct np_builder *b;
 	struct cgfw_ruleset *rs;
 	uint32_t *next_id;
 	uint32_t line;
+	size_t n_lines;
 	char *err;
 	size_t err_len;
 };
@@ -166,9 +171,11 @@ hosts_header_name(const char *s, size_t n)
 static int
 fail(struct lf *f, const char *text, size_t n, const char *why)
 {
+	char q[LOG_ESC_LEN];
+
 	if (f->err_len)
-		snprintf(f->err, f->err_len, "%s:%u: invalid rule \"%.*s\": %s", f->path, f->line,
-		    (int)(n > QUOTE_MAX ? QUOTE_MAX : n), text, why);
+		snprintf(f->err, f->err_len, "%s:%u: invalid rule \"%s\": %s", f->path, f->line,
+		    log_escape(q, sizeof(q), text, n), why);
 	return -EINVAL;
 }
 
@@ -220,6 +227,24 @@ hosts_name(struct lf *f, const char *tok, size_t n)
 	return add_name(f, RULE_NAME, name, (size_t)len, tok, n);
 }
 
+/*
+ * rs grows by what the rest of the file could hold at most, once: a list of
+ * a million IPs is not copied over and over as it grows.
+ */
+static int
+push_rule(struct lf *f, struct cgfw_rule *rule)
+{
+	int r = 0;
+
+	if (f->rs->n == f->rs->cap)
+		r = rules_reserve(f->rs, f->n_lines - f->line + 1);
+	if (r == 0)
+		r = rules_push(f->rs, rule);
+	if (r < 0 && f->err_len)
+		snprintf(f->err, f->err_len, "%s:%u: out of memory", f->path, f->line);
+	return r;
+}
+
 /* IPs, CIDRs, ports and URLs: rare in lists, so the full parser. */
 static int
 slow_rule(struct lf *f, const char *tok, size_t n)
@@ -264,11 +289,55 @@ slow_rule(struct lf *f, const char *tok, size_t n)
 		}
 	}
 	/* IPs and CIDRs for the maps; URLs keep scheme, port and path here. */
-	r = rules_push(f->rs, &rule);
+	r = push_rule(f, &rule);
 	if (r == 0)
 		return 0;
-	if (f->err_len)
-		snprintf(f->err, f->err_len, "%s:%u: out of memory", f->path, f->line);
+out:
+	rule_clear(&rule);
+	return r;
+}
+
+/*
+ * A plain IPv4 address, the bulk of IP lists: what rules_parse_one() makes
+ * of it (the same inet_pton()), without its copies and printf.  Anything
+ * odd goes to the slow path, which words the error.
+ */
+static int
+ip4_rule(struct lf *f, const char *tok, size_t n)
+{
+	struct cgfw_rule rule = {.kind = RULE_IP4, .action = f->action, .plen = 32};
+	char buf[INET_ADDRSTRLEN], digits[10];
+	struct in_addr a;
+	size_t n_digits = 0;
+	int r;
+
+	if (n >= sizeof(buf))
+		return slow_rule(f, tok, n);
+	memcpy(buf, tok, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return slow_rule(f, tok, n);
+	rule.addr = a.s_addr;
+	for (uint32_t l = f->line; l || !n_digits; l /= 10)
+		digits[n_digits++] = (char)('0' + l % 10);
+	rule.text = strndup(tok, n);
+	rule.origin = malloc(f->path_len + 1 + n_digits + 1);
+	if (!rule.text || !rule.origin) {
+		r = -ENOMEM;
+		if (f->err_len)
+			snprintf(f->err, f->err_len, "%s:%u: out of memory", f->path, f->line);
+		goto out;
+	}
+	memcpy(rule.origin, f->path, f->path_len);
+	rule.origin[f->path_len] = ':';
+	for (size_t i = 0; i < n_digits; i++)
+		rule.origin[f->path_len + 1 + i] = digits[n_digits - 1 - i];
+	rule.origin[f->path_len + 1 + n_digits] = '\0';
+	r = take_id(f, &rule.id);
+	if (r == 0)
+		r = push_rule(f, &rule);
+	if (r == 0)
+		return 0;
 out:
 	rule_clear(&rule);
 	return r;
@@ -294,7 +363,7 @@ one_rule(struct lf *f, const char *tok, size_t n)
 		p += 2;
 		pn -= 2;
 	} else if (all_numeric(tok, n)) {
-		return slow_rule(f, tok, n);
+		return ip4_rule(f, tok, n);
 	}
 	len = name_check(p, pn, name, &why);
 	if (len < 0)
@@ -340,6 +409,44 @@ one_line(struct lf *f, const char *s, const char *end)
 			return r;
 	}
 	return 0;
+}
+
+/* Tab, and CR only as part of a line end ("\r\n", or at the very end). */
+static inline int
+ctl_ok(const char *s, size_t i, size_t n)
+{
+	return s[i] == '\t' || s[i] == '\n' || (s[i] == '\r' && (i + 1 == n || s[i + 1] == '\n'));
+}
+
+int
+listfile_check_text(const char *path, const char *s, size_t n, char *err, size_t err_len)
+{
+	const char *line, *eol;
+	char q[LOG_ESC_LEN];
+	size_t i, n_line = 1;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 || c == 0x7f) && !ctl_ok(s, i, n))
+			break;
+	}
+	if (i == n)
+		return 0;
+	line = s;
+	for (const char *p = s; (p = memchr(p, '\n', (size_t)(s + i - p))); p++) {
+		n_line++;
+		line = p + 1;
+	}
+	eol = memchr(s + i, '\n', n - i);
+	if (!eol)
+		eol = s + n;
+	snprintf(err, err_len,
+	    "%s:%zu: control character \\x%02x in \"%s\": cgfw reads text only (tabs and line "
+	    "ends are the only control characters allowed)",
+	    path, n_line, (unsigned char)s[i],
+	    log_escape(q, sizeof(q), line, (size_t)(eol - line)));
+	return -EINVAL;
 }
 
 /* Pipes and the like: read it all, up to LISTFILE_MAX_BYTES. */
@@ -439,12 +546,17 @@ listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ru
 		}
 	}
 
+	r = listfile_check_text(path, data ? data : "", len, err, err_len);
+	if (r < 0)
+		goto out;
 	p = data;
 	end = data ? data + len : NULL;
 	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
 		p += 3; /* a UTF-8 byte order mark, as some editors write */
 	for (const char *q = p; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
 		n_lines++;
+	f.n_lines = n_lines;
+	f.path_len = strlen(path);
 	r = np_builder_reserve(b, n_lines, len);
 	if (r < 0) {
 		snprintf(err, err_len, "%s: cannot load: %s", path, strerror(-r));

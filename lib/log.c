@@ -64,6 +64,54 @@ log_msg(int level, int errnum, const char *func, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* How many bytes log_escape() writes for c. */
+static size_t
+esc_len(unsigned char c)
+{
+	if (c == '"' || c == '\\')
+		return 2;
+	return c >= 0x20 && c < 0x7f ? 1 : 4;
+}
+
+const char *
+log_escape(char *buf, size_t buf_len, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, total = 0, room;
+
+	if (buf_len < 4) {
+		if (buf_len)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (size_t i = 0; i < n && total < buf_len; i++)
+		total += esc_len((unsigned char)s[i]);
+	/* Cut only when it does not fit, and then keep room for "...". */
+	room = total < buf_len ? buf_len - 1 : buf_len - 4;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (o + esc_len(c) > room) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (esc_len(c) == 1) {
+			buf[o++] = (char)c;
+		} else if (esc_len(c) == 2) {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 void
 fatal_msg(int errnum, const char *fmt, ...)
 {

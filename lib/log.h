@@ -7,6 +7,7 @@
 #define CGFW_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void log_init(const char *procname, int debug);
 int log_debug_enabled(void);
@@ -15,6 +16,15 @@ void log_msg(int level, int errnum, const char *func, const char *fmt, ...)
 void fatal_msg(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* The status fatal*() exits with: 1 unless the process says otherwise (the loader: 125). */
 void log_fatal_status(int status);
+
+/*
+ * Input quoted in a message: s (n bytes, NULs included) with printable ASCII
+ * as is, '"' and '\\' escaped, every other byte as \xNN, cut to fit
+ * buf_len (>= 4) with "..." at the end.  Returns buf.  LOG_ESC_LEN shows
+ * about 200 bytes of input.
+ */
+#define LOG_ESC_LEN 204
+const char *log_escape(char *buf, size_t buf_len, const char *s, size_t n);
 
 enum { LOG_L_DEBUG, LOG_L_INFO, LOG_L_WARN };
 

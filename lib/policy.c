@@ -7,67 +7,117 @@
 
 #include "lib/policy.h"
 
-/* Keep one entry per key: a block beats an allow; otherwise the first wins. */
-static void
-merge(struct cgfw_policy_val *have, const struct cgfw_policy_val *v)
+/*
+ * A map entry in one integer, ordered as the tie rules want: the key, then a
+ * block before an allow (bit 0).  Rules sorted stably on it put each key's
+ * winner first: a block if any, else the first in the ruleset.  The entry is
+ * rebuilt from it, so the sorted rules are never looked up again.
+ */
+struct sort_item {
+	uint64_t key;
+	uint32_t rule_id;
+};
+
+static uint64_t
+key_ip4(const struct cgfw_rule *r)
 {
-	if (have->action != CGFW_ACT_BLOCK && v->action == CGFW_ACT_BLOCK)
-		*have = *v;
+	return (uint64_t)ntohl(r->addr) << 17 | (uint64_t)r->port << 1 |
+	       (r->action == CGFW_ACT_BLOCK ? 0 : 1);
+}
+
+static uint64_t
+key_cidr4(const struct cgfw_rule *r)
+{
+	return (uint64_t)r->plen << 33 | (uint64_t)ntohl(r->addr) << 1 |
+	       (r->action == CGFW_ACT_BLOCK ? 0 : 1);
+}
+
+/* LSD radix sort on the low n_bytes bytes of key: stable, O(n), tmp as large as v. */
+static struct sort_item *
+radix_sort(struct sort_item *v, struct sort_item *tmp, size_t n, int n_bytes)
+{
+	for (int b = 0; b < n_bytes; b++) {
+		size_t count[257] = {0};
+		int shift = 8 * b;
+		struct sort_item *t;
+
+		for (size_t i = 0; i < n; i++)
+			count[((v[i].key >> shift) & 0xff) + 1]++;
+		if (n && count[((v[0].key >> shift) & 0xff) + 1] == n)
+			continue; /* one value in this byte: nothing moves */
+		for (int i = 0; i < 256; i++)
+			count[i + 1] += count[i];
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(v[i].key >> shift) & 0xff]++] = v[i];
+		t = v;
+		v = tmp;
+		tmp = t;
+	}
+	return v;
 }
 
 int
 policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol)
 {
 	struct cgfw_policy pol = {0};
-	int have_allow = 0, have_block = 0, block_names = 0;
+	struct sort_item *ip4, *lpm4, *tmp, *v;
+	size_t n_ip4 = 0, n_lpm4 = 0;
+	int have_allow = 0, have_block = 0, block_names = 0, r = -ENOMEM;
 
+	/* Sized for the worst case: untouched pages cost nothing. */
+	ip4 = calloc(rs->n + 1, sizeof(*ip4));
+	lpm4 = calloc(rs->n + 1, sizeof(*lpm4));
+	tmp = calloc(rs->n + 1, sizeof(*tmp));
 	pol.ip4 = calloc(rs->n + 1, sizeof(*pol.ip4));
 	pol.cidr4 = calloc(rs->n + 1, sizeof(*pol.cidr4));
-	if (!pol.ip4 || !pol.cidr4) {
-		policy_free(&pol);
-		return -ENOMEM;
-	}
+	if (!ip4 || !lpm4 || !tmp || !pol.ip4 || !pol.cidr4)
+		goto out;
 	for (size_t i = 0; i < rs->n; i++) {
-		const struct cgfw_rule *r = &rs->v[i];
-		struct cgfw_policy_val v = {
-		    .rule_id = r->id ? r->id : (uint32_t)i + 1, .action = r->action};
-		size_t j;
+		const struct cgfw_rule *rl = &rs->v[i];
+		uint32_t id = rl->id ? rl->id : (uint32_t)i + 1;
 
-		if (r->action == CGFW_ACT_ALLOW)
+		if (rl->action == CGFW_ACT_ALLOW)
 			have_allow = 1;
 		else
 			have_block = 1;
-
-		if (r->kind == RULE_IP4) {
-			struct cgfw_ip4_key k = {.addr = r->addr, .port = r->port};
-
-			for (j = 0; j < pol.n_ip4; j++)
-				if (!memcmp(&pol.ip4[j].key, &k, sizeof(k)))
-					break;
-			if (j < pol.n_ip4) {
-				merge(&pol.ip4[j].val, &v);
-				continue;
-			}
-			pol.ip4[pol.n_ip4].key = k;
-			pol.ip4[pol.n_ip4++].val = v;
-		} else if (r->kind == RULE_CIDR4) {
-			struct cgfw_lpm4_key k = {.prefixlen = r->plen, .addr = r->addr};
-
-			for (j = 0; j < pol.n_cidr4; j++)
-				if (!memcmp(&pol.cidr4[j].key, &k, sizeof(k)))
-					break;
-			if (j < pol.n_cidr4) {
-				merge(&pol.cidr4[j].val, &v);
-				continue;
-			}
-			pol.cidr4[pol.n_cidr4].key = k;
-			pol.cidr4[pol.n_cidr4++].val = v;
+		if (rl->kind == RULE_IP4) {
+			ip4[n_ip4].key = key_ip4(rl);
+			ip4[n_ip4++].rule_id = id;
+		} else if (rl->kind == RULE_CIDR4) {
+			lpm4[n_lpm4].key = key_cidr4(rl);
+			lpm4[n_lpm4++].rule_id = id;
 		} else {
 			pol.n_names++;
-			if (r->action == CGFW_ACT_BLOCK)
+			if (rl->action == CGFW_ACT_BLOCK)
 				block_names = 1;
 		}
 	}
+	/* Each key's winner comes first: keep it, drop the rest. */
+	v = radix_sort(ip4, tmp, n_ip4, 7);
+	for (size_t i = 0; i < n_ip4; i++) {
+		struct cgfw_ip4_entry *e = &pol.ip4[pol.n_ip4];
+
+		if (i && v[i].key >> 1 == v[i - 1].key >> 1)
+			continue;
+		e->key.addr = htonl((uint32_t)(v[i].key >> 17));
+		e->key.port = (uint16_t)(v[i].key >> 1);
+		e->val.rule_id = v[i].rule_id;
+		e->val.action = v[i].key & 1 ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK;
+		pol.n_ip4++;
+	}
+	v = radix_sort(lpm4, tmp, n_lpm4, 5);
+	for (size_t i = 0; i < n_lpm4; i++) {
+		struct cgfw_lpm4_entry *e = &pol.cidr4[pol.n_cidr4];
+
+		if (i && v[i].key >> 1 == v[i - 1].key >> 1)
+			continue;
+		e->key.prefixlen = (uint32_t)(v[i].key >> 33);
+		e->key.addr = htonl((uint32_t)(v[i].key >> 1));
+		e->val.rule_id = v[i].rule_id;
+		e->val.action = v[i].key & 1 ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK;
+		pol.n_cidr4++;
+	}
+	pol.n_dup = n_ip4 - pol.n_ip4 + n_lpm4 - pol.n_cidr4;
 	if (have_allow)
 		pol.mode = CGFW_MODE_ALLOW_LIST;
 	else if (have_block)
@@ -76,7 +126,14 @@ policy_compile(const struct cgfw_ruleset *rs, struct cgfw_policy *ret_pol)
 		pol.mode = CGFW_MODE_LOG_ONLY;
 	pol.block_unresolved = pol.mode == CGFW_MODE_BLOCK_LIST && block_names;
 	*ret_pol = pol;
-	return 0;
+	r = 0;
+out:
+	free(ip4);
+	free(lpm4);
+	free(tmp);
+	if (r < 0)
+		policy_free(&pol);
+	return r;
 }
 
 void

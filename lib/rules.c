@@ -13,6 +13,7 @@
 #include <http_parser.h>
 
 #include "bpf/egress.h"
+#include "lib/log.h"
 #include "lib/rules.h"
 
 const char *
@@ -373,12 +374,31 @@ rules_parse_one(const char *text, int action, const char *origin, struct cgfw_ru
 			res = -ENOMEM;
 	}
 	if (res < 0) {
-		snprintf(err, err_len, "invalid rule \"%.*s\" in %s: %s", (int)(n > 200 ? 200 : n),
-		    text, origin, why ? why : strerror(-res));
+		char q[LOG_ESC_LEN];
+
+		snprintf(err, err_len, "invalid rule \"%s\" in %s: %s",
+		    log_escape(q, sizeof(q), text, n), origin, why ? why : strerror(-res));
 		rule_clear(&r);
 		return res;
 	}
 	*ret = r;
+	return 0;
+}
+
+int
+rules_reserve(struct cgfw_ruleset *rs, size_t n_more)
+{
+	struct cgfw_rule *v;
+
+	if (n_more > SIZE_MAX / sizeof(*v) - rs->n)
+		return -ENOMEM;
+	if (rs->cap - rs->n >= n_more)
+		return 0;
+	v = reallocarray(rs->v, rs->n + n_more, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	rs->v = v;
+	rs->cap = rs->n + n_more;
 	return 0;
 }
 

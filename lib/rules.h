@@ -48,6 +48,8 @@ int rules_add_list(struct cgfw_ruleset *rs, const char *list, int action, const 
     char *err, size_t err_len);
 /* Appends r (moved in, not copied); -ENOMEM leaves rs and r as they were. */
 int rules_push(struct cgfw_ruleset *rs, struct cgfw_rule *r);
+/* Room for n_more rules past rs->n, so a long list does not regrow. */
+int rules_reserve(struct cgfw_ruleset *rs, size_t n_more);
 void rules_free(struct cgfw_ruleset *rs);
 void rule_clear(struct cgfw_rule *r);
 const char *rules_kind_name(enum cgfw_rule_kind kind);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,22 +134,104 @@ bpffs_ensure(void)
 	return 0;
 }
 
+/* Entries per BPF_MAP_UPDATE_BATCH call. */
+#define FILL_CHUNK 4096
+
+/*
+ * n entries (struct cgfw_ip4_entry or cgfw_lpm4_entry: key, then the value
+ * at val_off) into the map, a batch of FILL_CHUNK per syscall: a million
+ * IPs take half a second, not several.  A kernel without batch updates for
+ * the map type gets them one at a time.  The keys are unique
+ * (policy_compile() merged them) and the map is new, so BPF_ANY, the only
+ * flag batches take, inserts exactly as BPF_NOEXIST would.
+ */
+static int
+fill_map(int fd, const void *entries, size_t n, size_t entry_size, size_t key_size, size_t val_off)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	const size_t val_size = sizeof(struct cgfw_policy_val);
+	char *keys = malloc(FILL_CHUNK * key_size), *vals = malloc(FILL_CHUNK * val_size);
+	int batch = 1, r = 0;
+
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i += FILL_CHUNK) {
+		size_t c = n - i < FILL_CHUNK ? n - i : FILL_CHUNK;
+		const char *e = (const char *)entries + i * entry_size;
+		__u32 count = (__u32)c;
+
+		if (batch) {
+			for (size_t j = 0; j < c; j++) {
+				memcpy(keys + j * key_size, e + j * entry_size, key_size);
+				memcpy(vals + j * val_size, e + j * entry_size + val_off, val_size);
+			}
+			if (bpf_map_update_batch(fd, keys, vals, &count, &opts) == 0)
+				continue;
+			r = -errno;
+			if (count != 0 || (r != -EINVAL && r != -EOPNOTSUPP && r != -524))
+				goto out; /* 524: the kernel's ENOTSUPP */
+			batch = 0;
+			r = 0;
+		}
+		for (size_t j = 0; j < c; j++) {
+			if (bpf_map_update_elem(fd, e + j * entry_size,
+			        e + j * entry_size + val_off, BPF_NOEXIST) < 0) {
+				r = -errno;
+				goto out;
+			}
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
 static int
 fill_maps(struct egress *skel, const struct cgfw_policy *pol)
 {
-	int ip4 = bpf_map__fd(skel->maps.cgfw_allow_v4);
-	int cidr = bpf_map__fd(skel->maps.cgfw_cidr_v4);
+	int r;
 
-	if (pol->n_ip4 > CGFW_ALLOW_V4_MAX || pol->n_cidr4 > CGFW_CIDR_V4_MAX)
+	if (pol->n_ip4 > bpf_map__max_entries(skel->maps.cgfw_allow_v4) ||
+	    pol->n_cidr4 > bpf_map__max_entries(skel->maps.cgfw_cidr_v4))
 		return -E2BIG;
-	for (size_t i = 0; i < pol->n_ip4; i++)
-		if (bpf_map_update_elem(ip4, &pol->ip4[i].key, &pol->ip4[i].val, BPF_NOEXIST) < 0)
-			return -errno;
-	for (size_t i = 0; i < pol->n_cidr4; i++)
-		if (bpf_map_update_elem(cidr, &pol->cidr4[i].key, &pol->cidr4[i].val, BPF_NOEXIST) <
-		    0)
-			return -errno;
-	return 0;
+	r = fill_map(bpf_map__fd(skel->maps.cgfw_allow_v4), pol->ip4, pol->n_ip4, sizeof(*pol->ip4),
+	    sizeof(pol->ip4->key), offsetof(struct cgfw_ip4_entry, val));
+	if (r < 0)
+		return r;
+	return fill_map(bpf_map__fd(skel->maps.cgfw_cidr_v4), pol->cidr4, pol->n_cidr4,
+	    sizeof(*pol->cidr4), sizeof(pol->cidr4->key), offsetof(struct cgfw_lpm4_entry, val));
+}
+
+/*
+ * The policy maps hold what the input needs (at least the defaults of
+ * bpf/egress.h, so small policies load as they always did), up to
+ * CGFW_POLICY_MAP_MAX; the loader refused more already, naming the files.
+ */
+static int
+size_maps(struct egress *skel, const struct cgfw_policy *pol, char *err, size_t err_len)
+{
+	__u32 n_ip4 = CGFW_ALLOW_V4_MAX, n_cidr4 = CGFW_CIDR_V4_MAX;
+	int r;
+
+	if (pol->n_ip4 > CGFW_POLICY_MAP_MAX || pol->n_cidr4 > CGFW_POLICY_MAP_MAX) {
+		snprintf(err, err_len,
+		    "%zu IP and %zu CIDR entries: over the limit of %u per policy map", pol->n_ip4,
+		    pol->n_cidr4, CGFW_POLICY_MAP_MAX);
+		return -E2BIG;
+	}
+	if (pol->n_ip4 > n_ip4)
+		n_ip4 = (__u32)pol->n_ip4;
+	if (pol->n_cidr4 > n_cidr4)
+		n_cidr4 = (__u32)pol->n_cidr4;
+	r = bpf_map__set_max_entries(skel->maps.cgfw_allow_v4, n_ip4);
+	if (r == 0)
+		r = bpf_map__set_max_entries(skel->maps.cgfw_cidr_v4, n_cidr4);
+	if (r < 0)
+		snprintf(err, err_len, "cannot size the policy maps: %s", strerror(-r));
+	return r;
 }
 
 /* argv at exec for the cgroup's processes: a global hook filtered by cgroup. */
@@ -220,6 +303,9 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	b->skel->rodata->cgfw_http_port = cfg->http_port;
 	b->skel->rodata->cgfw_block_unresolved = (__u8)pol->block_unresolved;
 	b->skel->rodata->cgfw_allow_raw = (__u8)cfg->allow_raw;
+	r = size_maps(b->skel, pol, err, err_len);
+	if (r < 0)
+		goto out;
 
 	r = egress__load(b->skel);
 	if (r < 0) {
@@ -231,7 +317,11 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	}
 	r = fill_maps(b->skel, pol);
 	if (r < 0) {
-		snprintf(err, err_len, "cannot fill the policy maps: %s", strerror(-r));
+		snprintf(err, err_len,
+		    "cannot fill the policy maps (%zu IP entries in a map of %u, %zu CIDR entries in "
+		    "a map of %u): %s",
+		    pol->n_ip4, bpf_map__max_entries(b->skel->maps.cgfw_allow_v4), pol->n_cidr4,
+		    bpf_map__max_entries(b->skel->maps.cgfw_cidr_v4), strerror(-r));
 		goto out;
 	}
 	b->exempt_id = cfg->exempt_cgroup_id;

@@ -39,6 +39,7 @@ enum loader_cmd {
 struct loader_file {
 	char *path;
 	int action;
+	int replaced; /* a config key the command line overrides: checked, then dropped */
 };
 
 struct loader_opts {
@@ -55,6 +56,7 @@ struct loader_opts {
 	struct loader_file files[LOADER_MAX_FILES]; /* --allow-list-file, --block-list-file */
 	int n_files;
 	int have_cli_allow_file, have_cli_block_file;
+	int allow_empty; /* --allow-empty: a list file with no rules is not an error */
 	char *upstreams[LOADER_MAX_UPSTREAMS]; /* "IP:PORT" / "[IP6]:PORT" */
 	int n_upstreams;
 	int have_cli_upstream;

@@ -6,15 +6,19 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
 
+#include "lib/listfile.h"
 #include "lib/log.h"
 #include "loader.h"
 
@@ -35,6 +39,8 @@ static void __attribute__((noreturn)) usage(int code)
 	    "  --user U           run CMD as U (default: SUDO_UID, else root with a warning)\n"
 	    "  --allow-list-file F, --block-list-file F\n"
 	    "                     rules from a file: one a line, # comments, hosts-file lines\n"
+	    "  --allow-empty      a list file with no rules is not an error (an empty\n"
+	    "                     allow list then blocks everything)\n"
 	    "  --upstream IP[:PORT]  DNS server to forward to (repeatable; default: the\n"
 	    "                     nameservers of /etc/resolv.conf)\n"
 	    "  --dns-min-ttl N    resolved IPs stay allowed at least N seconds (default 300)\n"
@@ -78,12 +84,13 @@ set_str(char **dst, const char *v)
 }
 
 static void
-opts_add_file(struct loader_opts *o, const char *path, int action)
+opts_add_file(struct loader_opts *o, const char *path, int action, int replaced)
 {
 	if (o->n_files >= LOADER_MAX_FILES)
 		fatalx("more than %d list files", LOADER_MAX_FILES);
 	o->files[o->n_files].path = strdup(path);
 	o->files[o->n_files].action = action;
+	o->files[o->n_files].replaced = replaced;
 	if (!o->files[o->n_files].path)
 		fatal("strdup");
 	o->n_files++;
@@ -180,119 +187,166 @@ struct config_ctx {
 	char err[2 * PATH_MAX];
 };
 
+/* The first error is the one inih's line number belongs to. */
+static int __attribute__((format(printf, 2, 3)))
+config_error(struct config_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err[0])
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
 /*
- * inih callback: every key of the config file; CLI values win.  Debian's
- * inih is built without line numbers, so errors name the file and the key.
+ * inih callback: every key of the config file.  CLI values win, but a value
+ * the command line replaces is checked all the same (into a scratch copy):
+ * a broken config fails wherever its values end up.  Debian's inih is built
+ * without line numbers in the callback; inih returns the line of the first
+ * error, which config_load() appends.
  */
 static int
 config_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_ctx *c = user;
-	struct loader_opts *o = c->o;
-	char origin[PATH_MAX + 64];
+	struct loader_opts *o = c->o, scratch = {0};
+	char origin[PATH_MAX + 64], q[LOG_ESC_LEN];
+	int v;
 
 	if (snprintf(origin, sizeof(origin), "%s: %s", c->file, name) >= (int)sizeof(origin))
 		fatalx("config path too long");
-	if (section[0] && strcmp(section, "cgfw") != 0) {
-		snprintf(c->err, sizeof(c->err), "%s: unknown section [%.64s]", c->file, section);
-		return 0;
-	}
+	if (section[0] && strcmp(section, "cgfw") != 0)
+		return config_error(c, "%s: unknown section [%s]", c->file,
+		    log_escape(q, sizeof(q), section, strlen(section)));
+	log_escape(q, sizeof(q), value, strlen(value));
 	if (!strcmp(name, "allow-list") || !strcmp(name, "block-list")) {
 		int allow = name[0] == 'a';
+		int replaced = allow ? o->have_cli_allow : o->have_cli_block;
 		char err[CGFW_ERR_LEN];
+		int r;
 
-		if ((allow && o->have_cli_allow) || (!allow && o->have_cli_block))
-			return 1;
-		if (rules_add_list(&o->rules, value, allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK,
-		        origin, err, sizeof(err)) < 0) {
-			snprintf(c->err, sizeof(c->err), "%s", err);
-			return 0;
-		}
+		r = rules_add_list(replaced ? &scratch.rules : &o->rules, value,
+		    allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK, origin, err, sizeof(err));
+		rules_free(&scratch.rules);
+		if (r < 0)
+			return config_error(c, "%s", err);
 	} else if (!strcmp(name, "allow-list-file") || !strcmp(name, "block-list-file")) {
-		if (!(name[0] == 'a' ? o->have_cli_allow_file : o->have_cli_block_file))
-			opts_add_file(o, value, name[0] == 'a' ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK);
+		int allow = name[0] == 'a';
+
+		if (!value[0])
+			return config_error(c, "%s: empty file name", origin);
+		opts_add_file(o, value, allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK,
+		    allow ? o->have_cli_allow_file : o->have_cli_block_file);
 	} else if (!strcmp(name, "upstream")) {
-		if (!o->have_cli_upstream && opts_add_upstream(o, value) < 0) {
-			snprintf(c->err, sizeof(c->err), "%s: invalid upstream \"%.64s\"", origin,
-			    value);
-			return 0;
-		}
+		int r = opts_add_upstream(o->have_cli_upstream ? &scratch : o, value);
+
+		free(scratch.upstreams[0]);
+		if (r < 0)
+			return config_error(c, "%s: invalid upstream \"%s\"", origin, q);
 	} else if (!strcmp(name, "dns-min-ttl")) {
-		if (!o->have_cli_min_ttl && opts_min_ttl(o, value) < 0) {
-			snprintf(c->err, sizeof(c->err),
-			    "%s: expected seconds (0-604800), not \"%.64s\"", origin, value);
-			return 0;
-		}
+		if (opts_min_ttl(o->have_cli_min_ttl ? &scratch : o, value) < 0)
+			return config_error(
+			    c, "%s: expected seconds (0-604800), not \"%s\"", origin, q);
 	} else if (!strcmp(name, "dns-block-response")) {
-		if (!o->have_cli_block_response && opts_block_response(o, value) < 0) {
-			snprintf(c->err, sizeof(c->err),
-			    "%s: expected refused or nxdomain, not \"%.64s\"", origin, value);
-			return 0;
-		}
-	} else if (!strcmp(name, "allow-dns-request")) {
-		int v;
+		if (opts_block_response(o->have_cli_block_response ? &scratch : o, value) < 0)
+			return config_error(
+			    c, "%s: expected refused or nxdomain, not \"%s\"", origin, q);
+	} else if (!strcmp(name, "allow-dns-request") || !strcmp(name, "allow-raw-sockets") ||
+	           !strcmp(name, "allow-empty") || !strcmp(name, "allow-event-loss") ||
+	           !strcmp(name, "debug")) {
+		if (parse_bool(value, &v) < 0)
+			return config_error(c, "%s: expected true or false, not \"%s\"", origin, q);
+		if (!strcmp(name, "allow-dns-request"))
+			o->allow_dns_request |= v;
+		else if (!strcmp(name, "allow-event-loss"))
+			o->allow_event_loss |= v;
+		else if (!strcmp(name, "allow-raw-sockets"))
+			o->allow_raw |= v;
+		else if (!strcmp(name, "allow-empty"))
+			o->allow_empty |= v;
+		else
+			o->debug |= v;
+	} else if (!strcmp(name, "log-file") || !strcmp(name, "user") || !strcmp(name, "cgroup")) {
+		char **dst = name[0] == 'l' ? &o->log_file : name[0] == 'u' ? &o->user : &o->cgroup;
 
-		if (parse_bool(value, &v) < 0) {
-			snprintf(c->err, sizeof(c->err),
-			    "%s: expected true or false, not \"%.64s\"", origin, value);
-			return 0;
-		}
-		o->allow_dns_request |= v;
-	} else if (!strcmp(name, "allow-event-loss")) {
-		int v;
-
-		if (parse_bool(value, &v) < 0) {
-			snprintf(c->err, sizeof(c->err),
-			    "%s: expected true or false, not \"%.64s\"", origin, value);
-			return 0;
-		}
-		o->allow_event_loss |= v;
-	} else if (!strcmp(name, "allow-raw-sockets")) {
-		int v;
-
-		if (parse_bool(value, &v) < 0) {
-			snprintf(c->err, sizeof(c->err),
-			    "%s: expected true or false, not \"%.64s\"", origin, value);
-			return 0;
-		}
-		o->allow_raw |= v;
-	} else if (!strcmp(name, "log-file")) {
-		if (!o->log_file)
-			set_str(&o->log_file, value);
-	} else if (!strcmp(name, "user")) {
-		if (!o->user)
-			set_str(&o->user, value);
-	} else if (!strcmp(name, "cgroup")) {
-		if (!o->cgroup)
-			set_str(&o->cgroup, value);
-	} else if (!strcmp(name, "debug")) {
-		int v;
-
-		if (parse_bool(value, &v) < 0) {
-			snprintf(c->err, sizeof(c->err),
-			    "%s: expected true or false, not \"%.64s\"", origin, value);
-			return 0;
-		}
-		o->debug |= v;
+		if (!value[0])
+			return config_error(c, "%s: empty value", origin);
+		if (!*dst)
+			set_str(dst, value);
 	} else {
-		snprintf(c->err, sizeof(c->err), "%s: unknown key", origin);
-		return 0;
+		return config_error(c, "%s: %s: unknown key", c->file,
+		    log_escape(q, sizeof(q), name, strlen(name)));
 	}
 	return 1;
 }
+
+/*
+ * Read whole and checked before inih sees it: inih stops a value at a NUL
+ * (the rest of the line is silently lost) and splits a line longer than its
+ * buffer into two lines, so both are errors here instead.
+ */
+#define CONFIG_MAX_BYTES (4 << 20)
+/* Debian's inih reads 199 bytes at a time; keep room for "\r\n". */
+#define CONFIG_LINE_MAX  198
 
 static void
 config_load(struct loader_opts *o)
 {
 	struct config_ctx c = {.o = o, .file = o->config};
-	FILE *f;
-	int r;
+	char err[CGFW_ERR_LEN + PATH_MAX], *buf;
+	size_t len = 0, line = 1;
+	struct stat st;
+	int fd, r;
 
-	f = fopen(o->config, "re");
-	if (!f)
+	fd = open(o->config, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
 		fatal("cannot read config %s", o->config);
-	r = ini_parse_file(f, config_key, &c);
-	fclose(f);
+	if (fstat(fd, &st) < 0)
+		fatal("cannot read config %s", o->config);
+	if (!S_ISREG(st.st_mode))
+		fatalx("config %s: not a regular file", o->config);
+	if (st.st_size > CONFIG_MAX_BYTES)
+		fatalx("config %s: larger than %d bytes", o->config, CONFIG_MAX_BYTES);
+	buf = malloc(CONFIG_MAX_BYTES + 2);
+	if (!buf)
+		fatal("malloc");
+	for (;;) {
+		ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fatal("cannot read config %s", o->config);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONFIG_MAX_BYTES)
+			fatalx("config %s: larger than %d bytes", o->config, CONFIG_MAX_BYTES);
+	}
+	(void)close(fd);
+	buf[len] = '\0';
+	if (listfile_check_text(o->config, buf, len, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	for (const char *p = buf, *nl; p < buf + len; p = nl + 1, line++) {
+		size_t n;
+
+		nl = memchr(p, '\n', (size_t)(buf + len - p));
+		if (!nl)
+			nl = buf + len;
+		n = (size_t)(nl - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n > CONFIG_LINE_MAX)
+			fatalx(
+			    "%s:%zu: line longer than %d bytes; continue a long list on indented "
+			    "lines, or use a list file",
+			    o->config, line, CONFIG_LINE_MAX);
+	}
+	r = ini_parse_string(buf, config_key, &c);
+	free(buf);
 	if (c.err[0])
 		fatalx("%s (line %d)", c.err, r);
 	if (r > 0)
@@ -323,6 +377,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_ALLOW_EVENT_LOSS,
 		O_STATE_DIR,
 		O_UPSTREAM_CA,
+		O_ALLOW_EMPTY,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -344,8 +399,10 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"allow-event-loss", no_argument, NULL, O_ALLOW_EVENT_LOSS},
 	    {"state-dir", required_argument, NULL, O_STATE_DIR},
 	    {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
+	    {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
 	    {NULL, 0, NULL, 0},
 	};
+	char q[LOG_ESC_LEN];
 	int c, bad = 0;
 
 	o->min_ttl = 300;
@@ -380,7 +437,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		o->cmd = CMD_CLEANUP;
 	else {
 		log_warnx("unknown command \"%s\" (expected run, attach, ca, status or cleanup)",
-		    argv[optind]);
+		    log_escape(q, sizeof(q), argv[optind], strlen(argv[optind])));
 		usage(CGFW_EXIT_FAILED);
 	}
 
@@ -407,12 +464,16 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			else
 				o->have_cli_block_file = 1;
 			opts_add_file(
-			    o, optarg, c == O_ALLOW_FILE ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK);
+			    o, optarg, c == O_ALLOW_FILE ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK, 0);
+			break;
+		case O_ALLOW_EMPTY:
+			o->allow_empty = 1;
 			break;
 		case O_UPSTREAM:
 			o->have_cli_upstream = 1;
 			if (opts_add_upstream(o, optarg) < 0) {
-				log_warnx("--upstream: invalid address \"%s\" (IP[:PORT])", optarg);
+				log_warnx("--upstream: invalid address \"%s\" (IP[:PORT])",
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
 				bad = 1;
 			}
 			break;
@@ -420,7 +481,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			o->have_cli_min_ttl = 1;
 			if (opts_min_ttl(o, optarg) < 0) {
 				log_warnx("--dns-min-ttl: expected seconds (0-604800), not \"%s\"",
-				    optarg);
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
 				bad = 1;
 			}
 			break;
@@ -429,7 +490,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			if (opts_block_response(o, optarg) < 0) {
 				log_warnx(
 				    "--dns-block-response: expected refused or nxdomain, not \"%s\"",
-				    optarg);
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
 				bad = 1;
 			}
 			break;
@@ -444,7 +505,8 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			break;
 		case O_STATE_DIR:
 			if (optarg[0] != '/')
-				fatalx("--state-dir: \"%s\" is not an absolute path", optarg);
+				fatalx("--state-dir: \"%s\" is not an absolute path",
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
 			o->state_dir = optarg;
 			o->have_state_dir = 1;
 			break;
@@ -482,15 +544,16 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		config_load(o);
 	for (int i = 0; o->cmd == CMD_CLEANUP && i < o->argc; i++)
 		if (strspn(o->argv[i], "0123456789") != strlen(o->argv[i]) || !o->argv[i][0])
-			fatalx(
-			    "cleanup: \"%.32s\" is not a cgroup id (cgfw-loader status lists them)",
-			    o->argv[i]);
+			fatalx("cleanup: \"%s\" is not a cgroup id (cgfw-loader status lists them)",
+			    log_escape(q, 36, o->argv[i], strlen(o->argv[i])));
 	if ((o->cmd == CMD_CA || o->cmd == CMD_STATUS) && o->argc != 0)
-		fatalx("%s: unexpected argument \"%s\"", argv[0], o->argv[0]);
+		fatalx("%s: unexpected argument \"%s\"", argv[0],
+		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));
 	if (o->cmd == CMD_RUN && o->argc == 0)
 		fatalx("run: no command given");
 	if (o->cmd == CMD_ATTACH && o->argc != 0)
-		fatalx("attach: unexpected argument \"%s\"", o->argv[0]);
+		fatalx("attach: unexpected argument \"%s\"",
+		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));
 	if (o->cmd == CMD_ATTACH && !o->cgroup)
 		fatalx("attach: --cgroup PATH is required");
 	if (o->cmd == CMD_ATTACH && o->user)
@@ -501,7 +564,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 int
 opts_resolv_conf(struct loader_opts *o, const char *path)
 {
-	char line[512];
+	char line[512], q[LOG_ESC_LEN];
 	FILE *f;
 
 	if (o->n_upstreams)
@@ -516,7 +579,8 @@ opts_resolv_conf(struct loader_opts *o, const char *path)
 			continue;
 		/* A scoped IPv6 address (fe80::1%eth0) is not for us; skip it. */
 		if (strchr(ns, '%') || opts_add_upstream(o, ns) < 0)
-			log_warnx("%s: ignoring nameserver \"%s\"", path, ns);
+			log_warnx("%s: ignoring nameserver \"%s\"", path,
+			    log_escape(q, sizeof(q), ns, strlen(ns)));
 	}
 	fclose(f);
 	return o->n_upstreams ? 0 : -ENOENT;

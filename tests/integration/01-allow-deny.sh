@@ -4,8 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 fi_up
 
+# curl's errors in $out; the loader's (and its mode line) apart.
 out=$(cgfw run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \
-	curl -sS -m 5 http://203.0.113.10/ 2>&1)
+	sh -c 'exec curl -sS -m 5 http://203.0.113.10/ 2>&1' 2>"$T/loader.err")
 expect_eq "allowed IP answers" "hello from 203.0.113.10" "$out"
 
 cgfw run --user nobody --log-file "$T/ev.json" --allow-list 203.0.113.10 -- \

@@ -78,7 +78,8 @@ mkdir "$P/cgfw"
 cgfw_bg attach --log-file "$T/ev7.json" --allow-list 203.0.113.10 --cgroup "$P/cgfw" 2>"$T/err7"
 for i in $(seq 1 200); do grep -q "enforcing on" "$T/err7" && break; sleep 0.05; done
 out=$(in_client sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$P" \
-	"$LOADER" run --user nobody --allow-list example.com -- curl -sS -m 5 http://example.com/ 2>&1)
+	"$LOADER" run --user nobody --allow-list example.com -- \
+	sh -c 'exec curl -sS -m 5 http://example.com/ 2>&1' 2>"$T/err8")
 expect_eq "an instance attached above another's workers leaves them alone" \
 	"hello from 203.0.113.10" "$out"
 expect_eq "... and saw no DNS of theirs" 0 "$(jq -s '[.[] | select(.msg | startswith("DNS"))] | length' "$T/ev7.json")"

@@ -833,7 +833,7 @@ static const struct bad_line bad_lines[] = {
     {"2001:db8::1\n", ":1: invalid rule \"2001:db8::1\"", "IPv6"},
     {"0.0.0.0 1.2.3.4\n", ":1: invalid rule \"1.2.3.4\"", "address where"},
     {"*.\n", ":1: invalid rule \"*.\"", "empty name"},
-    {"a\0b.example\n", ":1: invalid rule \"a\"", "invalid character in name"},
+    {"a\0b.example\n", ":1: control character \\x00 in \"a\\x00b.example\"", "text only"},
     {"a.example\n"
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example\n",
         ":2: invalid rule", "label longer than 63 bytes"},
@@ -869,6 +869,83 @@ test_listfile_errors(void **state)
 		unlink(path);
 		free(path);
 	}
+}
+
+struct text_case {
+	const char *content;
+	size_t len;
+	uint32_t line; /* 0: accepted */
+	const char *quoted;
+};
+
+#define TC(s) s, sizeof(s) - 1
+
+static const struct text_case text_cases[] = {
+    /* Once a NUL cut the line and the rest of it was never seen. */
+    {TC("198.51.100.8\0,198.51.100.7\n"), 1, "\"198.51.100.8\\x00,198.51.100.7\""},
+    {TC("a.example\nb.example\n# c\0mment\nc.example\n"), 3, "\"# c\\x00mment\""},
+    {TC("a.example\n\x1b[2Jb.example\n"), 2, "\"\\x1b[2Jb.example\""},
+    {TC("a.example\vb.example\n"), 1, "\\x0b"},
+    {TC("a.example\fb.example\n"), 1, "\\x0c"},
+    {TC("a.example\rb.example\n"), 1, "\"a.example\\x0db.example\""},
+    {TC("a.example\r\r\n"), 1, "\\x0d\\x0d"},
+    {TC("a.example\n\x7f\n"), 2, "\"\\x7f\""},
+    {TC("ok.example\n\n\n\x01"), 4, "\"\\x01\""},
+    /* Text: tabs, CRLF line ends (and a last line's CR), bytes past ASCII in comments. */
+    {TC("a.example\t# tab\r\nb.example\r\n"), 0, NULL},
+    {TC("a.example\r"), 0, NULL},
+    {TC("# caf\xc3\xa9\n\xef\xbb\xbfx.example\n"), 0, NULL},
+    {TC(""), 0, NULL},
+};
+
+/* listfile_check_text(): what list files and the config file may hold. */
+static void
+test_text_check(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(text_cases) / sizeof(text_cases[0]); i++) {
+		const struct text_case *c = &text_cases[i];
+		char err[CGFW_ERR_LEN + 64] = "", want[64];
+		int r;
+
+		r = listfile_check_text("F", c->content, c->len, err, sizeof(err));
+		if (!c->line) {
+			if (r != 0)
+				fail_msg("case %zu: %d (%s)", i, r, err);
+			continue;
+		}
+		if (r != -EINVAL)
+			fail_msg("case %zu: %d, expected -EINVAL", i, r);
+		snprintf(want, sizeof(want), "F:%u: control character \\x", c->line);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("case %zu: \"%s\" does not start with \"%s\"", i, err, want);
+		assert_has(err, c->quoted);
+	}
+}
+
+/* A control byte fails the whole file, wherever it is, and the rules before it are undone. */
+static void
+test_listfile_control(void **state)
+{
+	static const char content[] =
+	    "192.0.2.7\n10.0.0.0/8\nok.example\n198.51.100.8\0,198.51.100.7\n";
+	struct cgfw_ruleset rs = {0};
+	struct np_builder *b = np_builder_new();
+	char err[CGFW_ERR_LEN + 4096] = "", want[4200], *path;
+	uint32_t next_id = 7;
+
+	(void)state;
+	path = write_file("ctl.txt", content, sizeof(content) - 1);
+	assert_int_equal(listfile_load(path, A, b, &rs, &next_id, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want),
+	    "%s:4: control character \\x00 in \"198.51.100.8\\x00,198.51.100.7\"", path);
+	assert_has(err, want);
+	assert_int_equal(next_id, 7);
+	assert_int_equal(rs.n, 0);
+	assert_int_equal(np_builder_count(b), 0);
+	np_builder_free(b);
+	unlink(path);
+	free(path);
 }
 
 /* The fast name check says what rules.c says, token for token. */
@@ -1057,6 +1134,8 @@ main(void)
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_listfile_hosts),
 	    cmocka_unit_test(test_listfile_errors),
+	    cmocka_unit_test(test_text_check),
+	    cmocka_unit_test(test_listfile_control),
 	    cmocka_unit_test(test_listfile_like_rules),
 	    cmocka_unit_test(test_listfile_misc),
 	    cmocka_unit_test(test_million),

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -254,6 +255,196 @@ test_explicit_rule_id(void **state)
 	rules_free(&rs);
 }
 
+/* xorshift32: the same rules every run. */
+static uint32_t
+rnd(uint32_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 17;
+	*st ^= *st << 5;
+	return *st;
+}
+
+static void
+push(struct cgfw_ruleset *rs, int kind, int action, uint32_t addr_h, uint8_t plen, uint16_t port,
+    uint32_t id)
+{
+	struct cgfw_rule r = {.kind = kind, .action = action, .plen = plen, .port = port, .id = id};
+
+	r.addr = htonl(addr_h);
+	assert_int_equal(rules_push(rs, &r), 0);
+}
+
+/*
+ * Dedup against the rule as written: for every key, the entry is the first
+ * block rule on it if there is one, else the first allow rule.  Many
+ * collisions (a small address space), both actions, ports and prefixes.
+ */
+static void
+test_dedup_reference(void **state)
+{
+	struct cgfw_ruleset rs = {0};
+	struct cgfw_policy pol;
+	uint32_t st = 12345;
+	size_t n_keys_ip4 = 0, n_keys_cidr4 = 0;
+	const size_t n = 4000;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t x = rnd(&st);
+		int action = (x >> 8) % 3 == 0 ? CGFW_ACT_BLOCK : CGFW_ACT_ALLOW;
+		/* Explicit ids, not in index order: the index decides ties, the id travels. */
+		uint32_t id = (x >> 4) % 2 ? 0 : 100000 + (uint32_t)(n - i);
+
+		if (x % 4 == 0) {
+			uint8_t plen = (uint8_t)(8 + (x >> 12) % 3 * 8);
+
+			push(&rs, RULE_CIDR4, action,
+			    (0x0a000000 | ((x >> 16) % 64) << 8) & ~0u << (32 - plen), plen, 0, id);
+		} else if (x % 4 == 1) {
+			push(&rs, RULE_NAME, action, 0, 0, 0, id);
+		} else {
+			push(&rs, RULE_IP4, action, 0xc0000200 | (x >> 16) % 200, 32,
+			    (uint16_t)((x >> 24) % 3 == 0 ? 443 : 0), id);
+		}
+	}
+	assert_int_equal(policy_compile(&rs, &pol), 0);
+
+	/* Sorted, unique keys. */
+	for (size_t i = 1; i < pol.n_ip4; i++) {
+		uint32_t a = ntohl(pol.ip4[i - 1].key.addr), b = ntohl(pol.ip4[i].key.addr);
+
+		assert_true(a < b || (a == b && pol.ip4[i - 1].key.port < pol.ip4[i].key.port));
+	}
+	for (size_t i = 1; i < pol.n_cidr4; i++) {
+		const struct cgfw_lpm4_key *a = &pol.cidr4[i - 1].key, *b = &pol.cidr4[i].key;
+
+		assert_true(a->prefixlen < b->prefixlen ||
+		            (a->prefixlen == b->prefixlen && ntohl(a->addr) < ntohl(b->addr)));
+	}
+	/* Every rule's key has exactly the entry the reference picks. */
+	for (size_t i = 0; i < rs.n; i++) {
+		const struct cgfw_rule *r = &rs.v[i];
+		const struct cgfw_rule *want = NULL;
+		size_t want_i = 0;
+		const struct cgfw_policy_val *got = NULL;
+		int first = 1;
+
+		if (r->kind == RULE_NAME)
+			continue;
+		for (size_t j = 0; j < rs.n; j++) {
+			const struct cgfw_rule *o = &rs.v[j];
+
+			if (o->kind != r->kind || o->addr != r->addr || o->plen != r->plen ||
+			    o->port != r->port)
+				continue;
+			if (j < i)
+				first = 0;
+			if (!want ||
+			    (o->action == CGFW_ACT_BLOCK && want->action != CGFW_ACT_BLOCK)) {
+				want = o;
+				want_i = j;
+			}
+		}
+		if (r->kind == RULE_IP4) {
+			n_keys_ip4 += first;
+			for (size_t k = 0; k < pol.n_ip4; k++)
+				if (pol.ip4[k].key.addr == r->addr &&
+				    pol.ip4[k].key.port == r->port)
+					got = &pol.ip4[k].val;
+		} else {
+			n_keys_cidr4 += first;
+			for (size_t k = 0; k < pol.n_cidr4; k++)
+				if (pol.cidr4[k].key.addr == r->addr &&
+				    pol.cidr4[k].key.prefixlen == r->plen)
+					got = &pol.cidr4[k].val;
+		}
+		assert_non_null(got);
+		assert_int_equal(got->action, want->action);
+		assert_int_equal(got->rule_id, want->id ? want->id : (uint32_t)want_i + 1);
+	}
+	assert_int_equal(pol.n_ip4, n_keys_ip4);
+	assert_int_equal(pol.n_cidr4, n_keys_cidr4);
+	assert_true(pol.n_ip4 < 700 && pol.n_cidr4 < 250); /* many collisions indeed */
+	assert_int_equal(pol.n_dup, rs.n - pol.n_names - pol.n_ip4 - pol.n_cidr4);
+	policy_free(&pol);
+	rules_free(&rs);
+}
+
+/* Ties on a key with explicit ids: block beats allow, then the first in the ruleset. */
+static void
+test_dedup_ties(void **state)
+{
+	struct cgfw_ruleset rs = {0};
+	struct cgfw_policy pol;
+	uint32_t rule_id;
+	int reason;
+
+	(void)state;
+	push(&rs, RULE_IP4, A, 0xc0000207, 32, 0, 50);
+	push(&rs, RULE_IP4, A, 0xc0000207, 32, 0, 10);
+	push(&rs, RULE_CIDR4, A, 0x0a000000, 8, 0, 60);
+	push(&rs, RULE_CIDR4, B, 0x0a000000, 8, 0, 70);
+	push(&rs, RULE_CIDR4, B, 0x0a000000, 8, 0, 20);
+	push(&rs, RULE_CIDR4, A, 0x0a000000, 8, 0, 5);
+	assert_int_equal(policy_compile(&rs, &pol), 0);
+	assert_int_equal(pol.n_ip4, 1);
+	assert_int_equal(pol.n_cidr4, 1);
+	assert_int_equal(pol.n_dup, 4);
+	assert_int_equal(policy_lookup4(&pol, ip4("192.0.2.7"), 80, &reason, &rule_id), VA);
+	assert_int_equal(rule_id, 50);
+	assert_int_equal(policy_lookup4(&pol, ip4("10.1.2.3"), 80, &reason, &rule_id), VB);
+	assert_int_equal(rule_id, 70);
+	policy_free(&pol);
+	rules_free(&rs);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A list of a million IPs, a quarter of them repeated: sort and merge, not a
+ * search per rule (that took minutes).  The bound is loose for sanitizer
+ * builds; bench/ has the real figure.
+ */
+static void
+test_dedup_scale(void **state)
+{
+	struct cgfw_ruleset rs = {0};
+	struct cgfw_policy pol;
+	const uint32_t n = 1000000;
+	uint32_t rule_id;
+	double t0, dt;
+	int reason;
+
+	(void)state;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t a = i % 4 == 3 ? i / 2 : i;
+
+		push(&rs, i % 2 ? RULE_IP4 : RULE_CIDR4, i % 1000 == 7 ? B : A,
+		    0x0a000000 + (i % 2 ? a : a << 8), i % 2 ? 32 : 24, 0, 0);
+	}
+	/* The CIDRs must be network addresses: 10.x.y.0/24 wraps past 10/8, which is fine. */
+	t0 = now_s();
+	assert_int_equal(policy_compile(&rs, &pol), 0);
+	dt = now_s() - t0;
+	print_message("# policy_compile of %u rules: %.0f ms, %zu IP and %zu CIDR entries\n", n,
+	    dt * 1e3, pol.n_ip4, pol.n_cidr4);
+	assert_true(dt < 10.0);
+	assert_int_equal(pol.n_ip4 + pol.n_cidr4 + pol.n_dup, n);
+	assert_true(pol.n_dup > 0);
+	assert_int_equal(policy_lookup4(&pol, ip4("10.0.0.1"), 80, &reason, &rule_id), VA);
+	assert_int_equal(rule_id, 2);
+	policy_free(&pol);
+	rules_free(&rs);
+}
+
 int
 main(void)
 {
@@ -262,6 +453,9 @@ main(void)
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_entries),
 	    cmocka_unit_test(test_explicit_rule_id),
+	    cmocka_unit_test(test_dedup_reference),
+	    cmocka_unit_test(test_dedup_ties),
+	    cmocka_unit_test(test_dedup_scale),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

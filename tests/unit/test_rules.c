@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "bpf/egress.h"
+#include "lib/log.h"
 #include "lib/rules.h"
 
 #define ORIGIN "/etc/cgfw.conf:7"
@@ -191,6 +192,12 @@ static const struct bad_case bad_cases[] = {
     {"exa mple.com", "invalid character in name"},
     {"ex!ample.com", "invalid character in name"},
     {"ex\xc3\xa9mple.com", "invalid character in name"},
+    /* Control bytes are refused, and quoted escaped: no terminal escape, no new line. */
+    {"a\x1b[31m.example", "invalid character in name"},
+    {"a.example\nfake line", "invalid character in name"},
+    {"a\x7f.example", "invalid character in name"},
+    {"1.2.3.4\x01", "invalid character in name"},
+    {"\"quoted\".example", "invalid character in name"},
     {"example.com/path", "invalid character in name"},
     {"::1", "IPv6"},
     {"2001:db8::1", "IPv6"},
@@ -222,7 +229,7 @@ test_parse_bad(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		const struct bad_case *c = &bad_cases[i];
-		char quoted[CGFW_RULE_MAX_LEN + 3];
+		char quoted[CGFW_RULE_MAX_LEN + 3], esc[LOG_ESC_LEN];
 		char err[CGFW_ERR_LEN] = "";
 		struct cgfw_rule r, untouched;
 		int res;
@@ -234,7 +241,9 @@ test_parse_bad(void **state)
 			fail_msg("\"%s\": %d, expected -EINVAL (err \"%s\")", c->text, res, err);
 		/* A rejected rule leaves nothing behind for the caller to free. */
 		assert_memory_equal(&r, &untouched, sizeof(r));
-		snprintf(quoted, sizeof(quoted), "\"%s\"", c->text);
+		/* Quoted as log_escape() shows it (bytes past ASCII as \xNN). */
+		snprintf(quoted, sizeof(quoted), "\"%s\"",
+		    log_escape(esc, sizeof(esc), c->text, strlen(c->text)));
 		assert_has(err, quoted);
 		assert_has(err, " in " ORIGIN);
 		assert_has(err, c->why);
@@ -352,14 +361,14 @@ test_parse_long_rule(void **state)
 	assert_string_equal(r.text, "example.com");
 	rule_clear(&r);
 
-	/* A long bad rule is quoted, cut at 200 bytes. */
+	/* A long bad rule is quoted, cut at 200 bytes and marked so. */
 	memset(text, 'x', 300);
 	text[300] = '\0';
 	assert_int_equal(
 	    rules_parse_one(text, CGFW_ACT_ALLOW, ORIGIN, &r, err, sizeof(err)), -EINVAL);
 	quoted[0] = '"';
 	memset(quoted + 1, 'x', 200);
-	strcpy(quoted + 201, "\" in " ORIGIN ": name longer than 253 bytes");
+	strcpy(quoted + 201, "...\" in " ORIGIN ": name longer than 253 bytes");
 	assert_has(err, quoted);
 	assert_true(strlen(err) < sizeof(err) - 1);
 }
