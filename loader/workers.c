@@ -31,7 +31,7 @@
 #include "loader.h"
 
 #define LOADER_HANDSHAKE_MS 10000
-#define LOADER_DRAIN_MS     5000
+#define LOADER_DRAIN_MS     10000
 #define LOADER_TARGET_MS    250   /* how often the target cgroup is checked */
 #define LOADER_RESPAWN_MAX  5     /* deaths in a row before cgfw gives up */
 #define LOADER_RESPAWN_MS   100   /* the second restart waits this, doubling... */
@@ -988,4 +988,9 @@ workers_stop(struct loader *l)
 	}
 	for (int i = 0; i < W_N; i++)
 		ipc_peer_close(&l->w[i].ipc);
+	/* No account from the monitor: nothing says the record is whole. */
+	if (!l->w[W_MON].done) {
+		log_warnx("cgfw-monitor did not report what it wrote: events may be lost");
+		l->events_lost = 1;
+	}
 }
