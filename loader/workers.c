@@ -168,6 +168,52 @@ mon_rule_wanted(const struct cgfw_rule *r)
 	return r->kind == RULE_IP4 || r->kind == RULE_CIDR4;
 }
 
+/* The IP and CIDR rules in MonRules batches, each well under CGFW_IPC_MAX. */
+#define LOADER_BATCH_BYTES (48 * 1024)
+#define LOADER_BATCH_RULES 1024
+
+static void
+mon_send_rules(struct loader *l, struct worker *w)
+{
+	static Cgfw__MonRule mr[LOADER_BATCH_RULES];
+	static Cgfw__MonRule *pmr[LOADER_BATCH_RULES];
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonRules batch = CGFW__MON_RULES__INIT;
+	size_t n = 0, bytes = 0;
+
+	batch.rules = pmr;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULES;
+	env.loader_mon_rules = &batch;
+	for (size_t i = 0; i < l->o->rules.n; i++) {
+		const struct cgfw_rule *rule = &l->o->rules.v[i];
+		Cgfw__MonRule r = CGFW__MON_RULE__INIT;
+		size_t sz;
+
+		if (!mon_rule_wanted(rule))
+			continue;
+		r.id = rule->id ? rule->id : (uint32_t)i + 1;
+		r.action = (Cgfw__Action)rule->action;
+		r.text = rule->text;
+		r.origin = rule->origin;
+		r.kind = (char *)rules_kind_name(rule->kind);
+		sz = cgfw__mon_rule__get_packed_size(&r) + 8; /* + its tag and length */
+		if (n && (n == LOADER_BATCH_RULES || bytes + sz > LOADER_BATCH_BYTES)) {
+			batch.n_rules = n;
+			w_send(w, &env, NULL, 0);
+			n = 0;
+			bytes = 0;
+		}
+		mr[n] = r;
+		pmr[n] = &mr[n];
+		bytes += sz;
+		n++;
+	}
+	if (n) {
+		batch.n_rules = n;
+		w_send(w, &env, NULL, 0);
+	}
+}
+
 static void
 mon_configure(struct loader *l, int events_fd, int http_events_fd)
 {
@@ -194,21 +240,7 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	env.loader_mon_config = &cfg;
 	w_send(w, &env, NULL, 0);
 
-	for (size_t i = 0; i < l->o->rules.n; i++) {
-		const struct cgfw_rule *rule = &l->o->rules.v[i];
-		Cgfw__MonRule mr = CGFW__MON_RULE__INIT;
-
-		if (!mon_rule_wanted(rule))
-			continue;
-		mr.id = rule->id ? rule->id : (uint32_t)i + 1;
-		mr.action = (Cgfw__Action)rule->action;
-		mr.text = rule->text;
-		mr.origin = rule->origin;
-		mr.kind = (char *)rules_kind_name(rule->kind);
-		env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULE;
-		env.loader_mon_rule = &mr;
-		w_send(w, &env, NULL, 0);
-	}
+	mon_send_rules(l, w);
 
 	kinds[0] = CGFW__FD_KIND__FD_RINGBUF;
 	fdv[0] = loader_bpf_ringbuf_fd(&l->bpf);

@@ -119,14 +119,10 @@ mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 }
 
 static int
-mon_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+mon_on_rule(struct mon *m, struct ipc_peer *p, const Cgfw__MonRule *r)
 {
-	struct mon *m = ctx;
-	const Cgfw__MonRule *r = env->loader_mon_rule;
 	struct mon_rule *mr;
 
-	if (!m->have_config || m->committed)
-		return ipc_violation(p, "rule outside config");
 	if (m->out.n_rules >= m->n_rules_expected)
 		return ipc_violation(p, "more rules than the %u announced", m->n_rules_expected);
 	if (r->id == 0 || (m->out.n_rules && r->id <= m->out.rules[m->out.n_rules - 1].id))
@@ -145,6 +141,26 @@ mon_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	if (!mr->text || !mr->origin || !mr->kind)
 		fatal("strdup");
 	m->out.n_rules++;
+	return 0;
+}
+
+/* A batch of IP and CIDR rules: each checked as if it came alone. */
+static int
+mon_on_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	const Cgfw__MonRules *b = env->loader_mon_rules;
+
+	if (!m->have_config || m->committed)
+		return ipc_violation(p, "rules outside config");
+	if (b->n_rules == 0)
+		return ipc_violation(p, "an empty batch of rules");
+	for (size_t i = 0; i < b->n_rules; i++) {
+		int r = mon_on_rule(m, p, b->rules[i]);
+
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -391,7 +407,7 @@ mon_on_listener(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 static const struct ipc_rule mon_from_loader[] = {
     {CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, mon_on_hello},
     {CGFW__ENVELOPE__BODY_LOADER_MON_CONFIG, IPC_ONCE, mon_on_config},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_RULE, 0, mon_on_rule},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_RULES, 0, mon_on_rules},
     {CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, mon_on_fds},
     {CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, mon_on_commit},
     {CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown},

@@ -143,7 +143,8 @@ send_body(struct ipc_peer *p, Cgfw__Envelope__BodyCase body, const int *fds, siz
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__Hello h = CGFW__HELLO__INIT;
-	Cgfw__MonRule r = CGFW__MON_RULE__INIT;
+	Cgfw__MonRule r = CGFW__MON_RULE__INIT, *pr = &r;
+	Cgfw__MonRules rs = CGFW__MON_RULES__INIT;
 	Cgfw__ConfigCommit c = CGFW__CONFIG_COMMIT__INIT;
 	Cgfw__MonStats st = CGFW__MON_STATS__INIT;
 	Cgfw__DnsEvent ev = CGFW__DNS_EVENT__INIT;
@@ -155,11 +156,13 @@ send_body(struct ipc_peer *p, Cgfw__Envelope__BodyCase body, const int *fds, siz
 		h.role = CGFW__ROLE__ROLE_LOADER;
 		env.loader_mon_hello = &h;
 		break;
-	case CGFW__ENVELOPE__BODY_LOADER_MON_RULE:
+	case CGFW__ENVELOPE__BODY_LOADER_MON_RULES:
 		r.id = 1;
 		r.action = CGFW__ACTION__ACTION_ALLOW;
 		r.text = "example.com";
-		env.loader_mon_rule = &r;
+		rs.rules = &pr;
+		rs.n_rules = 1;
+		env.loader_mon_rules = &rs;
 		break;
 	case CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT:
 		env.loader_mon_commit = &c;
@@ -197,7 +200,8 @@ test_round_trip(void **state)
 {
 	struct fix *f = *state;
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT, *got;
-	Cgfw__MonRule rule = CGFW__MON_RULE__INIT;
+	Cgfw__MonRule rule = CGFW__MON_RULE__INIT, *prule = &rule;
+	Cgfw__MonRules rules = CGFW__MON_RULES__INIT;
 	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
 
 	rule.id = 7;
@@ -205,8 +209,10 @@ test_round_trip(void **state)
 	rule.text = "192.0.2.7";
 	rule.origin = "--block-list";
 	rule.kind = "IP";
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULE;
-	env.loader_mon_rule = &rule;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULES;
+	rules.rules = &prule;
+	rules.n_rules = 1;
+	env.loader_mon_rules = &rules;
 	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
 	assert_int_equal(env.seq, 1);
 
@@ -222,12 +228,12 @@ test_round_trip(void **state)
 
 	got = recv_ok(&f->rx);
 	assert_int_equal(got->seq, 1);
-	assert_int_equal(got->body_case, CGFW__ENVELOPE__BODY_LOADER_MON_RULE);
-	assert_int_equal(got->loader_mon_rule->id, 7);
-	assert_int_equal(got->loader_mon_rule->action, CGFW__ACTION__ACTION_BLOCK);
-	assert_string_equal(got->loader_mon_rule->text, "192.0.2.7");
-	assert_string_equal(got->loader_mon_rule->origin, "--block-list");
-	assert_string_equal(got->loader_mon_rule->kind, "IP");
+	assert_int_equal(got->body_case, CGFW__ENVELOPE__BODY_LOADER_MON_RULES);
+	assert_int_equal(got->loader_mon_rules->rules[0]->id, 7);
+	assert_int_equal(got->loader_mon_rules->rules[0]->action, CGFW__ACTION__ACTION_BLOCK);
+	assert_string_equal(got->loader_mon_rules->rules[0]->text, "192.0.2.7");
+	assert_string_equal(got->loader_mon_rules->rules[0]->origin, "--block-list");
+	assert_string_equal(got->loader_mon_rules->rules[0]->kind, "IP");
 	assert_int_equal(f->rx.n_fds, 0);
 	cgfw__envelope__free_unpacked(got, NULL);
 
@@ -540,15 +546,18 @@ test_size_limit(void **state)
 {
 	struct fix *f = *state;
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT, *got;
-	Cgfw__MonRule rule = CGFW__MON_RULE__INIT;
+	Cgfw__MonRule rule = CGFW__MON_RULE__INIT, *prule = &rule;
+	Cgfw__MonRules rules = CGFW__MON_RULES__INIT;
 	size_t len = 0;
 	char *text;
 
 	text = malloc(CGFW_IPC_MAX + 1);
 	assert_non_null(text);
 	env.seq = 1;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULE;
-	env.loader_mon_rule = &rule;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULES;
+	rules.rules = &prule;
+	rules.n_rules = 1;
+	env.loader_mon_rules = &rules;
 	rule.text = text;
 	for (len = CGFW_IPC_MAX - 32; len < CGFW_IPC_MAX; len++) {
 		memset(text, 'x', len);
@@ -559,7 +568,7 @@ test_size_limit(void **state)
 	assert_int_equal(cgfw__envelope__get_packed_size(&env), CGFW_IPC_MAX);
 	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
 	got = recv_ok(&f->rx);
-	assert_int_equal(strlen(got->loader_mon_rule->text), len);
+	assert_int_equal(strlen(got->loader_mon_rules->rules[0]->text), len);
 	cgfw__envelope__free_unpacked(got, NULL);
 
 	text[len] = 'x';
@@ -702,7 +711,7 @@ on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct dctx *c = ctx;
 
 	(void)p;
-	assert_string_equal(env->loader_mon_rule->text, "example.com");
+	assert_string_equal(env->loader_mon_rules->rules[0]->text, "example.com");
 	c->n_rule++;
 	return 0;
 }
@@ -730,7 +739,7 @@ on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 
 static const struct ipc_rule table[] = {
     {CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, on_hello},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_RULE, 0, on_rule},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_RULES, 0, on_rule},
     {CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, on_fds},
     {CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, on_commit},
     {0, 0, NULL},
@@ -756,7 +765,7 @@ test_dispatch_rows(void **state)
 	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(
-		    send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULE, NULL, 0), 0);
+		    send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, NULL, 0), 0);
 		assert_int_equal(recv_dispatch(&f->rx, &c), 0);
 	}
 	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
@@ -830,7 +839,7 @@ test_dispatch_once(void **state)
 	/* A row without IPC_ONCE may repeat. */
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(
-		    send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULE, NULL, 0), 0);
+		    send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, NULL, 0), 0);
 		assert_int_equal(recv_dispatch(&f->rx, &c), 0);
 	}
 	assert_int_equal(c.n_rule, 5);
@@ -849,9 +858,9 @@ test_dispatch_stray_fds(void **state)
 	fds[1] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(fds[0] >= 0 && fds[1] >= 0);
 
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULE, fds, 1), 0);
+	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, fds, 1), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
-	assert_string_equal(f->rx.violation, "loader sent fds with loader_mon_rule");
+	assert_string_equal(f->rx.violation, "loader sent fds with loader_mon_rules");
 	assert_int_equal(c.n_rule, 1);
 	assert_int_equal(f->rx.n_fds, 0);
 	received = f->rx.fds[0];
