@@ -28,7 +28,7 @@ check "links are pinned while attached" test -n "$(ls /sys/fs/bpf/cgfw/ 2>/dev/n
 
 kill -TERM "$LPID"
 wait "$LPID"
-expect_eq "attach exits 0 on SIGTERM" 0 $?
+expect_status "attach exits 0 on SIGTERM" 0 $? "$T/err"
 expect_eq "the block was reported" 1 "$(jq -s '[.[] | select(.blocked)] | length' "$T/ev.json")"
 out=$(in_cg $PROBE tcp 198.51.100.7 80)
 expect_match "after detach the cgroup is unfiltered again" "result=ok" "$out"
@@ -41,7 +41,7 @@ out=$(in_cg $PROBE tcp 198.51.100.7 80)
 expect_match "--cgroup-path relative to the cgroup2 mount works" "result=EPERM" "$out"
 kill -INT "$LPID"
 wait "$LPID"
-expect_eq "attach exits 0 on SIGINT" 0 $?
+expect_status "attach exits 0 on SIGINT" 0 $? "$T/err2"
 
 # Attaching twice to one cgroup is refused (the pins say it is taken).
 cgfw_bg attach --allow-list 203.0.113.10 --cgroup "$CG" 2>"$T/err3"

@@ -56,7 +56,7 @@ expect_eq "a second live attach is refused (125)" 125 $?
 expect_match "... naming the running one" "cgfw \\(pid [0-9]+\\) is already attached" "$(cat "$T/err3")"
 kill -TERM "$LPID"
 wait "$LPID"
-expect_eq "attach exits 0" 0 $?
+expect_status "attach exits 0" 0 $? "$T/err2"
 check "no pins left for it" test ! -e "/sys/fs/bpf/cgfw/$(stat -c %i "$CGA")"
 out=$(in_cg "$CGA" $PROBE tcp 198.51.100.7 80)
 expect_match "after a clean exit the cgroup is unfiltered" "result=ok" "$out"

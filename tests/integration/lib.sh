@@ -49,6 +49,13 @@ quiet() {
 	"$@" >/dev/null
 }
 
+# expect_status DESCRIPTION WANT GOT ERRFILE: expect_eq, and on a mismatch the
+# loader's stderr as comments, so the reason is in the test's output.
+expect_status() {
+	expect_eq "$1" "$2" "$3"
+	[ "$2" = "$3" ] || sed 's/^/#   /' "$4" 2>/dev/null | tail -n 20
+}
+
 # expect_eq DESCRIPTION WANT GOT
 expect_eq() {
 	if [ -n "$2" ] && [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (want '$2', got '$3')"; fi
