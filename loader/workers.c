@@ -555,6 +555,8 @@ worker_died(struct loader *l, struct worker *w, int status)
 	char because[40], cmt[256];
 	long long now = now_ms();
 
+	/* What it sent before it went (its STATS at a shutdown) is still read. */
+	dispatch(l, w);
 	ipc_peer_close(&w->ipc);
 	w->ready = 0;
 	if (l->stopping || w->done)
