@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/sched.h>
@@ -66,25 +68,20 @@ static const int command_families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, A
 
 /*
  * The command's seccomp filter, loaded after it dropped to its user (it has
- * no_new_privs).  What it refuses, socket() of another family, raw IP and
- * SOCK_PACKET sockets, and io_uring (whose IORING_OP_SOCKET and
- * IORING_OP_CONNECT never meet this filter), is handed to cgfw-monitor
- * (SECCOMP_RET_USER_NOTIF), which answers EPERM and writes the event: the
- * kernel's own checks, where there are any, come before any hook that could
- * report them.  If the monitor is gone the kernel answers ENOSYS: refused.
- *
- * A root command that keeps CAP_NET_RAW (--allow-raw-sockets) gets raw IP
- * sockets, which egress judges; there the rest is refused outright (ERRNO: a
- * listener could be talked into letting AF_PACKET through).  Syscalls of
- * another ABI (32-bit socketcall() hides its arguments, x32) kill the
- * process: cgfw runs 64-bit commands.  Returns the listener fd, -1 when the
- * filter has no notify rule, or -errno.
+ * no_new_privs).  What it refuses, socket() of another family, raw IP
+ * (unless --allow-raw-sockets) and SOCK_PACKET sockets, and io_uring (whose
+ * IORING_OP_SOCKET and IORING_OP_CONNECT never meet this filter), is handed
+ * to the loader (SECCOMP_RET_USER_NOTIF, command_refused()), which answers
+ * EPERM and has the monitor write the event: the kernel's own checks, where
+ * there are any, come before any hook that could report them.  If the loader
+ * is gone the kernel answers ENOSYS: refused.  Syscalls of another ABI
+ * (32-bit socketcall() hides its arguments, x32) kill the process: cgfw runs
+ * 64-bit commands.  Returns the listener fd, or -errno.
  */
 static int
 command_seccomp(const struct loader *l)
 {
-	int strict = l->uid == 0 && l->o->allow_raw;
-	uint32_t refuse = strict ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_NOTIFY;
+	uint32_t refuse = SCMP_ACT_NOTIFY;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int r, fd = -1;
 
@@ -117,7 +114,7 @@ command_seccomp(const struct loader *l)
 		r = seccomp_rule_add(ctx, refuse, SCMP_SYS(io_uring_setup), 0);
 	if (r == 0)
 		r = seccomp_load(ctx);
-	if (r == 0 && !strict) {
+	if (r == 0) {
 		fd = seccomp_notify_fd(ctx);
 		r = fd < 0 ? fd : 0;
 	}
@@ -150,7 +147,7 @@ send_listener(int sock, int fd)
 	return 0;
 }
 
-/* The listener from the child: -1 when none came (the child failed, or strict mode). */
+/* The listener from the child: -1 when none came (the child failed). */
 static int
 recv_listener(int sock)
 {
@@ -301,5 +298,88 @@ start_command(struct loader *l)
 		(void)waitpid(l->child, NULL, 0);
 		l->child = -1;
 		l->child_done = 1;
+	}
+}
+
+/* CLOCK_MONOTONIC, in ms. */
+static long long
+mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* EPERM for notification id; ENOENT (the caller died meanwhile) is fine. */
+static void
+answer(struct loader *l, uint64_t id)
+{
+	memset(l->nresp, 0, sizeof(*l->nresp));
+	l->nresp->id = id;
+	l->nresp->error = -EPERM;
+	if (l->notify_fd >= 0)
+		(void)seccomp_notify_respond(l->notify_fd, l->nresp);
+}
+
+/*
+ * A syscall the command's seccomp filter handed over.  The verdict is always
+ * EPERM and it is the loader's, so that no worker (whatever hostile input it
+ * met) is ever asked whether a command may open a vsock or an io_uring.  The
+ * caller waits until the monitor reported it (it reads /proc while the
+ * process is still there), or LOADER_ANSWER_MS.  The request is the kernel's.
+ * When every process of the command is gone the listener hangs up.
+ */
+void
+command_refused(struct loader *l, short revents)
+{
+	if (!l->nreq && seccomp_notify_alloc(&l->nreq, &l->nresp) < 0)
+		fatalx("cannot allocate a seccomp notification");
+	if (revents & POLLIN) {
+		memset(l->nreq, 0, sizeof(*l->nreq));
+		if (seccomp_notify_receive(l->notify_fd, l->nreq) == 0) {
+			uint64_t args[3] = {
+			    l->nreq->data.args[0], l->nreq->data.args[1], l->nreq->data.args[2]};
+			uint64_t id = l->nreq->id;
+
+			if (l->n_pending == LOADER_MAX_PENDING ||
+			    workers_refused(l, l->nreq->pid, l->nreq->data.nr, args, id) < 0) {
+				answer(l, id);
+				return;
+			}
+			l->pending[l->n_pending].id = id;
+			l->pending[l->n_pending++].deadline_ms = mono_ms() + LOADER_ANSWER_MS;
+			return;
+		}
+	}
+	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		command_answer(l, 0);
+		(void)close(l->notify_fd);
+		l->notify_fd = -1;
+	}
+}
+
+/* The monitor reported id (0: give up waiting for any). */
+void
+command_answer(struct loader *l, uint64_t id)
+{
+	for (int i = 0; i < l->n_pending; i++) {
+		if (id && l->pending[i].id != id)
+			continue;
+		answer(l, l->pending[i].id);
+		l->pending[i--] = l->pending[--l->n_pending];
+	}
+}
+
+void
+command_answer_overdue(struct loader *l)
+{
+	long long now = mono_ms();
+
+	for (int i = 0; i < l->n_pending; i++) {
+		if (l->pending[i].deadline_ms > now)
+			continue;
+		answer(l, l->pending[i].id);
+		l->pending[i--] = l->pending[--l->n_pending];
 	}
 }

@@ -607,8 +607,7 @@ main(int argc, char *argv[])
 
 	if (o.cmd == CMD_RUN)
 		start_command(&l);
-	if (l.notify_fd >= 0)
-		workers_listener(&l, l.notify_fd); /* kept: a restarted monitor gets it again */
+
 	r = caps_drop_after_attach();
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");

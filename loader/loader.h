@@ -13,6 +13,8 @@
 #include "lib/rules.h"
 
 struct egress;
+struct seccomp_notif;
+struct seccomp_notif_resp;
 struct bpf_link;
 
 /*
@@ -119,6 +121,8 @@ struct worker {
 };
 
 #define LOADER_MAX_NOTICES 8
+#define LOADER_MAX_PENDING 64
+#define LOADER_ANSWER_MS   500 /* a refused call waits this long for its report */
 
 /* A notice for the monitor, kept while it is down (workers.c). */
 struct loader_notice {
@@ -162,14 +166,21 @@ struct loader {
 	pid_t child;
 	int child_status;
 	int child_done;
-	int watch_target; /* enforcing: loader_wait() checks the target cgroup */
-	int target_lost;  /* the target cgroup was removed (maybe re-created) */
-	int notify_fd;    /* the command's seccomp listener, for the monitor */
-	int inst_fd;      /* our instance lock (instances.c) */
-	int stopping;     /* workers_stop() began: deaths are expected */
-	int gave_up;      /* a worker died LOADER_RESPAWN_MAX times in a row */
-	int events_lost;  /* the monitor reported lost events (MonStats) */
-	int stats_ro_fd;  /* read-only map fds, kept for restarts */
+	int watch_target;           /* enforcing: loader_wait() checks the target cgroup */
+	int target_lost;            /* the target cgroup was removed (maybe re-created) */
+	int notify_fd;              /* the command's seccomp listener (command.c answers it) */
+	struct seccomp_notif *nreq; /* sized by the kernel */
+	struct seccomp_notif_resp *nresp;
+	struct loader_pending {
+		uint64_t id;
+		long long deadline_ms;
+	} pending[LOADER_MAX_PENDING]; /* refused calls waiting for the monitor's report */
+	int n_pending;
+	int inst_fd;     /* our instance lock (instances.c) */
+	int stopping;    /* workers_stop() began: deaths are expected */
+	int gave_up;     /* a worker died LOADER_RESPAWN_MAX times in a row */
+	int events_lost; /* the monitor reported lost events (MonStats) */
+	int stats_ro_fd; /* read-only map fds, kept for restarts */
 	int argv_ro_fd;
 	int peers_ro_fd;
 	struct loader_notice notices[LOADER_MAX_NOTICES];
@@ -186,7 +197,7 @@ void workers_users(struct loader *l);
 void workers_start(struct loader *l);
 void workers_stop(struct loader *l);
 void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
-void workers_listener(struct loader *l, int fd);
+int workers_refused(struct loader *l, uint32_t tid, int nr, const uint64_t *args, uint64_t id);
 int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig);
 
 /* instances.c */
@@ -199,6 +210,9 @@ int cgroup_kill_remove(const char *path);
 
 /* command.c */
 void start_command(struct loader *l);
+void command_refused(struct loader *l, short revents);
+void command_answer(struct loader *l, uint64_t id);
+void command_answer_overdue(struct loader *l);
 
 /* attach.c */
 int cgroup2_mount(char *buf, size_t len);

@@ -483,11 +483,14 @@ static const struct ipc_rule loader_from_http[] = {
     {0, 0, NULL},
 };
 
+static int loader_on_mon_reported(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env);
+
 /* What the monitor may send the loader.  Anything else kills the link. */
 static const struct ipc_rule loader_from_mon[] = {
     {CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, IPC_ONCE, loader_on_hello},
     {CGFW__ENVELOPE__BODY_MON_LOADER_READY, IPC_ONCE, loader_on_ready},
     {CGFW__ENVELOPE__BODY_MON_LOADER_STATS, IPC_ONCE, loader_on_mon_stats},
+    {CGFW__ENVELOPE__BODY_MON_LOADER_REPORTED, 0, loader_on_mon_reported},
     {0, 0, NULL},
 };
 
@@ -559,6 +562,8 @@ worker_died(struct loader *l, struct worker *w, int status)
 	dispatch(l, w);
 	ipc_peer_close(&w->ipc);
 	w->ready = 0;
+	if (w == &l->w[W_MON])
+		command_answer(l, 0); /* no report is coming: every waiting caller */
 	if (l->stopping || w->done)
 		return;
 	if (w->restart_with_monitor) {
@@ -645,7 +650,7 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!done(l)) {
-		struct pollfd pfd[1 + W_N];
+		struct pollfd pfd[2 + W_N];
 		struct timespec now;
 		int wait = -1, n;
 
@@ -655,6 +660,8 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 			pfd[1 + i].fd = l->w[i].ipc.fd;
 			pfd[1 + i].events = POLLIN;
 		}
+		pfd[1 + W_N].fd = l->notify_fd; /* the command's seccomp listener, or -1 */
+		pfd[1 + W_N].events = POLLIN;
 		if (timeout_ms >= 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			wait = timeout_ms - (int)((now.tv_sec - t0.tv_sec) * 1000 +
@@ -670,7 +677,9 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 			if (rw >= 0 && (wait < 0 || rw < wait))
 				wait = rw;
 		}
-		n = poll(pfd, 1 + W_N, wait);
+		if (l->n_pending && (wait < 0 || wait > LOADER_ANSWER_MS))
+			wait = LOADER_ANSWER_MS;
+		n = poll(pfd, 2 + W_N, wait);
 		if (n < 0 && errno != EINTR)
 			fatal("poll");
 		if (l->watch_target)
@@ -693,6 +702,9 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 		for (int i = 0; i < W_N; i++)
 			if (pfd[1 + i].revents)
 				dispatch(l, &l->w[i]);
+		if (pfd[1 + W_N].revents)
+			command_refused(l, pfd[1 + W_N].revents);
+		command_answer_overdue(l);
 		if (ret_sig && *ret_sig)
 			return 0;
 	}
@@ -740,23 +752,49 @@ notices_flush(struct loader *l)
 		workers_notice(l, l->notices[i].msg, l->notices[i].because, l->notices[i].comment);
 }
 
-/* The command's seccomp listener: the monitor answers it and writes the events. */
-void
-workers_listener(struct loader *l, int fd)
+/*
+ * A syscall the command's filter handed over (command.c): the monitor reports
+ * it while its caller still waits, so /proc still names the process.  0 if
+ * the monitor took it (it answers with Reported), else -errno.
+ */
+int
+workers_refused(struct loader *l, uint32_t tid, int nr, const uint64_t *args, uint64_t id)
 {
 	struct worker *w = &l->w[W_MON];
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
-	Cgfw__Fds fds = CGFW__FDS__INIT;
-	Cgfw__FdKind kind = CGFW__FD_KIND__FD_SECCOMP_LISTENER;
+	Cgfw__Refused rf = CGFW__REFUSED__INIT;
+	uint64_t a[3] = {args[0], args[1], args[2]};
+	int r;
 
-	if (w->ipc.fd < 0)
-		return; /* the kernel answers ENOSYS once the last listener fd is closed */
-	fds.kinds = &kind;
-	fds.n_kinds = 1;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_LISTENER;
-	env.loader_mon_listener = &fds;
-	if (ipc_send(&w->ipc, &env, &fd, 1) < 0)
-		worker_lost(w, "cannot send it the seccomp listener");
+	if (w->ipc.fd < 0 || !w->ready) {
+		log_warnx("refused syscall %d of thread %u while cgfw-monitor is down: not in "
+		          "the events",
+		    nr, tid);
+		return -ENOTCONN;
+	}
+	rf.tid = tid;
+	rf.nr = nr;
+	rf.args = a;
+	rf.n_args = 3;
+	rf.id = id;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_REFUSED;
+	env.loader_mon_refused = &rf;
+	r = ipc_send(&w->ipc, &env, NULL, 0);
+	if (r < 0)
+		worker_lost(w, "cannot send it a refused syscall");
+	return r;
+}
+
+/* The monitor wrote the event: the caller is answered now (command.c). */
+static int
+loader_on_mon_reported(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct loader *l = ctx;
+
+	if (!worker_of(ctx, p)->ready)
+		return ipc_violation(p, "reported before READY");
+	command_answer(l, env->mon_loader_reported->id);
+	return 0;
 }
 
 /*
@@ -928,8 +966,6 @@ respawn_due(struct loader *l)
 			l->w[i].started_ms = now;
 		}
 		all_start(l);
-		if (l->notify_fd >= 0)
-			workers_listener(l, l->notify_fd);
 		notices_flush(l);
 		restarted_notice(l, m);
 		return;

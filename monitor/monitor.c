@@ -4,12 +4,12 @@
  *
  * Trusts: the loader (over fd 3) for its configuration and fds, each checked.
  * Receives: HELLO, CONFIG, RULEs, FDS (ring buffer, read-only stats map, log
- * file, argv map, the proxies' event channels), COMMIT, NOTICEs, the
- * command's seccomp LISTENER, SHUTDOWN (mon_from_loader[]).  Untrusted input:
- * ring-buffer records, the proxies' events and their counts of events they
- * dropped while this process did not read, /proc/PID/{cmdline,status} of
- * the workload, and the socket() calls the command's seccomp filter hands
- * over (each refused with EPERM, then reported).  Sandbox: seccomp, base set
+ * file, argv map, the proxies' event channels), COMMIT, NOTICEs, REFUSED
+ * syscalls of the command (the loader answered them; this reports them),
+ * CHANNELs of restarted proxies, SHUTDOWN (mon_from_loader[]).  Untrusted
+ * input: ring-buffer records, the proxies' events and their counts of
+ * events they dropped while this process did not read, and
+ * /proc/PID/{cmdline,status} of the workload.  Sandbox: seccomp, base set
  * plus openat (for /proc), bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds
  * and ftruncate (to take back a partial JSON line).
  *
@@ -31,7 +31,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <seccomp.h>
 #include <uv.h>
 
 #include "lib/bpfmap.h"
@@ -71,10 +70,6 @@ struct mon {
 	int log_fd;
 	struct mon_chan chans[MON_N_CHANS]; /* events from the proxies */
 	struct ring_buffer *rb;
-	int listener_fd;           /* the command's seccomp notify fd, -1 until sent */
-	struct seccomp_notif *req; /* sized by the kernel, allocated before the sandbox */
-	struct seccomp_notif_resp *resp;
-	uv_poll_t listener_poll;
 	uv_loop_t loop;
 	uv_poll_t ipc_poll;
 	uv_poll_t rb_poll;
@@ -314,7 +309,6 @@ mon_on_notice(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
-static void listener_cb(uv_poll_t *h, int status, int events);
 static void mon_chan_drain(struct mon_chan *ch);
 static void chan_cb(uv_poll_t *h, int status, int events);
 
@@ -373,33 +367,38 @@ mon_on_channel(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	uv_close((uv_handle_t *)&ch->poll, chan_reopen_cb);
 	return 0;
 }
-static void listener_close(struct mon *m);
-
 /*
- * The command's seccomp listener.  A notify fd answers ENOENT for an unknown
- * notification id; any other fd answers ENOTTY or EINVAL.
+ * A syscall the command's seccomp filter refused (the loader answered it).
+ * The numbers are the kernel's; the process is the workload's, so what
+ * /proc says of it is checked like any other input.
  */
 static int
-mon_on_listener(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+mon_on_refused(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct mon *m = ctx;
-	const Cgfw__Fds *f = env->loader_mon_listener;
-	uint64_t id = 0;
+	const Cgfw__Refused *rf = env->loader_mon_refused;
+	int r;
 
 	if (!m->committed)
-		return ipc_violation(p, "listener before commit");
-	if (f->n_kinds != 1 || p->n_fds != 1 || f->kinds[0] != CGFW__FD_KIND__FD_SECCOMP_LISTENER)
-		return ipc_violation(p, "listener: %zu kinds, %zu fds", f->n_kinds, p->n_fds);
-	if (ioctl(p->fds[0], SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 || errno != ENOENT)
-		return ipc_violation(p, "listener: not a seccomp notify fd");
-	if (!m->req || m->stopping)
-		return 0; /* closed with the message: the kernel answers ENOSYS */
-	m->listener_fd = p->fds[0];
-	p->fds[0] = -1;
-	p->n_fds = 0;
-	uv_poll_init(&m->loop, &m->listener_poll, m->listener_fd);
-	m->listener_poll.data = m;
-	uv_poll_start(&m->listener_poll, UV_READABLE | UV_DISCONNECT, listener_cb);
+		return ipc_violation(p, "refused before commit");
+	if (rf->n_args != 3 || rf->tid == 0)
+		return ipc_violation(p, "refused: %zu arguments, tid %u", rf->n_args, rf->tid);
+	r = mon_seccomp_emit(&m->out, rf->tid, rf->nr, rf->args);
+	if (r == -EINVAL)
+		return ipc_violation(
+		    p, "refused: syscall %d is none the filter hands over", rf->nr);
+	mon_write_failed(m, r);
+	{
+		Cgfw__Envelope e = CGFW__ENVELOPE__INIT;
+		Cgfw__Reported rep = CGFW__REPORTED__INIT;
+
+		rep.id = rf->id;
+		e.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_REPORTED;
+		e.mon_loader_reported = &rep;
+		r = ipc_send(&m->loader, &e, NULL, 0);
+		if (r < 0)
+			log_warn_r(r, "cannot tell the loader an event was written");
+	}
 	return 0;
 }
 
@@ -412,7 +411,7 @@ static const struct ipc_rule mon_from_loader[] = {
     {CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, mon_on_commit},
     {CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown},
     {CGFW__ENVELOPE__BODY_LOADER_MON_NOTICE, 0, mon_on_notice},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_LISTENER, IPC_ONCE, mon_on_listener},
+    {CGFW__ENVELOPE__BODY_LOADER_MON_REFUSED, 0, mon_on_refused},
     {CGFW__ENVELOPE__BODY_LOADER_MON_CHANNEL, 0, mon_on_channel},
     {0, 0, NULL},
 };
@@ -650,59 +649,12 @@ mon_stop(struct mon *m)
 			if (!uv_is_closing((uv_handle_t *)&m->chans[i].poll))
 				uv_close((uv_handle_t *)&m->chans[i].poll, close_cb);
 	uv_close((uv_handle_t *)&m->ipc_poll, close_cb);
-	listener_close(m);
 	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb) {
 		uv_close((uv_handle_t *)&m->rb_poll, close_cb);
 		uv_close((uv_handle_t *)&m->lost_timer, close_cb);
 	}
 	uv_close((uv_handle_t *)&m->sigterm, close_cb);
 	uv_close((uv_handle_t *)&m->sigint, close_cb);
-}
-
-static void
-listener_close(struct mon *m)
-{
-	if (m->listener_fd < 0)
-		return;
-	uv_close((uv_handle_t *)&m->listener_poll, close_cb);
-	(void)close(m->listener_fd);
-	m->listener_fd = -1;
-}
-
-/*
- * A socket() the command's filter handed over: refused (EPERM), then
- * reported.  The request is the kernel's; the process behind it is the
- * workload's, so what /proc says of it is checked like any other input.
- */
-static void
-listener_cb(uv_poll_t *h, int status, int events)
-{
-	struct mon *m = h->data;
-	int r;
-
-	if (status < 0 || (events & UV_DISCONNECT)) {
-		listener_close(m); /* the command and its children are gone */
-		return;
-	}
-	memset(m->req, 0, sizeof(*m->req));
-	if (ioctl(m->listener_fd, SECCOMP_IOCTL_NOTIF_RECV, m->req) < 0) {
-		if (errno != EINTR && errno != ENOENT && errno != EAGAIN)
-			listener_close(m);
-		return;
-	}
-	memset(m->resp, 0, sizeof(*m->resp));
-	m->resp->id = m->req->id;
-	m->resp->error = -EPERM;
-	/* ENOENT: the caller died meanwhile; its attempt is still reported. */
-	(void)ioctl(m->listener_fd, SECCOMP_IOCTL_NOTIF_SEND, m->resp);
-	{
-		uint64_t args[3] = {
-		    m->req->data.args[0], m->req->data.args[1], m->req->data.args[2]};
-
-		r = mon_seccomp_emit(&m->out, m->req->pid, m->req->data.nr, args);
-	}
-	if (r != -EINVAL)
-		mon_write_failed(m, r);
 }
 
 static void
@@ -760,7 +712,7 @@ mon_init(struct mon *m, int argc, char *argv[])
 	if (argc != 1)
 		fatalx("takes no arguments; it is started by cgfw-loader");
 	ipc_peer_init(&m->loader, CGFW_FD_IPC, "loader");
-	m->ring_fd = m->stats_fd = m->log_fd = m->out.argv_fd = m->listener_fd = -1;
+	m->ring_fd = m->stats_fd = m->log_fd = m->out.argv_fd = -1;
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		m->chans[i].fd = m->chans[i].next_fd = -1;
 		m->chans[i].m = m;
@@ -826,10 +778,6 @@ mon_run(struct mon *m)
 	uv_signal_start(&m->sigterm, sig_cb, SIGTERM);
 	uv_signal_start(&m->sigint, sig_cb, SIGINT);
 
-	/* The kernel says how big a notification is: ask now, the sandbox has no seccomp(). */
-	if (seccomp_notify_alloc(&m->req, &m->resp) < 0)
-		log_warnx("no seccomp notifications on this kernel: refused raw sockets go "
-		          "unreported, ignoring");
 	mon_sandbox();
 	{
 		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;

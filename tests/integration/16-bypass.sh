@@ -104,6 +104,8 @@ expect_match "--allow-raw-sockets: raw ICMP to a blocked IP fails" "result=(EPER
 expect_eq "... dropped at egress, naming the process" "$(field pid "$(sed -n 1p <<<"$out")")" \
 	"$(ev_field '.hook == "egress" and .proto == "icmp"' pid "$T/raw.json")"
 expect_match "--allow-raw-sockets: AF_PACKET is still refused" "result=EPERM" "$(sed -n 2p <<<"$out")"
+expect_eq "... and on record" "$(field pid "$(sed -n 2p <<<"$out")")" \
+	"$(ev_field '.hook == "sock_create" and .because == "RawSocketRefused"' pid "$T/raw.json")"
 expect_eq "nothing arrived" 0 "$(arrived)"
 
 # DNS to another resolver goes to cgfw-dnsproxy: 198.51.100.7 runs no DNS
