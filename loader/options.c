@@ -103,7 +103,7 @@ opts_add_upstream(struct loader_opts *o, const char *v)
 	struct in_addr a4;
 	struct in6_addr a6;
 	char host[INET6_ADDRSTRLEN + 2], out[80];
-	const char *port = NULL;
+	const char *port = NULL, *colon = strchr(v, ':');
 	unsigned long p = 53;
 	char *end;
 
@@ -116,9 +116,9 @@ opts_add_upstream(struct loader_opts *o, const char *v)
 			return -1;
 		snprintf(host, sizeof(host), "%.*s", (int)(rb - v - 1), v + 1);
 		port = rb[1] ? rb + 2 : NULL;
-	} else if (strchr(v, ':') && strchr(v, ':') == strrchr(v, ':')) {
-		snprintf(host, sizeof(host), "%.*s", (int)(strchr(v, ':') - v), v);
-		port = strchr(v, ':') + 1;
+	} else if (colon && colon == strrchr(v, ':')) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - v), v);
+		port = colon + 1;
 	} else {
 		snprintf(host, sizeof(host), "%s", v);
 	}
