@@ -1,13 +1,14 @@
 # cgfw: one non-recursive GNU Makefile; each directory adds itself in module.mk.
 # Everything generated goes to build/.  V=1 shows full commands, WERROR=1 adds
 # -Werror (CI sets it), SAN=address,undefined builds with sanitizers (and a
-# weakened sandbox, said loudly at every start).
+# weakened sandbox, said loudly at every start) into build-san/, so both
+# builds live side by side; make check-san builds that and runs the suite on it.
 
 .DELETE_ON_ERROR:
 .SECONDARY:
 .DEFAULT_GOAL := all
 
-B		:= build
+B		:= $(if $(SAN),build-san,build)
 PREFIX		?= /usr/local
 DESTDIR		?=
 ARCH		:= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
@@ -81,7 +82,11 @@ demo: deps all users
 	@bash tests/demo.sh
 
 check: deps all $(TEST_BINS) $(FUZZ_BINS)
-	@bash tests/run.sh
+	@CGFW_BUILD=$(B) CGFW_SAN=$(SAN) bash tests/run.sh
+
+# The whole suite again on the sanitizer build (tests/run.sh: how reports fail it).
+check-san:
+	@$(MAKE) --no-print-directory SAN=address,undefined check
 
 bench: deps all
 	@bash bench/run.sh
@@ -112,8 +117,8 @@ users:
 	done
 
 clean:
-	rm -rf $(B)
+	rm -rf build build-san
 
-.PHONY: all deps demo check bench format-check install users clean
+.PHONY: all deps demo check check-san bench format-check install users clean
 
 -include $(ALL_DEPS)

@@ -57,6 +57,24 @@ exe_dir(char *buf, size_t len)
 	snprintf(buf, len, "%s", self);
 }
 
+#ifdef CGFW_WEAK_SANDBOX
+/* Appends our ASAN_, UBSAN_ and LSAN_OPTIONS to envp (n slots, NULL-terminated). */
+static void
+san_env(char **envp, size_t n)
+{
+	static const char *const names[] = {"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS="};
+	size_t i = 0;
+
+	while (envp[i])
+		i++;
+	for (char **e = environ; *e; e++)
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (i + 1 < n && strncmp(*e, names[k], strlen(names[k])) == 0)
+				envp[i++] = *e;
+	envp[i] = NULL;
+}
+#endif
+
 /*
  * fork+exec a worker binary from our own directory as the worker user, with
  * its end of a SEQPACKET socketpair at fd 3 and nothing else inherited but
@@ -89,7 +107,7 @@ spawn_worker(struct loader *l, struct worker *w)
 		fatal("cannot start %s in %s (clone3)", w->name, l->wcg_path);
 	if (w->pid == 0) {
 		char *const argv[] = {(char *)w->name, NULL};
-		char *const envp[] = {"PATH=/usr/bin:/bin", NULL};
+		char *envp[5] = {"PATH=/usr/bin:/bin", NULL};
 		sigset_t all;
 		int nul;
 
@@ -103,6 +121,10 @@ spawn_worker(struct loader *l, struct worker *w)
 			_exit(127);
 		if (proc_become(w->uid, w->gid, NULL, 0) < 0)
 			_exit(126);
+#ifdef CGFW_WEAK_SANDBOX
+		/* Sanitizer builds: the runtime options (where reports go, suppressions) too. */
+		san_env(envp, sizeof(envp) / sizeof(envp[0]));
+#endif
 		/* execve() makes it dumpable again: proc_worker_enter() undoes that first. */
 		execve(path, argv, envp);
 		_exit(127);

@@ -4,9 +4,20 @@
 # counts them and ends with one line: "N passed, N failed[, N skipped]".
 # A skipped integration test (exit 77: no root, no cgroup2, BPF refused)
 # counts as a failure when CGFW_NO_SKIP=1, as CI sets it.
+#
+# CGFW_BUILD names the build under test (default build/; make check-san:
+# build-san/).  CGFW_SAN set (the sanitizer build) sends every sanitizer
+# report of every process a test starts, the workers too (the loader passes
+# *SAN_OPTIONS on to them in that build), to files in a directory of that
+# test's own: any file there fails the test, whatever its exit status and
+# wherever its stderr went.  The reports are appended to the stderr log.
+# At-exit leaks of process-lifetime allocations in the integration tests are
+# suppressed by the list in tests/lsan.supp; nothing else is.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-B=$TOP/build
+B=${CGFW_BUILD:-build}
+[ "${B#/}" != "$B" ] || B=$TOP/$B
+export CGFW_BUILD=$B
 ERRLOG=$B/check-stderr.log
 pass=0
 fail=0
@@ -46,13 +57,60 @@ report() {
 	fi
 }
 
+SAN_DIR=""
+if [ -n "${CGFW_SAN:-}" ]; then
+	# Under /tmp, not the checkout: the workers' users must reach it.
+	SAN_DIR=$(mktemp -d /tmp/cgfw-san.XXXXXX) || exit 1
+	trap 'rm -rf "$SAN_DIR"' EXIT
+	chmod 755 "$SAN_DIR"
+	install -m 644 "$TOP/tests/lsan.supp" "$SAN_DIR/lsan.supp"
+	echo "== sanitizers: $CGFW_SAN (reports in $SAN_DIR/<test>/, then in $ERRLOG)"
+fi
+
+# san_begin NAME [SUPPRESS]: a fresh report directory for one test program,
+# which every process it starts can write (1777: the workers run as their own
+# users); SUPPRESS=1 (the integration tests) applies tests/lsan.supp.
+san_begin() {
+	[ -n "$SAN_DIR" ] || return 0
+	SAN_LOGS=$SAN_DIR/$1
+	rm -rf "$SAN_LOGS"
+	mkdir -m 1777 "$SAN_LOGS"
+	export ASAN_OPTIONS="log_path=$SAN_LOGS/asan:halt_on_error=1:detect_leaks=1"
+	export UBSAN_OPTIONS="log_path=$SAN_LOGS/ubsan:halt_on_error=1:print_stacktrace=1"
+	if [ "${2:-0}" = 1 ]; then
+		export LSAN_OPTIONS="suppressions=$SAN_DIR/lsan.supp:print_suppressions=0"
+	else
+		export LSAN_OPTIONS="print_suppressions=0"
+	fi
+}
+
+# san_end NAME: "not ok" for each process that left a report; 0 if none did.
+san_end() {
+	local f bad=0 what
+	[ -n "$SAN_DIR" ] || return 0
+	for f in "$SAN_LOGS"/*; do
+		[ -e "$f" ] || continue
+		bad=1
+		what=$(grep -m1 -Eo '(ERROR: [A-Za-z]+Sanitizer: [^(]*|runtime error: .*)' "$f")
+		{
+			echo "## sanitizer report $f"
+			cat "$f"
+		} >>"$ERRLOG"
+		report "$1" 1 "not ok - $1: sanitizer report from pid ${f##*.}: ${what:-see $ERRLOG}"
+	done
+	unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+	return $bad
+}
+
 echo "== unit tests"
 for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
+	san_begin "$name"
 	out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>>"$ERRLOG" |
 		sed -e "s/^ok [0-9]* - /ok - $name: /" -e "s/^not ok [0-9]* - /not ok - $name: /")
 	report "$name" "${PIPESTATUS[0]}" "$out"
+	san_end "$name"
 done
 
 if ls "$B"/tests/fuzz_* >/dev/null 2>&1; then
@@ -64,11 +122,13 @@ if ls "$B"/tests/fuzz_* >/dev/null 2>&1; then
 			report "$name" 1 "not ok - $name: no seed corpus in $dir"
 			continue
 		fi
+		san_begin "$name"
 		if "$f" "$dir"/* >>"$ERRLOG" 2>&1; then
 			report "$name" 0 "ok - $name: replayed $(ls "$dir" | wc -l) inputs"
 		else
 			report "$name" 1 "not ok - $name: a corpus input failed (see $ERRLOG)"
 		fi
+		san_end "$name"
 	done
 fi
 
@@ -87,8 +147,10 @@ echo "== integration tests (stderr in $ERRLOG)"
 for t in "$TOP"/tests/integration/[0-9][0-9]-*.sh; do
 	name=$(basename "$t" .sh)
 	echo "## $name" >>"$ERRLOG"
+	san_begin "$name" 1
 	out=$(bash "$t" 2>>"$ERRLOG")
 	report "$name" $? "$out"
+	san_end "$name"
 done
 
 echo

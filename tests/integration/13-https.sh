@@ -75,7 +75,12 @@ set -- $out
 expect_eq "100 MiB download through the proxy" 104857600 "${1:-}"
 expect_eq "100 MiB upload through the proxy" 200 "${2:-}"
 echo "# cgfw-httpproxy peak RSS after 200 MiB through TLS: ${3:-?} KiB"
-check "the proxy's memory stayed flat (peak RSS ${3:-?} KiB < 64 MiB)" test "${3:-999999}" -lt 65536
+if [ -n "${CGFW_SAN:-}" ]; then
+	# ASan keeps freed buffers in its quarantine (256 MiB): the plain build checks this.
+	echo "# SKIP the proxy's memory stayed flat: a sanitizer build (peak RSS ${3:-?} KiB)"
+else
+	check "the proxy's memory stayed flat (peak RSS ${3:-?} KiB < 64 MiB)" test "${3:-999999}" -lt 65536
+fi
 
 no_leftovers
 finish

@@ -12,7 +12,9 @@
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-B=$TOP/build
+# The build under test: CGFW_BUILD (relative to the top or absolute), else build/.
+B=${CGFW_BUILD:-build}
+[ "${B#/}" != "$B" ] || B=$TOP/$B
 LOADER=$B/cgfw-loader
 TESTNAME=$(basename "$0" .sh)
 N_FAIL=0
