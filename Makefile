@@ -85,6 +85,8 @@ check: deps all $(TEST_BINS) $(FUZZ_BINS)
 	@CGFW_BUILD=$(B) CGFW_SAN=$(SAN) bash tests/run.sh
 
 # The whole suite again on the sanitizer build (tests/run.sh: how reports fail it).
+# Not green yet, so not in .ci/run: workers' exit-time allocations still leak
+# (the fixes wait on the move of their dispatch tables), see issue 8's note.
 check-san:
 	@$(MAKE) --no-print-directory SAN=address,undefined check
 
