@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 
 #include "bpf/egress.h"
+#include "lib/bpfmap.h"
 #include "lib/listfile.h"
 #include "lib/namepolicy.h"
 #include "lib/policy.h"
@@ -54,36 +55,6 @@ gen_list(const char *path, uint32_t n)
 	return fclose(f) ? -errno : 0;
 }
 
-#define FILL_CHUNK 4096
-
-/* n entries (key, then the value at val_off) in batches, as loader/attach.c. */
-static int
-fill_map(int fd, const void *entries, size_t n, size_t entry_size, size_t key_size, size_t val_off)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	const size_t val_size = sizeof(struct cgfw_policy_val);
-	char *keys = malloc(FILL_CHUNK * key_size), *vals = malloc(FILL_CHUNK * val_size);
-	int r = 0;
-
-	if (!keys || !vals)
-		r = -ENOMEM;
-	for (size_t i = 0; i < n && !r; i += FILL_CHUNK) {
-		size_t c = n - i < FILL_CHUNK ? n - i : FILL_CHUNK;
-		const char *e = (const char *)entries + i * entry_size;
-		__u32 count = (__u32)c;
-
-		for (size_t j = 0; j < c; j++) {
-			memcpy(keys + j * key_size, e + j * entry_size, key_size);
-			memcpy(vals + j * val_size, e + j * entry_size + val_off, val_size);
-		}
-		if (bpf_map_update_batch(fd, keys, vals, &count, &opts) < 0)
-			r = -errno;
-	}
-	free(keys);
-	free(vals);
-	return r;
-}
-
 /* As loader/attach.c: maps sized from the input, at least the defaults. */
 static int
 fill(const struct cgfw_policy *pol, double *ret_ms)
@@ -103,11 +74,13 @@ fill(const struct cgfw_policy *pol, double *ret_ms)
 		r = -errno;
 		goto out;
 	}
-	r = fill_map(ip4, pol->ip4, pol->n_ip4, sizeof(*pol->ip4), sizeof(pol->ip4->key),
-	    offsetof(struct cgfw_ip4_entry, val));
+	/* The loader's own fill (lib/bpfmap.c), so the figure is the loader's. */
+	r = bpfmap_fill(ip4, pol->ip4, pol->n_ip4, sizeof(*pol->ip4), sizeof(pol->ip4->key),
+	    offsetof(struct cgfw_ip4_entry, val), sizeof(struct cgfw_policy_val));
 	if (r == 0)
-		r = fill_map(cidr, pol->cidr4, pol->n_cidr4, sizeof(*pol->cidr4),
-		    sizeof(pol->cidr4->key), offsetof(struct cgfw_lpm4_entry, val));
+		r = bpfmap_fill(cidr, pol->cidr4, pol->n_cidr4, sizeof(*pol->cidr4),
+		    sizeof(pol->cidr4->key), offsetof(struct cgfw_lpm4_entry, val),
+		    sizeof(struct cgfw_policy_val));
 	*ret_ms = now_ms() - t0;
 out:
 	if (ip4 >= 0)

@@ -3,6 +3,7 @@
 #ifndef CGFW_BPFMAP_H
 #define CGFW_BPFMAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bpfmap_spec {
@@ -14,5 +15,12 @@ struct bpfmap_spec {
 };
 
 int bpfmap_verify(int fd, const struct bpfmap_spec *spec);
+/*
+ * Fill a new map with n entries (entry_size bytes each: the key of key_size,
+ * the value of val_size at val_off), a batch per syscall where the kernel
+ * has batch updates, else one at a time.  0 or -errno.
+ */
+int bpfmap_fill(int fd, const void *entries, size_t n, size_t entry_size, size_t key_size,
+    size_t val_off, size_t val_size);
 
 #endif

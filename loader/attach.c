@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
+#include "lib/bpfmap.h"
 #include "lib/log.h"
 #include "egress.skel.h"
 #include "exec.skel.h"
@@ -134,61 +135,6 @@ bpffs_ensure(void)
 	return 0;
 }
 
-/* Entries per BPF_MAP_UPDATE_BATCH call. */
-#define FILL_CHUNK 4096
-
-/*
- * n entries (struct cgfw_ip4_entry or cgfw_lpm4_entry: key, then the value
- * at val_off) into the map, a batch of FILL_CHUNK per syscall: a million
- * IPs take half a second, not several.  A kernel without batch updates for
- * the map type gets them one at a time.  The keys are unique
- * (policy_compile() merged them) and the map is new, so BPF_ANY, the only
- * flag batches take, inserts exactly as BPF_NOEXIST would.
- */
-static int
-fill_map(int fd, const void *entries, size_t n, size_t entry_size, size_t key_size, size_t val_off)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	const size_t val_size = sizeof(struct cgfw_policy_val);
-	char *keys = malloc(FILL_CHUNK * key_size), *vals = malloc(FILL_CHUNK * val_size);
-	int batch = 1, r = 0;
-
-	if (!keys || !vals) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i += FILL_CHUNK) {
-		size_t c = n - i < FILL_CHUNK ? n - i : FILL_CHUNK;
-		const char *e = (const char *)entries + i * entry_size;
-		__u32 count = (__u32)c;
-
-		if (batch) {
-			for (size_t j = 0; j < c; j++) {
-				memcpy(keys + j * key_size, e + j * entry_size, key_size);
-				memcpy(vals + j * val_size, e + j * entry_size + val_off, val_size);
-			}
-			if (bpf_map_update_batch(fd, keys, vals, &count, &opts) == 0)
-				continue;
-			r = -errno;
-			if (count != 0 || (r != -EINVAL && r != -EOPNOTSUPP && r != -524))
-				goto out; /* 524: the kernel's ENOTSUPP */
-			batch = 0;
-			r = 0;
-		}
-		for (size_t j = 0; j < c; j++) {
-			if (bpf_map_update_elem(fd, e + j * entry_size,
-			        e + j * entry_size + val_off, BPF_NOEXIST) < 0) {
-				r = -errno;
-				goto out;
-			}
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	return r;
-}
-
 static int
 fill_maps(struct egress *skel, const struct cgfw_policy *pol)
 {
@@ -197,12 +143,14 @@ fill_maps(struct egress *skel, const struct cgfw_policy *pol)
 	if (pol->n_ip4 > bpf_map__max_entries(skel->maps.cgfw_allow_v4) ||
 	    pol->n_cidr4 > bpf_map__max_entries(skel->maps.cgfw_cidr_v4))
 		return -E2BIG;
-	r = fill_map(bpf_map__fd(skel->maps.cgfw_allow_v4), pol->ip4, pol->n_ip4, sizeof(*pol->ip4),
-	    sizeof(pol->ip4->key), offsetof(struct cgfw_ip4_entry, val));
+	r = bpfmap_fill(bpf_map__fd(skel->maps.cgfw_allow_v4), pol->ip4, pol->n_ip4,
+	    sizeof(*pol->ip4), sizeof(pol->ip4->key), offsetof(struct cgfw_ip4_entry, val),
+	    sizeof(struct cgfw_policy_val));
 	if (r < 0)
 		return r;
-	return fill_map(bpf_map__fd(skel->maps.cgfw_cidr_v4), pol->cidr4, pol->n_cidr4,
-	    sizeof(*pol->cidr4), sizeof(pol->cidr4->key), offsetof(struct cgfw_lpm4_entry, val));
+	return bpfmap_fill(bpf_map__fd(skel->maps.cgfw_cidr_v4), pol->cidr4, pol->n_cidr4,
+	    sizeof(*pol->cidr4), sizeof(pol->cidr4->key), offsetof(struct cgfw_lpm4_entry, val),
+	    sizeof(struct cgfw_policy_val));
 }
 
 /*

@@ -301,16 +301,6 @@ start_command(struct loader *l)
 	}
 }
 
-/* CLOCK_MONOTONIC, in ms. */
-static long long
-mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* EPERM for notification id; ENOENT (the caller died meanwhile) is fine. */
 static void
 answer(struct loader *l, uint64_t id)
@@ -348,7 +338,7 @@ command_refused(struct loader *l, short revents)
 				return;
 			}
 			l->pending[l->n_pending].id = id;
-			l->pending[l->n_pending++].deadline_ms = mono_ms() + LOADER_ANSWER_MS;
+			l->pending[l->n_pending++].deadline_ms = loader_now_ms() + LOADER_ANSWER_MS;
 			return;
 		}
 	}
@@ -374,7 +364,7 @@ command_answer(struct loader *l, uint64_t id)
 void
 command_answer_overdue(struct loader *l)
 {
-	long long now = mono_ms();
+	long long now = loader_now_ms();
 
 	for (int i = 0; i < l->n_pending; i++) {
 		if (l->pending[i].deadline_ms > now)

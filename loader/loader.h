@@ -194,6 +194,7 @@ int opts_resolv_conf(struct loader_opts *o, const char *path);
 
 /* workers.c */
 void workers_users(struct loader *l);
+long long loader_now_ms(void); /* CLOCK_MONOTONIC */
 void workers_start(struct loader *l);
 void workers_stop(struct loader *l);
 void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);

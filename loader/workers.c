@@ -557,8 +557,8 @@ dispatch(struct loader *l, struct worker *w)
 	}
 }
 
-static long long
-now_ms(void)
+long long
+loader_now_ms(void)
 {
 	struct timespec t;
 
@@ -578,7 +578,7 @@ static void
 worker_died(struct loader *l, struct worker *w, int status)
 {
 	char because[40], cmt[256];
-	long long now = now_ms();
+	long long now = loader_now_ms();
 
 	/* What it sent before it went (its STATS at a shutdown) is still read. */
 	dispatch(l, w);
@@ -650,7 +650,7 @@ static void respawn_due(struct loader *l);
 static int
 respawn_wait(const struct loader *l)
 {
-	long long first = -1, now = now_ms();
+	long long first = -1, now = loader_now_ms();
 
 	for (int i = 0; i < W_N; i++)
 		if (l->w[i].pending && (first < 0 || l->w[i].respawn_ms < first))
@@ -975,7 +975,7 @@ static void
 respawn_due(struct loader *l)
 {
 	struct worker *m = &l->w[W_MON];
-	long long now = now_ms();
+	long long now = loader_now_ms();
 
 	if (l->stopping || l->gave_up)
 		return;
@@ -1014,7 +1014,7 @@ respawn_due(struct loader *l)
 void
 workers_start(struct loader *l)
 {
-	long long now = now_ms();
+	long long now = loader_now_ms();
 
 	l->w[W_HTTP].table = loader_from_http;
 	l->w[W_MON].table = loader_from_mon;
