@@ -197,7 +197,7 @@ instances_walk(int cleanup, char **ids, int n_ids)
 	char mnt[PATH_MAX];
 	DIR *d = opendir(PIN_ROOT);
 	struct dirent *de;
-	int n = 0, bad = 0;
+	int n = 0, running = 0, bad = 0;
 
 	if (cgroup2_mount(mnt, sizeof(mnt)) < 0)
 		mnt[0] = '\0';
@@ -222,6 +222,7 @@ instances_walk(int cleanup, char **ids, int n_ids)
 		cg = mnt[0] ? cgroup_by_id(mnt, id) : NULL;
 		fd = instance_lock(id, &holder);
 		if (fd == -EBUSY) {
+			running++;
 			printf("%llu running pid %d cgroup %s\n", id, (int)holder,
 			    cg ? cg : "(not found)");
 			continue;
@@ -254,6 +255,12 @@ instances_walk(int cleanup, char **ids, int n_ids)
 	closedir(d);
 	if (cleanup && mnt[0])
 		(void)nftw(mnt, workers_cb, 32, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
+	/*
+	 * A full cleanup with nothing running: the shared exempt map goes too
+	 * (what is left in it are the workers of loaders that were killed).
+	 */
+	if (cleanup && n_ids == 0 && running == 0 && !bad && unlink(PIN_ROOT "/cgfw_exempt") == 0)
+		printf("removed " PIN_ROOT "/cgfw_exempt (no instance left)\n");
 	if (!n && !n_workers_removed)
 		printf("no cgfw instance\n");
 	return bad ? CGFW_EXIT_FAILED : 0;

@@ -61,6 +61,12 @@ check "no pins left for it" test ! -e "/sys/fs/bpf/cgfw/$(stat -c %i "$CGA")"
 out=$(in_cg "$CGA" $PROBE tcp 198.51.100.7 80)
 expect_match "after a clean exit the cgroup is unfiltered" "result=ok" "$out"
 cgfw cleanup "$(stat -c %i "$CGA")" >/dev/null # the workers' cgroups of the killed loaders
+# With nothing running, a full cleanup also removes the shared exempt map.
+if [ -z "$("$LOADER" status | grep ' running ')" ]; then
+	cgfw cleanup >/dev/null
+	check "a full cleanup with no instance left removes cgfw_exempt" \
+		test ! -e /sys/fs/bpf/cgfw/cgfw_exempt
+fi
 
 no_leftovers
 finish
