@@ -32,9 +32,13 @@
 
 #define BPFFS_DIR "/sys/fs/bpf"
 
-/* The cgroup2 mount point, from /proc/self/mountinfo (never assumed). */
+/*
+ * The mount point of the first (or, with last, the last) mount in
+ * /proc/self/mountinfo whose type is type1 or type2 (NULL: none); -ENOENT
+ * if there is none.  Mount points are never assumed.
+ */
 int
-cgroup2_mount(char *buf, size_t len)
+mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len)
 {
 	char line[4096];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -50,19 +54,27 @@ cgroup2_mount(char *buf, size_t len)
 		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
 		    sscanf(sep, " - %63s", fstype) != 1)
 			continue;
-		if (strcmp(fstype, "cgroup2") != 0)
+		if (strcmp(fstype, type1) != 0 && (!type2 || strcmp(fstype, type2) != 0))
 			continue;
 		if (strlen(mnt) >= len) {
 			r = -ENAMETOOLONG;
 			break;
 		}
-		/* mountinfo escapes spaces as \040; a cgroup mount with one is not ours. */
+		/* mountinfo escapes spaces as \040; a mount with one is not ours. */
 		strcpy(buf, mnt);
 		r = 0;
-		break;
+		if (!last)
+			break;
 	}
 	fclose(f);
 	return r;
+}
+
+/* The cgroup2 mount point. */
+int
+cgroup2_mount(char *buf, size_t len)
+{
+	return mountinfo_find("cgroup2", NULL, 0, buf, len);
 }
 
 /* Our own cgroup2 path ("0::/path" in /proc/self/cgroup). */

@@ -33,29 +33,6 @@
 
 #define CGFW_SOCK_TYPE_MASK 0xf /* SOCK_NONBLOCK and SOCK_CLOEXEC live above it */
 
-/* The mount point of the last bpf or cgroup2 mount in mountinfo, or "" */
-static int
-last_fw_mount(char *buf, size_t len)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	if (!f)
-		return -errno;
-	buf[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], fstype[64], *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep, " - %63s", fstype) != 1)
-			continue;
-		if (!strcmp(fstype, "bpf") || !strcmp(fstype, "cgroup2"))
-			snprintf(buf, len, "%s", mnt);
-	}
-	fclose(f);
-	return 0;
-}
-
 /*
  * The socket families a command may create.  Every other one either gets
  * past the cgroup hooks (AF_PACKET and AF_XDP send frames of their own,
@@ -81,7 +58,6 @@ static const int command_families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, A
 static int
 command_seccomp(const struct loader *l)
 {
-	uint32_t refuse = SCMP_ACT_NOTIFY;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int r, fd = -1;
 
@@ -96,14 +72,14 @@ command_seccomp(const struct loader *l)
 			i++;
 		if (i == sizeof(command_families) / sizeof(command_families[0]))
 			r = seccomp_rule_add(
-			    ctx, refuse, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, fam));
+			    ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, fam));
 	}
 	/* Also a family in the low word with anything in the high one. */
 	if (r == 0)
-		r = seccomp_rule_add(
-		    ctx, refuse, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_GT, CGFW_FAMILY_MAX));
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_GT, CGFW_FAMILY_MAX));
 	if (r == 0)
-		r = seccomp_rule_add(ctx, refuse, SCMP_SYS(socket), 1,
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 1,
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, CGFW_SOCK_TYPE_MASK, SOCK_PACKET));
 	/* Raw IP only: netlink's SOCK_RAW is how glibc and iproute2 talk to the kernel. */
 	for (int i = 0; i < 2 && r == 0 && !l->o->allow_raw; i++)
@@ -111,7 +87,7 @@ command_seccomp(const struct loader *l)
 		    SCMP_A0(SCMP_CMP_EQ, i ? AF_INET6 : AF_INET),
 		    SCMP_A1(SCMP_CMP_MASKED_EQ, CGFW_SOCK_TYPE_MASK, SOCK_RAW));
 	if (r == 0)
-		r = seccomp_rule_add(ctx, refuse, SCMP_SYS(io_uring_setup), 0);
+		r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(io_uring_setup), 0);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	if (r == 0) {
@@ -193,10 +169,11 @@ confine_command(const struct loader *l)
 		return -errno;
 	/* Deepest (latest) first; a detached parent takes its children along. */
 	for (i = 0; i < 256; i++) {
-		if ((r = last_fw_mount(mnt, sizeof(mnt))) < 0)
-			return r;
-		if (!mnt[0])
+		r = mountinfo_find("bpf", "cgroup2", 1, mnt, sizeof(mnt));
+		if (r == -ENOENT)
 			break;
+		if (r < 0)
+			return r;
 		if (umount2(mnt, MNT_DETACH) < 0)
 			return -errno;
 	}

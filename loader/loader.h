@@ -216,6 +216,7 @@ void command_answer(struct loader *l, uint64_t id);
 void command_answer_overdue(struct loader *l);
 
 /* attach.c */
+int mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len);
 int cgroup2_mount(char *buf, size_t len);
 int cgroup_self_path(char *buf, size_t len);
 int cgroup_open_target(const char *mnt, const char *path, char *ret_path, size_t len);
