@@ -857,6 +857,8 @@ dns_run(struct dns *d)
 	if (r != 0)
 		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
 	np_table_close(&d->np);
+	for (size_t i = 0; i < d->n_upstreams; i++)
+		free(d->upstreams[i]);
 	return 0;
 }
 

@@ -1373,6 +1373,14 @@ http_run(struct http *h)
 	if (r != 0)
 		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
 	np_table_close(&h->np);
+	for (size_t i = 0; i < h->n_rules; i++) {
+		free(h->rules[i].host);
+		free(h->rules[i].path);
+		free(h->rules[i].text);
+		free(h->rules[i].origin);
+	}
+	free(h->rules);
+	free(h->trust);
 	return 0;
 }
 

@@ -350,3 +350,13 @@ command_answer_overdue(struct loader *l)
 		l->pending[i--] = l->pending[--l->n_pending];
 	}
 }
+
+/* The notification buffers command_refused() allocated, if any. */
+void
+command_release(struct loader *l)
+{
+	if (l->nreq)
+		seccomp_notify_free(l->nreq, l->nresp);
+	l->nreq = NULL;
+	l->nresp = NULL;
+}

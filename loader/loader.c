@@ -633,6 +633,7 @@ main(int argc, char *argv[])
 	if (l.created_cgroup)
 		cgroup_remove(l.cg_path);
 	workers_stop(&l);
+	command_release(&l);
 	(void)close(l.wcg_fd);
 	cgroup_remove(l.wcg_path);
 	loader_bpf_teardown(&l.bpf);
@@ -651,7 +652,7 @@ main(int argc, char *argv[])
 	else
 		code = WEXITSTATUS(l.child_status);
 	policy_free(&l.pol);
-	rules_free(&o.rules);
+	opts_free(&o);
 	return code;
 
 fail:

@@ -190,6 +190,11 @@ struct loader {
 
 /* options.c */
 void opts_parse(struct loader_opts *o, int argc, char *argv[]);
+/* Frees what opts_parse() and the config allocated. */
+void opts_free(struct loader_opts *o);
+/* The text of config file o->config: 0, or -EINVAL with err naming FILE:LINE. */
+int opts_config_parse(
+    struct loader_opts *o, const char *buf, size_t len, char *err, size_t err_len);
 int opts_resolv_conf(struct loader_opts *o, const char *path);
 
 /* workers.c */
@@ -214,6 +219,7 @@ void start_command(struct loader *l);
 void command_refused(struct loader *l, short revents);
 void command_answer(struct loader *l, uint64_t id);
 void command_answer_overdue(struct loader *l);
+void command_release(struct loader *l);
 
 /* attach.c */
 int mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len);

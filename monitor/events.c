@@ -304,6 +304,26 @@ text_kv(struct jbuf *tb, const char *key, const char *val, size_t n)
 		jb_raw(tb, val, n);
 }
 
+/* Everything mon_out owns: the rules, the line buffers, the address table. */
+void
+mon_out_free(struct mon_out *out)
+{
+	for (size_t i = 0; i < out->n_rules; i++) {
+		free(out->rules[i].text);
+		free(out->rules[i].origin);
+		free(out->rules[i].kind);
+	}
+	free(out->rules);
+	out->rules = NULL;
+	out->n_rules = 0;
+	jb_free(&out->jb);
+	jb_free(&out->tb);
+	jb_free(&out->lost_jb);
+	jb_free(&out->lost_tb);
+	free(out->ipdom);
+	out->ipdom = NULL;
+}
+
 const struct mon_rule *
 mon_rule_find(const struct mon_out *out, uint32_t id)
 {

@@ -67,6 +67,7 @@ struct mon_out {
 	int argv_fd;                /* cgfw_argv map (bpf/exec.bpf.c), -1 if none */
 };
 
+void mon_out_free(struct mon_out *out);
 const struct mon_rule *mon_rule_find(const struct mon_out *out, uint32_t id);
 /* Formats one record into out->jb (JSON) and out->tb (text); -EINVAL if malformed. */
 int mon_event_format(struct mon_out *out, const void *data, size_t len);

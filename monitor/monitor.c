@@ -794,7 +794,9 @@ mon_run(struct mon *m)
 	if (r != 0)
 		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
 	ring_buffer__free(m->rb);
-	return m->out.n_bad ? 1 : 0;
+	r = m->out.n_bad ? 1 : 0;
+	mon_out_free(&m->out);
+	return r;
 }
 
 int
