@@ -238,6 +238,9 @@ config_key(void *user, const char *section, const char *name, const char *value)
 
 		if (!value[0])
 			return config_error(c, "%s: empty file name", origin);
+		if (o->n_files >= LOADER_MAX_FILES)
+			return config_error(
+			    c, "%s: more than %d list files", origin, LOADER_MAX_FILES);
 		opts_add_file(o, value, allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK,
 		    allow ? o->have_cli_allow_file : o->have_cli_block_file);
 	} else if (!strcmp(name, "upstream")) {
@@ -292,14 +295,53 @@ config_key(void *user, const char *section, const char *name, const char *value)
 /* Debian's inih reads 199 bytes at a time; keep room for "\r\n". */
 #define CONFIG_LINE_MAX  198
 
+/*
+ * The config text buf (len bytes, buf[len] == '\0') of file o->config, into o.
+ * 0, or -EINVAL with err "FILE:LINE: ..." or "FILE: ... (line N)".
+ */
+int
+opts_config_parse(struct loader_opts *o, const char *buf, size_t len, char *err, size_t err_len)
+{
+	struct config_ctx c = {.o = o, .file = o->config};
+	size_t line = 1;
+	int r;
+
+	if (listfile_check_text(o->config, buf, len, err, err_len) < 0)
+		return -EINVAL;
+	for (const char *p = buf, *nl; p < buf + len; p = nl + 1, line++) {
+		size_t n;
+
+		nl = memchr(p, '\n', (size_t)(buf + len - p));
+		if (!nl)
+			nl = buf + len;
+		n = (size_t)(nl - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n > CONFIG_LINE_MAX) {
+			snprintf(err, err_len,
+			    "%s:%zu: line longer than %d bytes; continue a long list on indented "
+			    "lines, or use a list file",
+			    o->config, line, CONFIG_LINE_MAX);
+			return -EINVAL;
+		}
+	}
+	r = ini_parse_string(buf, config_key, &c);
+	if (c.err[0])
+		snprintf(err, err_len, "%s (line %d)", c.err, r);
+	else if (r > 0)
+		snprintf(err, err_len, "%s:%d: syntax error", o->config, r);
+	else if (r < 0)
+		snprintf(err, err_len, "%s: cannot parse (out of memory)", o->config);
+	return c.err[0] || r != 0 ? -EINVAL : 0;
+}
+
 static void
 config_load(struct loader_opts *o)
 {
-	struct config_ctx c = {.o = o, .file = o->config};
 	char err[CGFW_ERR_LEN + PATH_MAX], *buf;
-	size_t len = 0, line = 1;
+	size_t len = 0;
 	struct stat st;
-	int fd, r;
+	int fd;
 
 	fd = open(o->config, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
@@ -328,31 +370,25 @@ config_load(struct loader_opts *o)
 	}
 	(void)close(fd);
 	buf[len] = '\0';
-	if (listfile_check_text(o->config, buf, len, err, sizeof(err)) < 0)
+	if (opts_config_parse(o, buf, len, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	for (const char *p = buf, *nl; p < buf + len; p = nl + 1, line++) {
-		size_t n;
-
-		nl = memchr(p, '\n', (size_t)(buf + len - p));
-		if (!nl)
-			nl = buf + len;
-		n = (size_t)(nl - p);
-		if (n && p[n - 1] == '\r')
-			n--;
-		if (n > CONFIG_LINE_MAX)
-			fatalx(
-			    "%s:%zu: line longer than %d bytes; continue a long list on indented "
-			    "lines, or use a list file",
-			    o->config, line, CONFIG_LINE_MAX);
-	}
-	r = ini_parse_string(buf, config_key, &c);
 	free(buf);
-	if (c.err[0])
-		fatalx("%s (line %d)", c.err, r);
-	if (r > 0)
-		fatalx("%s:%d: syntax error", o->config, r);
-	if (r < 0)
-		fatalx("%s: cannot parse (out of memory)", o->config);
+}
+
+void
+opts_free(struct loader_opts *o)
+{
+	rules_free(&o->rules);
+	free(o->log_file);
+	free(o->user);
+	free(o->cgroup);
+	free(o->upstream_ca);
+	for (int i = 0; i < o->n_files; i++)
+		free(o->files[i].path);
+	for (int i = 0; i < o->n_upstreams; i++)
+		free(o->upstreams[i]);
+	o->log_file = o->user = o->cgroup = o->upstream_ca = NULL;
+	o->n_files = o->n_upstreams = 0;
 }
 
 void
