@@ -4,13 +4,17 @@
 # clang and sanitizers and runs each for FUZZ_TIME seconds on a copy of its
 # corpus (the committed seeds are never written to).
 
-FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello
+FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello \
+		   $(B)/tests/fuzz_config $(B)/tests/fuzz_listfile
+# make fuzz FUZZ_SECONDS=N: seconds per target (FUZZ_TIME is the older name).
 FUZZ_TIME	?= 60
+FUZZ_SECONDS	?= $(FUZZ_TIME)
 FUZZ_CFLAGS	?= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra \
 		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		   -DCGFW_LIBFUZZER
 ALL_DEPS	+= $(B)/tests/fuzz/fuzz_dnsmsg.d $(B)/tests/fuzz/fuzz_http_request.d \
-		   $(B)/tests/fuzz/fuzz_clienthello.d
+		   $(B)/tests/fuzz/fuzz_clienthello.d $(B)/tests/fuzz/fuzz_config.d \
+		   $(B)/tests/fuzz/fuzz_listfile.d
 
 $(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
 	@mkdir -p $(@D)
@@ -26,6 +30,15 @@ $(B)/tests/fuzz_clienthello: $(B)/tests/fuzz/fuzz_clienthello.o $(B)/tests/fuzz/
     $(B)/httpproxy/tls.o
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) $(BORINGSSL_LIBS)
+
+$(B)/tests/fuzz_config: $(B)/tests/fuzz/fuzz_config.o $(B)/tests/fuzz/replay.o \
+    $(B)/loader/options.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -linih
+
+$(B)/tests/fuzz_listfile: $(B)/tests/fuzz/fuzz_listfile.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 # The library sources are compiled in, not linked from libcgfw.a, so libFuzzer
 # sees their coverage.
@@ -43,13 +56,26 @@ $(B)/fuzz/fuzz_clienthello: tests/fuzz/fuzz_clienthello.c httpproxy/tls.c
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) $(BORINGSSL_CFLAGS) -o $@ \
 		tests/fuzz/fuzz_clienthello.c httpproxy/tls.c $(BORINGSSL_LIBS)
 
-FUZZ_NAMES := dnsmsg http_request clienthello
+FUZZ_LIB_SRCS := lib/listfile.c lib/namepolicy.c lib/rules.c lib/log.c
+
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c loader/options.c $(FUZZ_LIB_SRCS) $(PROTO_H) \
+    $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -I$(B) -I$(B)/proto -o $@ tests/fuzz/fuzz_config.c \
+		loader/options.c $(FUZZ_LIB_SRCS) $(LIBCGFW) $(LIB_LIBS) -linih
+
+$(B)/fuzz/fuzz_listfile: tests/fuzz/fuzz_listfile.c $(FUZZ_LIB_SRCS) $(PROTO_H) $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -I$(B) -I$(B)/proto -o $@ tests/fuzz/fuzz_listfile.c \
+		$(FUZZ_LIB_SRCS) $(LIBCGFW) $(LIB_LIBS)
+
+FUZZ_NAMES := dnsmsg http_request clienthello config listfile
 
 fuzz: $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 	@for t in $(FUZZ_NAMES); do \
 		rm -rf $(B)/fuzz/corpus/$$t && mkdir -p $(B)/fuzz/corpus/$$t && \
 		cp tests/fuzz/corpus/$$t/* $(B)/fuzz/corpus/$$t/ && \
-		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 \
+		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 			-artifact_prefix=$(B)/fuzz/$$t- $(B)/fuzz/corpus/$$t || exit 1; \
 	done
 
