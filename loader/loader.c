@@ -377,6 +377,10 @@ build_name_policy(struct loader *l)
 		if (!fb)
 			fatal("np_builder_new");
 		r = listfile_load(f->path, f->action, fb, frs, ids, err, sizeof(err));
+		if (f->replaced) { /* checked whole, then dropped */
+			np_builder_free(fb);
+			rules_free(&scratch);
+		}
 		if (r < 0) {
 			log_warnx("%s", err);
 			exit(CGFW_EXIT_FAILED);
@@ -392,11 +396,8 @@ build_name_policy(struct loader *l)
 			        : "an empty block list blocks nothing");
 			exit(CGFW_EXIT_FAILED);
 		}
-		if (f->replaced) {
-			np_builder_free(fb);
-			rules_free(&scratch);
+		if (f->replaced)
 			continue;
-		}
 		n_sources++;
 		fc[n_fc].path = f->path;
 		count_ip_rules(&o->rules, rs0, &fc[n_fc].n_ip4, &fc[n_fc].n_cidr4);

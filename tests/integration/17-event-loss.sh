@@ -138,6 +138,7 @@ check "a RingBufferFull line comes while the command still runs" \
 touch "$W/end"
 wait "$LPID"
 expect_eq "with --allow-event-loss the run keeps the command's status" 0 $?
+sed 's/^/17(b) loader stderr: /' "$T/err2" >&2 # in the check's stderr log, for a failure
 check "the log parses as JSON lines" jsonl "$T/ev.json"
 ring=$(lost_sum "$T/ev.json" RingBufferFull)
 check "EVENTS LOST counts the events the ring buffer refused ($ring)" test "$ring" -gt 0
