@@ -98,15 +98,26 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)
 
 SYSUSERSDIR	?= /usr/lib/sysusers.d
+TMPFILESDIR	?= /usr/lib/tmpfiles.d
+SYSTEMDUNITDIR	?= /usr/lib/systemd/system
+SYSTEMDGENDIR	?= /usr/lib/systemd/system-generators
 
+# DESTDIR-aware.  The unit names the loader where it is installed (PREFIX).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/cgfw $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSUSERSDIR)
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDGENDIR)
 	install -m 0755 $(B)/cgfw-loader $(B)/cgfw-monitor $(B)/cgfw-dnsproxy \
 		$(B)/cgfw-httpproxy $(DESTDIR)$(PREFIX)/libexec/cgfw/
 	ln -sf ../libexec/cgfw/cgfw-loader $(DESTDIR)$(PREFIX)/sbin/cgfw-loader
 	install -m 0644 man/cgfw-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 packaging/sysusers.d/cgfw.conf $(DESTDIR)$(SYSUSERSDIR)/cgfw.conf
+	install -m 0644 packaging/tmpfiles.d/cgfw.conf $(DESTDIR)$(TMPFILESDIR)/cgfw.conf
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' packaging/systemd/cgfw@.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/cgfw@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/cgfw@.service
+	install -m 0644 packaging/systemd/cgfw.slice $(DESTDIR)$(SYSTEMDUNITDIR)/cgfw.slice
+	install -m 0755 packaging/systemd/cgfw-generator $(DESTDIR)$(SYSTEMDGENDIR)/cgfw-generator
 	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory users; fi
 
 # The workers' users (packaging/sysusers.d/cgfw.conf), where missing.

@@ -568,6 +568,8 @@ main(int argc, char *argv[])
 	if (o.log_file)
 		l.log_fd = open_log_file(&l);
 
+	loader_unit_resolve(&o);
+	loader_sd_init();
 	signals_block(&l);
 	l.pid = getpid();
 	loader_for_exit = &l;
@@ -618,12 +620,17 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_RUN) {
 		(void)loader_wait(&l, done_child, -1, NULL);
 	} else {
+		int wd_ms = loader_sd_watchdog_ms();
+
 		log_info("enforcing on %s; stop with SIGINT or SIGTERM", l.cg_path);
+		loader_sd_ready(&l); /* every hook attached, every worker READY */
 		do {
 			sig = 0;
-			(void)loader_wait(&l, done_target_lost, -1, &sig);
+			(void)loader_wait(&l, done_target_lost, wd_ms, &sig);
+			loader_sd_tick(&l);
 		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT && !l.target_lost &&
 		         !l.gave_up);
+		loader_sd_stopping();
 	}
 	l.watch_target = 0;
 	if (l.gave_up)

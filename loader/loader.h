@@ -52,8 +52,10 @@ struct loader_opts {
 	char *log_file;
 	int debug;
 	char *user;
-	char *cgroup; /* attach --cgroup */
-	char **argv;  /* run: the command */
+	char *cgroup;        /* attach --cgroup */
+	char *unit;          /* attach --unit: its cgroup becomes cgroup (systemd.c) */
+	int have_cli_target; /* --cgroup or --unit given: the config's do not apply */
+	char **argv;         /* run: the command */
 	int argc;
 	struct loader_file files[LOADER_MAX_FILES]; /* --allow-list-file, --block-list-file */
 	int n_files;
@@ -186,6 +188,7 @@ struct loader {
 	struct loader_notice notices[LOADER_MAX_NOTICES];
 	int n_notices;
 	int sfd;
+	int sd_healthy; /* what STATUS= last said (systemd.c) */
 };
 
 /* options.c */
@@ -236,6 +239,14 @@ int loader_bpf_stats_fd(const struct loader_bpf *b);
 int loader_bpf_learned_fd(const struct loader_bpf *b);
 int loader_bpf_peers_fd(const struct loader_bpf *b);
 int loader_bpf_argv_fd(const struct loader_bpf *b);
+
+/* systemd.c */
+void loader_unit_resolve(struct loader_opts *o);
+void loader_sd_init(void);
+void loader_sd_ready(struct loader *l);
+int loader_sd_watchdog_ms(void);
+void loader_sd_tick(struct loader *l);
+void loader_sd_stopping(void);
 
 /* ca.c */
 int ca_setup(struct loader *l);

@@ -20,13 +20,14 @@
 
 #include "lib/listfile.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "loader.h"
 
 static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: cgfw-loader [--config FILE] run [OPTIONS] [--] CMD [ARGS...]\n"
-	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH\n"
+	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH | --unit NAME\n"
 	    "       cgfw-loader ca [--state-dir D]   print the CA certificate's path\n"
 	    "       cgfw-loader status               list instances (running, stale)\n"
 	    "       cgfw-loader cleanup [ID...]      remove stale instances\n"
@@ -56,6 +57,8 @@ static void __attribute__((noreturn)) usage(int code)
 	    "                     a mkcert CA is used instead when set)\n"
 	    "  --cgroup PATH      attach: the cgroup v2 directory to enforce on\n"
 	    "                     (--cgroup-path is accepted too)\n"
+	    "  --unit NAME        attach: the cgroup of systemd unit NAME (.service, .slice,\n"
+	    "                     .scope), as systemctl show reports it\n"
 	    "\n"
 	    "One CMD argument is run with /bin/sh -c; several are executed as argv.\n"
 	    "See cgfw-loader(8).\n");
@@ -272,13 +275,45 @@ config_key(void *user, const char *section, const char *name, const char *value)
 			o->allow_empty |= v;
 		else
 			o->debug |= v;
-	} else if (!strcmp(name, "log-file") || !strcmp(name, "user") || !strcmp(name, "cgroup")) {
-		char **dst = name[0] == 'l' ? &o->log_file : name[0] == 'u' ? &o->user : &o->cgroup;
+	} else if (!strcmp(name, "log-file") || !strcmp(name, "user")) {
+		char **dst = name[0] == 'l' ? &o->log_file : &o->user;
 
 		if (!value[0])
 			return config_error(c, "%s: empty value", origin);
 		if (!*dst)
 			set_str(dst, value);
+	} else if (!strcmp(name, "cgroup") || !strcmp(name, "unit")) {
+		if (!value[0])
+			return config_error(c, "%s: empty value", origin);
+		if (name[0] == 'u' && !sd_unit_name_valid(value))
+			return config_error(c,
+			    "%s: \"%s\" is not a unit name (NAME.service, NAME.slice or NAME.scope)",
+			    origin, q);
+		if (o->have_cli_target)
+			return 1;
+		if (o->cgroup || o->unit)
+			return config_error(c, "%s: only one of cgroup and unit, once", origin);
+		set_str(name[0] == 'u' ? &o->unit : &o->cgroup, value);
+	} else if (!strcmp(name, "protect")) {
+		/* For cgfw-generator (packaging/systemd): the loader only checks it. */
+		char list[1024], *save = NULL;
+		int n = 0;
+
+		if (strlen(value) >= sizeof(list))
+			return config_error(c, "%s: too long", origin);
+		snprintf(list, sizeof(list), "%s", value);
+		for (char *u = strtok_r(list, ", \t", &save); u;
+		     u = strtok_r(NULL, ", \t", &save)) {
+			size_t ul = strlen(u);
+
+			n++;
+			if (!sd_unit_name_valid(u) || ul < 9 || strcmp(u + ul - 8, ".service") != 0)
+				return config_error(c,
+				    "%s: \"%s\" is not a service name (NAME.service)", origin,
+				    log_escape(q, sizeof(q), u, ul));
+		}
+		if (!n)
+			return config_error(c, "%s: empty value", origin);
 	} else {
 		return config_error(c, "%s: %s: unknown key", c->file,
 		    log_escape(q, sizeof(q), name, strlen(name)));
@@ -382,12 +417,13 @@ opts_free(struct loader_opts *o)
 	free(o->log_file);
 	free(o->user);
 	free(o->cgroup);
+	free(o->unit);
 	free(o->upstream_ca);
 	for (int i = 0; i < o->n_files; i++)
 		free(o->files[i].path);
 	for (int i = 0; i < o->n_upstreams; i++)
 		free(o->upstreams[i]);
-	o->log_file = o->user = o->cgroup = o->upstream_ca = NULL;
+	o->log_file = o->user = o->cgroup = o->unit = o->upstream_ca = NULL;
 	o->n_files = o->n_upstreams = 0;
 }
 
@@ -414,6 +450,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_STATE_DIR,
 		O_UPSTREAM_CA,
 		O_ALLOW_EMPTY,
+		O_UNIT,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -436,6 +473,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"state-dir", required_argument, NULL, O_STATE_DIR},
 	    {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
 	    {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
+	    {"unit", required_argument, NULL, O_UNIT},
 	    {NULL, 0, NULL, 0},
 	};
 	char q[LOG_ESC_LEN];
@@ -560,7 +598,23 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		case O_CGROUP:
 			if (o->cmd != CMD_ATTACH)
 				fatalx("--cgroup is an option of attach, not run");
+			if (o->unit)
+				fatalx("attach: --cgroup and --unit are exclusive");
+			o->have_cli_target = 1;
 			set_str(&o->cgroup, optarg);
+			break;
+		case O_UNIT:
+			if (o->cmd != CMD_ATTACH)
+				fatalx("--unit is an option of attach, not run");
+			if (o->cgroup)
+				fatalx("attach: --cgroup and --unit are exclusive");
+			if (!sd_unit_name_valid(optarg))
+				fatalx(
+				    "--unit: \"%s\" is not a unit name (NAME.service, NAME.slice or "
+				    "NAME.scope)",
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
+			o->have_cli_target = 1;
+			set_str(&o->unit, optarg);
 			break;
 		case O_CONFIG:
 			o->config = optarg;
@@ -590,8 +644,8 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	if (o->cmd == CMD_ATTACH && o->argc != 0)
 		fatalx("attach: unexpected argument \"%s\"",
 		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));
-	if (o->cmd == CMD_ATTACH && !o->cgroup)
-		fatalx("attach: --cgroup PATH is required");
+	if (o->cmd == CMD_ATTACH && !o->cgroup && !o->unit)
+		fatalx("attach: --cgroup PATH or --unit NAME is required");
 	if (o->cmd == CMD_ATTACH && o->user)
 		fatalx("attach: --user applies to run only");
 }

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Per-service isolation under systemd, for real: a Debian 12 rootfs (built
+# once and cached, tests/tools/nspawn-rootfs.sh) booted with systemd-nspawn
+# inside the fake internet's client namespace, cgfw installed into it with
+# `make install`, and a service protected by one line of its instance config
+# (protect = web.service; cgfw-generator writes the slice and the drop-in).
+# Shown: the service's first packet (ExecStartPre=) is filtered, allowed
+# traffic works, it is still filtered after `systemctl restart`, another unit
+# is not, stopping cgfw@web stops the service, and the events are in the
+# journal of cgfw@web.  The booted tree is an overlay: the cache stays clean.
+. "$(dirname "$0")/lib.sh"
+require_root
+command -v systemd-nspawn >/dev/null || skip "systemd-nspawn missing (make deps: systemd-container)"
+command -v debootstrap >/dev/null || skip "debootstrap missing (make deps)"
+
+# The keys the generator reads are the loader's too, checked as strictly.
+E=$(mktemp -d /tmp/cgfw-test.XXXXXX)
+printf '[cgfw]\nallow-list = 203.0.113.10\nprotect = web.service x.socket\n' >"$E/bad.conf"
+out=$("$LOADER" --config "$E/bad.conf" attach --unit cgfw-bad.slice 2>&1)
+expect_match "protect = a non-service is a config error with its line" \
+	'bad.conf: protect: "x.socket" is not a service name .*line 3' "$out"
+out=$("$LOADER" attach --unit '-x.service' --allow-list 203.0.113.10 2>&1)
+expect_match "--unit refuses what is not a unit name" 'is not a unit name' "$out"
+rm -rf "$E"
+
+ROOTFS=$("$TOP/tests/tools/nspawn-rootfs.sh") || { not_ok "cannot build the nspawn rootfs"; exit 1; }
+fi_up
+
+NSPID=""
+LEADER=""
+CG2=""
+CGSD=""
+MACHINE=cgfw-test-$$
+# Before lib.sh's cleanup: the container (its pid namespace dies with its
+# init), then its cgroups and the overlay.
+sd_cleanup() {
+	local i
+	if [ -n "$LEADER" ]; then kill -KILL "$LEADER" 2>/dev/null; fi
+	if [ -n "$NSPID" ]; then
+		for i in $(seq 1 50); do kill -0 "$NSPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$NSPID" 2>/dev/null
+		wait "$NSPID" 2>/dev/null
+	fi
+	for d in "$CG2" "$CGSD"; do
+		[ -n "$d" ] && [ -d "$d" ] || continue
+		find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+		rmdir "$d" 2>/dev/null
+	done
+	mountpoint -q "$T/root" 2>/dev/null && umount -l "$T/root"
+	cleanup
+}
+trap sd_cleanup EXIT
+
+# The booted tree: an overlay of the cached rootfs.
+mkdir -p "$T/up" "$T/work" "$T/root"
+mount -t overlay overlay -o "lowerdir=$ROOTFS,upperdir=$T/up,workdir=$T/work" "$T/root" ||
+	{ not_ok "cannot mount an overlay of $ROOTFS"; exit 1; }
+R=$T/root
+make -C "$TOP" --no-print-directory -s install DESTDIR="$R" PREFIX=/usr \
+	${CGFW_SAN:+SAN=$CGFW_SAN} >"$T/install.log" 2>&1 ||
+	{ not_ok "make install DESTDIR failed: $(tail -3 "$T/install.log")"; exit 1; }
+ok "make install DESTDIR= installs the loader, units and generator"
+systemd-sysusers --root="$R" >/dev/null 2>&1
+echo "nameserver 203.0.113.53" >"$R/etc/resolv.conf"
+echo "$MACHINE" >"$R/etc/hostname"
+
+# The protected service and an unprotected one run the same probe: a blocked
+# IP, an allowed IP, an allowed name (through cgfw's DNS proxy).  curl exits
+# 7 when connect() is refused (EPERM), 0 when it got the page.
+cat >"$R/usr/local/bin/web-probe" <<'EOT'
+#!/bin/sh
+curl -s -o /dev/null -m 5 http://198.51.100.7/; b=$?
+curl -s -o /dev/null -m 5 http://203.0.113.10/; a=$?
+curl -s -o /dev/null -m 5 http://example.com/; n=$?
+echo "$1 blocked=$b allowed=$a name=$n" >>"/run/$2.log"
+EOT
+chmod 755 "$R/usr/local/bin/web-probe"
+for u in web other; do
+	cat >"$R/etc/systemd/system/$u.service" <<EOT
+[Service]
+ExecStartPre=-/usr/local/bin/web-probe pre $u
+ExecStart=/bin/sh -c '/usr/local/bin/web-probe main $u; exec sleep infinity'
+EOT
+done
+mkdir -p "$R/etc/cgfw"
+cat >"$R/etc/cgfw/web.conf" <<'EOT'
+# The one step: name the service; cgfw-generator does the rest.
+[cgfw]
+protect = web.service
+allow-list = 203.0.113.10, example.com
+EOT
+
+# nspawn from cgroups of its own, in cgroup2 and in name=systemd (TESTING.md).
+mnt=$(cgroup2_mnt)
+CG2=$mnt/cgfw-test-nspawn-$$
+mkdir "$CG2"
+sdmnt=$(awk '$0 ~ / - cgroup / && $NF ~ /name=systemd/ { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$sdmnt" ]; then
+	CGSD=$sdmnt/cgfw-test-nspawn-$$
+	mkdir "$CGSD"
+fi
+(
+	echo "$BASHPID" >"$CG2/cgroup.procs"
+	[ -z "$CGSD" ] || echo "$BASHPID" >"$CGSD/cgroup.procs"
+	exec env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn -q -b -D "$R" \
+		--machine="$MACHINE" --register=no --keep-unit --console=pipe \
+		--network-namespace-path="/run/netns/$NS_C" --resolv-conf=off \
+		--capability=CAP_BPF,CAP_PERFMON,CAP_NET_ADMIN \
+		--system-call-filter='bpf perf_event_open'
+) </dev/null >"$T/nspawn.log" 2>&1 &
+NSPID=$!
+
+# The container's init: nspawn's child in another pid namespace.
+for i in $(seq 1 100); do
+	for c in $(cat /proc/"$NSPID"/task/*/children 2>/dev/null); do
+		[ "$(readlink "/proc/$c/ns/pid")" != "$(readlink /proc/self/ns/pid)" ] && LEADER=$c
+	done
+	[ -n "$LEADER" ] && break
+	sleep 0.05
+done
+[ -n "$LEADER" ] || { not_ok "systemd-nspawn did not start: $(tail -5 "$T/nspawn.log")"; exit 1; }
+
+# in_ct CMD...: run CMD inside the container.
+in_ct() {
+	nsenter -t "$LEADER" -a -- "$@"
+}
+for i in $(seq 1 300); do
+	in_ct test -S /run/systemd/private 2>/dev/null && break
+	sleep 0.1
+done
+state=$(timeout 60 nsenter -t "$LEADER" -a -- systemctl is-system-running --wait 2>&1)
+expect_match "the container boots (systemd under nspawn)" "^(running|degraded)" "$state"
+[ "$state" = degraded ] && echo "# failed units: $(in_ct systemctl --failed --no-legend | head -5)"
+
+# wait_log NAME N: until /run/NAME.log has N lines (bounded).
+wait_log() {
+	for i in $(seq 1 150); do
+		[ "$(in_ct cat "/run/$1.log" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+check "the generator wrote the drop-in" in_ct test -f /run/systemd/generator/web.service.d/50-cgfw.conf
+expect_eq "web.service runs in cgfw-web.slice" cgfw-web.slice "$(in_ct systemctl show -P Slice web.service)"
+
+in_ct systemctl start web.service 2>"$T/start.err"
+expect_status "systemctl start web.service (cgfw@web starts first)" 0 $? "$T/start.err"
+expect_eq "cgfw@web is active" active "$(in_ct systemctl is-active cgfw@web.service)"
+wait_log web 2
+log=$(in_ct cat /run/web.log 2>/dev/null)
+expect_match "the first packet (ExecStartPre=) is already filtered" "^pre blocked=7 " "$log"
+expect_match "allowed IP and allowed name work from the service" "main blocked=7 allowed=0 name=0" "$log"
+st=$(in_ct systemctl show -P StatusText cgfw@web.service)
+expect_match "systemctl status says what is enforced (STATUS=)" "^enforcing on cgfw-web.slice: allow-list mode, 2 rules" "$st"
+wd=$(in_ct systemctl show -P WatchdogTimestampMonotonic cgfw@web.service)
+check "the watchdog is fed (WATCHDOG=1)" test -n "$wd" -a "$wd" != 0
+lpid=$(in_ct systemctl show -P MainPID cgfw@web.service)
+
+in_ct systemctl restart web.service 2>"$T/restart.err"
+expect_status "systemctl restart web.service" 0 $? "$T/restart.err"
+wait_log web 4
+log=$(in_ct sed -n '3,$p' /run/web.log 2>/dev/null)
+expect_match "after a restart (a new cgroup) ExecStartPre= is still filtered" "^pre blocked=7 " "$log"
+expect_match "... and so is the service" "main blocked=7 allowed=0 name=0" "$log"
+expect_eq "... by the same cgfw@web" "$lpid" "$(in_ct systemctl show -P MainPID cgfw@web.service)"
+
+in_ct systemctl start other.service
+wait_log other 2
+expect_match "another unit is not filtered" "main blocked=0 allowed=0 name=0" "$(in_ct cat /run/other.log 2>/dev/null)"
+
+j=$(in_ct journalctl -u cgfw@web.service -o json --no-pager 2>/dev/null)
+expect_match "the blocked connection is in the journal of cgfw@web" '198\.51\.100\.7' "$j"
+expect_match "... with the unit's fields" '"_SYSTEMD_UNIT":"cgfw@web.service"' "$j"
+
+# Stopping cgfw never leaves the service running unfiltered: it stops first.
+in_ct systemctl stop cgfw@web.service
+expect_eq "systemctl stop cgfw@web stops web.service too" inactive "$(in_ct systemctl is-active web.service)"
+# A cgfw that dies (SIGKILL: no clean-up) leaves its pins, and BindsTo= stops the service.
+in_ct systemctl start web.service
+lpid=$(in_ct systemctl show -P MainPID cgfw@web.service)
+if [ -n "$lpid" ] && [ "$lpid" != 0 ]; then
+	in_ct systemctl kill --kill-whom=main --signal=KILL cgfw@web.service
+	for i in $(seq 1 50); do
+		[ "$(in_ct systemctl is-active web.service)" = active ] || break
+		sleep 0.1
+	done
+	expect_eq "a killed cgfw@web stops web.service (BindsTo=)" inactive "$(in_ct systemctl is-active web.service)"
+else
+	not_ok "web.service did not start again with cgfw@web"
+fi
+finish
