@@ -189,4 +189,17 @@ if [ -n "$lpid" ] && [ "$lpid" != 0 ]; then
 else
 	not_ok "web.service did not start again with cgfw@web"
 fi
+
+# The sanitizer build (make check-san): reports of cgfw's processes in the
+# container went to its journal, where tests/run.sh does not look.
+if [ -n "${CGFW_SAN:-}" ]; then
+	san=$(in_ct journalctl -o cat --no-pager 2>/dev/null | grep -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:|LeakSanitizer')
+	if [ -n "$san" ]; then
+		not_ok "sanitizer reports in the container's journal: $(echo "$san" | head -3)"
+		in_ct journalctl -o cat --no-pager 2>/dev/null | grep -B2 -A30 -E 'Sanitizer|runtime error:' | head -200 >&2
+	else
+		ok "no sanitizer report in the container's journal"
+	fi
+fi
+echo "# $TESTNAME: ${SECONDS}s"
 finish
