@@ -169,6 +169,21 @@ in_ct systemctl start other.service
 wait_log other 2
 expect_match "another unit is not filtered" "main blocked=0 allowed=0 name=0" "$(in_ct cat /run/other.log 2>/dev/null)"
 
+# attach --unit NAME.service: the service's own cgroup, found through systemd;
+# a restart re-creates it, and cgfw says so and stops (docs/systemd.md).
+in_ct systemd-run --quiet --unit=cgfw-other -p Type=notify -p NotifyAccess=main \
+	/usr/sbin/cgfw-loader attach --unit other.service --block-list 203.0.113.10 2>"$T/run.err"
+expect_status "attach --unit other.service becomes ready (Type=notify)" 0 $? "$T/run.err"
+expect_match "... on the service's own cgroup" "enforcing on other.service: block-list mode, 1 rule" \
+	"$(in_ct systemctl show -P StatusText cgfw-other.service)"
+in_ct systemctl restart other.service
+for i in $(seq 1 50); do
+	[ "$(in_ct systemctl is-active cgfw-other.service)" = active ] || break
+	sleep 0.1
+done
+expect_match "... and stops when a restart re-creates that cgroup" "ATTACH LOST|was removed" \
+	"$(in_ct journalctl -u cgfw-other.service -o cat --no-pager 2>/dev/null)"
+
 j=$(in_ct journalctl -u cgfw@web.service -o json --no-pager 2>/dev/null)
 expect_match "the blocked connection is in the journal of cgfw@web" '198\.51\.100\.7' "$j"
 expect_match "... with the unit's fields" '"_SYSTEMD_UNIT":"cgfw@web.service"' "$j"
