@@ -24,10 +24,21 @@
 
 extern char **environ;
 
+/* A ".." component anywhere in path. */
+static int
+has_dotdot(const char *path)
+{
+	for (const char *p = strstr(path, ".."); p; p = strstr(p + 1, ".."))
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
+			return 1;
+	return 0;
+}
+
 /*
  * The unit's ControlGroup property, from `systemctl show` run with an argv
- * (no shell, the name checked above and after "--"); relative to the cgroup2
- * mount, e.g. "/cgfw.slice/cgfw-nginx.slice".  0, or -errno with err said.
+ * (no shell; the name is checked by sd_unit_name_valid() and comes after
+ * "--"); relative to the cgroup2 mount, e.g. "/cgfw.slice/cgfw-nginx.slice".
+ * 0, or -errno with err said.
  */
 static int
 unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t err_len)
@@ -36,7 +47,7 @@ unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t er
 	    "systemctl", "show", "--property=ControlGroup", "--value", "--", (char *)unit, NULL};
 	posix_spawn_file_actions_t fa;
 	size_t got = 0;
-	int p[2], r, status;
+	int p[2], r, status, overflow = 0;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -52,16 +63,20 @@ unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t er
 		snprintf(err, err_len, "cannot run systemctl: %s", strerror(r));
 		return -r;
 	}
-	for (;;) {
-		ssize_t n = read(p[0], buf + got, len - 1 - got);
+	for (;;) { /* to EOF, so systemctl never blocks on a full pipe */
+		char discard[256];
+		int full = got == len - 1;
+		ssize_t n =
+		    read(p[0], full ? discard : buf + got, full ? sizeof(discard) : len - 1 - got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		got += (size_t)n;
-		if (got == len - 1)
-			break;
+		if (full)
+			overflow = 1;
+		else
+			got += (size_t)n;
 	}
 	(void)close(p[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -76,7 +91,7 @@ unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t er
 		snprintf(err, err_len, "no cgroup: not running (or not loaded); start it first");
 		return -ENOENT;
 	}
-	if (buf[0] != '/' || strstr(buf, "/../") || got == len - 1) {
+	if (buf[0] != '/' || overflow || has_dotdot(buf)) {
 		snprintf(err, err_len, "unexpected ControlGroup \"%.64s\"", buf);
 		return -EINVAL;
 	}
