@@ -88,6 +88,24 @@ test_watchdog(void **state)
 	assert_int_equal(sdnotify_watchdog_usec(), 0);
 }
 
+static void
+test_unit_names(void **state)
+{
+	(void)state;
+	assert_true(sd_unit_name_valid("nginx.service"));
+	assert_true(sd_unit_name_valid("cgfw-nginx.slice"));
+	assert_true(sd_unit_name_valid("getty@tty1.service"));
+	assert_true(sd_unit_name_valid("a\\x2db.scope"));
+	assert_false(sd_unit_name_valid("-x.service")); /* an option to systemctl */
+	assert_false(sd_unit_name_valid(".service"));
+	assert_false(sd_unit_name_valid("nginx"));
+	assert_false(sd_unit_name_valid("nginx.socket")); /* no cgroup of its own */
+	assert_false(sd_unit_name_valid("a b.service"));
+	assert_false(sd_unit_name_valid("a;b.service"));
+	assert_false(sd_unit_name_valid("a/b.service"));
+	assert_false(sd_unit_name_valid(""));
+}
+
 int
 main(void)
 {
@@ -95,6 +113,7 @@ main(void)
 	    cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_send),
 	    cmocka_unit_test(test_watchdog),
+	    cmocka_unit_test(test_unit_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
