@@ -216,5 +216,10 @@ if [ -n "${CGFW_SAN:-}" ]; then
 		ok "no sanitizer report in the container's journal"
 	fi
 fi
+# For the record (stderr: the check log): what the journal says.
+{
+	echo "## 21-systemd: journal of cgfw@web and web.service"
+	in_ct journalctl -u cgfw@web.service -u web.service -o short-monotonic --no-pager 2>/dev/null | tail -n 60
+} >&2
 echo "# $TESTNAME: ${SECONDS}s"
 finish
