@@ -4,8 +4,10 @@
 # libraries cgfw needs, for booting with systemd-nspawn (tests/integration/
 # 21-systemd.sh).  Built once with debootstrap (about a minute) and cached in
 # $CGFW_ROOTFS_CACHE (default /var/cache/cgfw-test), keyed by a hash of the
-# package list and of this script, so changing either builds a new one.  The
-# cached tree is never booted itself: the test boots an overlay of it.
+# suite, the package list and LAYOUT (bump it when the steps after
+# debootstrap change), so changing either builds a new one and removes the
+# older ones.  The cached tree is never booted itself: the test boots an
+# overlay of it.
 #
 # The archive is the one apt already uses: the first bookworm "main" source
 # of /etc/apt/sources.list(.d); no host name is written here.
@@ -15,6 +17,7 @@ PKGS="systemd systemd-sysv dbus iproute2 curl ca-certificates libbpf1 libelf1 zl
 libuv1 libc-ares2 libprotobuf-c1 libcap-ng0 libseccomp2 libinih1 libhttp-parser2.9
 android-libboringssl libasan8 libubsan1"
 SUITE=bookworm
+LAYOUT=1
 CACHE=${CGFW_ROOTFS_CACHE:-/var/cache/cgfw-test}
 
 # The mirror: deb822 .sources stanzas first, then one-line "deb" entries.
@@ -44,7 +47,7 @@ apt_mirror() {
 		}'
 }
 
-key=$( (echo "$SUITE $PKGS"; cat "$0") | sha256sum | cut -c1-16)
+key=$(echo "$SUITE $LAYOUT $PKGS" | sha256sum | cut -c1-16)
 ROOT=$CACHE/rootfs-$key
 if [ -x "$ROOT/lib/systemd/systemd" ]; then
 	echo "$ROOT"
@@ -58,7 +61,7 @@ exec 9>"$CACHE/.lock"
 flock 9
 [ -x "$ROOT/lib/systemd/systemd" ] && { echo "$ROOT"; exit 0; }
 TMP=$CACHE/.build-$key-$$
-rm -rf "$TMP"
+rm -rf "$CACHE"/.build-* # a build that was killed (we hold the lock)
 echo "nspawn-rootfs: debootstrap $SUITE into $ROOT (once; about a minute)" >&2
 if ! debootstrap --variant=minbase --include="$(echo $PKGS | tr ' ' ,)" \
 	"$SUITE" "$TMP" "$MIRROR" >"$CACHE/debootstrap-$key.log" 2>&1; then
@@ -67,9 +70,13 @@ if ! debootstrap --variant=minbase --include="$(echo $PKGS | tr ' ' ,)" \
 	rm -rf "$TMP"
 	exit 1
 fi
-# Boot quietly and fast: no getty, a fixed root password-less login is not needed.
+# A fresh machine id at every boot of an overlay.
 rm -f "$TMP/etc/machine-id" "$TMP/var/lib/dbus/machine-id"
 : >"$TMP/etc/machine-id"
 chroot "$TMP" apt-get clean >/dev/null 2>&1 || true
 mv "$TMP" "$ROOT"
+for old in "$CACHE"/rootfs-*; do
+	[ "$old" = "$ROOT" ] || rm -rf "$old"
+done
+rm -f "$CACHE"/debootstrap-*.log
 echo "$ROOT"
