@@ -32,7 +32,9 @@ ifneq ($(SAN),)
 CFLAGS		+= -fsanitize=$(SAN) -fno-omit-frame-pointer -DCGFW_WEAK_SANDBOX
 LDFLAGS		+= -fsanitize=$(SAN)
 else
-CFLAGS		+= -D_FORTIFY_SOURCE=2
+# A build without sanitizers is a release build: lib/sandbox.c refuses to
+# weaken its sandbox there.
+CFLAGS		+= -D_FORTIFY_SOURCE=2 -DCGFW_RELEASE
 endif
 
 BORINGSSL_CFLAGS ?= -I/usr/include/android
