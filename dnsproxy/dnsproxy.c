@@ -164,22 +164,6 @@ dns_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
-static const struct bpfmap_spec learned_spec = {
-    .name = "cgfw_learned_v4",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(__u32),
-    .value_size = sizeof(struct cgfw_learned),
-    .max_entries = CGFW_LEARNED_V4_MAX,
-};
-
-static const struct bpfmap_spec peers_spec = {
-    .name = "cgfw_peers",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(struct cgfw_peer_key),
-    .value_size = sizeof(struct cgfw_peer),
-    .max_entries = CGFW_PEERS_MAX,
-};
-
 static int
 dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
@@ -207,8 +191,8 @@ dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "fds: the DNS sockets are not UDP + listening TCP");
 	if (ipc_check_socket(d->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
-	if (bpfmap_verify(d->learned_fd, &learned_spec) < 0 ||
-	    bpfmap_verify(d->peers_fd, &peers_spec) < 0)
+	if (bpfmap_verify(d->learned_fd, CGFW_MAP_LEARNED_V4) < 0 ||
+	    bpfmap_verify(d->peers_fd, CGFW_MAP_PEERS) < 0)
 		return ipc_violation(p, "fds: the maps are not cgfw_learned_v4 and cgfw_peers");
 	r = np_table_open(d->policy_fd, &d->np);
 	if (r < 0)

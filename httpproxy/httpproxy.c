@@ -207,14 +207,6 @@ http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
-static const struct bpfmap_spec peers_spec = {
-    .name = "cgfw_peers",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(struct cgfw_peer_key),
-    .value_size = sizeof(struct cgfw_peer),
-    .max_entries = CGFW_PEERS_MAX,
-};
-
 static int
 http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
@@ -243,7 +235,7 @@ http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "fds: the HTTP socket is not a listening TCP socket");
 	if (ipc_check_socket(h->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
-	if (bpfmap_verify(h->peers_fd, &peers_spec) < 0)
+	if (bpfmap_verify(h->peers_fd, CGFW_MAP_PEERS) < 0)
 		return ipc_violation(p, "fds: the peers map is not cgfw_peers");
 	r = np_table_open(h->policy_fd, &h->np);
 	if (r < 0)

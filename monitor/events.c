@@ -113,58 +113,40 @@ event_cmd(const struct mon_out *out, int known, uint32_t pid, const char *comm, 
 	return cmdline;
 }
 
+static const char *const reason_because[CGFW_R_MAX] = {
+#define CGFW_REASON_BECAUSE(name, because, doc) [CGFW_R_##name] = because,
+    CGFW_REASONS(CGFW_REASON_BECAUSE)
+#undef CGFW_REASON_BECAUSE
+};
+
 const char *
 mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 {
-	switch (reason) {
-	case CGFW_R_LOOPBACK:
-		return "Loopback";
-	case CGFW_R_ALLOW_RULE:
-	case CGFW_R_BLOCK_RULE:
-		snprintf(buf, len, "Matched%sList%s", action == CGFW_ACT_BLOCK ? "Block" : "Allow",
+	if (reason <= CGFW_R_NONE || reason >= CGFW_R_MAX)
+		return "Unknown";
+	/* A rule's: Allow or Block from its action, then its kind. */
+	if (reason == CGFW_R_ALLOW_RULE || reason == CGFW_R_BLOCK_RULE) {
+		snprintf(buf, len, "%s%s",
+		    reason_because[action == CGFW_ACT_BLOCK ? CGFW_R_BLOCK_RULE
+		                                            : CGFW_R_ALLOW_RULE],
 		    kind ? kind : "IP");
 		return buf;
-	case CGFW_R_NOT_ALLOWED:
-		return "IPNotAllowed";
-	case CGFW_R_NOT_BLOCKED:
-		return "NotInBlockList";
-	case CGFW_R_NOT_RESOLVED:
-		return "IPNotResolvedForAllowedDomain";
-	case CGFW_R_LOG_ONLY:
-		return "LogOnly";
-	case CGFW_R_IPV6:
-		return "IPv6AlwaysBlocked";
-	case CGFW_R_ADMITTED:
-		return "Admitted";
-	case CGFW_R_DNS_LEARNED:
-		return "ResolvedForAllowedDomain";
-	case CGFW_R_DNS_REDIRECT:
-		return "DNSRedirect";
-	case CGFW_R_HTTP_REDIRECT:
-		return "HTTPRedirect";
-	case CGFW_R_URL_ONLY:
-		return "URLRuleHostOtherPort";
-	case CGFW_R_HTTPS_URL:
-		return "HTTPSNotInterceptedYet";
-	case CGFW_R_RAW_SOCKET:
-		return "RawSocketRefused";
-	case CGFW_R_URL_UDP:
-		return "URLRuleHostNotTCP";
-	case CGFW_R_SOCKET_FAMILY:
-		return "SocketFamilyRefused";
-	case CGFW_R_IO_URING:
-		return "IoUringRefused";
 	}
-	return "Unknown";
+	return reason_because[reason];
 }
+
+static const struct {
+	const char *name, *blocked_at;
+} hooks[CGFW_HOOK_MAX] = {
+#define CGFW_HOOK_NAMES(name_, hook, blocked_at_, doc) [CGFW_HOOK_##name_] = {hook, blocked_at_},
+    CGFW_HOOKS(CGFW_HOOK_NAMES)
+#undef CGFW_HOOK_NAMES
+};
 
 static const char *
 hook_name(int hook)
 {
-	static const char *const names[CGFW_HOOK_MAX] = {
-	    "", "connect4", "sendmsg4", "connect6", "sendmsg6", "egress", "sock_create", "syscall"};
-
-	return hook > 0 && hook < CGFW_HOOK_MAX ? names[hook] : "unknown";
+	return hook > CGFW_HOOK_NONE && hook < CGFW_HOOK_MAX ? hooks[hook].name : "unknown";
 }
 
 static const char *
@@ -240,10 +222,6 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 	case CGFW_R_URL_ONLY:
 		snprintf(
 		    buf, len, "%s is allowed by URL rules only, which open HTTP and HTTPS", ip);
-		break;
-	case CGFW_R_HTTPS_URL:
-		snprintf(
-		    buf, len, "%s has URL rules and HTTPS is not intercepted yet: refused", ip);
 		break;
 	case CGFW_R_RAW_SOCKET:
 		snprintf(buf, len, "%s sockets are refused at creation%s",
@@ -360,11 +338,7 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	}
 	because = mon_because(e->reason, rule ? rule->action : 0, rule ? rule->kind : NULL,
 	    because_buf, sizeof(because_buf));
-	blocked_at = !blocked                           ? ""
-	             : e->hook == CGFW_HOOK_EGRESS      ? "packet"
-	             : e->hook == CGFW_HOOK_SOCK_CREATE ? "socket"
-	             : e->hook == CGFW_HOOK_SYSCALL     ? "syscall"
-	                                                : "connect";
+	blocked_at = blocked ? hooks[e->hook].blocked_at : "";
 	comment(out, e, rule, ip, cmt, sizeof(cmt));
 	/* The kernel stamps CLOCK_MONOTONIC. */
 	fmt_realtime((int64_t)e->ts_ns + out->realtime_offset_ns, tbuf, sizeof(tbuf));

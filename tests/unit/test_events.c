@@ -311,9 +311,12 @@ test_allowed_and_defaults(void **state)
 	        {"\"because\":\"Loopback\"", "loopback is always allowed", "\"blocked\":false",
 	            "\"ruleSource\":\"Default\"", "\"mode\":\"allow-list\""},
 	        NULL},
-	    {CGFW_HOOK_EGRESS, CGFW_V_ALLOW, CGFW_R_ADMITTED, 0, CGFW_MODE_ALLOW_LIST,
-	        {"\"because\":\"Admitted\"", "\"ruleSourceComment\":\"allow-list mode\"",
-	            "\"hook\":\"egress\"", "\"blockedAt\":\"\"", "\"blocked\":false"},
+	    {CGFW_HOOK_CONNECT4, CGFW_V_BLOCK, CGFW_R_URL_ONLY, 0, CGFW_MODE_ALLOW_LIST,
+	        {"\"because\":\"URLRuleHostOtherPort\"",
+	            "\"ruleSourceComment\":\"192.0.2.7 is allowed by URL rules only, which open "
+	            "HTTP and HTTPS\"",
+	            "\"hook\":\"connect4\"", "\"blockedAt\":\"connect\"",
+	            "\"ruleSource\":\"Default\""},
 	        NULL},
 	};
 	struct fix *f = *state;
@@ -536,7 +539,8 @@ test_because(void **state)
 	    {CGFW_R_NOT_RESOLVED, 0, NULL, "IPNotResolvedForAllowedDomain"},
 	    {CGFW_R_LOG_ONLY, 0, NULL, "LogOnly"},
 	    {CGFW_R_IPV6, 0, NULL, "IPv6AlwaysBlocked"},
-	    {CGFW_R_ADMITTED, 0, NULL, "Admitted"},
+	    {CGFW_R_IO_URING, 0, NULL, "IoUringRefused"},
+	    {CGFW_R_MAX, 0, NULL, "Unknown"},
 	    {0, 0, NULL, "Unknown"},
 	    {200, 0, NULL, "Unknown"},
 	};
