@@ -21,7 +21,8 @@
 
 #include "events.h"
 
-#define CMDLINE_MAX 4096
+#define CMDLINE_MAX    4096
+#define SOCK_TYPE_MASK 0xf /* socket()'s type without SOCK_NONBLOCK, SOCK_CLOEXEC */
 
 char *
 mon_cmdline(const char *proc_root, uint32_t pid, size_t *ret_len)
@@ -154,13 +155,13 @@ static const char *
 proto_name(int proto, char *buf, size_t len)
 {
 	switch (proto) {
-	case 1:
+	case IPPROTO_ICMP:
 		return "icmp";
-	case 6:
+	case IPPROTO_TCP:
 		return "tcp";
-	case 17:
+	case IPPROTO_UDP:
 		return "udp";
-	case 58:
+	case IPPROTO_ICMPV6:
 		return "icmpv6";
 	}
 	snprintf(buf, len, "%d", proto);
@@ -1305,11 +1306,11 @@ mon_seccomp_emit(struct mon_out *out, uint32_t tid, int nr, const uint64_t *args
 	}
 	e.hook = CGFW_HOOK_SOCK_CREATE;
 	/* socket(AF_INET, SOCK_PACKET) is the old spelling of AF_PACKET. */
-	if ((type & 0xf) == SOCK_PACKET)
+	if ((type & SOCK_TYPE_MASK) == SOCK_PACKET)
 		family = AF_PACKET;
 	e.family = args[0] > 0xff ? 0xff : (uint8_t)family;
 	if (family == AF_PACKET ||
-	    ((family == AF_INET || family == AF_INET6) && (type & 0xf) == SOCK_RAW)) {
+	    ((family == AF_INET || family == AF_INET6) && (type & SOCK_TYPE_MASK) == SOCK_RAW)) {
 		e.reason = CGFW_R_RAW_SOCKET;
 		e.proto = family == AF_PACKET ? 0 : (uint8_t)args[2];
 	} else {
