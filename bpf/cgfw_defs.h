@@ -37,9 +37,9 @@
 	X(URL_ONLY, "URLRuleHostOtherPort",                                                        \
 	    "a host allowed by URL rules only, on a port other than 80/443")                       \
 	X(RAW_SOCKET, "RawSocketRefused",                                                          \
-	    "a raw IP or packet socket, refused at `socket()`: by the command's seccomp filter, "  \
-	    "answered by the monitor, or by `cgroup/sock_create` for a process that holds "        \
-	    "`CAP_NET_RAW`; `proto` is the IP protocol asked for, 0 for AF_PACKET")                \
+	    "a raw IP or packet socket, refused at `socket()`: by the command's seccomp filter "   \
+	    "(the loader refuses, the monitor reports), or by `cgroup/sock_create` for a process " \
+	    "that holds `CAP_NET_RAW`; `proto` is the IP protocol asked for, 0 for AF_PACKET")     \
 	X(URL_UDP, "URLRuleHostNotTCP",                                                            \
 	    "UDP to a host with URL rules: QUIC would skip the HTTP proxy")                        \
 	X(SOCKET_FAMILY, "SocketFamilyRefused",                                                    \
