@@ -110,7 +110,7 @@ event_cmd(const struct mon_out *out, int known, uint32_t pid, const char *comm, 
 		*ret_len = comm_len;
 	} else {
 		*ret_cmd = "unknown";
-		*ret_len = 7;
+		*ret_len = strlen(*ret_cmd);
 	}
 	return cmdline;
 }
