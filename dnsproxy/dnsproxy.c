@@ -157,28 +157,14 @@ dns_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	d->mode = c->mode;
 	d->debug = c->debug;
 	d->allow_dns_request = c->allow_dns_request;
-	d->block_rcode = c->block_response == CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN ? 3 : 5;
+	d->block_rcode = c->block_response == CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN
+	                     ? DNS_RCODE_NXDOMAIN
+	                     : DNS_RCODE_REFUSED;
 	d->min_ttl = c->min_ttl;
 	d->timeout_ms = c->timeout_ms;
 	d->have_config = 1;
 	return 0;
 }
-
-static const struct bpfmap_spec learned_spec = {
-    .name = "cgfw_learned_v4",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(__u32),
-    .value_size = sizeof(struct cgfw_learned),
-    .max_entries = CGFW_LEARNED_V4_MAX,
-};
-
-static const struct bpfmap_spec peers_spec = {
-    .name = "cgfw_peers",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(struct cgfw_peer_key),
-    .value_size = sizeof(struct cgfw_peer),
-    .max_entries = CGFW_PEERS_MAX,
-};
 
 static int
 dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -207,8 +193,8 @@ dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "fds: the DNS sockets are not UDP + listening TCP");
 	if (ipc_check_socket(d->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
-	if (bpfmap_verify(d->learned_fd, &learned_spec) < 0 ||
-	    bpfmap_verify(d->peers_fd, &peers_spec) < 0)
+	if (bpfmap_verify(d->learned_fd, CGFW_MAP_LEARNED_V4) < 0 ||
+	    bpfmap_verify(d->peers_fd, CGFW_MAP_PEERS) < 0)
 		return ipc_violation(p, "fds: the maps are not cgfw_learned_v4 and cgfw_peers");
 	r = np_table_open(d->policy_fd, &d->np);
 	if (r < 0)
@@ -486,8 +472,8 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	if (status < 0 || dns_parse_answer(abuf, alen, &q->q, &ai) < 0) {
 		/* Down, timed out or malformed: the client still gets an answer. */
 		d->st.servfail++;
-		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0,
+		respond_rcode(q, DNS_RCODE_SERVFAIL);
+		send_event(d, q, 0, DNS_RCODE_SERVFAIL, NULL, 0, 0,
 		    status == -ETIMEDOUT      ? "UpstreamTimeout"
 		    : status == -EHOSTUNREACH ? "UpstreamUnreachable"
 		    : status == 0             ? "UpstreamMalformed"
@@ -512,8 +498,9 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out = malloc(DNS_MSG_MAX);
 	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
 		d->st.servfail++;
-		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0, out ? "UpstreamMalformed" : NULL);
+		respond_rcode(q, DNS_RCODE_SERVFAIL);
+		send_event(
+		    d, q, 0, DNS_RCODE_SERVFAIL, NULL, 0, 0, out ? "UpstreamMalformed" : NULL);
 		free(out);
 		query_free(q);
 		return;
@@ -523,11 +510,12 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out[1] = (uint8_t)q->q.id;
 
 	/* --allow-dns-request only answers blocked names: the others are admitted as ever. */
-	if (ai.rcode == 0 && ai.n_a && !q->v.blocked) {
+	if (ai.rcode == DNS_RCODE_NOERROR && ai.n_a && !q->v.blocked) {
 		r = admit(d, q, &ai, &ttl);
 		admitted = r == 0;
 	}
-	limit = q->q.has_edns && q->q.edns_udp_size > 512 ? q->q.edns_udp_size : 512;
+	limit = q->q.has_edns && q->q.edns_udp_size > DNS_UDP_PLAIN_MAX ? q->q.edns_udp_size
+	                                                                : DNS_UDP_PLAIN_MAX;
 	if (q->proto == IPPROTO_UDP && out_len > limit) {
 		uint8_t tc[512 + 300];
 		ssize_t n = dns_make_truncated(&q->q, q->raw, q->raw_len, tc, sizeof(tc));
@@ -539,9 +527,9 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	}
 	/* Relayed as the upstream said it; a SERVFAIL or REFUSED is still its failure. */
 	send_event(d, q, 0, ai.rcode, &ai, admitted, ttl,
-	    ai.rcode == 2   ? "UpstreamServfail"
-	    : ai.rcode == 5 ? "UpstreamRefused"
-	                    : NULL);
+	    ai.rcode == DNS_RCODE_SERVFAIL  ? "UpstreamServfail"
+	    : ai.rcode == DNS_RCODE_REFUSED ? "UpstreamRefused"
+	                                    : NULL);
 	free(out);
 	query_free(q);
 }
@@ -552,16 +540,16 @@ respond_formerr(struct dns *d, const uint8_t *msg, size_t len, int proto,
     const struct sockaddr_in *client, struct tconn *conn)
 {
 	struct query q = {.d = d, .proto = proto, .conn = conn};
-	uint8_t out[12] = {0};
+	uint8_t out[DNS_HEADER_LEN] = {0};
 
-	if (len < 12)
+	if (len < DNS_HEADER_LEN)
 		return;
 	if (client)
 		q.client = *client;
 	out[0] = msg[0];
 	out[1] = msg[1];
 	out[2] = 0x80 | (msg[2] & 0x79); /* QR, opcode, RD */
-	out[3] = 0x80 | 1;               /* RA, FORMERR */
+	out[3] = DNS_FLAG_RA | DNS_RCODE_FORMERR;
 	respond(&q, out, sizeof(out));
 }
 

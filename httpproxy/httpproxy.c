@@ -196,7 +196,9 @@ http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	u->id = r->id;
 	u->action = r->action;
 	snprintf(u->scheme, sizeof(u->scheme), "%s", r->scheme);
-	u->port = (uint16_t)(r->port ? r->port : strcmp(r->scheme, "http") ? 443 : 80);
+	u->port = (uint16_t)(r->port                     ? r->port
+	                     : strcmp(r->scheme, "http") ? HTTPS_PORT
+	                                                 : HTTP_PORT);
 	u->host = strdup(r->host);
 	u->path = strdup(r->path);
 	u->path_len = strlen(r->path);
@@ -206,14 +208,6 @@ http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		fatal("strdup");
 	return 0;
 }
-
-static const struct bpfmap_spec peers_spec = {
-    .name = "cgfw_peers",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(struct cgfw_peer_key),
-    .value_size = sizeof(struct cgfw_peer),
-    .max_entries = CGFW_PEERS_MAX,
-};
 
 static int
 http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -243,7 +237,7 @@ http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "fds: the HTTP socket is not a listening TCP socket");
 	if (ipc_check_socket(h->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
-	if (bpfmap_verify(h->peers_fd, &peers_spec) < 0)
+	if (bpfmap_verify(h->peers_fd, CGFW_MAP_PEERS) < 0)
 		return ipc_violation(p, "fds: the peers map is not cgfw_peers");
 	r = np_table_open(h->policy_fd, &h->np);
 	if (r < 0)
@@ -316,7 +310,7 @@ event_url(const struct conn *c, const char *name, const char *path, char *out, s
 	uint16_t port = ntohs(c->orig.sin_port);
 	const char *scheme = c->https ? "https" : "http";
 
-	if (port == (c->https ? 443 : 80))
+	if (port == (c->https ? HTTPS_PORT : HTTP_PORT))
 		snprintf(out, out_len, "%s://%s%s", scheme, name, path);
 	else
 		snprintf(out, out_len, "%s://%s:%u%s", scheme, name, port, path);
@@ -758,8 +752,8 @@ conn_admit(struct conn *c)
 	h->st.blocked++;
 	snprintf(body, sizeof(body), "cgfw: blocked by %s%s\n",
 	    v.rule ? "rule " : "policy: ", v.rule ? v.rule->text : v.because);
-	send_event(h, c, &v, 403);
-	respond_error(c, 403, "Forbidden", body);
+	send_event(h, c, &v, HTTP_STATUS_FORBIDDEN);
+	respond_error(c, HTTP_STATUS_FORBIDDEN, "Forbidden", body);
 	return -EACCES;
 }
 
@@ -787,11 +781,12 @@ conn_malformed(struct conn *c, unsigned status, const char *because)
 	send_event(c->h, c, &v, answer ? status : 0);
 	if (!answer)
 		conn_close(c);
-	else if (status == 431)
-		respond_error(
-		    c, 431, "Request Header Fields Too Large", "cgfw: request head too large\n");
+	else if (status == HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE)
+		respond_error(c, HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE,
+		    "Request Header Fields Too Large", "cgfw: request head too large\n");
 	else
-		respond_error(c, 400, "Bad Request", "cgfw: malformed HTTP request\n");
+		respond_error(
+		    c, HTTP_STATUS_BAD_REQUEST, "Bad Request", "cgfw: malformed HTTP request\n");
 }
 
 /*
@@ -835,18 +830,20 @@ conn_feed(struct conn *c, const uint8_t *data, size_t len)
 		n = http_parser_execute(&c->req, &req_settings, (const char *)data, take);
 		e = HTTP_PARSER_ERRNO(&c->req);
 		if (e == HPE_HEADER_OVERFLOW) {
-			conn_malformed(c, 431, "RequestHeadTooLarge");
+			conn_malformed(
+			    c, HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE, "RequestHeadTooLarge");
 			return;
 		}
 		if (e != HPE_OK && e != HPE_PAUSED) {
-			conn_malformed(c, 400, "BadRequest");
+			conn_malformed(c, HTTP_STATUS_BAD_REQUEST, "BadRequest");
 			return;
 		}
 		if (was_head && !c->hd.done) {
 			memcpy(c->head + c->head_len, data, n);
 			c->head_len += n;
 			if (c->head_len == sizeof(c->head)) {
-				conn_malformed(c, 431, "RequestHeadTooLarge");
+				conn_malformed(c, HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE,
+				    "RequestHeadTooLarge");
 				return;
 			}
 		} else if (was_head) {
@@ -1002,8 +999,8 @@ upstream_tls_in(struct conn *c, const void *data, size_t len)
 			snprintf(v.url, sizeof(v.url), "https://%s/", c->sni);
 			log_warnx("%s: the server's certificate does not verify: %s", c->sni,
 			    tls_error(c->tls_u));
-			send_event(c->h, c, &v, 502);
-			respond_error(c, 502, "Bad Gateway",
+			send_event(c->h, c, &v, HTTP_STATUS_BAD_GATEWAY);
+			respond_error(c, HTTP_STATUS_BAD_GATEWAY, "Bad Gateway",
 			    "cgfw: the server's certificate does not verify\n");
 			return -1;
 		}
@@ -1101,8 +1098,9 @@ upstream_connected(uv_connect_t *req, int status)
 		c->h->st.upstream_errors++;
 		inet_ntop(AF_INET, &c->orig.sin_addr, ip, sizeof(ip));
 		event_url(c, c->https ? c->sni : ip, "/", v.url, sizeof(v.url));
-		send_event(c->h, c, &v, 502);
-		respond_error(c, 502, "Bad Gateway", "cgfw: cannot reach the server\n");
+		send_event(c->h, c, &v, HTTP_STATUS_BAD_GATEWAY);
+		respond_error(
+		    c, HTTP_STATUS_BAD_GATEWAY, "Bad Gateway", "cgfw: cannot reach the server\n");
 		return;
 	}
 	c->upstream_connected = 1;
@@ -1162,11 +1160,11 @@ accept_cb(uv_stream_t *srv, int status)
 	c->orig.sin_family = AF_INET;
 	c->orig.sin_addr.s_addr = c->owner.orig_daddr;
 	c->orig.sin_port = htons(c->owner.orig_dport);
-	if (c->owner.orig_dport == 443 && !h->tls) {
+	if (c->owner.orig_dport == HTTPS_PORT && !h->tls) {
 		conn_close(c); /* nothing should send :443 here without URL rules */
 		return;
 	}
-	if (c->owner.orig_dport == 443) {
+	if (c->owner.orig_dport == HTTPS_PORT) {
 		/* The ClientHello first: its SNI names the server we connect to. */
 		c->https = 1;
 		c->tls_c = tls_server_new(c);

@@ -59,15 +59,15 @@ int ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env);
 /* Runs the row for env, frees env; returns the handler's result or -EPROTO. */
 int ipc_dispatch(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, Cgfw__Envelope *env);
 /*
- * Receive and dispatch, blocking, until *done is set (a worker's handshake:
- * HELLO, CONFIG..., COMMIT).  0, -ETIMEDOUT after timeout_ms, -EPIPE if the
- * peer closed, -EPROTO (p->violation) or another -errno.
- */
-/*
  * Receive and dispatch everything queued, until the socket is empty (0) or
  * *stop is set (0); -EPIPE if the peer closed, -EPROTO or another -errno.
  */
 int ipc_drain(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, const int *stop);
+/*
+ * Receive and dispatch, blocking, until *done is set (a worker's handshake:
+ * HELLO, CONFIG..., COMMIT).  0, -ETIMEDOUT after timeout_ms, -EPIPE if the
+ * peer closed, -EPROTO (p->violation) or another -errno.
+ */
 int ipc_recv_until(
     struct ipc_peer *p, const struct ipc_rule *table, void *ctx, const int *done, int timeout_ms);
 int ipc_violation(struct ipc_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * cgfw-loader: the only privileged process.  It parses the options and the
- * config file (trusted: root's input), compiles the policy, creates the
- * cgroup, loads and attaches the BPF programs, starts cgfw-monitor as an
- * unprivileged user with the ring-buffer fd, starts the command inside the
- * cgroup as the invoking user, then drops every capability but CAP_KILL and
- * only waits: it parses no network or ring-buffer data.
+ * cgfw-loader: the only privileged process.  It parses the options, the
+ * config file and the list files (root's input), compiles the policy,
+ * creates the cgroups, loads and attaches the BPF programs, starts the
+ * workers (cgfw-monitor, cgfw-dnsproxy, cgfw-httpproxy), each as its own
+ * unprivileged user with the fds it needs, starts the command inside the
+ * cgroup as the invoking user, then drops every capability but CAP_KILL,
+ * CAP_SETUID and CAP_SETGID (caps.c) and waits: it parses no network or
+ * ring-buffer data.
  *
  * Options live in options.c, workers in workers.c, BPF in attach.c, the
- * command (namespaces, capabilities, seccomp) in command.c.
+ * command (namespaces, capabilities, seccomp and its notifications) in
+ * command.c, the CA in ca.c, the capability drop in caps.c, the instance
+ * locks, `status` and `cleanup` in instances.c.
  */
 #include <errno.h>
 #include <fcntl.h>

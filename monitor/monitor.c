@@ -158,28 +158,6 @@ mon_on_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
-static const struct bpfmap_spec ring_spec = {
-    .name = "cgfw_events",
-    .type = BPF_MAP_TYPE_RINGBUF,
-    .max_entries = CGFW_EVENTS_BYTES,
-};
-
-static const struct bpfmap_spec stats_spec = {
-    .name = "cgfw_stats",
-    .type = BPF_MAP_TYPE_PERCPU_ARRAY,
-    .key_size = sizeof(__u32),
-    .value_size = sizeof(__u64),
-    .max_entries = CGFW_STAT_MAX,
-};
-
-static const struct bpfmap_spec argv_spec = {
-    .name = "cgfw_argv",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(__u32),
-    .value_size = sizeof(struct cgfw_argv),
-    .max_entries = CGFW_ARGV_ENTRIES,
-};
-
 /* Ring buffer, stats map, [log file], DNS events: each kind once, checked. */
 static int
 mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -227,11 +205,11 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 ||
 	    (m->log_fd < 0) != (m->out.json_fd == STDOUT_FILENO))
 		return ipc_violation(p, "fds: missing ones for this config");
-	if (bpfmap_verify(m->ring_fd, &ring_spec) < 0)
+	if (bpfmap_verify(m->ring_fd, CGFW_MAP_EVENTS) < 0)
 		return ipc_violation(p, "fds: the ring buffer is not cgfw_events");
-	if (bpfmap_verify(m->stats_fd, &stats_spec) < 0)
+	if (bpfmap_verify(m->stats_fd, CGFW_MAP_STATS) < 0)
 		return ipc_violation(p, "fds: the stats map is not cgfw_stats");
-	if (bpfmap_verify(m->out.argv_fd, &argv_spec) < 0)
+	if (bpfmap_verify(m->out.argv_fd, CGFW_MAP_ARGV) < 0)
 		return ipc_violation(p, "fds: the argv map is not cgfw_argv");
 	for (int i = 0; i < MON_N_CHANS; i++)
 		if (ipc_check_socket(m->chans[i].fd, AF_UNIX, SOCK_SEQPACKET) < 0)
