@@ -6,7 +6,16 @@
 
 #include <bpf/bpf.h>
 
+#include "bpf/egress.h"
 #include "lib/bpfmap.h"
+
+const struct bpfmap_spec bpfmap_peers_spec = {
+    .name = "cgfw_peers",
+    .type = BPF_MAP_TYPE_LRU_HASH,
+    .key_size = sizeof(struct cgfw_peer_key),
+    .value_size = sizeof(struct cgfw_peer),
+    .max_entries = CGFW_PEERS_MAX,
+};
 
 int
 bpfmap_verify(int fd, const struct bpfmap_spec *spec)

@@ -15,6 +15,8 @@ struct bpfmap_spec {
 };
 
 int bpfmap_verify(int fd, const struct bpfmap_spec *spec);
+/* cgfw_peers (bpf/egress.h), which both proxies read to name their clients. */
+extern const struct bpfmap_spec bpfmap_peers_spec;
 /*
  * Fill a new map with n entries (entry_size bytes each: the key of key_size,
  * the value of val_size at val_off), a batch per syscall where the kernel

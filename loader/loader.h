@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "lib/ipc.h"
+#include "lib/protocol.h"
 
 #include "lib/policy.h"
 #include "lib/rules.h"
@@ -115,7 +116,7 @@ struct worker {
 	long long started_ms;     /* CLOCK_MONOTONIC */
 	long long respawn_ms;
 	struct ipc_peer ipc;
-	const struct ipc_rule *table;
+	const struct ipc_handlers *table; /* what it may send (lib/protocol.def) */
 	int ready;
 	int done;
 };
