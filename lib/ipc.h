@@ -45,7 +45,8 @@ ssize_t ipc_prepare(struct ipc_peer *p, Cgfw__Envelope *env);
 /*
  * Sets env->seq.  Waits (bounded) for room; returns 0 or -errno.  For the
  * few control messages between the loader and a worker: a proxy's events go
- * through lib/evq.c, which never waits.
+ * through lib/evq.c, which never waits.  Callers use the typed senders
+ * (lib/ipc_send.h), one per message.
  */
 int ipc_send(struct ipc_peer *p, Cgfw__Envelope *env, const int *fds, size_t n_fds);
 /*
@@ -59,6 +60,7 @@ int ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env);
  * bytes), then the envelope is unpacked and its sequence number checked.
  */
 int ipc_decode(struct ipc_peer *p, const uint8_t *buf, size_t len, Cgfw__Envelope **ret_env);
+/* Says in p->violation why the peer is cut off, closes the message's fds: -EPROTO. */
 int ipc_violation(struct ipc_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Move the fds of the current message into ret_fds, checking that the kinds

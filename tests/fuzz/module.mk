@@ -1,16 +1,27 @@
 # Fuzz targets.  Each tests/fuzz/fuzz_<name>.c is linked with tests/fuzz/replay.c, built
 # with the normal toolchain into build/tests/ so "make check" replays the seeds
 # in tests/fuzz/corpus/<name>/; "make fuzz" builds the libFuzzer binaries with
-# clang and sanitizers and runs each for FUZZ_TIME seconds on a copy of its
-# corpus (the committed seeds are never written to).
+# clang and sanitizers and runs each for FUZZ_SECONDS seconds (FUZZ_TIME is the
+# old name) on a copy of its corpus (the committed seeds are never written to).
+# The fuzz_ipc_* targets are every IPC message handler of each worker, fed by
+# hostile peers (tests/fuzz/ipc_harness.h); "make ipc-seeds" rewrites their
+# seeds (tests/fuzz/make_ipc_seeds.c).
 
-FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello
+FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello \
+		   $(B)/tests/fuzz_ipc_monitor $(B)/tests/fuzz_ipc_dnsproxy $(B)/tests/fuzz_ipc_httpproxy
 FUZZ_TIME	?= 60
+FUZZ_SECONDS	?= $(FUZZ_TIME)
 FUZZ_CFLAGS	?= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra \
 		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		   -DCGFW_LIBFUZZER
 ALL_DEPS	+= $(B)/tests/fuzz/fuzz_dnsmsg.d $(B)/tests/fuzz/fuzz_http_request.d \
-		   $(B)/tests/fuzz/fuzz_clienthello.d
+		   $(B)/tests/fuzz/fuzz_clienthello.d $(B)/tests/fuzz/ipc_harness.d \
+		   $(B)/tests/fuzz/fuzz_ipc_monitor.d $(B)/tests/fuzz/fuzz_ipc_dnsproxy.d \
+		   $(B)/tests/fuzz/fuzz_ipc_httpproxy.d $(B)/tests/fuzz/make_ipc_seeds.d
+
+$(B)/tests/fuzz/ipc_harness.o $(B)/tests/fuzz/fuzz_ipc_monitor.o \
+    $(B)/tests/fuzz/fuzz_ipc_dnsproxy.o $(B)/tests/fuzz/fuzz_ipc_httpproxy.o \
+    $(B)/tests/fuzz/make_ipc_seeds.o: $(PROTO_H)
 
 $(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
 	@mkdir -p $(@D)
@@ -26,6 +37,31 @@ $(B)/tests/fuzz_clienthello: $(B)/tests/fuzz/fuzz_clienthello.o $(B)/tests/fuzz/
     $(B)/httpproxy/tls.o
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LDFLAGS) $(BORINGSSL_LIBS)
+
+$(B)/tests/fuzz_ipc_monitor: $(B)/tests/fuzz/fuzz_ipc_monitor.o $(B)/tests/fuzz/ipc_harness.o \
+    $(B)/tests/fuzz/replay.o $(B)/monitor/monitor.o $(B)/monitor/events.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv
+
+$(B)/tests/fuzz_ipc_dnsproxy: $(B)/tests/fuzz/fuzz_ipc_dnsproxy.o $(B)/tests/fuzz/ipc_harness.o \
+    $(B)/tests/fuzz/replay.o $(B)/dnsproxy/dnsproxy.o $(B)/dnsproxy/judge.o \
+    $(B)/dnsproxy/resolve.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv -lcares
+
+$(B)/tests/fuzz_ipc_httpproxy: $(B)/tests/fuzz/fuzz_ipc_httpproxy.o $(B)/tests/fuzz/ipc_harness.o \
+    $(B)/tests/fuzz/replay.o $(B)/httpproxy/httpproxy.o $(B)/httpproxy/http_parse.o \
+    $(B)/httpproxy/tls.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -luv $(LDFLAGS) $(BORINGSSL_LIBS)
+
+# Writes the seeds of the fuzz_ipc_* targets (valid conversations): make ipc-seeds.
+$(B)/tests/make_ipc_seeds: $(B)/tests/fuzz/make_ipc_seeds.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
+
+ipc-seeds: $(B)/tests/make_ipc_seeds
+	$(B)/tests/make_ipc_seeds tests/fuzz/corpus
 
 # The library sources are compiled in, not linked from libcgfw.a, so libFuzzer
 # sees their coverage.
@@ -43,14 +79,44 @@ $(B)/fuzz/fuzz_clienthello: tests/fuzz/fuzz_clienthello.c httpproxy/tls.c
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) $(BORINGSSL_CFLAGS) -o $@ \
 		tests/fuzz/fuzz_clienthello.c httpproxy/tls.c $(BORINGSSL_LIBS)
 
-FUZZ_NAMES := dnsmsg http_request clienthello
+# The IPC targets: the worker's sources, the library and the generated
+# protobuf code compiled in; the workers' logs are closed (-close_fd_mask=2).
+FUZZ_IPC_LIB	:= $(LIB_SRC) $(PROTO_C)
+FUZZ_IPC_CFLAGS	:= $(FUZZ_CFLAGS) -I$(B) -I$(B)/proto -Wno-missing-prototypes \
+		   -Wno-missing-field-initializers
+FUZZ_IPC_DEPS	:= tests/fuzz/ipc_harness.c tests/fuzz/ipc_harness.h lib/protocol.def $(LIB_SRC) \
+		   $(PROTO_C)
 
+$(B)/fuzz/fuzz_ipc_monitor: tests/fuzz/fuzz_ipc_monitor.c $(FUZZ_IPC_DEPS) monitor/monitor.c \
+    monitor/events.c
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) -o $@ $< tests/fuzz/ipc_harness.c \
+		monitor/monitor.c monitor/events.c $(FUZZ_IPC_LIB) $(LIB_LIBS) -luv
+
+$(B)/fuzz/fuzz_ipc_dnsproxy: tests/fuzz/fuzz_ipc_dnsproxy.c $(FUZZ_IPC_DEPS) dnsproxy/dnsproxy.c \
+    dnsproxy/judge.c dnsproxy/resolve.c
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) -o $@ $< tests/fuzz/ipc_harness.c \
+		dnsproxy/dnsproxy.c dnsproxy/judge.c dnsproxy/resolve.c $(FUZZ_IPC_LIB) \
+		$(LIB_LIBS) -luv -lcares
+
+$(B)/fuzz/fuzz_ipc_httpproxy: tests/fuzz/fuzz_ipc_httpproxy.c $(FUZZ_IPC_DEPS) \
+    httpproxy/httpproxy.c httpproxy/http_parse.c httpproxy/tls.c
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) $(BORINGSSL_CFLAGS) -o $@ $< \
+		tests/fuzz/ipc_harness.c httpproxy/httpproxy.c httpproxy/http_parse.c \
+		httpproxy/tls.c $(FUZZ_IPC_LIB) $(LIB_LIBS) -luv $(BORINGSSL_LIBS)
+
+FUZZ_NAMES := dnsmsg http_request clienthello ipc_monitor ipc_dnsproxy ipc_httpproxy
+
+# FUZZ_SECONDS per target (FUZZ_TIME: the same, its old name).
 fuzz: $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 	@for t in $(FUZZ_NAMES); do \
 		rm -rf $(B)/fuzz/corpus/$$t && mkdir -p $(B)/fuzz/corpus/$$t && \
 		cp tests/fuzz/corpus/$$t/* $(B)/fuzz/corpus/$$t/ && \
-		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 \
-			-artifact_prefix=$(B)/fuzz/$$t- $(B)/fuzz/corpus/$$t || exit 1; \
+		case $$t in ipc_*) opt="-close_fd_mask=2 -max_len=16384";; *) opt=-max_len=4096;; esac && \
+		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			$$opt -artifact_prefix=$(B)/fuzz/$$t- $(B)/fuzz/corpus/$$t || exit 1; \
 	done
 
-.PHONY: fuzz
+.PHONY: fuzz ipc-seeds
