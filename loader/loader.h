@@ -121,6 +121,9 @@ struct worker {
 	int done;
 };
 
+/* What the loader does with each worker's messages (workers.c; the fuzzers feed them). */
+extern const struct ipc_handlers loader_from_mon, loader_from_dns, loader_from_http;
+
 #define LOADER_MAX_NOTICES 8
 #define LOADER_MAX_PENDING 64
 #define LOADER_ANSWER_MS   500 /* a refused call waits this long for its report */

@@ -430,7 +430,7 @@ loader_on_http_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
  * What the loader does with each worker's messages; which may come when, and
  * their checks, are lib/protocol.def's.  A violation stops the worker.
  */
-static const struct ipc_handlers loader_from_http = {
+const struct ipc_handlers loader_from_http = {
     .chan = IPC_CH_HTTP_LOADER,
     .on =
         {
@@ -441,7 +441,7 @@ static const struct ipc_handlers loader_from_http = {
 
 static int loader_on_mon_reported(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env);
 
-static const struct ipc_handlers loader_from_mon = {
+const struct ipc_handlers loader_from_mon = {
     .chan = IPC_CH_MON_LOADER,
     .on =
         {
@@ -451,7 +451,7 @@ static const struct ipc_handlers loader_from_mon = {
         },
 };
 
-static const struct ipc_handlers loader_from_dns = {
+const struct ipc_handlers loader_from_dns = {
     .chan = IPC_CH_DNS_LOADER,
     .on =
         {

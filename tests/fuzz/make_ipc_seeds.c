@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Writes the seed corpora of the fuzz_ipc_* targets into DIR/ipc_monitor,
- * DIR/ipc_dnsproxy and DIR/ipc_httpproxy (make ipc-seeds: DIR is
+ * DIR/ipc_dnsproxy, DIR/ipc_httpproxy and DIR/ipc_loader (make ipc-seeds: DIR is
  * tests/fuzz/corpus): valid conversations in the record format of
  * tests/fuzz/ipc_harness.h, with the sequence numbers right, so the fuzzer
  * starts past the handshake, and a few that the table must refuse.  The
@@ -110,19 +110,29 @@ hello(struct seed *s, int peer, Cgfw__Envelope__BodyCase body, Cgfw__Role role)
 	case CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO:
 		env.loader_http_hello = &h;
 		break;
+	case CGFW__ENVELOPE__BODY_MON_LOADER_HELLO:
+		env.mon_loader_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO:
+		env.dns_loader_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO:
+		env.http_loader_hello = &h;
+		break;
 	default:
 		abort();
 	}
 	rec(s, peer, 0, &env);
 }
 
-/* An empty body (COMMIT, SHUTDOWN) of the loader's. */
+/* An empty body (COMMIT, SHUTDOWN, READY). */
 static void
 empty(struct seed *s, int peer, Cgfw__Envelope__BodyCase body)
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__ConfigCommit c = CGFW__CONFIG_COMMIT__INIT;
 	Cgfw__Shutdown sd = CGFW__SHUTDOWN__INIT;
+	Cgfw__MonReady ready = CGFW__MON_READY__INIT;
 
 	env.body_case = body;
 	switch (body) {
@@ -137,6 +147,15 @@ empty(struct seed *s, int peer, Cgfw__Envelope__BodyCase body)
 		break;
 	case CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN:
 		env.loader_mon_shutdown = &sd;
+		break;
+	case CGFW__ENVELOPE__BODY_MON_LOADER_READY:
+		env.mon_loader_ready = &ready;
+		break;
+	case CGFW__ENVELOPE__BODY_DNS_LOADER_READY:
+		env.dns_loader_ready = &ready;
+		break;
+	case CGFW__ENVELOPE__BODY_HTTP_LOADER_READY:
+		env.http_loader_ready = &ready;
 		break;
 	default:
 		abort();
@@ -478,6 +497,79 @@ httpproxy_seeds(void)
 	seed_close(&s);
 }
 
+/* ---- the loader: peer 0 the monitor, 1 the DNS proxy, 2 the HTTP proxy ---- */
+
+static void
+stats(struct seed *s, int peer, uint64_t a, uint64_t b)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonStats ms = CGFW__MON_STATS__INIT;
+	Cgfw__DnsStats ds = CGFW__DNS_STATS__INIT;
+	Cgfw__HttpStats hs = CGFW__HTTP_STATS__INIT;
+
+	switch (peer) {
+	case 0:
+		ms.events = 10;
+		ms.lost = a;
+		ms.unwritten = b;
+		ipc_env_mon_loader_stats(&env, &ms);
+		break;
+	case 1:
+		ds.queries = a;
+		ds.blocked = b;
+		ds.admitted = 4;
+		ipc_env_dns_loader_stats(&env, &ds);
+		break;
+	default:
+		hs.requests = a;
+		hs.blocked = b;
+		ipc_env_http_loader_stats(&env, &hs);
+		break;
+	}
+	rec(s, peer, 0, &env);
+}
+
+static void
+reported(struct seed *s, uint64_t id)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Reported r = CGFW__REPORTED__INIT;
+
+	r.id = id;
+	ipc_env_mon_loader_reported(&env, &r);
+	rec(s, 0, 0, &env);
+}
+
+static void
+loader_seeds(void)
+{
+	struct seed s;
+
+	seed_open(&s, "ipc_loader", "lifecycle");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_READY);
+	empty(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_READY);
+	empty(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_READY);
+	reported(&s, 2);
+	reported(&s, 99);
+	stats(&s, 1, 20, 3);
+	stats(&s, 2, 5, 1);
+	stats(&s, 0, 0, 0);
+	seed_close(&s);
+
+	/* Out of order and out of range: each worker is cut off. */
+	seed_open(&s, "ipc_loader", "hostile");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
+	stats(&s, 0, 1, 0);
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	empty(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_READY);
+	stats(&s, 2, 1, 5);
+	seed_close(&s);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -489,5 +581,6 @@ main(int argc, char *argv[])
 	monitor_seeds();
 	dnsproxy_seeds();
 	httpproxy_seeds();
+	loader_seeds();
 	return 0;
 }

@@ -3,12 +3,13 @@
 # in tests/fuzz/corpus/<name>/; "make fuzz" builds the libFuzzer binaries with
 # clang and sanitizers and runs each for FUZZ_SECONDS seconds (FUZZ_TIME is the
 # old name) on a copy of its corpus (the committed seeds are never written to).
-# The fuzz_ipc_* targets are every IPC message handler of each worker, fed by
-# hostile peers (tests/fuzz/ipc_harness.h); "make ipc-seeds" rewrites their
+# The fuzz_ipc_* targets are every IPC message handler of each worker and of the
+# loader, fed by hostile peers (tests/fuzz/ipc_harness.h); "make ipc-seeds" rewrites their
 # seeds (tests/fuzz/make_ipc_seeds.c).
 
 FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello \
-		   $(B)/tests/fuzz_ipc_monitor $(B)/tests/fuzz_ipc_dnsproxy $(B)/tests/fuzz_ipc_httpproxy
+		   $(B)/tests/fuzz_ipc_monitor $(B)/tests/fuzz_ipc_dnsproxy $(B)/tests/fuzz_ipc_httpproxy \
+		   $(B)/tests/fuzz_ipc_loader
 FUZZ_TIME	?= 60
 FUZZ_SECONDS	?= $(FUZZ_TIME)
 FUZZ_CFLAGS	?= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra \
@@ -17,11 +18,14 @@ FUZZ_CFLAGS	?= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra \
 ALL_DEPS	+= $(B)/tests/fuzz/fuzz_dnsmsg.d $(B)/tests/fuzz/fuzz_http_request.d \
 		   $(B)/tests/fuzz/fuzz_clienthello.d $(B)/tests/fuzz/ipc_harness.d \
 		   $(B)/tests/fuzz/fuzz_ipc_monitor.d $(B)/tests/fuzz/fuzz_ipc_dnsproxy.d \
-		   $(B)/tests/fuzz/fuzz_ipc_httpproxy.d $(B)/tests/fuzz/make_ipc_seeds.d
+		   $(B)/tests/fuzz/fuzz_ipc_httpproxy.d $(B)/tests/fuzz/make_ipc_seeds.d \
+		   $(B)/tests/fuzz/fuzz_ipc_loader.d $(B)/tests/fuzz/loader_nomain.d
 
 $(B)/tests/fuzz/ipc_harness.o $(B)/tests/fuzz/fuzz_ipc_monitor.o \
     $(B)/tests/fuzz/fuzz_ipc_dnsproxy.o $(B)/tests/fuzz/fuzz_ipc_httpproxy.o \
     $(B)/tests/fuzz/make_ipc_seeds.o: $(PROTO_H)
+$(B)/tests/fuzz/fuzz_ipc_loader.o $(B)/tests/fuzz/loader_nomain.o: $(PROTO_H) $(BPF_SKEL) \
+    $(EXEC_SKEL)
 
 $(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
 	@mkdir -p $(@D)
@@ -55,6 +59,17 @@ $(B)/tests/fuzz_ipc_httpproxy: $(B)/tests/fuzz/fuzz_ipc_httpproxy.o $(B)/tests/f
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -luv $(LDFLAGS) $(BORINGSSL_LIBS)
 
+# The loader's objects with its main() renamed (loader_nomain.o), so the fuzzer has one.
+$(B)/tests/fuzz/loader_nomain.o: loader/loader.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(CFLAGS) -Wno-missing-prototypes -Dmain=cgfw_loader_main -c $< -o $@
+
+$(B)/tests/fuzz_ipc_loader: $(B)/tests/fuzz/fuzz_ipc_loader.o $(B)/tests/fuzz/ipc_harness.o \
+    $(B)/tests/fuzz/replay.o $(B)/tests/fuzz/loader_nomain.o \
+    $(filter-out $(B)/loader/loader.o,$(LOADER_OBJ)) $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -linih $(LDFLAGS) $(BORINGSSL_LIBS)
+
 # Writes the seeds of the fuzz_ipc_* targets (valid conversations): make ipc-seeds.
 $(B)/tests/make_ipc_seeds: $(B)/tests/fuzz/make_ipc_seeds.o $(LIBCGFW)
 	@mkdir -p $(@D)
@@ -69,10 +84,11 @@ $(B)/fuzz/fuzz_dnsmsg: tests/fuzz/fuzz_dnsmsg.c lib/dnsmsg.c lib/dnsmsg.h
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_dnsmsg.c lib/dnsmsg.c
 
-$(B)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c httpproxy/http_parse.c lib/rules.c
+$(B)/fuzz/fuzz_http_request: tests/fuzz/fuzz_http_request.c httpproxy/http_parse.c lib/rules.c \
+    lib/log.c
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http_request.c \
-		httpproxy/http_parse.c lib/rules.c -lhttp_parser
+		httpproxy/http_parse.c lib/rules.c lib/log.c -lhttp_parser
 
 $(B)/fuzz/fuzz_clienthello: tests/fuzz/fuzz_clienthello.c httpproxy/tls.c
 	@mkdir -p $(@D)
@@ -107,7 +123,14 @@ $(B)/fuzz/fuzz_ipc_httpproxy: tests/fuzz/fuzz_ipc_httpproxy.c $(FUZZ_IPC_DEPS) \
 		tests/fuzz/ipc_harness.c httpproxy/httpproxy.c httpproxy/http_parse.c \
 		httpproxy/tls.c $(FUZZ_IPC_LIB) $(LIB_LIBS) -luv $(BORINGSSL_LIBS)
 
-FUZZ_NAMES := dnsmsg http_request clienthello ipc_monitor ipc_dnsproxy ipc_httpproxy
+$(B)/fuzz/fuzz_ipc_loader: tests/fuzz/fuzz_ipc_loader.c $(FUZZ_IPC_DEPS) $(LOADER_SRC) \
+    $(BPF_SKEL) $(EXEC_SKEL)
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) $(BORINGSSL_CFLAGS) -Dmain=cgfw_loader_main \
+		-o $@ $< tests/fuzz/ipc_harness.c $(LOADER_SRC) $(FUZZ_IPC_LIB) $(LIB_LIBS) -linih -luv \
+		$(BORINGSSL_LIBS)
+
+FUZZ_NAMES := dnsmsg http_request clienthello ipc_monitor ipc_dnsproxy ipc_httpproxy ipc_loader
 
 # FUZZ_SECONDS per target (FUZZ_TIME: the same, its old name).
 fuzz: $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
