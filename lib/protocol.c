@@ -238,10 +238,10 @@ static int
 check_url_rule(struct ipc_peer *p, enum ipc_chan chan, const Cgfw__UrlRule *r)
 {
 	(void)chan;
-	/* Host and path are matched and logged: no space, no control character. */
+	/* Host and path are matched and logged: no space, no control character (CR, LF). */
 	if (!action_ok(r->action) || (strcmp(r->scheme, "http") && strcmp(r->scheme, "https")) ||
-	    r->port > 65535 || !r->host[0] || !printable(r->host, 253) || strchr(r->host, ' ') ||
-	    r->path[0] != '/' || !printable(r->path, CGFW_RULE_MAX_LEN) || strchr(r->path, ' ') ||
+	    r->port > 65535 || !r->host[0] || !no_controls(r->host, 253) || strchr(r->host, ' ') ||
+	    r->path[0] != '/' || !no_controls(r->path, CGFW_RULE_MAX_LEN) || strchr(r->path, ' ') ||
 	    !no_controls(r->text, CGFW_RULE_MAX_LEN) || !no_controls(r->origin, CGFW_IPC_STR_MAX))
 		return ipc_violation(p, "rule %u: a field is out of range", r->id);
 	return 0;
