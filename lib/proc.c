@@ -20,8 +20,6 @@
 #include "lib/log.h"
 #include "lib/proc.h"
 
-#define PROC_HANDSHAKE_MS 10000
-
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -210,22 +208,4 @@ proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw)
 	if (uid != 0 && (getuid() != uid || geteuid() != uid))
 		return -EPERM;
 	return 0;
-}
-
-void
-proc_worker_handshake(struct ipc_peer *loader, int hello_body, int role,
-    const struct ipc_rule *table, void *ctx, const int *committed)
-{
-	int r;
-
-	r = ipc_send_hello(loader, (Cgfw__Envelope__BodyCase)hello_body, (Cgfw__Role)role);
-	if (r < 0)
-		fatal_r(r, "cannot greet the loader");
-	r = ipc_recv_until(loader, table, ctx, committed, PROC_HANDSHAKE_MS);
-	if (r == -ETIMEDOUT)
-		fatalx("no configuration from the loader in time");
-	if (r == -EPIPE)
-		fatalx("the loader closed the link during the handshake");
-	if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? loader->violation : strerror(-r));
 }

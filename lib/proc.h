@@ -7,16 +7,6 @@
 
 /* Close every fd above 2 except keep (-1 for none). */
 int proc_close_fds_except(int keep);
-struct ipc_peer;
-struct ipc_rule;
-
-/*
- * A worker's start of its loader link: HELLO out, then HELLO, CONFIG...,
- * COMMIT in, until *committed is set; bounded in time.  Fatal on any failure,
- * naming it (like proc_assert_unprivileged(), this is startup).
- */
-void proc_worker_handshake(struct ipc_peer *loader, int hello_body, int role,
-    const struct ipc_rule *table, void *ctx, const int *committed);
 /*
  * The first thing a worker does after exec: not dumpable (no ptrace, no
  * /proc/PID/mem, no pidfd_getfd for anyone without CAP_SYS_PTRACE), every

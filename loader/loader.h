@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "lib/ipc.h"
+#include "lib/protocol.h"
 
 #include "lib/policy.h"
 #include "lib/rules.h"
@@ -115,10 +116,13 @@ struct worker {
 	long long started_ms;     /* CLOCK_MONOTONIC */
 	long long respawn_ms;
 	struct ipc_peer ipc;
-	const struct ipc_rule *table;
+	const struct ipc_handlers *table; /* what it may send (lib/protocol.def) */
 	int ready;
 	int done;
 };
+
+/* What the loader does with each worker's messages (workers.c; the fuzzers feed them). */
+extern const struct ipc_handlers loader_from_mon, loader_from_dns, loader_from_http;
 
 #define LOADER_MAX_NOTICES 8
 #define LOADER_MAX_PENDING 64
