@@ -424,14 +424,24 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_RUN && l.need_tls)
 		ca_trust_bundle(&l);
 	/* The fds the workers get stay open here too: a restarted worker gets them again. */
-	workers_start(&l);
-
-	if (o.cmd == CMD_RUN)
-		start_command(&l);
-
-	r = caps_drop_after_attach();
+	workers_map_fds(&l);
+	/*
+	 * Everything is attached: the workers are greeted without CAP_BPF and
+	 * CAP_NET_ADMIN.  attach keeps nothing more than it keeps to the end;
+	 * run keeps CAP_SYS_ADMIN and root's other capabilities until the
+	 * command has started (its namespaces, and a root command's own set).
+	 */
+	r = o.cmd == CMD_RUN ? caps_drop_bpf() : caps_drop_after_attach();
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
+	workers_start(&l);
+
+	if (o.cmd == CMD_RUN) {
+		start_command(&l);
+		r = caps_drop_after_attach();
+		if (r < 0)
+			fatal_r(r, "cannot drop capabilities");
+	}
 	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
 	l.watch_target = 1;
 

@@ -197,6 +197,7 @@ int opts_resolv_conf(struct loader_opts *o, const char *path);
 /* workers.c */
 void workers_users(struct loader *l);
 long long loader_now_ms(void); /* CLOCK_MONOTONIC */
+void workers_map_fds(struct loader *l);
 void workers_start(struct loader *l);
 void workers_stop(struct loader *l);
 void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
@@ -252,6 +253,7 @@ void ca_trust_bundle(struct loader *l);
 const char *ca_upstream_trust(const struct loader *l);
 
 /* caps.c */
+int caps_drop_bpf(void);
 int caps_drop_after_attach(void);
 
 #endif
