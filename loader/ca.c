@@ -144,7 +144,7 @@ ca_make(struct loader *l, const char *cert, const char *key)
 	if (keep[0] >= 0 && fchmod(keep[0], 0644) == 0) {
 		pid = helper_start(l, (uid_t)-1, NULL, keep, 2, "cgfw-loader", allow);
 		if (pid == 0)
-			exit(ca_create(keep[0], keep[1]) < 0 ? CGFW_EXIT_FAILED : 0);
+			_exit(ca_create(keep[0], keep[1]) < 0 ? CGFW_EXIT_FAILED : 0);
 		r = helper_wait(pid, "the CA maker");
 	}
 	if (keep[0] >= 0)
@@ -253,7 +253,7 @@ ca_trust_bundle(struct loader *l)
 		if (copy_into(keep[0], in) < 0 || write(keep[0], "\n", 1) != 1 ||
 		    copy_into(keep[0], keep[1]) < 0)
 			fatalx("cannot write the trust bundle %s", l->bundle_path);
-		exit(0);
+		_exit(0);
 	}
 	(void)close(keep[0]);
 	helper_finish(pid, "the trust bundle's helper");

@@ -4,15 +4,20 @@
 # clang and sanitizers and runs each for FUZZ_TIME seconds on a copy of its
 # corpus (the committed seeds are never written to).
 
-FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello
+FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello \
+		   $(B)/tests/fuzz_cpolicy
 FUZZ_TIME	?= 60
 FUZZ_CFLAGS	?= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra \
 		   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		   -DCGFW_LIBFUZZER
 ALL_DEPS	+= $(B)/tests/fuzz/fuzz_dnsmsg.d $(B)/tests/fuzz/fuzz_http_request.d \
-		   $(B)/tests/fuzz/fuzz_clienthello.d
+		   $(B)/tests/fuzz/fuzz_clienthello.d $(B)/tests/fuzz/fuzz_cpolicy.d
 
 $(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/tests/fuzz_cpolicy: $(B)/tests/fuzz/fuzz_cpolicy.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
 
@@ -43,7 +48,11 @@ $(B)/fuzz/fuzz_clienthello: tests/fuzz/fuzz_clienthello.c httpproxy/tls.c
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) $(BORINGSSL_CFLAGS) -o $@ \
 		tests/fuzz/fuzz_clienthello.c httpproxy/tls.c $(BORINGSSL_LIBS)
 
-FUZZ_NAMES := dnsmsg http_request clienthello
+$(B)/fuzz/fuzz_cpolicy: tests/fuzz/fuzz_cpolicy.c lib/cpolicy.c lib/cpolicy.h
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_cpolicy.c lib/cpolicy.c
+
+FUZZ_NAMES := dnsmsg http_request clienthello cpolicy
 
 fuzz: $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 	@for t in $(FUZZ_NAMES); do \
