@@ -241,8 +241,9 @@ ca_trust_bundle(struct loader *l)
 	if (keep[0] < 0 || fchmod(keep[0], 0644) < 0)
 		fatal("cannot create the trust bundle %s", l->bundle_path);
 	keep[1] = l->ca_fd;
+	/* A command of uid or gid 0: the reserved uid instead (a helper is never root). */
 	pid = helper_start(
-	    l, l->uid ? l->uid : (uid_t)-1, l->user_name, keep, 2, "cgfw-loader", allow);
+	    l, l->uid && l->gid ? l->uid : (uid_t)-1, l->user_name, keep, 2, "cgfw-loader", allow);
 	if (pid == 0) {
 		const char *src = sys && *sys ? sys : SYSTEM_TRUST;
 		int in = open(src, O_RDONLY | O_CLOEXEC);
