@@ -932,10 +932,22 @@ respawn_due(struct loader *l)
 }
 
 /*
+ * The read-only map fds every start and restart hands out, made once while
+ * CAP_SYS_ADMIN lasts (opening a map by id takes it): before the drop that
+ * comes ahead of workers_start().
+ */
+void
+workers_map_fds(struct loader *l)
+{
+	l->stats_ro_fd = map_fd_rdonly(loader_bpf_stats_fd(&l->bpf));
+	l->argv_ro_fd = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
+	l->peers_ro_fd = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+}
+
+/*
  * Start the monitor and the proxies, hand them their fds, and wait until
- * all say READY: the command does not start before that.  The fds every
- * restart needs again are made now, while the capabilities last (a
- * read-only map fd takes CAP_SYS_ADMIN to open).
+ * all say READY: the command does not start before that.  Runs with
+ * CAP_BPF and CAP_NET_ADMIN already gone (loader.c).
  */
 void
 workers_start(struct loader *l)
@@ -945,9 +957,6 @@ workers_start(struct loader *l)
 	l->w[W_HTTP].table = &loader_from_http;
 	l->w[W_MON].table = &loader_from_mon;
 	l->w[W_DNS].table = &loader_from_dns;
-	l->stats_ro_fd = map_fd_rdonly(loader_bpf_stats_fd(&l->bpf));
-	l->argv_ro_fd = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
-	l->peers_ro_fd = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
 	for (int i = 0; i < W_N; i++)
 		l->w[i].started_ms = now;
 	all_start(l);

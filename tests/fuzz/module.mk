@@ -10,7 +10,8 @@
 FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello \
 		   $(B)/tests/fuzz_config $(B)/tests/fuzz_listfile \
 		   $(B)/tests/fuzz_ipc_monitor $(B)/tests/fuzz_ipc_dnsproxy $(B)/tests/fuzz_ipc_httpproxy \
-		   $(B)/tests/fuzz_ipc_loader
+		   $(B)/tests/fuzz_ipc_loader \
+		   $(B)/tests/fuzz_cpolicy
 FUZZ_TIME	?= 60
 FUZZ_SECONDS	?= $(FUZZ_TIME)
 FUZZ_CFLAGS	?= -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra \
@@ -21,15 +22,20 @@ ALL_DEPS	+= $(B)/tests/fuzz/fuzz_dnsmsg.d $(B)/tests/fuzz/fuzz_http_request.d \
 		   $(B)/tests/fuzz/fuzz_clienthello.d $(B)/tests/fuzz/ipc_harness.d \
 		   $(B)/tests/fuzz/fuzz_ipc_monitor.d $(B)/tests/fuzz/fuzz_ipc_dnsproxy.d \
 		   $(B)/tests/fuzz/fuzz_ipc_httpproxy.d $(B)/tests/fuzz/make_ipc_seeds.d \
-		   $(B)/tests/fuzz/fuzz_ipc_loader.d $(B)/tests/fuzz/loader_nomain.d
+		   $(B)/tests/fuzz/fuzz_ipc_loader.d $(B)/tests/fuzz/loader_nomain.d \
+		   $(B)/tests/fuzz/fuzz_cpolicy.d
 
 $(B)/tests/fuzz/ipc_harness.o $(B)/tests/fuzz/fuzz_ipc_monitor.o \
     $(B)/tests/fuzz/fuzz_ipc_dnsproxy.o $(B)/tests/fuzz/fuzz_ipc_httpproxy.o \
-    $(B)/tests/fuzz/make_ipc_seeds.o: $(PROTO_H)
+    $(B)/tests/fuzz/make_ipc_seeds.o $(B)/tests/fuzz/fuzz_config.o: $(PROTO_H)
 $(B)/tests/fuzz/fuzz_ipc_loader.o $(B)/tests/fuzz/loader_nomain.o: $(PROTO_H) $(BPF_SKEL) \
     $(EXEC_SKEL)
 
 $(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
+
+$(B)/tests/fuzz_cpolicy: $(B)/tests/fuzz/fuzz_cpolicy.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^
 
@@ -106,6 +112,11 @@ $(B)/fuzz/fuzz_clienthello: tests/fuzz/fuzz_clienthello.c httpproxy/tls.c
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) $(BORINGSSL_CFLAGS) -o $@ \
 		tests/fuzz/fuzz_clienthello.c httpproxy/tls.c $(BORINGSSL_LIBS)
 
+$(B)/fuzz/fuzz_cpolicy: tests/fuzz/fuzz_cpolicy.c lib/cpolicy.c lib/cpolicy.h
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_cpolicy.c lib/cpolicy.c
+
+
 FUZZ_LIB_SRCS := lib/listfile.c lib/namepolicy.c lib/rules.c lib/log.c
 
 $(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c loader/options.c $(FUZZ_LIB_SRCS) $(PROTO_H) \
@@ -154,7 +165,7 @@ $(B)/fuzz/fuzz_ipc_loader: tests/fuzz/fuzz_ipc_loader.c $(FUZZ_IPC_DEPS) $(LOADE
 		-o $@ $< tests/fuzz/ipc_harness.c $(LOADER_SRC) $(FUZZ_IPC_LIB) $(LIB_LIBS) -linih -luv \
 		$(BORINGSSL_LIBS)
 
-FUZZ_NAMES := dnsmsg http_request clienthello config listfile ipc_monitor ipc_dnsproxy ipc_httpproxy ipc_loader
+FUZZ_NAMES := dnsmsg http_request clienthello config listfile cpolicy ipc_monitor ipc_dnsproxy ipc_httpproxy ipc_loader
 
 # FUZZ_SECONDS per target (FUZZ_TIME: the same, its old name).
 fuzz: $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
