@@ -229,8 +229,8 @@ main(int argc, char *argv[])
 		if (progs[i].fd >= 0)
 			count(&progs[i]);
 	for (int i = 0; i < n_totals; i++)
-		fprintf(out, "%s %llu %llu %d\n", totals[i].name, totals[i].cnt, totals[i].ns,
-		    totals[i].n);
+		fprintf(out, "%s %llu %llu %d\n", totals[i].name[0] ? totals[i].name : "(unnamed)",
+		    totals[i].cnt, totals[i].ns, totals[i].n);
 	fclose(out);
 	close(stats_fd);
 	return 0;
