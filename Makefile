@@ -68,7 +68,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(CFLAGS) -c $< -o $@
 
-# make deps: every Debian package needed to build, test and benchmark.
+# make deps: every Debian package needed to build and test (make bench adds its own).
 DEPS_LIST := $(shell sed -e 's/\#.*//' packaging/debian/build-deps)
 deps:
 	@missing=$$(for p in $(DEPS_LIST); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -97,7 +97,9 @@ docs: $(EVENTS_DOC)
 check-san:
 	@$(MAKE) --no-print-directory SAN=address,undefined check
 
+# The benchmark's own packages (packaging/debian/bench-deps) are installed here only.
 bench: deps all
+	@bash bench/deps.sh packaging/debian/bench-deps
 	@bash bench/run.sh
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
