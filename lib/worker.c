@@ -125,5 +125,7 @@ worker_main(const struct worker_def *def, int argc, char *argv[])
 	r = uv_loop_close(rt.loop);
 	if (r != 0)
 		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
-	return def->finish(rt.ctx);
+	r = def->finish(rt.ctx);
+	free(rt.ctx);
+	return r;
 }

@@ -334,6 +334,15 @@ http_socket(struct loader *l)
 	l->http_port = ntohs(sa.sin_port);
 }
 
+/* The compiled policy and the options; o->rules and l->pol were views of l->cp. */
+static void
+policy_release(struct loader *l)
+{
+	cp_close(&l->cp);
+	l->o->rules = (struct cgfw_ruleset){0};
+	opts_free(l->o);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -376,6 +385,7 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_CA) {
 		ca_setup(&l);
 		printf("%s\n", l.ca_path);
+		policy_release(&l);
 		return 0;
 	}
 	/* The CA is needed (and made, on first use) only where URL rules need TLS. */
@@ -483,9 +493,7 @@ main(int argc, char *argv[])
 		code = 128 + WTERMSIG(l.child_status);
 	else
 		code = WEXITSTATUS(l.child_status);
-	cp_close(&l.cp); /* o.rules and l.pol were views of it */
-	o.rules = (struct cgfw_ruleset){0};
-	opts_free(&o);
+	policy_release(&l);
 	return code;
 
 fail:
