@@ -32,7 +32,9 @@ ifneq ($(SAN),)
 CFLAGS		+= -fsanitize=$(SAN) -fno-omit-frame-pointer -DCGFW_WEAK_SANDBOX
 LDFLAGS		+= -fsanitize=$(SAN)
 else
-CFLAGS		+= -D_FORTIFY_SOURCE=2
+# A build without sanitizers is a release build: lib/sandbox.c refuses to
+# weaken its sandbox there.
+CFLAGS		+= -D_FORTIFY_SOURCE=2 -DCGFW_RELEASE
 endif
 
 BORINGSSL_CFLAGS ?= -I/usr/include/android
@@ -66,7 +68,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(CFLAGS) -c $< -o $@
 
-# make deps: every Debian package needed to build, test and benchmark.
+# make deps: every Debian package needed to build and test (make bench adds its own).
 DEPS_LIST := $(shell sed -e 's/\#.*//' packaging/debian/build-deps)
 deps:
 	@missing=$$(for p in $(DEPS_LIST); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -81,8 +83,13 @@ deps:
 demo: deps all users
 	@bash tests/demo.sh
 
-check: deps all $(TEST_BINS) $(FUZZ_BINS)
+check: deps all $(TEST_BINS) $(FUZZ_BINS) $(EVENTS_DOC)
 	@CGFW_BUILD=$(B) CGFW_SAN=$(SAN) bash tests/run.sh
+
+# make docs: docs/events.md's generated tables again (make check fails while they differ).
+docs: $(EVENTS_DOC)
+	$(call say,GEN,docs/events.md)$(EVENTS_DOC) <docs/events.md >docs/events.md.tmp && \
+		mv docs/events.md.tmp docs/events.md
 
 # The whole suite again on the sanitizer build (tests/run.sh: how reports fail it).
 # Not green yet, so not in .ci/run: workers' exit-time allocations still leak
@@ -90,7 +97,9 @@ check: deps all $(TEST_BINS) $(FUZZ_BINS)
 check-san:
 	@$(MAKE) --no-print-directory SAN=address,undefined check
 
+# The benchmark's own packages (packaging/debian/bench-deps) are installed here only.
 bench: deps all
+	@bash bench/deps.sh packaging/debian/bench-deps
 	@bash bench/run.sh
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
@@ -132,6 +141,6 @@ users:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps demo check check-san bench format-check install users clean
+.PHONY: all deps demo check check-san docs bench format-check install users clean
 
 -include $(ALL_DEPS)

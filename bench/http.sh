@@ -14,6 +14,15 @@
 #                      does not matter there).  wrk does not verify TLS.
 #   squid vs cgfw      ab -k -c 8: wrk cannot use a forward proxy, ab can (-X).
 #                      squid runs in the client netns, cache off.
+#   new connection per request, direct / squid vs cgfw: bench/tls_conn.c,
+#                      8 threads each doing TCP connect, a full TLS handshake
+#                      (no resumption; verified: the mkcert CA direct, squid's
+#                      CA, cgfw's CA via SSL_CERT_FILE from `run`), one GET
+#                      with "Connection: close", close.  squid is Debian's
+#                      squid-openssl with ssl-bump (bump at CONNECT, leaf
+#                      certificates minted from its own EC P-256 CA, like
+#                      cgfw's, and cached in memory), in the client netns,
+#                      cache off, verifying nginx against the mkcert CA.
 #   mitmproxy vs cgfw  curl --parallel, 8 connections, keep-alive, a fixed
 #                      number of requests: ab does not do CONNECT, wrk no
 #                      proxy at all.  mitmdump in regular (explicit proxy)
@@ -38,6 +47,7 @@ HTTP_CONC=8
 HTTP_NAME=web.bench.example
 HTTP_DNS_IP=203.0.113.54
 SQUID_PORT=3128
+SQUID_TLS_PORT=3129
 MITM_PORT=8080
 # Only /hello is allowed under cgfw: a 403 for another path shows that the
 # requests really go through the proxy's URL check.
@@ -163,6 +173,62 @@ EOF
 	touch "$T/squid.ready"
 }
 
+# A second squid, with ssl-bump, all of it in $T/squidtls: its CA, its
+# certificate database (security_file_certgen), its logs.
+squid_tls_setup() {
+	local d=$T/squidtls certgen=/usr/lib/squid/security_file_certgen
+	[ -e "$T/squidtls.ready" ] && return 0
+	command -v squid >/dev/null || { err "squid missing (bench deps: squid-openssl)"; return 1; }
+	if ! squid -v | grep -q -- --with-openssl || [ ! -x "$certgen" ]; then
+		err "this squid cannot bump TLS (bench deps: squid-openssl)"
+		return 1
+	fi
+	command -v openssl >/dev/null || { err "openssl missing (bench deps)"; return 1; }
+	mkdir -p "$d"
+	if ! openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -days 2 -subj "/CN=cgfw bench squid CA" -addext "basicConstraints=critical,CA:TRUE" \
+	    -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$d/ca.key" -out "$d/ca.pem" \
+	    >"$d/openssl.log" 2>&1; then
+		err "cannot make squid's CA: $(tail -n 2 "$d/openssl.log")"
+		return 1
+	fi
+	if ! "$certgen" -c -s "$d/ssl_db" -M 16MB >"$d/certgen.log" 2>&1; then
+		err "cannot make squid's certificate database: $(tail -n 2 "$d/certgen.log")"
+		return 1
+	fi
+	cat >"$d/squid.conf" <<EOF
+http_port 192.0.2.2:$SQUID_TLS_PORT ssl-bump tls-cert=$d/ca.pem tls-key=$d/ca.key generate-host-certificates=on dynamic_cert_mem_cache_size=16MB
+sslcrtd_program $certgen -s $d/ssl_db -M 16MB
+sslcrtd_children 4 startup=1 idle=1
+ssl_bump bump all
+tls_outgoing_options cafile=$T/upca/rootCA.pem
+acl localnet src 192.0.2.0/24 127.0.0.0/8
+http_access allow localnet
+http_access deny all
+cache deny all
+cache_mem 0 MB
+dns_nameservers $HTTP_DNS_IP
+pid_filename $d/squid.pid
+access_log none
+cache_store_log none
+cache_log $d/cache.log
+coredump_dir $d
+netdb_filename none
+pinger_enable off
+shutdown_lifetime 0 seconds
+EOF
+	chown -R proxy: "$d" 2>/dev/null || chmod -R a+rwX "$d"
+	chmod 644 "$d/ca.pem"
+	chmod 755 "$d"
+	nsenter --net="/run/netns/$NS_C" -- squid -N -f "$d/squid.conf" >"$T/squidtls.log" 2>&1 &
+	PIDS+=($!)
+	if ! wait_listen_at in_client "192.0.2.2:$SQUID_TLS_PORT"; then
+		err "squid (ssl-bump) did not start: $(tail -n 3 "$T/squidtls.log" "$d/cache.log" 2>/dev/null)"
+		return 1
+	fi
+	touch "$T/squidtls.ready"
+}
+
 mitm_setup() {
 	[ -e "$T/mitm.ready" ] && return 0
 	command -v mitmdump >/dev/null || { err "mitmdump missing (make deps: mitmproxy)"; return 1; }
@@ -256,6 +322,22 @@ curl_once() {
 	    { echo "curl: $out" | tail -n 3 >&2; return 1; }
 }
 
+# tlsconn_once plain|cgfw direct|squid: bench/tls_conn, a new connection
+# per request; the plain side straight to nginx or through squid.
+tlsconn_once() {
+	local mode=$1 via=$2 out
+	local -a args=(-c "$HTTP_CONC" -d "$HTTP_SECS")
+	if [ "$mode" = plain ] && [ "$via" = squid ]; then
+		args+=(-x "192.0.2.2:$SQUID_TLS_PORT" -C "$T/squidtls/ca.pem")
+	elif [ "$mode" = plain ]; then
+		args+=(-r "$SERVER_IP" -C "$T/upca/rootCA.pem")
+	fi
+	out=$(http_run "$mode" "$T/tls_conn" "${args[@]}" "$HTTP_NAME" "$HTTP_PATH" 2>&1) ||
+	    { echo "tls_conn: $out" | tail -n 3 >&2; return 1; }
+	awk '/^RESULT / { print $2, $3; ok = 1 } END { exit !ok }' <<<"$out" ||
+	    { echo "tls_conn: $out" | tail -n 3 >&2; return 1; }
+}
+
 # http_pair BASE-NAME RPS-ROW LAT-ROW FN ARGS...: RUNS runs each of
 # "FN plain ARGS" and "FN cgfw ARGS", interleaved, order alternating; medians.
 http_pair() {
@@ -289,7 +371,17 @@ bench_http() {
 	local -a rows=("HTTP req/s: direct vs cgfw" "HTTP latency: direct vs cgfw"
 	    "HTTP req/s: squid vs cgfw" "HTTP latency: squid vs cgfw"
 	    "HTTPS req/s: direct vs cgfw" "HTTPS latency: direct vs cgfw"
-	    "HTTPS req/s: mitmproxy vs cgfw" "HTTPS latency: mitm vs cgfw")
+	    "HTTPS req/s: mitmproxy vs cgfw" "HTTPS latency: mitm vs cgfw"
+	    "HTTPS new-conn req/s: direct vs cgfw" "HTTPS new-conn latency: direct vs cgfw"
+	    "HTTPS new-conn req/s: squid vs cgfw" "HTTPS new-conn latency: squid vs cgfw")
+	bpf_watch_start http
+	bench_http_rows "${rows[@]}"
+	bpf_watch_stop
+	bpf_rows "HTTP rows" http
+}
+
+bench_http_rows() {
+	local -a rows=("$@")
 	local r
 	if ! http_setup; then
 		for r in "${rows[@]}"; do
@@ -310,5 +402,12 @@ bench_http() {
 	else
 		row "${rows[6]}" error error req/s
 		row "${rows[7]}" error error us
+	fi
+	http_pair direct "${rows[8]}" "${rows[9]}" tlsconn_once direct
+	if squid_tls_setup; then
+		http_pair squid "${rows[10]}" "${rows[11]}" tlsconn_once squid
+	else
+		row "${rows[10]}" error error req/s
+		row "${rows[11]}" error error us
 	fi
 }

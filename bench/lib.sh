@@ -21,6 +21,11 @@ CG=""
 PIDS=()
 ROWS=()
 N_ERR=0
+# The medians of the last compare (baseline, cgfw).
+CMP_BASE=""
+CMP_CGFW=""
+# The running bpf_cost watcher's pid, if any.
+BPF_WATCH=""
 
 say() {
 	echo "bench: $*" >&2
@@ -181,8 +186,9 @@ compare() {
 			if [ "$mode" = plain ]; then plain+=("$v"); else cgfw+=("$v"); fi
 		done
 	done
-	row "$metric" "$(printf '%s\n' "${plain[@]}" | median)" \
-	    "$(printf '%s\n' "${cgfw[@]}" | median)" "$unit"
+	CMP_BASE=$(printf '%s\n' "${plain[@]}" | median)
+	CMP_CGFW=$(printf '%s\n' "${cgfw[@]}" | median)
+	row "$metric" "$CMP_BASE" "$CMP_CGFW" "$unit"
 }
 
 # fmt NUMBER: 3-4 significant digits without exponent.
@@ -202,7 +208,7 @@ row() {
 	if is_number "$base" && is_number "$cg"; then
 		ratio=$(awk -v b="$base" -v c="$cg" 'BEGIN { if (b > 0) printf "%.3f", c / b; else print "n/a" }')
 	fi
-	ROWS+=("$(printf '%-30s | %18s | %18s | %6s' "$name" "$(cell "$base" "$unit")" \
+	ROWS+=("$(printf '%-38s | %18s | %18s | %6s' "$name" "$(cell "$base" "$unit")" \
 	    "$(cell "$cg" "$unit")" "$ratio")")
 }
 
@@ -213,9 +219,51 @@ cell() {
 
 print_table() {
 	local r
-	printf '%-30s | %18s | %18s | %6s\n' metric baseline cgfw ratio
-	printf '%s\n' "-------------------------------+--------------------+--------------------+-------"
+	printf '%-38s | %18s | %18s | %6s\n' metric baseline cgfw ratio
+	printf '%s\n' "---------------------------------------+--------------------+--------------------+-------"
 	for r in "${ROWS[@]}"; do
 		printf '%s\n' "$r"
+	done
+}
+
+# bpf_watch_start NAME: from now on, the run time of the BPF programs of
+# every loader run of this build is counted (bench/bpf_cost.c; it turns the
+# kernel's bpf_stats on while it runs, and off again when it ends).
+bpf_watch_start() {
+	"$T/bpf_cost" "$LOADER" "$T/bpf-$1.txt" 2>"$T/bpf-$1.err" &
+	BPF_WATCH=$!
+	PIDS+=("$BPF_WATCH")
+}
+
+# bpf_watch_stop: the counts go to $T/bpf-NAME.txt, "prog run_cnt run_time_ns progs".
+bpf_watch_stop() {
+	[ -n "$BPF_WATCH" ] || return 1
+	kill -TERM "$BPF_WATCH" 2>/dev/null
+	wait "$BPF_WATCH"
+	BPF_WATCH=""
+}
+
+# bpf_per NAME FILE: mean ns per run of program NAME (15 characters at most).
+bpf_per() {
+	awk -v n="$1" '$1 == n && $2 > 0 { printf "%.1f\n", $3 / $2; ok = 1 } END { exit !ok }' "$2"
+}
+
+# bpf_rows LABEL NAME: the per-connect (connect4, and sock_create for the
+# socket before it) and per-packet (egress) rows from bpf_cost's counts of
+# the rows LABEL names.
+bpf_rows() {
+	local label=$1 f=$T/bpf-$2.txt v p
+	if [ ! -s "$f" ]; then
+		err "no BPF statistics for $label: $(tail -n 2 "$T/bpf-$2.err" 2>/dev/null)"
+		row "BPF connect4 ns/call ($label)" n/a error ns
+		row "BPF sock_create ns/call ($label)" n/a error ns
+		row "BPF egress ns/packet ($label)" n/a error ns
+		return 1
+	fi
+	say "BPF run counts ($label): $(awk '{ printf "%s%s %s runs %s ns", s, $1, $2, $3; s = "; " }' "$f")"
+	for p in "egress_connect4 BPF connect4 ns/call" "egress_sock_cre BPF sock_create ns/call" \
+	    "egress_skb BPF egress ns/packet"; do
+		v=$(bpf_per "${p%% *}" "$f") || { err "no runs of ${p%% *} ($label)"; v=error; }
+		row "${p#* } ($label)" n/a "$v" ns
 	done
 }

@@ -3,12 +3,17 @@
 # make bench: what cgfw costs, side by side with the same work in a plain
 # cgroup v2 directory, in a fake internet of two network namespaces.
 # Each benchmark is one bench_* function that ends in one or more `row`s;
-# add a function to BENCHES to add a row.  Knobs (environment):
+# add a function to BENCHES to add a row.  The connect-rate and HTTP rows are
+# also measured from the kernel's side: bpf_stats of cgfw's programs during
+# them (bench/bpf_cost.c).  make bench first installs the packages of
+# packaging/debian/bench-deps (bench/deps.sh).  Knobs (environment):
 #   BENCH_RUNS=5         runs per side (medians are reported)
 #   BENCH_CONNECTS=20000 connect+close per connect-rate run
 #   BENCH_IPERF_SECS=3   seconds per iperf3 run
+#   BENCH_EVENTS="1x100000 4x250000"  blocked-connect floods: processes x connects
 #   BENCH_DNS_SECS=5     seconds per dnsperf run (bench/dns.sh)
 #   CGFW_LOADER=PATH     loader to measure (default build/cgfw-loader)
+#   BENCH_ONLY="bench_http bench_events"  only these of BENCHES (default: all)
 # Needs root; without it, says so and exits 0.  Exits 1 if a measurement
 # failed.
 
@@ -71,7 +76,18 @@ bench_connect_rate() {
 		row "$metric" error error conn/s
 		return 1
 	fi
+	bpf_watch_start connect
 	compare "$metric" conn/s connect_rate_once
+	local r=$?
+	bpf_watch_stop
+	[ "$r" = 0 ] || return 1
+	bpf_rows "connect rate" connect
+	# Every program's time per connect against a whole connect without cgfw.
+	local f=$T/bpf-connect.txt v
+	v=$(awk '$1 ~ /^egress_/ { ns += $3 } $1 == "egress_connect4" { n = $2 }
+	    END { if (n > 0) printf "%.1f\n", ns / n; else exit 1 }' "$f") || v=error
+	row "BPF all hooks ns/connect vs connect" "$(awk -v r="$CMP_BASE" 'BEGIN { printf "%.1f\n", 1e9 / r }')" \
+	    "$v" ns
 }
 
 # ---------------------------------------------------------------------------
@@ -194,6 +210,75 @@ bench_ip_list() {
 	row "run with no list vs 1M IPs" "$base" "$cg" ms
 }
 
+# ---------------------------------------------------------------------------
+# 5. Blocked-connect events: NPROC processes make blocked connects as fast as
+# they can (event_flood); every one must become a PACKET BLOCKED line in the
+# JSON log or be counted lost (EVENTS LOST lines, exit status 125).  Rows:
+# the rate the connects were made against the rate lines reached the log,
+# and the share of events that did not reach it.  Only cgfw has a side here.
+
+EVENT_SETS=${BENCH_EVENTS:-1x100000 4x250000}
+BLOCKED_IP=198.51.100.7
+
+# events_once NPROC PER: prints "made/s written/s lost-%".
+events_once() {
+	local np=$1 per=$2 log=$T/flood.json out rc written lost total
+	total=$((np * per))
+	rm -f "$log" "$T/flood.err"
+	install -m 0644 /dev/null "$log"
+	out=$(in_client "$LOADER" run --user "$BENCH_USER" --allow-list "$SERVER_IP" \
+	    --log-file "$log" -- "$T/event_flood" "$BLOCKED_IP" 9 "$np" "$per" "$log" 300 \
+	    2>"$T/flood.err")
+	rc=$?
+	written=$(grep -c '"msg":"PACKET BLOCKED"' "$log")
+	lost=$(grep '"msg":"EVENTS LOST"' "$log" | sed -n 's/.*"count":\([0-9]*\).*/\1/p' |
+	    awk '{ s += $1 } END { print s + 0 }')
+	# 125: the run lost events (the loader says so); anything else is a failure.
+	if [ "$rc" != 0 ] && { [ "$rc" != 125 ] || [ "$written" = "$total" ]; }; then
+		echo "event_flood: exit $rc: $(grep -v -e 'PACKET BLOCKED' -e 'EVENTS LOST' \
+		    "$T/flood.err" | tail -n 3)" >&2
+		return 1
+	fi
+	if [ "$((written + lost))" != "$total" ]; then
+		say "warning: $total events: $written written + $lost in EVENTS LOST lines" \
+		    "= $((written + lost))"
+	fi
+	awk -v w="$written" -v t="$total" '/^RESULT / {
+	    printf "%s %s %.3f\n", $3, $5, (t - w) * 100 / t; ok = 1 } END { exit !ok }' <<<"$out" ||
+	    { echo "event_flood: $out $(tail -n 3 "$T/flood.err")" >&2; return 1; }
+	say "events ${np}x$per: $written of $total lines, $lost in EVENTS LOST lines, exit $rc"
+	rm -f "$log" "$T/flood.err"
+}
+
+bench_events() {
+	local set np per i v m w l metric lmetric
+	local -a made wr lo
+	for set in $EVENT_SETS; do
+		np=${set%x*} per=${set#*x}
+		metric="events/s ${set}: made vs JSON"
+		lmetric="events lost ${set}"
+		if ! [[ $np =~ ^[1-9][0-9]*$ && $per =~ ^[1-9][0-9]*$ ]]; then
+			err "BENCH_EVENTS: $set is not NPROCxCONNECTS"
+			continue
+		fi
+		made=() wr=() lo=()
+		for ((i = 1; i <= RUNS; i++)); do
+			if ! v=$(events_once "$np" "$per"); then
+				err "$metric: run $i failed"
+				row "$metric" error error events/s
+				row "$lmetric" n/a error %
+				continue 2
+			fi
+			read -r m w l <<<"$v"
+			say "$metric: run $i/$RUNS: made $(fmt "$m")/s, written $(fmt "$w")/s, lost $l %"
+			made+=("$m") wr+=("$w") lo+=("$l")
+		done
+		row "$metric" "$(printf '%s\n' "${made[@]}" | median)" \
+		    "$(printf '%s\n' "${wr[@]}" | median)" events/s
+		row "$lmetric" n/a "$(printf '%s\n' "${lo[@]}" | median)" %
+	done
+}
+
 # shellcheck source=bench/dns.sh
 . "$(dirname "$0")/dns.sh"
 
@@ -201,7 +286,7 @@ bench_ip_list() {
 . "$(dirname "$0")/http.sh"
 
 BENCHES=(bench_connect_rate bench_iperf bench_startup bench_dns bench_dns_list bench_ip_list
-    bench_http)
+    bench_http bench_events)
 
 # ---------------------------------------------------------------------------
 
@@ -212,12 +297,21 @@ done
 id "$BENCH_USER" >/dev/null 2>&1 || { echo "bench: no user $BENCH_USER" >&2; exit 1; }
 
 mkdir -p "$B/bench"
-gcc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -o "$B/bench/connect_rate" \
-    "$TOP/bench/connect_rate.c" || exit 1
+BENCH_CC=(gcc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE)
+MULTIARCH=$(gcc -print-multiarch)
+"${BENCH_CC[@]}" -o "$B/bench/connect_rate" "$TOP/bench/connect_rate.c" || exit 1
+"${BENCH_CC[@]}" -o "$B/bench/event_flood" "$TOP/bench/event_flood.c" || exit 1
+"${BENCH_CC[@]}" -o "$B/bench/bpf_cost" "$TOP/bench/bpf_cost.c" -lbpf || exit 1
+# BoringSSL, as cgfw-httpproxy (the Makefile's BORINGSSL_* defaults).
+"${BENCH_CC[@]}" -pthread -I/usr/include/android -o "$B/bench/tls_conn" "$TOP/bench/tls_conn.c" \
+    -L"/usr/lib/$MULTIARCH/android" -Wl,-rpath,"/usr/lib/$MULTIARCH/android" -lssl -lcrypto ||
+    exit 1
 
 setup
 # $T is world-readable; the repo may not be, and clients run as $BENCH_USER.
-install -m 0755 "$B/bench/connect_rate" "$T/connect_rate"
+for b in connect_rate event_flood bpf_cost tls_conn; do
+	install -m 0755 "$B/bench/$b" "$T/$b"
+done
 
 T0=$(date +%s)
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
@@ -226,6 +320,7 @@ if awk -v l="$LOAD0" -v n="$(nproc)" 'BEGIN { exit !(l > n / 4) }'; then
 fi
 if check_enforced; then
 	for b in "${BENCHES[@]}"; do
+		[ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $b "* ]] || continue
 		"$b"
 	done
 fi
@@ -234,7 +329,11 @@ echo
 echo "cgfw bench: $(uname -r), $(nproc) CPUs, load $LOAD0; $RUNS runs per side (medians)," \
     "$CONNECTS connects per run, iperf3 -t $IPERF_SECS; $(($(date +%s) - T0)) s"
 echo "baseline: the same client as $BENCH_USER in a plain cgroup v2 directory (wall time: plain"
-echo "true); ratio = cgfw / baseline, so below 1 costs for rates and above 1 for times"
+echo "true); ratio = cgfw / baseline, so below 1 costs for rates and above 1 for times."
+echo "BPF rows: kernel bpf_stats (run_time_ns / run_cnt) of cgfw's programs during those rows'"
+echo "cgfw runs; 'all hooks ns/connect' sets every program's time per connect against a whole"
+echo "plain connect+close.  events rows: blocked connects made per second against PACKET"
+echo "BLOCKED lines reaching the JSON log per second; lost = events not in the log"
 if [ "${#ROWS[@]}" -gt 0 ]; then
 	echo
 	print_table

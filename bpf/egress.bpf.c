@@ -57,21 +57,9 @@ struct {
 	__type(value, struct cgfw_policy_val);
 } cgfw_cidr_v4 SEC(".maps");
 
-/* IPs cgfw-dnsproxy resolved for allowed names; LRU: old ones make room. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, CGFW_LEARNED_V4_MAX);
-	__type(key, __u32);
-	__type(value, struct cgfw_learned);
-} cgfw_learned_v4 SEC(".maps");
-
-/* (client addr, port, proto) -> owner, for the proxies. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, CGFW_PEERS_MAX);
-	__type(key, struct cgfw_peer_key);
-	__type(value, struct cgfw_peer);
-} cgfw_peers SEC(".maps");
+/* cgfw_learned_v4, cgfw_peers, cgfw_stats and cgfw_events: bpf/cgfw_defs.h. */
+CGFW_EGRESS_MAPS(CGFW_BPF_MAP)
+CGFW_EGRESS_RINGBUFS(CGFW_BPF_RINGBUF)
 
 /* Owner and admitted destination of each socket of the cgroup. */
 struct {
@@ -95,18 +83,6 @@ struct {
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgfw_exempt SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, CGFW_EVENTS_BYTES);
-} cgfw_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CGFW_STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} cgfw_stats SEC(".maps");
 
 struct decision {
 	__u32 rule_id;

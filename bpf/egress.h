@@ -9,6 +9,8 @@
 
 #include <linux/types.h>
 
+#include "cgfw_defs.h"
+
 #define CGFW_ALLOW_V4_MAX   65536
 #define CGFW_CIDR_V4_MAX    65536
 #define CGFW_EVENTS_BYTES   (1 << 22)
@@ -27,16 +29,13 @@ enum cgfw_action {
 	CGFW_ACT_BLOCK = 2,
 };
 
-/* Which hook decided. */
+/* Which hook decided (bpf/cgfw_defs.h). */
 enum cgfw_hook {
-	CGFW_HOOK_CONNECT4 = 1,
-	CGFW_HOOK_SENDMSG4 = 2,
-	CGFW_HOOK_CONNECT6 = 3,
-	CGFW_HOOK_SENDMSG6 = 4,
-	CGFW_HOOK_EGRESS = 5,
-	CGFW_HOOK_SOCK_CREATE = 6, /* socket(): raw sockets refused */
-	CGFW_HOOK_SYSCALL = 7,     /* another syscall the command's seccomp filter refused */
-	CGFW_HOOK_MAX,
+	CGFW_HOOK_NONE = 0,
+#define CGFW_HOOK_ENUM(name, hook, blocked_at, doc) CGFW_HOOK_##name,
+	CGFW_HOOKS(CGFW_HOOK_ENUM)
+#undef CGFW_HOOK_ENUM
+	    CGFW_HOOK_MAX,
 };
 
 enum cgfw_verdict {
@@ -44,27 +43,13 @@ enum cgfw_verdict {
 	CGFW_V_BLOCK = 2,
 };
 
-/* Why: userspace turns these into the `because` and `ruleSource` fields. */
+/* Why (bpf/cgfw_defs.h): userspace turns these into the `because` and `ruleSource` fields. */
 enum cgfw_reason {
-	CGFW_R_LOOPBACK = 1,       /* 127.0.0.0/8 or ::1, always allowed */
-	CGFW_R_ALLOW_RULE = 2,     /* an allow rule matched (rule_id names it) */
-	CGFW_R_BLOCK_RULE = 3,     /* a block rule matched (rule_id names it) */
-	CGFW_R_NOT_ALLOWED = 4,    /* allow-list mode, no rule matched */
-	CGFW_R_NOT_BLOCKED = 5,    /* block-list mode, no rule matched, no name rules */
-	CGFW_R_NOT_RESOLVED = 6,   /* block-list mode with name rules: IP never resolved */
-	CGFW_R_LOG_ONLY = 7,       /* log-only mode: nothing is blocked */
-	CGFW_R_IPV6 = 8,           /* real IPv6 is not supported yet */
-	CGFW_R_ADMITTED = 9,       /* egress: packet of a connection admitted earlier */
-	CGFW_R_DNS_LEARNED = 10,   /* resolved for an allowed name, not expired */
-	CGFW_R_DNS_REDIRECT = 11,  /* a DNS query sent to cgfw-dnsproxy */
-	CGFW_R_HTTP_REDIRECT = 12, /* to cgfw-httpproxy: the host has URL rules */
-	CGFW_R_URL_ONLY = 13,      /* a host allowed by URL rules only, on another port */
-	CGFW_R_HTTPS_URL = 14,     /* :443 of a host with URL rules: not intercepted yet */
-	CGFW_R_RAW_SOCKET = 15,    /* a raw or packet socket, refused at creation */
-	CGFW_R_URL_UDP = 16,       /* UDP to :80/:443 of a host with URL rules (QUIC) */
-	CGFW_R_SOCKET_FAMILY = 17, /* a socket family that gets past the hooks (AF_VSOCK...) */
-	CGFW_R_IO_URING = 18,      /* io_uring: its socket and connect ops skip seccomp */
-	CGFW_R_MAX,
+	CGFW_R_NONE = 0,
+#define CGFW_REASON_ENUM(name, because, doc) CGFW_R_##name,
+	CGFW_REASONS(CGFW_REASON_ENUM)
+#undef CGFW_REASON_ENUM
+	    CGFW_R_MAX,
 };
 
 /* Exact IPv4 (+ optional port) policy entry: the hash map cgfw_allow_v4. */

@@ -22,13 +22,8 @@ struct {
 	__type(value, __u32);
 } cgfw_target SEC(".maps");
 
-/* tgid -> argv (NUL-separated, truncated); LRU: exited processes age out. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, CGFW_ARGV_ENTRIES);
-	__type(key, __u32);
-	__type(value, struct cgfw_argv);
-} cgfw_argv SEC(".maps");
+/* tgid -> argv (NUL-separated, truncated): cgfw_argv, bpf/cgfw_defs.h. */
+CGFW_EXEC_MAPS(CGFW_BPF_MAP)
 
 /* The value is too big for the 512-byte stack: build it here. */
 struct {

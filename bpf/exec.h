@@ -3,6 +3,8 @@
 #ifndef CGFW_EXEC_H
 #define CGFW_EXEC_H
 
+#include "cgfw_defs.h"
+
 #define CGFW_ARGV_MAX     1024 /* a power of two: the verifier bounds the read with it */
 #define CGFW_ARGV_ENTRIES 16384
 

@@ -1,7 +1,7 @@
 BPF_OBJ  := $(B)/bpf/egress.bpf.o
 BPF_SKEL := $(B)/egress.skel.h
 
-$(BPF_OBJ): bpf/egress.bpf.c bpf/egress.h
+$(BPF_OBJ): bpf/egress.bpf.c bpf/egress.h bpf/cgfw_defs.h
 	@mkdir -p $(@D)
 	$(call say,BPF,$@)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I/usr/include/$(MULTIARCH) -Ibpf -c $< -o $@.tmp && \
@@ -19,7 +19,7 @@ $(VMLINUX_H):
 	@mkdir -p $(@D)
 	$(call say,GEN,$@)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(EXEC_OBJ): bpf/exec.bpf.c bpf/exec.h $(VMLINUX_H)
+$(EXEC_OBJ): bpf/exec.bpf.c bpf/exec.h bpf/cgfw_defs.h $(VMLINUX_H)
 	@mkdir -p $(@D)
 	$(call say,BPF,$@)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I$(B) -Ibpf -c $< -o $@.tmp && \

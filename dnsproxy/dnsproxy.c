@@ -8,13 +8,14 @@
  * the A records of allowed names into cgfw_learned_v4 for max(TTL,
  * --dns-min-ttl).
  *
- * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
- * every query and every upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
+ * Trusts: the loader (fd 3) for config and fds, each checked
+ * (dns_from_loader, lib/protocol.def).  Untrusted: every query and every
+ * upstream answer (lib/dnsmsg.c, fuzzed).  Sends: DNS
  * events to the monitor, among them every upstream failure, and never waits
  * for it: a monitor that does not read gets its events queued, then dropped
  * and counted (lib/evq.c), so answers never depend on it.  Sandbox: seccomp,
  * base set plus what c-ares needs for upstream sockets, accept4, and bpf()
- * map lookup/update only.
+ * map lookup/update only.  Its life is lib/worker.c's; main() is main.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,20 +35,20 @@
 #include "lib/bpfmap.h"
 #include "lib/dnsmsg.h"
 #include "lib/evq.h"
-#include "lib/ipc.h"
+#include "lib/ipc_send.h"
 #include "lib/log.h"
 #include "lib/namepolicy.h"
-#include "lib/proc.h"
 #include "lib/rules.h"
-#include "lib/sandbox.h"
+#include "lib/worker.h"
 #include "bpf/egress.h"
+#include "dnsproxy.h"
 #include "judge.h"
 #include "resolve.h"
 
 #define DNS_MAX_INFLIGHT  4096
 #define DNS_MAX_TCP_CONNS 512
 #define DNS_MAX_MSG       65535
-#define DNS_MAX_UPSTREAMS 8
+#define DNS_MAX_UPSTREAMS CGFW_IPC_UPSTREAMS_MAX
 #define DNS_FLUSH_MS      2000 /* at exit, how long queued events may wait */
 
 struct dns;
@@ -80,6 +81,7 @@ struct query {
 };
 
 struct dns {
+	struct worker_rt *rt;
 	struct ipc_peer loader;
 	struct ipc_peer mon;
 	struct evq events; /* sends on mon, never waiting */
@@ -92,7 +94,6 @@ struct dns {
 	uint32_t timeout_ms;
 	char *upstreams[DNS_MAX_UPSTREAMS];
 	size_t n_upstreams;
-	int have_config;
 	int have_fds;
 	int committed;
 	int stopping;
@@ -100,10 +101,8 @@ struct dns {
 	struct np_table np;
 	struct resolver res;
 	uv_loop_t loop;
-	uv_poll_t ipc_poll;
 	uv_udp_t udp;
 	uv_tcp_t tcp;
-	uv_signal_t sigterm;
 	size_t inflight;
 	size_t n_conns;
 	uint64_t learned_present;
@@ -122,33 +121,14 @@ now_ns(clockid_t clk)
 /* ---- loader channel ---- */
 
 static int
-dns_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
-{
-	(void)ctx;
-	return ipc_check_hello(p, env->loader_dns_hello, CGFW__ROLE__ROLE_LOADER);
-}
-
-static int
 dns_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct dns *d = ctx;
 	const Cgfw__DnsConfig *c = env->loader_dns_config;
 
-	if (!(p->once_seen & 1))
-		return ipc_violation(p, "config before hello");
-	if (c->mode < CGFW__MODE__MODE_LOG_ONLY || c->mode > CGFW__MODE__MODE_BLOCK_LIST)
-		return ipc_violation(p, "config: mode %d", (int)c->mode);
-	if (c->block_response != CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_REFUSED &&
-	    c->block_response != CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN)
-		return ipc_violation(p, "config: block response %d", (int)c->block_response);
-	if (c->n_upstreams == 0 || c->n_upstreams > DNS_MAX_UPSTREAMS)
-		return ipc_violation(p, "config: %zu upstreams", c->n_upstreams);
-	if (c->timeout_ms < 100 || c->timeout_ms > 60000 || c->min_ttl > 7 * 86400)
-		return ipc_violation(p, "config: timeout %u ms or min ttl %u out of range",
-		    c->timeout_ms, c->min_ttl);
+	/* check_dns_config() saw every field. */
+	(void)p;
 	for (size_t i = 0; i < c->n_upstreams; i++) {
-		if (strlen(c->upstreams[i]) == 0 || strlen(c->upstreams[i]) > 64)
-			return ipc_violation(p, "config: upstream %zu", i);
 		d->upstreams[i] = strdup(c->upstreams[i]);
 		if (!d->upstreams[i])
 			fatal("strdup");
@@ -157,28 +137,13 @@ dns_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	d->mode = c->mode;
 	d->debug = c->debug;
 	d->allow_dns_request = c->allow_dns_request;
-	d->block_rcode = c->block_response == CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN ? 3 : 5;
+	d->block_rcode = c->block_response == CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_NXDOMAIN
+	                     ? DNS_RCODE_NXDOMAIN
+	                     : DNS_RCODE_REFUSED;
 	d->min_ttl = c->min_ttl;
 	d->timeout_ms = c->timeout_ms;
-	d->have_config = 1;
 	return 0;
 }
-
-static const struct bpfmap_spec learned_spec = {
-    .name = "cgfw_learned_v4",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(__u32),
-    .value_size = sizeof(struct cgfw_learned),
-    .max_entries = CGFW_LEARNED_V4_MAX,
-};
-
-static const struct bpfmap_spec peers_spec = {
-    .name = "cgfw_peers",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(struct cgfw_peer_key),
-    .value_size = sizeof(struct cgfw_peer),
-    .max_entries = CGFW_PEERS_MAX,
-};
 
 static int
 dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -190,8 +155,6 @@ dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	int fds[6], r, listening = 0;
 	socklen_t len = sizeof(listening);
 
-	if (!d->have_config)
-		return ipc_violation(p, "fds before config");
 	r = ipc_take_fds(p, env->loader_dns_fds, want, 6, fds);
 	if (r < 0)
 		return r;
@@ -207,8 +170,8 @@ dns_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "fds: the DNS sockets are not UDP + listening TCP");
 	if (ipc_check_socket(d->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
-	if (bpfmap_verify(d->learned_fd, &learned_spec) < 0 ||
-	    bpfmap_verify(d->peers_fd, &peers_spec) < 0)
+	if (bpfmap_verify(d->learned_fd, CGFW_MAP_LEARNED_V4) < 0 ||
+	    bpfmap_verify(d->peers_fd, CGFW_MAP_PEERS) < 0)
 		return ipc_violation(p, "fds: the maps are not cgfw_learned_v4 and cgfw_peers");
 	r = np_table_open(d->policy_fd, &d->np);
 	if (r < 0)
@@ -224,34 +187,33 @@ dns_on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct dns *d = ctx;
 
 	(void)env;
-	if (!d->have_config || !d->have_fds)
+	if (!d->have_fds)
 		return ipc_violation(p, "commit of an incomplete config");
 	d->committed = 1;
 	return 0;
 }
-
-static void dns_stop(struct dns *d);
 
 static int
 dns_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct dns *d = ctx;
 
+	(void)p;
 	(void)env;
-	if (!d->committed)
-		return ipc_violation(p, "shutdown before commit");
-	dns_stop(d);
+	worker_stop(d->rt);
 	return 0;
 }
 
-/* What the loader may send the DNS proxy.  Anything else kills the link. */
-static const struct ipc_rule dns_from_loader[] = {
-    {CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, IPC_ONCE, dns_on_hello},
-    {CGFW__ENVELOPE__BODY_LOADER_DNS_CONFIG, IPC_ONCE, dns_on_config},
-    {CGFW__ENVELOPE__BODY_LOADER_DNS_FDS, IPC_ONCE, dns_on_fds},
-    {CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT, IPC_ONCE, dns_on_commit},
-    {CGFW__ENVELOPE__BODY_LOADER_DNS_SHUTDOWN, IPC_ONCE, dns_on_shutdown},
-    {0, 0, NULL},
+/* The loader's messages (HELLO is the table's alone; lib/protocol.def). */
+const struct ipc_handlers dns_from_loader = {
+    .chan = IPC_CH_LOADER_DNS,
+    .on =
+        {
+            [IPC_M_LOADER_DNS_CONFIG] = dns_on_config,
+            [IPC_M_LOADER_DNS_FDS] = dns_on_fds,
+            [IPC_M_LOADER_DNS_COMMIT] = dns_on_commit,
+            [IPC_M_LOADER_DNS_SHUTDOWN] = dns_on_shutdown,
+        },
 };
 
 /* ---- decisions and events ---- */
@@ -340,8 +302,7 @@ send_event(struct dns *d, const struct query *q, int blocked, int rcode,
 	ev.admitted = admitted;
 	if (failed)
 		ev.upstream_failure = (char *)failed;
-	env.body_case = CGFW__ENVELOPE__BODY_DNS_MON_EVENT;
-	env.dns_mon_event = &ev;
+	ipc_env_dns_mon_event(&env, &ev);
 	r = evq_send(&d->events, &env);
 	/* Once per stall and once per broken channel, not once per event. */
 	if (r == -ENOBUFS && d->events.n_unreported == 1)
@@ -486,8 +447,8 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	if (status < 0 || dns_parse_answer(abuf, alen, &q->q, &ai) < 0) {
 		/* Down, timed out or malformed: the client still gets an answer. */
 		d->st.servfail++;
-		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0,
+		respond_rcode(q, DNS_RCODE_SERVFAIL);
+		send_event(d, q, 0, DNS_RCODE_SERVFAIL, NULL, 0, 0,
 		    status == -ETIMEDOUT      ? "UpstreamTimeout"
 		    : status == -EHOSTUNREACH ? "UpstreamUnreachable"
 		    : status == 0             ? "UpstreamMalformed"
@@ -512,8 +473,9 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out = malloc(DNS_MSG_MAX);
 	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
 		d->st.servfail++;
-		respond_rcode(q, 2);
-		send_event(d, q, 0, 2, NULL, 0, 0, out ? "UpstreamMalformed" : NULL);
+		respond_rcode(q, DNS_RCODE_SERVFAIL);
+		send_event(
+		    d, q, 0, DNS_RCODE_SERVFAIL, NULL, 0, 0, out ? "UpstreamMalformed" : NULL);
 		free(out);
 		query_free(q);
 		return;
@@ -523,11 +485,12 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	out[1] = (uint8_t)q->q.id;
 
 	/* --allow-dns-request only answers blocked names: the others are admitted as ever. */
-	if (ai.rcode == 0 && ai.n_a && !q->v.blocked) {
+	if (ai.rcode == DNS_RCODE_NOERROR && ai.n_a && !q->v.blocked) {
 		r = admit(d, q, &ai, &ttl);
 		admitted = r == 0;
 	}
-	limit = q->q.has_edns && q->q.edns_udp_size > 512 ? q->q.edns_udp_size : 512;
+	limit = q->q.has_edns && q->q.edns_udp_size > DNS_UDP_PLAIN_MAX ? q->q.edns_udp_size
+	                                                                : DNS_UDP_PLAIN_MAX;
 	if (q->proto == IPPROTO_UDP && out_len > limit) {
 		uint8_t tc[512 + 300];
 		ssize_t n = dns_make_truncated(&q->q, q->raw, q->raw_len, tc, sizeof(tc));
@@ -539,9 +502,9 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	}
 	/* Relayed as the upstream said it; a SERVFAIL or REFUSED is still its failure. */
 	send_event(d, q, 0, ai.rcode, &ai, admitted, ttl,
-	    ai.rcode == 2   ? "UpstreamServfail"
-	    : ai.rcode == 5 ? "UpstreamRefused"
-	                    : NULL);
+	    ai.rcode == DNS_RCODE_SERVFAIL  ? "UpstreamServfail"
+	    : ai.rcode == DNS_RCODE_REFUSED ? "UpstreamRefused"
+	                                    : NULL);
 	free(out);
 	query_free(q);
 }
@@ -552,16 +515,16 @@ respond_formerr(struct dns *d, const uint8_t *msg, size_t len, int proto,
     const struct sockaddr_in *client, struct tconn *conn)
 {
 	struct query q = {.d = d, .proto = proto, .conn = conn};
-	uint8_t out[12] = {0};
+	uint8_t out[DNS_HEADER_LEN] = {0};
 
-	if (len < 12)
+	if (len < DNS_HEADER_LEN)
 		return;
 	if (client)
 		q.client = *client;
 	out[0] = msg[0];
 	out[1] = msg[1];
 	out[2] = 0x80 | (msg[2] & 0x79); /* QR, opcode, RD */
-	out[3] = 0x80 | 1;               /* RA, FORMERR */
+	out[3] = DNS_FLAG_RA | DNS_RCODE_FORMERR;
 	respond(&q, out, sizeof(out));
 }
 
@@ -713,12 +676,8 @@ tcp_accept(uv_stream_t *srv, int status)
 static void
 dns_send_stats(struct dns *d)
 {
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
-	int r;
+	int r = ipc_send_dns_loader_stats(&d->loader, &d->st);
 
-	env.body_case = CGFW__ENVELOPE__BODY_DNS_LOADER_STATS;
-	env.dns_loader_stats = &d->st;
-	r = ipc_send(&d->loader, &env, NULL, 0);
 	if (r < 0)
 		log_warn_r(r, "cannot report stats to the loader");
 }
@@ -735,9 +694,11 @@ close_walk(uv_handle_t *h, void *arg)
 	}
 }
 
+/* Report, flush the events, close every handle (worker_stop()). */
 static void
-dns_stop(struct dns *d)
+dns_stop(void *ctx)
 {
+	struct dns *d = ctx;
 	uint64_t lost;
 
 	if (d->stopping)
@@ -753,137 +714,115 @@ dns_stop(struct dns *d)
 	uv_walk(&d->loop, close_walk, d);
 }
 
+static const char *const dns_sandbox[] = {
+    "socket:2",    /* AF_INET: c-ares upstream sockets */
+    "socket:10",   /* AF_INET6: an IPv6 nameserver */
+    "connect",     /* c-ares */
+    "setsockopt",  /* c-ares, libuv */
+    "getsockopt",  /* SO_ERROR */
+    "getsockname", /* c-ares */
+    "getpeername", /* accepted TCP clients */
+    "accept4",     /* TCP DNS */
+    "shutdown",    /* libuv */
+    "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners, current deadlines */
+    "bpf:2",       /* BPF_MAP_UPDATE_ELEM: admissions */
+    "sendmmsg",    /* libuv UDP */
+    "recvmmsg",    /* libuv UDP */
+    NULL,
+};
+
+/* Configured: greet the monitor, set up c-ares, the events queue and the sockets. */
 static void
-ipc_cb(uv_poll_t *h, int status, int events)
+dns_start(void *ctx)
 {
-	struct dns *d = h->data;
+	struct dns *d = ctx;
 	int r;
 
-	(void)events;
-	if (status < 0)
-		return;
-	r = ipc_drain(&d->loader, dns_from_loader, d, &d->stopping);
-	if (r == -EPIPE)
-		dns_stop(d);
-	else if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? d->loader.violation : strerror(-r));
-}
-
-static void
-sig_cb(uv_signal_t *h, int signum)
-{
-	(void)signum;
-	dns_stop(h->data);
-}
-
-static void
-dns_handshake(struct dns *d)
-{
-	int r;
-
-	proc_worker_handshake(&d->loader, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO,
-	    CGFW__ROLE__ROLE_DNSPROXY, dns_from_loader, d, &d->committed);
 	ipc_peer_init(&d->mon, d->events_fd, "monitor");
-	r = ipc_send_hello(&d->mon, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	r = ipc_send_dns_mon_hello(&d->mon);
 	if (r < 0)
 		fatal_r(r, "cannot greet the monitor");
-}
-
-static void
-dns_sandbox(void)
-{
-	static const char *const extra[] = {
-	    "socket:2",    /* AF_INET: c-ares upstream sockets */
-	    "socket:10",   /* AF_INET6: an IPv6 nameserver */
-	    "connect",     /* c-ares */
-	    "setsockopt",  /* c-ares, libuv */
-	    "getsockopt",  /* SO_ERROR */
-	    "getsockname", /* c-ares */
-	    "getpeername", /* accepted TCP clients */
-	    "accept4",     /* TCP DNS */
-	    "shutdown",    /* libuv */
-	    "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners, current deadlines */
-	    "bpf:2",       /* BPF_MAP_UPDATE_ELEM: admissions */
-	    "sendmmsg",    /* libuv UDP */
-	    "recvmmsg",    /* libuv UDP */
-	    NULL,
-	};
-	int r = sandbox_apply("cgfw-dnsproxy", extra);
-
-	if (r < 0)
-		fatal_r(r, "cannot install the seccomp filter");
-}
-
-static int
-dns_run(struct dns *d)
-{
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
-	Cgfw__MonReady ready = CGFW__MON_READY__INIT;
-	int r;
-
 	log_init("cgfw-dnsproxy", d->debug);
-	if (uv_loop_init(&d->loop) < 0)
-		fatalx("uv_loop_init");
 	r = resolver_init(&d->res, &d->loop, d->upstreams, d->n_upstreams, d->timeout_ms);
 	if (r < 0)
 		fatal_r(r, "cannot set up c-ares with the upstream servers");
-	r = evq_init(&d->events, &d->loop, &d->mon, CGFW__ENVELOPE__BODY_DNS_MON_LOST,
-	    CGFW_EVQ_MAX_MSGS, CGFW_EVQ_MAX_BYTES);
+	r = evq_init(&d->events, &d->loop, &d->mon, ipc_env_dns_mon_lost, CGFW_EVQ_MAX_MSGS,
+	    CGFW_EVQ_MAX_BYTES);
 	if (r < 0)
 		fatalx("cannot watch the monitor's channel: %s", uv_strerror(r));
-	uv_poll_init(&d->loop, &d->ipc_poll, d->loader.fd);
 	uv_udp_init(&d->loop, &d->udp);
 	uv_tcp_init(&d->loop, &d->tcp);
-	uv_signal_init(&d->loop, &d->sigterm);
-	d->ipc_poll.data = d->udp.data = d->tcp.data = d->sigterm.data = d;
+	d->udp.data = d->tcp.data = d;
 	if (uv_udp_open(&d->udp, d->udp_fd) < 0 || uv_tcp_open(&d->tcp, d->tcp_fd) < 0)
 		fatalx("cannot use the DNS sockets");
 	/* The TCP socket already listens (the loader did it); uv_listen just starts accepting. */
 	if (uv_listen((uv_stream_t *)&d->tcp, 128, tcp_accept) < 0)
 		fatalx("cannot accept on the DNS TCP socket");
 	uv_udp_recv_start(&d->udp, udp_alloc, udp_recv);
-	uv_poll_start(&d->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
-	uv_signal_start(&d->sigterm, sig_cb, SIGTERM);
+}
 
-	dns_sandbox();
-	env.body_case = CGFW__ENVELOPE__BODY_DNS_LOADER_READY;
-	env.dns_loader_ready = &ready;
-	r = ipc_send(&d->loader, &env, NULL, 0);
-	if (r < 0)
-		fatal_r(r, "cannot tell the loader I am ready");
-
-	uv_run(&d->loop, UV_RUN_DEFAULT);
-	r = uv_loop_close(&d->loop);
-	if (r != 0)
-		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
+/* What the loader's configuration made: the name table and the upstreams. */
+static void
+dns_free_config(struct dns *d)
+{
 	np_table_close(&d->np);
 	for (size_t i = 0; i < d->n_upstreams; i++)
 		free(d->upstreams[i]);
+	d->n_upstreams = 0;
+}
+
+static int
+dns_finish(void *ctx)
+{
+	dns_free_config(ctx);
 	return 0;
 }
 
 static void
-dns_init(struct dns *d, int argc, char *argv[])
+dns_init(void *ctx, struct worker_rt *rt)
 {
-	(void)argv;
-	log_init("cgfw-dnsproxy", 0);
-	if (argc != 1)
-		fatalx("takes no arguments; it is started by cgfw-loader");
-	ipc_peer_init(&d->loader, CGFW_FD_IPC, "loader");
+	struct dns *d = ctx;
+
+	d->rt = rt;
+	rt->ctx = d;
+	rt->loop = &d->loop;
+	rt->loader = &d->loader;
+	ipc_peer_init(&d->loader, -1, "loader");
+	ipc_peer_init(&d->mon, -1, "monitor");
 	cgfw__dns_stats__init(&d->st);
 	d->udp_fd = d->tcp_fd = d->learned_fd = d->peers_fd = d->events_fd = d->policy_fd = -1;
-	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
-		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
-	(void)signal(SIGPIPE, SIG_IGN);
 }
 
-int
-main(int argc, char *argv[])
+struct ipc_peer *
+dns_loader_peer(struct dns *d)
 {
-	struct dns d = {0};
-
-	dns_init(&d, argc, argv); /* args, log_init() */
-	proc_worker_enter();
-	dns_handshake(&d);
-	return dns_run(&d);
+	return &d->loader;
 }
+
+void
+dns_release(struct dns *d)
+{
+	int *fds[] = {
+	    &d->udp_fd, &d->tcp_fd, &d->learned_fd, &d->peers_fd, &d->events_fd, &d->policy_fd};
+
+	dns_free_config(d);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			(void)close(*fds[i]);
+	ipc_peer_close(&d->loader);
+	free(d);
+}
+
+const struct worker_def dns_worker = {
+    .name = "cgfw-dnsproxy",
+    .hello = ipc_send_dns_loader_hello,
+    .ready = ipc_send_dns_loader_ready,
+    .from_loader = &dns_from_loader,
+    .sandbox = dns_sandbox,
+    .signals = {SIGTERM},
+    .ctx_size = sizeof(struct dns),
+    .init = dns_init,
+    .start = dns_start,
+    .stop = dns_stop,
+    .finish = dns_finish,
+};

@@ -1,4 +1,4 @@
-DNSPROXY_SRC := dnsproxy/dnsproxy.c dnsproxy/judge.c dnsproxy/resolve.c
+DNSPROXY_SRC := dnsproxy/main.c dnsproxy/dnsproxy.c dnsproxy/judge.c dnsproxy/resolve.c
 DNSPROXY_OBJ := $(DNSPROXY_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-dnsproxy
 ALL_DEPS += $(DNSPROXY_OBJ:.o=.d)

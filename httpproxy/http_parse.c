@@ -144,7 +144,7 @@ const char *
 http_head_check_target(const struct http_head *h, int https, const char *sni)
 {
 	const char *scheme = https ? "https" : "http";
-	int dflt = https ? 443 : 80, port;
+	int dflt = https ? HTTPS_PORT : HTTP_PORT, port;
 	struct http_parser_url u;
 	char host[256];
 	size_t off, len;

@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+/* The default ports (statuses: http_parser.h's HTTP_STATUS_*). */
+#define HTTP_PORT  80
+#define HTTPS_PORT 443
+
 struct http_head {
 	char url[2048]; /* the request target as sent */
 	size_t url_len;

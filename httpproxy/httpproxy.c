@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * cgfw-httpproxy: connections to :80 of hosts that have URL rules arrive here
- * (redirected by connect4).  It names the client from cgfw_peers, connects to
+ * cgfw-httpproxy: connections to :80 and :443 of hosts that have URL rules
+ * arrive here (redirected by connect4).  It names the client from cgfw_peers, connects to
  * the original destination, parses every request with http-parser, matches
  * scheme, host, port and path against the URL rules, forwards allowed
  * requests byte for byte (bodies streamed, never buffered whole) and answers
@@ -9,14 +9,17 @@
  * one event, then its connection closes; nothing after it is parsed.
  * Pipelined requests are taken one at a time: the next is read only when the
  * previous response is complete, so each one is checked.  HTTPS (:443) is
- * terminated with a leaf minted for the SNI name (tls.c) and judged the same.
+ * terminated with a leaf minted for the SNI name (tls.c), signed by the CA
+ * the loader hands over, and judged the same; the server's certificate must
+ * chain to the upstream trust bundle.
  *
- * Trusts: the loader (fd 3) for config and fds, each checked.  Untrusted:
- * requests and responses.  Sends HTTP events to the monitor without ever
+ * Trusts: the loader (fd 3) for config, URL rules and fds, each checked
+ * (http_from_loader, lib/protocol.def).  Untrusted: requests, ClientHellos
+ * and responses.  Sends HTTP events to the monitor without ever
  * waiting for it: a monitor that does not read gets them queued, then dropped
  * and counted (lib/evq.c); requests never wait on the record.  Sandbox:
  * seccomp, base set plus accept4, socket/connect (AF_INET, upstream) and
- * bpf() map lookups.
+ * bpf() map lookups.  Its life is lib/worker.c's; main() is main.c.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -38,16 +41,15 @@
 #include "bpf/egress.h"
 #include "lib/bpfmap.h"
 #include "lib/evq.h"
-#include "lib/ipc.h"
+#include "lib/ipc_send.h"
 #include "lib/log.h"
 #include "lib/namepolicy.h"
-#include "lib/proc.h"
 #include "lib/rules.h"
-#include "lib/sandbox.h"
+#include "lib/worker.h"
 #include "http_parse.h"
+#include "httpproxy.h"
 #include "tls.h"
 
-#define HTTP_MAX_RULES  65536
 #define HTTP_MAX_CONNS  1024
 #define HTTP_HEAD_MAX   (64 * 1024)   /* request line + headers */
 #define HTTP_HIGH_WATER (1024 * 1024) /* queued bytes before reading pauses */
@@ -110,24 +112,23 @@ struct conn {
 };
 
 struct http {
+	struct worker_rt *rt;
 	struct ipc_peer loader;
 	struct ipc_peer mon;
 	struct evq events; /* sends on mon, never waiting */
 	int events_failed; /* the monitor's channel broke (said once) */
 	int mode;
 	int debug;
-	struct url_rule *rules;
-	size_t n_rules;
+	struct url_rule *rules; /* grows as rules arrive, never by announcement */
+	size_t n_rules, rules_cap;
 	uint32_t n_rules_expected;
-	int have_config, have_fds, committed, stopping;
+	int have_fds, committed, stopping;
 	int listen_fd, peers_fd, events_fd, policy_fd, ca_fd, ca_key_fd;
 	int tls; /* HTTPS is intercepted (URL rules exist) */
 	char *trust;
 	struct np_table np;
 	uv_loop_t loop;
-	uv_poll_t ipc_poll;
 	uv_tcp_t listener;
-	uv_signal_t sigterm;
 	size_t n_conns;
 	Cgfw__HttpStats st;
 };
@@ -144,25 +145,13 @@ now_ns(clockid_t clk)
 /* ---- loader channel ---- */
 
 static int
-http_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
-{
-	(void)ctx;
-	return ipc_check_hello(p, env->loader_http_hello, CGFW__ROLE__ROLE_LOADER);
-}
-
-static int
 http_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct http *h = ctx;
 	const Cgfw__HttpConfig *c = env->loader_http_config;
 
-	if (!(p->once_seen & 1))
-		return ipc_violation(p, "config before hello");
-	if (c->mode < CGFW__MODE__MODE_LOG_ONLY || c->mode > CGFW__MODE__MODE_BLOCK_LIST ||
-	    c->n_rules > HTTP_MAX_RULES)
-		return ipc_violation(p, "config: mode %d, %u rules", (int)c->mode, c->n_rules);
-	if (c->upstream_trust[0] != '/' || strlen(c->upstream_trust) > 4096)
-		return ipc_violation(p, "config: upstream trust path");
+	/* check_http_config() saw every field. */
+	(void)p;
 	h->mode = c->mode;
 	h->debug = c->debug;
 	h->n_rules_expected = c->n_rules;
@@ -170,10 +159,6 @@ http_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	h->trust = strdup(c->upstream_trust);
 	if (!h->trust)
 		fatal("strdup");
-	h->rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*h->rules));
-	if (!h->rules)
-		fatal("calloc");
-	h->have_config = 1;
 	return 0;
 }
 
@@ -184,19 +169,25 @@ http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	const Cgfw__UrlRule *r = env->loader_http_rule;
 	struct url_rule *u;
 
-	if (!h->have_config || h->committed || h->n_rules >= h->n_rules_expected)
-		return ipc_violation(p, "rule outside config");
-	if ((r->action != CGFW__ACTION__ACTION_ALLOW && r->action != CGFW__ACTION__ACTION_BLOCK) ||
-	    (strcmp(r->scheme, "http") && strcmp(r->scheme, "https")) || r->port > 65535 ||
-	    strlen(r->host) == 0 || strlen(r->host) > 253 || r->path[0] != '/' ||
-	    strlen(r->path) > CGFW_RULE_MAX_LEN || strlen(r->text) > CGFW_RULE_MAX_LEN ||
-	    strlen(r->origin) > 4096)
-		return ipc_violation(p, "rule %u: a field is out of range", r->id);
+	/* check_url_rule() saw every field; as many as announced. */
+	if (h->n_rules >= h->n_rules_expected)
+		return ipc_violation(p, "more rules than the %u announced", h->n_rules_expected);
+	if (h->n_rules == h->rules_cap) {
+		size_t cap = h->rules_cap ? h->rules_cap * 2 : 64;
+		struct url_rule *v = reallocarray(h->rules, cap, sizeof(*v));
+
+		if (!v)
+			fatal("reallocarray");
+		h->rules = v;
+		h->rules_cap = cap;
+	}
 	u = &h->rules[h->n_rules++];
 	u->id = r->id;
 	u->action = r->action;
 	snprintf(u->scheme, sizeof(u->scheme), "%s", r->scheme);
-	u->port = (uint16_t)(r->port ? r->port : strcmp(r->scheme, "http") ? 443 : 80);
+	u->port = (uint16_t)(r->port                     ? r->port
+	                     : strcmp(r->scheme, "http") ? HTTPS_PORT
+	                                                 : HTTP_PORT);
 	u->host = strdup(r->host);
 	u->path = strdup(r->path);
 	u->path_len = strlen(r->path);
@@ -206,14 +197,6 @@ http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		fatal("strdup");
 	return 0;
 }
-
-static const struct bpfmap_spec peers_spec = {
-    .name = "cgfw_peers",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(struct cgfw_peer_key),
-    .value_size = sizeof(struct cgfw_peer),
-    .max_entries = CGFW_PEERS_MAX,
-};
 
 static int
 http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -225,8 +208,6 @@ http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	int fds[6], r, listening = 0;
 	socklen_t len = sizeof(listening);
 
-	if (!h->have_config)
-		return ipc_violation(p, "fds before config");
 	r = ipc_take_fds(p, env->loader_http_fds, want, h->tls ? 6 : 4, fds);
 	if (r < 0)
 		return r;
@@ -243,7 +224,7 @@ http_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return ipc_violation(p, "fds: the HTTP socket is not a listening TCP socket");
 	if (ipc_check_socket(h->events_fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 		return ipc_violation(p, "fds: the events socket is not SEQPACKET");
-	if (bpfmap_verify(h->peers_fd, &peers_spec) < 0)
+	if (bpfmap_verify(h->peers_fd, CGFW_MAP_PEERS) < 0)
 		return ipc_violation(p, "fds: the peers map is not cgfw_peers");
 	r = np_table_open(h->policy_fd, &h->np);
 	if (r < 0)
@@ -258,35 +239,35 @@ http_on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct http *h = ctx;
 
 	(void)env;
-	if (!h->have_config || !h->have_fds || h->n_rules != h->n_rules_expected)
-		return ipc_violation(p, "commit of an incomplete config");
+	if (!h->have_fds || h->n_rules != h->n_rules_expected)
+		return ipc_violation(p, "commit of an incomplete config (%zu of %u rules)",
+		    h->n_rules, h->n_rules_expected);
 	h->committed = 1;
 	return 0;
 }
-
-static void http_stop(struct http *h);
 
 static int
 http_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct http *h = ctx;
 
+	(void)p;
 	(void)env;
-	if (!h->committed)
-		return ipc_violation(p, "shutdown before commit");
-	http_stop(h);
+	worker_stop(h->rt);
 	return 0;
 }
 
-/* What the loader may send the HTTP proxy.  Anything else kills the link. */
-static const struct ipc_rule http_from_loader[] = {
-    {CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, IPC_ONCE, http_on_hello},
-    {CGFW__ENVELOPE__BODY_LOADER_HTTP_CONFIG, IPC_ONCE, http_on_config},
-    {CGFW__ENVELOPE__BODY_LOADER_HTTP_RULE, 0, http_on_rule},
-    {CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS, IPC_ONCE, http_on_fds},
-    {CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT, IPC_ONCE, http_on_commit},
-    {CGFW__ENVELOPE__BODY_LOADER_HTTP_SHUTDOWN, IPC_ONCE, http_on_shutdown},
-    {0, 0, NULL},
+/* The loader's messages (HELLO is the table's alone; lib/protocol.def). */
+const struct ipc_handlers http_from_loader = {
+    .chan = IPC_CH_LOADER_HTTP,
+    .on =
+        {
+            [IPC_M_LOADER_HTTP_CONFIG] = http_on_config,
+            [IPC_M_LOADER_HTTP_RULE] = http_on_rule,
+            [IPC_M_LOADER_HTTP_FDS] = http_on_fds,
+            [IPC_M_LOADER_HTTP_COMMIT] = http_on_commit,
+            [IPC_M_LOADER_HTTP_SHUTDOWN] = http_on_shutdown,
+        },
 };
 
 /* ---- decisions ---- */
@@ -316,7 +297,7 @@ event_url(const struct conn *c, const char *name, const char *path, char *out, s
 	uint16_t port = ntohs(c->orig.sin_port);
 	const char *scheme = c->https ? "https" : "http";
 
-	if (port == (c->https ? 443 : 80))
+	if (port == (c->https ? HTTPS_PORT : HTTP_PORT))
 		snprintf(out, out_len, "%s://%s%s", scheme, name, path);
 	else
 		snprintf(out, out_len, "%s://%s:%u%s", scheme, name, port, path);
@@ -450,8 +431,7 @@ send_event(struct http *h, struct conn *c, const struct verdict *v, unsigned sta
 	ev.ip = ip;
 	ev.port = ntohs(c->orig.sin_port);
 	ev.status = status;
-	env.body_case = CGFW__ENVELOPE__BODY_HTTP_MON_EVENT;
-	env.http_mon_event = &ev;
+	ipc_env_http_mon_event(&env, &ev);
 	r = evq_send(&h->events, &env);
 	/* Once per stall and once per broken channel, not once per event. */
 	if (r == -ENOBUFS && h->events.n_unreported == 1)
@@ -758,8 +738,8 @@ conn_admit(struct conn *c)
 	h->st.blocked++;
 	snprintf(body, sizeof(body), "cgfw: blocked by %s%s\n",
 	    v.rule ? "rule " : "policy: ", v.rule ? v.rule->text : v.because);
-	send_event(h, c, &v, 403);
-	respond_error(c, 403, "Forbidden", body);
+	send_event(h, c, &v, HTTP_STATUS_FORBIDDEN);
+	respond_error(c, HTTP_STATUS_FORBIDDEN, "Forbidden", body);
 	return -EACCES;
 }
 
@@ -787,11 +767,12 @@ conn_malformed(struct conn *c, unsigned status, const char *because)
 	send_event(c->h, c, &v, answer ? status : 0);
 	if (!answer)
 		conn_close(c);
-	else if (status == 431)
-		respond_error(
-		    c, 431, "Request Header Fields Too Large", "cgfw: request head too large\n");
+	else if (status == HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE)
+		respond_error(c, HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE,
+		    "Request Header Fields Too Large", "cgfw: request head too large\n");
 	else
-		respond_error(c, 400, "Bad Request", "cgfw: malformed HTTP request\n");
+		respond_error(
+		    c, HTTP_STATUS_BAD_REQUEST, "Bad Request", "cgfw: malformed HTTP request\n");
 }
 
 /*
@@ -835,18 +816,20 @@ conn_feed(struct conn *c, const uint8_t *data, size_t len)
 		n = http_parser_execute(&c->req, &req_settings, (const char *)data, take);
 		e = HTTP_PARSER_ERRNO(&c->req);
 		if (e == HPE_HEADER_OVERFLOW) {
-			conn_malformed(c, 431, "RequestHeadTooLarge");
+			conn_malformed(
+			    c, HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE, "RequestHeadTooLarge");
 			return;
 		}
 		if (e != HPE_OK && e != HPE_PAUSED) {
-			conn_malformed(c, 400, "BadRequest");
+			conn_malformed(c, HTTP_STATUS_BAD_REQUEST, "BadRequest");
 			return;
 		}
 		if (was_head && !c->hd.done) {
 			memcpy(c->head + c->head_len, data, n);
 			c->head_len += n;
 			if (c->head_len == sizeof(c->head)) {
-				conn_malformed(c, 431, "RequestHeadTooLarge");
+				conn_malformed(c, HTTP_STATUS_REQUEST_HEADER_FIELDS_TOO_LARGE,
+				    "RequestHeadTooLarge");
 				return;
 			}
 		} else if (was_head) {
@@ -1002,8 +985,8 @@ upstream_tls_in(struct conn *c, const void *data, size_t len)
 			snprintf(v.url, sizeof(v.url), "https://%s/", c->sni);
 			log_warnx("%s: the server's certificate does not verify: %s", c->sni,
 			    tls_error(c->tls_u));
-			send_event(c->h, c, &v, 502);
-			respond_error(c, 502, "Bad Gateway",
+			send_event(c->h, c, &v, HTTP_STATUS_BAD_GATEWAY);
+			respond_error(c, HTTP_STATUS_BAD_GATEWAY, "Bad Gateway",
 			    "cgfw: the server's certificate does not verify\n");
 			return -1;
 		}
@@ -1101,8 +1084,9 @@ upstream_connected(uv_connect_t *req, int status)
 		c->h->st.upstream_errors++;
 		inet_ntop(AF_INET, &c->orig.sin_addr, ip, sizeof(ip));
 		event_url(c, c->https ? c->sni : ip, "/", v.url, sizeof(v.url));
-		send_event(c->h, c, &v, 502);
-		respond_error(c, 502, "Bad Gateway", "cgfw: cannot reach the server\n");
+		send_event(c->h, c, &v, HTTP_STATUS_BAD_GATEWAY);
+		respond_error(
+		    c, HTTP_STATUS_BAD_GATEWAY, "Bad Gateway", "cgfw: cannot reach the server\n");
 		return;
 	}
 	c->upstream_connected = 1;
@@ -1162,11 +1146,11 @@ accept_cb(uv_stream_t *srv, int status)
 	c->orig.sin_family = AF_INET;
 	c->orig.sin_addr.s_addr = c->owner.orig_daddr;
 	c->orig.sin_port = htons(c->owner.orig_dport);
-	if (c->owner.orig_dport == 443 && !h->tls) {
+	if (c->owner.orig_dport == HTTPS_PORT && !h->tls) {
 		conn_close(c); /* nothing should send :443 here without URL rules */
 		return;
 	}
-	if (c->owner.orig_dport == 443) {
+	if (c->owner.orig_dport == HTTPS_PORT) {
 		/* The ClientHello first: its SNI names the server we connect to. */
 		c->https = 1;
 		c->tls_c = tls_server_new(c);
@@ -1198,18 +1182,16 @@ close_walk(uv_handle_t *hd, void *arg)
 }
 
 static void
-http_stop(struct http *h)
+http_stop(void *ctx)
 {
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	struct http *h = ctx;
 	uint64_t lost;
 	int r;
 
 	if (h->stopping)
 		return;
 	h->stopping = 1;
-	env.body_case = CGFW__ENVELOPE__BODY_HTTP_LOADER_STATS;
-	env.http_loader_stats = &h->st;
-	r = ipc_send(&h->loader, &env, NULL, 0);
+	r = ipc_send_http_loader_stats(&h->loader, &h->st);
 	if (r < 0)
 		log_warn_r(r, "cannot report stats to the loader");
 	/* Stopping: the queued events may wait a little for the monitor now. */
@@ -1219,63 +1201,18 @@ http_stop(struct http *h)
 	uv_walk(&h->loop, close_walk, h);
 }
 
-static void
-ipc_cb(uv_poll_t *hd, int status, int events)
-{
-	struct http *h = hd->data;
-	int r;
-
-	(void)events;
-	if (status < 0)
-		return;
-	r = ipc_drain(&h->loader, http_from_loader, h, &h->stopping);
-	if (r == -EPIPE)
-		http_stop(h);
-	else if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? h->loader.violation : strerror(-r));
-}
-
-static void
-sig_cb(uv_signal_t *hd, int signum)
-{
-	(void)signum;
-	http_stop(hd->data);
-}
-
-static void
-http_handshake(struct http *h)
-{
-	int r;
-
-	proc_worker_handshake(&h->loader, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO,
-	    CGFW__ROLE__ROLE_HTTPPROXY, http_from_loader, h, &h->committed);
-	ipc_peer_init(&h->mon, h->events_fd, "monitor");
-	r = ipc_send_hello(
-	    &h->mon, CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
-	if (r < 0)
-		fatal_r(r, "cannot greet the monitor");
-}
-
-static void
-http_sandbox(void)
-{
-	static const char *const extra[] = {
-	    "socket:2",    /* AF_INET: upstream connections */
-	    "connect",     /* upstream */
-	    "setsockopt",  /* libuv */
-	    "getsockopt",  /* SO_ERROR */
-	    "getsockname", /* libuv */
-	    "getpeername", /* accepted clients */
-	    "accept4",     /* clients */
-	    "shutdown",    /* libuv */
-	    "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners */
-	    NULL,
-	};
-	int r = sandbox_apply("cgfw-httpproxy", extra);
-
-	if (r < 0)
-		fatal_r(r, "cannot install the seccomp filter");
-}
+static const char *const http_sandbox[] = {
+    "socket:2",    /* AF_INET: upstream connections */
+    "connect",     /* upstream */
+    "setsockopt",  /* libuv */
+    "getsockopt",  /* SO_ERROR */
+    "getsockname", /* libuv */
+    "getpeername", /* accepted clients */
+    "accept4",     /* clients */
+    "shutdown",    /* libuv */
+    "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners */
+    NULL,
+};
 
 /* The SNI of a ClientHello must itself pass the name policy. */
 static struct http *http_self;
@@ -1335,43 +1272,35 @@ http_tls_setup(struct http *h)
 	free(ca);
 }
 
-static int
-http_run(struct http *h)
+/* Configured: greet the monitor, set up the events queue, the listener, TLS. */
+static void
+http_start(void *ctx)
 {
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
-	Cgfw__MonReady ready = CGFW__MON_READY__INIT;
+	struct http *h = ctx;
 	int r;
 
+	ipc_peer_init(&h->mon, h->events_fd, "monitor");
+	r = ipc_send_http_mon_hello(&h->mon);
+	if (r < 0)
+		fatal_r(r, "cannot greet the monitor");
 	log_init("cgfw-httpproxy", h->debug);
-	if (uv_loop_init(&h->loop) < 0)
-		fatalx("uv_loop_init");
-	r = evq_init(&h->events, &h->loop, &h->mon, CGFW__ENVELOPE__BODY_HTTP_MON_LOST,
-	    CGFW_EVQ_MAX_MSGS, CGFW_EVQ_MAX_BYTES);
+	r = evq_init(&h->events, &h->loop, &h->mon, ipc_env_http_mon_lost, CGFW_EVQ_MAX_MSGS,
+	    CGFW_EVQ_MAX_BYTES);
 	if (r < 0)
 		fatalx("cannot watch the monitor's channel: %s", uv_strerror(r));
-	uv_poll_init(&h->loop, &h->ipc_poll, h->loader.fd);
 	uv_tcp_init(&h->loop, &h->listener);
-	uv_signal_init(&h->loop, &h->sigterm);
-	h->ipc_poll.data = h->listener.data = h->sigterm.data = h;
+	h->listener.data = h;
 	if (uv_tcp_open(&h->listener, h->listen_fd) < 0 ||
 	    uv_listen((uv_stream_t *)&h->listener, 128, accept_cb) < 0)
 		fatalx("cannot accept on the HTTP socket");
-	uv_poll_start(&h->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
-	uv_signal_start(&h->sigterm, sig_cb, SIGTERM);
 	if (h->tls)
 		http_tls_setup(h);
+}
 
-	http_sandbox();
-	env.body_case = CGFW__ENVELOPE__BODY_HTTP_LOADER_READY;
-	env.http_loader_ready = &ready;
-	r = ipc_send(&h->loader, &env, NULL, 0);
-	if (r < 0)
-		fatal_r(r, "cannot tell the loader I am ready");
-
-	uv_run(&h->loop, UV_RUN_DEFAULT);
-	r = uv_loop_close(&h->loop);
-	if (r != 0)
-		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
+/* What the loader's configuration made: the name table, the URL rules, the trust path. */
+static void
+http_free_config(struct http *h)
+{
 	np_table_close(&h->np);
 	for (size_t i = 0; i < h->n_rules; i++) {
 		free(h->rules[i].host);
@@ -1381,31 +1310,63 @@ http_run(struct http *h)
 	}
 	free(h->rules);
 	free(h->trust);
+	h->rules = NULL;
+	h->trust = NULL;
+	h->n_rules = 0;
+}
+
+static int
+http_finish(void *ctx)
+{
+	http_free_config(ctx);
 	return 0;
 }
 
 static void
-http_init(struct http *h, int argc, char *argv[])
+http_init(void *ctx, struct worker_rt *rt)
 {
-	(void)argv;
-	log_init("cgfw-httpproxy", 0);
-	if (argc != 1)
-		fatalx("takes no arguments; it is started by cgfw-loader");
-	ipc_peer_init(&h->loader, CGFW_FD_IPC, "loader");
+	struct http *h = ctx;
+
+	h->rt = rt;
+	rt->ctx = h;
+	rt->loop = &h->loop;
+	rt->loader = &h->loader;
+	ipc_peer_init(&h->loader, -1, "loader");
+	ipc_peer_init(&h->mon, -1, "monitor");
 	cgfw__http_stats__init(&h->st);
 	h->listen_fd = h->peers_fd = h->events_fd = h->policy_fd = h->ca_fd = h->ca_key_fd = -1;
-	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
-		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
-	(void)signal(SIGPIPE, SIG_IGN);
 }
 
-int
-main(int argc, char *argv[])
+struct ipc_peer *
+http_loader_peer(struct http *h)
 {
-	struct http h = {0};
-
-	http_init(&h, argc, argv); /* args, log_init() */
-	proc_worker_enter();
-	http_handshake(&h);
-	return http_run(&h);
+	return &h->loader;
 }
+
+void
+http_release(struct http *h)
+{
+	int *fds[] = {
+	    &h->listen_fd, &h->peers_fd, &h->events_fd, &h->policy_fd, &h->ca_fd, &h->ca_key_fd};
+
+	http_free_config(h);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			(void)close(*fds[i]);
+	ipc_peer_close(&h->loader);
+	free(h);
+}
+
+const struct worker_def http_worker = {
+    .name = "cgfw-httpproxy",
+    .hello = ipc_send_http_loader_hello,
+    .ready = ipc_send_http_loader_ready,
+    .from_loader = &http_from_loader,
+    .sandbox = http_sandbox,
+    .signals = {SIGTERM},
+    .ctx_size = sizeof(struct http),
+    .init = http_init,
+    .start = http_start,
+    .stop = http_stop,
+    .finish = http_finish,
+};

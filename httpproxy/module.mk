@@ -1,4 +1,4 @@
-HTTPPROXY_SRC := httpproxy/httpproxy.c httpproxy/http_parse.c httpproxy/tls.c
+HTTPPROXY_SRC := httpproxy/main.c httpproxy/httpproxy.c httpproxy/http_parse.c httpproxy/tls.c
 HTTPPROXY_OBJ := $(HTTPPROXY_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-httpproxy
 ALL_DEPS += $(HTTPPROXY_OBJ:.o=.d)

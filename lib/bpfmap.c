@@ -6,11 +6,29 @@
 
 #include <bpf/bpf.h>
 
+#include "bpf/egress.h"
+#include "bpf/exec.h"
 #include "lib/bpfmap.h"
 
+/* clang-format off */
+const struct bpfmap_spec cgfw_map_specs[CGFW_MAP_N] = {
+#define CGFW_MAP_SPEC(id, name_, type_, key_, value_, max_)                            \
+	[CGFW_MAP_##id] = {.name = #name_, .type = type_, .key_size = sizeof(key_),    \
+	    .value_size = sizeof(value_), .max_entries = max_},
+#define CGFW_RINGBUF_SPEC(id, name_, bytes_)                                           \
+	[CGFW_MAP_##id] = {.name = #name_, .type = BPF_MAP_TYPE_RINGBUF, .max_entries = bytes_},
+	CGFW_EGRESS_MAPS(CGFW_MAP_SPEC)
+	CGFW_EGRESS_RINGBUFS(CGFW_RINGBUF_SPEC)
+	CGFW_EXEC_MAPS(CGFW_MAP_SPEC)
+#undef CGFW_MAP_SPEC
+#undef CGFW_RINGBUF_SPEC
+};
+/* clang-format on */
+
 int
-bpfmap_verify(int fd, const struct bpfmap_spec *spec)
+bpfmap_verify(int fd, enum cgfw_map map)
 {
+	const struct bpfmap_spec *spec = &cgfw_map_specs[map];
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
 	int r;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpf/cgfw_defs.h"
+
 struct bpfmap_spec {
 	const char *name; /* as the kernel truncates it (15 bytes) */
 	uint32_t type;
@@ -14,7 +16,18 @@ struct bpfmap_spec {
 	uint32_t max_entries; /* 0 = any */
 };
 
-int bpfmap_verify(int fd, const struct bpfmap_spec *spec);
+/* The maps handed to workers, rows of bpf/cgfw_defs.h. */
+enum cgfw_map {
+#define CGFW_MAP_ID(id, ...) CGFW_MAP_##id,
+	CGFW_EGRESS_MAPS(CGFW_MAP_ID) CGFW_EGRESS_RINGBUFS(CGFW_MAP_ID) CGFW_EXEC_MAPS(CGFW_MAP_ID)
+#undef CGFW_MAP_ID
+	    CGFW_MAP_N,
+};
+
+extern const struct bpfmap_spec cgfw_map_specs[CGFW_MAP_N];
+
+/* 0 if fd is the map of that row (name, type, key and value sizes, size), else -errno. */
+int bpfmap_verify(int fd, enum cgfw_map map);
 /*
  * Fill a new map with n entries (entry_size bytes each: the key of key_size,
  * the value of val_size at val_off), a batch per syscall where the kernel

@@ -337,7 +337,7 @@ dns_parse_answer(
 	memset(&ai, 0, sizeof(ai));
 	ai.id = get16(msg);
 	ai.flags = get16(msg + 2);
-	ai.rcode = ai.flags & 0xf;
+	ai.rcode = ai.flags & DNS_RCODE_MASK;
 	qd = get16(msg + 4);
 	an = get16(msg + 6);
 	ns = get16(msg + 8);
@@ -727,7 +727,7 @@ make_response(const struct dns_query *q, const uint8_t *query, size_t query_len,
 	size_t qlen, n;
 	uint16_t flags;
 
-	if (rcode < 0 || rcode > 15 || q->question_end < DNS_HEADER_LEN + 5 ||
+	if (rcode < 0 || rcode > DNS_RCODE_MASK || q->question_end < DNS_HEADER_LEN + 5 ||
 	    q->question_end > query_len)
 		return -EINVAL;
 	qlen = q->question_end - DNS_HEADER_LEN;
@@ -797,7 +797,7 @@ dns_rcode_name(int rcode)
 	    "REFUSED", "RCODE6", "RCODE7", "RCODE8", "RCODE9", "RCODE10", "RCODE11", "RCODE12",
 	    "RCODE13", "RCODE14", "RCODE15"};
 
-	if (rcode < 0 || rcode > 15)
+	if (rcode < 0 || rcode > DNS_RCODE_MASK)
 		return "RCODE?";
 	return names[rcode];
 }

@@ -17,6 +17,7 @@
 #define DNS_HEADER_LEN    12
 #define DNS_MSG_MAX       65535 /* longer input is -EBADMSG, longer output -ENOSPC */
 #define DNS_EDNS_UDP_SIZE 1232
+#define DNS_UDP_PLAIN_MAX 512 /* a UDP message without EDNS (RFC 1035) */
 
 #define DNS_FLAG_QR       0x8000
 #define DNS_FLAG_AA       0x0400
@@ -24,6 +25,7 @@
 #define DNS_FLAG_RD       0x0100
 #define DNS_FLAG_RA       0x0080
 #define DNS_OPCODE(flags) (((flags) >> 11) & 0xf)
+#define DNS_RCODE_MASK    0xf /* the header's rcode: its flags' low 4 bits */
 
 #define DNS_TYPE_A     1
 #define DNS_TYPE_NS    2

@@ -25,14 +25,15 @@ struct evq_msg {
 };
 
 int
-evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p, Cgfw__Envelope__BodyCase lost_body,
-    size_t max_msgs, size_t max_bytes)
+evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p,
+    void (*lost_env)(Cgfw__Envelope *env, Cgfw__EventsLost *lost), size_t max_msgs,
+    size_t max_bytes)
 {
 	int r;
 
 	memset(q, 0, sizeof(*q));
 	q->peer = p;
-	q->lost_body = lost_body;
+	q->lost_env = lost_env;
 	q->max_msgs = max_msgs;
 	q->max_bytes = max_bytes;
 	if (!loop)
@@ -142,9 +143,7 @@ push_lost(struct evq *q)
 	int r;
 
 	lost.count = q->n_unreported;
-	env.body_case = q->lost_body;
-	/* Both EventsLost bodies share the union slot; the case picks one. */
-	env.dns_mon_lost = &lost;
+	q->lost_env(&env, &lost);
 	r = push(q, &env);
 	if (r == 0)
 		q->n_unreported = 0;

@@ -23,8 +23,9 @@
 struct evq_msg;
 
 struct evq {
-	struct ipc_peer *peer;              /* its fd and sequence numbers */
-	Cgfw__Envelope__BodyCase lost_body; /* this channel's EventsLost case */
+	struct ipc_peer *peer; /* its fd and sequence numbers */
+	/* Puts this channel's EventsLost into an envelope (ipc_env_dns_mon_lost, ...). */
+	void (*lost_env)(Cgfw__Envelope *env, Cgfw__EventsLost *lost);
 	size_t max_msgs;
 	size_t max_bytes;
 	struct evq_msg *head;
@@ -44,8 +45,9 @@ struct evq {
  * Takes over sending on p (whose HELLO went out already).  loop may be NULL:
  * then nothing flushes the queue but evq_flush() (tests).  Returns 0 or -errno.
  */
-int evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p, Cgfw__Envelope__BodyCase lost_body,
-    size_t max_msgs, size_t max_bytes);
+int evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p,
+    void (*lost_env)(Cgfw__Envelope *env, Cgfw__EventsLost *lost), size_t max_msgs,
+    size_t max_bytes);
 /*
  * Sends env now or queues it (setting env->seq); never waits.  0, -ENOBUFS
  * when the queue was full (dropped, counted, reported later), q->err once the

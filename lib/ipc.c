@@ -7,12 +7,12 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/ipc.h"
@@ -27,8 +27,8 @@ ipc_peer_init(struct ipc_peer *p, int fd, const char *name)
 	p->name = name;
 }
 
-static void
-close_fds(struct ipc_peer *p)
+void
+ipc_close_fds(struct ipc_peer *p)
 {
 	for (size_t i = 0; i < p->n_fds; i++)
 		if (p->fds[i] >= 0)
@@ -39,7 +39,7 @@ close_fds(struct ipc_peer *p)
 void
 ipc_peer_close(struct ipc_peer *p)
 {
-	close_fds(p);
+	ipc_close_fds(p);
 	if (p->fd >= 0)
 		(void)close(p->fd);
 	p->fd = -1;
@@ -53,7 +53,7 @@ ipc_violation(struct ipc_peer *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->violation, sizeof(p->violation), fmt, ap);
 	va_end(ap);
-	close_fds(p);
+	ipc_close_fds(p);
 	return -EPROTO;
 }
 
@@ -137,11 +137,10 @@ ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env)
 	uint8_t buf[CGFW_IPC_MAX + 1];
 	struct msghdr msg = {0};
 	struct cmsghdr *c;
-	Cgfw__Envelope *env;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 	ssize_t n;
 
-	close_fds(p);
+	ipc_close_fds(p);
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = cm.buf;
@@ -173,10 +172,95 @@ ipc_recv(struct ipc_peer *p, Cgfw__Envelope **ret_env)
 		return -EPIPE;
 	if (n > CGFW_IPC_MAX)
 		return ipc_violation(p, "message larger than %d bytes", CGFW_IPC_MAX);
+	return ipc_decode(p, buf, (size_t)n, ret_env);
+}
 
-	env = cgfw__envelope__unpack(NULL, (size_t)n, buf);
+static int
+wire_varint(const uint8_t **pp, const uint8_t *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *pp < end; shift += 7) {
+		uint8_t b = *(*pp)++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*ret = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Every string field of a message of type d, and of the messages inside it,
+ * as it is on the wire: protobuf-c would cut a string at a NUL without a word.
+ * 0, -EBADMSG for a string that has one or is too long (*ret_field names
+ * it), 1 for what is not protobuf at all (the unpacking says so).
+ */
+static int
+wire_strings(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, int depth,
+    const char **ret_field)
+{
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+		uint64_t key, len;
+		int r;
+
+		if (wire_varint(&p, end, &key) < 0)
+			return 1;
+		switch (key & 7) {
+		case 0:
+			if (wire_varint(&p, end, &len) < 0)
+				return 1;
+			continue;
+		case 1:
+		case 5:
+			len = (key & 7) == 1 ? 8 : 4;
+			break;
+		case 2:
+			if (wire_varint(&p, end, &len) < 0)
+				return 1;
+			if (len > (uint64_t)(end - p))
+				return 1;
+			f = key >> 3 <= UINT32_MAX
+			        ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+			        : NULL;
+			if (f && f->type == PROTOBUF_C_TYPE_STRING &&
+			    (len > CGFW_IPC_STR_MAX || memchr(p, '\0', (size_t)len))) {
+				*ret_field = f->name;
+				return -EBADMSG;
+			}
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && depth < 4) {
+				r = wire_strings(f->descriptor, p, p + len, depth + 1, ret_field);
+				if (r != 0)
+					return r;
+			}
+			break;
+		default:
+			return 1;
+		}
+		if (len > (uint64_t)(end - p))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+int
+ipc_decode(struct ipc_peer *p, const uint8_t *buf, size_t n, Cgfw__Envelope **ret_env)
+{
+	Cgfw__Envelope *env;
+	const char *field = "";
+
+	if (n > CGFW_IPC_MAX)
+		return ipc_violation(p, "message larger than %d bytes", CGFW_IPC_MAX);
+	if (wire_strings(&cgfw__envelope__descriptor, buf, buf + n, 0, &field) < 0)
+		return ipc_violation(
+		    p, "string %s has a NUL inside or is over %d bytes", field, CGFW_IPC_STR_MAX);
+	env = cgfw__envelope__unpack(NULL, n, buf);
 	if (!env)
-		return ipc_violation(p, "not a valid envelope (%zd bytes)", n);
+		return ipc_violation(p, "not a valid envelope (%zu bytes)", n);
 	if (env->seq != p->seq_in + 1) {
 		uint64_t seq = env->seq;
 
@@ -196,38 +280,6 @@ ipc_body_name(Cgfw__Envelope__BodyCase body)
 
 	f = protobuf_c_message_descriptor_get_field(&cgfw__envelope__descriptor, body);
 	return f ? f->name : "unknown";
-}
-
-int
-ipc_dispatch(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, Cgfw__Envelope *env)
-{
-	size_t i;
-	int r;
-
-	for (i = 0; table[i].fn; i++)
-		if (table[i].body == env->body_case)
-			break;
-	if (!table[i].fn) {
-		r = ipc_violation(p, "%s may not send %s (%d)", p->name,
-		    ipc_body_name(env->body_case), (int)env->body_case);
-		goto out;
-	}
-	if (table[i].flags & IPC_ONCE) {
-		if (i < 64 && (p->once_seen & (1ULL << i))) {
-			r = ipc_violation(
-			    p, "%s sent %s twice", p->name, ipc_body_name(env->body_case));
-			goto out;
-		}
-		if (i < 64)
-			p->once_seen |= 1ULL << i;
-	}
-	r = table[i].fn(ctx, p, env);
-	if (r >= 0 && p->n_fds)
-		r = ipc_violation(p, "%s sent fds with %s", p->name, ipc_body_name(env->body_case));
-out:
-	close_fds(p);
-	cgfw__envelope__free_unpacked(env, NULL);
-	return r;
 }
 
 int
@@ -260,78 +312,4 @@ ipc_check_socket(int fd, int domain, int type)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
 		return -errno;
 	return v == type ? 0 : -EPROTOTYPE;
-}
-
-int
-ipc_send_hello(struct ipc_peer *p, Cgfw__Envelope__BodyCase body, Cgfw__Role role)
-{
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
-	Cgfw__Hello h = CGFW__HELLO__INIT;
-
-	h.protocol_version = CGFW_PROTOCOL_VERSION;
-	h.role = role;
-	env.body_case = body;
-	/* Every HELLO body shares the union slot; pick it by its case. */
-	env.loader_mon_hello = &h;
-	return ipc_send(p, &env, NULL, 0);
-}
-
-int
-ipc_check_hello(struct ipc_peer *p, const Cgfw__Hello *h, Cgfw__Role want)
-{
-	if (h->protocol_version != CGFW_PROTOCOL_VERSION)
-		return ipc_violation(p, "protocol version %u, expected %u", h->protocol_version,
-		    CGFW_PROTOCOL_VERSION);
-	if (h->role != want)
-		return ipc_violation(p, "role %d, expected %d", (int)h->role, (int)want);
-	return 0;
-}
-
-int
-ipc_recv_until(
-    struct ipc_peer *p, const struct ipc_rule *table, void *ctx, const int *done, int timeout_ms)
-{
-	struct timespec t0, now;
-	int r;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!*done) {
-		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
-		Cgfw__Envelope *env;
-		long left;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms -
-		       ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return -errno;
-		r = ipc_recv(p, &env);
-		if (r == -EAGAIN)
-			continue;
-		if (r == 0)
-			r = ipc_dispatch(p, table, ctx, env);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int
-ipc_drain(struct ipc_peer *p, const struct ipc_rule *table, void *ctx, const int *stop)
-{
-	Cgfw__Envelope *env;
-	int r;
-
-	while (!*stop) {
-		r = ipc_recv(p, &env);
-		if (r == -EAGAIN)
-			return 0;
-		if (r == 0)
-			r = ipc_dispatch(p, table, ctx, env);
-		if (r < 0)
-			return r;
-	}
-	return 0;
 }

@@ -495,6 +495,22 @@ int
 listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ruleset *rs,
     uint32_t *next_id, char *err, size_t err_len)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(-r));
+		return r;
+	}
+	r = listfile_load_fd(fd, path, action, b, rs, next_id, err, err_len);
+	(void)close(fd);
+	return r;
+}
+
+int
+listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
+    struct cgfw_ruleset *rs, uint32_t *next_id, char *err, size_t err_len)
+{
 	struct lf f = {.path = path,
 	    .action = action,
 	    .b = b,
@@ -507,14 +523,8 @@ listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ru
 	char *data = NULL;
 	const char *p, *end;
 	struct stat st;
-	int fd, mapped = 0, r;
+	int mapped = 0, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(-r));
-		return r;
-	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		snprintf(err, err_len, "%s: cannot stat: %s", path, strerror(-r));
@@ -590,6 +600,5 @@ out:
 		(void)munmap(data, len);
 	else
 		free(data);
-	(void)close(fd);
 	return r;
 }

@@ -34,5 +34,8 @@ int listfile_check_text(const char *path, const char *s, size_t n, char *err, si
  */
 int listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ruleset *rs,
     uint32_t *next_id, char *err, size_t err_len);
+/* The same from an open fd (not closed), path naming it in errors. */
+int listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
+    struct cgfw_ruleset *rs, uint32_t *next_id, char *err, size_t err_len);
 
 #endif

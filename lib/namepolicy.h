@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The name rules (DESIGN.md §3) as one hash table keyed by name.  The loader
- * builds it and hands it over as a sealed memfd; the DNS proxy maps it
+ * The name rules (DESIGN.md §3) as one hash table keyed by name.  The
+ * loader's unprivileged policy compiler (loader/compile.c) builds it, the
+ * loader hands it over as a sealed memfd; the DNS proxy maps it
  * read-only, validates every offset once, and then looks names up by hashing
  * each label suffix of the query: the cost depends on the query's labels, not
  * on the number of rules.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Rules -> map entries.  Runs in the loader, on trusted input only. */
+/* Rules -> map entries.  Runs in the loader's unprivileged policy compiler (loader/compile.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>

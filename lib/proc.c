@@ -20,8 +20,6 @@
 #include "lib/log.h"
 #include "lib/proc.h"
 
-#define PROC_HANDSHAKE_MS 10000
-
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -118,7 +116,6 @@ int
 proc_worker_user(const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd)
 {
 	struct passwd *pw = getpwnam(name);
-	uint32_t start;
 
 	*ret_lock_fd = -1;
 	if (pw) {
@@ -130,13 +127,21 @@ proc_worker_user(const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, 
 		*ret_gid = pw->pw_gid;
 		return 0;
 	}
+	return proc_reserved_uid(ret_uid, ret_gid, ret_lock_fd);
+}
+
+int
+proc_reserved_uid(uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd)
+{
+	uint32_t start;
+
 	/* Like systemd's DynamicUser: a uid nobody else names or holds. */
 	start = ((uint32_t)getpid() * 2654435761u) % CGFW_DYN_UID_N;
 	for (uint32_t i = 0; i < CGFW_DYN_UID_N; i++) {
 		uid_t uid = CGFW_DYN_UID_MIN + (start + i) % CGFW_DYN_UID_N;
 		int fd;
 
-		if (uid == avoid || getpwuid(uid) || getgrgid((gid_t)uid))
+		if (getpwuid(uid) || getgrgid((gid_t)uid))
 			continue;
 		fd = uid_lock(uid);
 		if (fd == -EBUSY)
@@ -149,6 +154,29 @@ proc_worker_user(const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, 
 		return 0;
 	}
 	return -ENOSPC;
+}
+
+int
+proc_keep_fds(int *fds, int n)
+{
+	int tmp[PROC_KEEP_MAX];
+
+	if (n < 0 || n > PROC_KEEP_MAX)
+		return -EINVAL;
+	/* Above the targets first, so no dup2() below closes one still needed. */
+	for (int i = 0; i < n; i++) {
+		tmp[i] = fds[i] < 0 ? -1 : fcntl(fds[i], F_DUPFD, 3 + n);
+		if (fds[i] >= 0 && tmp[i] < 0)
+			return -errno;
+	}
+	for (int i = 0; i < n; i++) {
+		if (tmp[i] >= 0 && dup2(tmp[i], 3 + i) < 0)
+			return -errno;
+		fds[i] = tmp[i] < 0 ? -1 : 3 + i;
+	}
+	if (syscall(SYS_close_range, 3 + n, ~0U, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 static int
@@ -210,22 +238,4 @@ proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw)
 	if (uid != 0 && (getuid() != uid || geteuid() != uid))
 		return -EPERM;
 	return 0;
-}
-
-void
-proc_worker_handshake(struct ipc_peer *loader, int hello_body, int role,
-    const struct ipc_rule *table, void *ctx, const int *committed)
-{
-	int r;
-
-	r = ipc_send_hello(loader, (Cgfw__Envelope__BodyCase)hello_body, (Cgfw__Role)role);
-	if (r < 0)
-		fatal_r(r, "cannot greet the loader");
-	r = ipc_recv_until(loader, table, ctx, committed, PROC_HANDSHAKE_MS);
-	if (r == -ETIMEDOUT)
-		fatalx("no configuration from the loader in time");
-	if (r == -EPIPE)
-		fatalx("the loader closed the link during the handshake");
-	if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? loader->violation : strerror(-r));
 }

@@ -7,16 +7,6 @@
 
 /* Close every fd above 2 except keep (-1 for none). */
 int proc_close_fds_except(int keep);
-struct ipc_peer;
-struct ipc_rule;
-
-/*
- * A worker's start of its loader link: HELLO out, then HELLO, CONFIG...,
- * COMMIT in, until *committed is set; bounded in time.  Fatal on any failure,
- * naming it (like proc_assert_unprivileged(), this is startup).
- */
-void proc_worker_handshake(struct ipc_peer *loader, int hello_body, int role,
-    const struct ipc_rule *table, void *ctx, const int *committed);
 /*
  * The first thing a worker does after exec: not dumpable (no ptrace, no
  * /proc/PID/mem, no pidfd_getfd for anyone without CAP_SYS_PTRACE), every
@@ -49,6 +39,15 @@ int proc_uid_reserved(uid_t uid);
  */
 int proc_worker_user(
     const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd);
+#define PROC_KEEP_MAX 72
+
+/* A uid of the reserved range, held as proc_worker_user() holds one. */
+int proc_reserved_uid(uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd);
+/*
+ * Keep only fds[0..n) (n <= PROC_KEEP_MAX; -1 entries stay -1) besides stdio, moved to
+ * 3, 4, ... (without FD_CLOEXEC) and written back into fds; close the rest.
+ */
+int proc_keep_fds(int *fds, int n);
 /*
  * Become uid/gid for good: supplementary groups (user's, or gid alone when
  * user is NULL), gid, uid, no capability in any set, no_new_privs.  uid 0

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/sandbox.h"
 
+/* The Makefile defines CGFW_RELEASE in every build without sanitizers. */
 #if defined(CGFW_WEAK_SANDBOX) && defined(CGFW_RELEASE)
 #error "CGFW_WEAK_SANDBOX is for sanitizer builds only"
 #endif

@@ -2,10 +2,12 @@
 /*
  * The CA that signs cgfw-httpproxy's leaf certificates, and the trust bundle
  * a `run` command gets.  mkcert's CA is used when $CAROOT holds one; else
- * cgfw's own, created on first use in the state directory (key 0600, root's).
- * The loader opens the key and hands the fd over: the worker cannot read
- * root's files.  This is the loader's only use of BoringSSL (keygen and one
- * self-signature, once); every TLS connection is the worker's.
+ * cgfw's own, in the state directory (key 0600, root's).  Nothing here runs
+ * as root but open(): the loader creates the files and opens the CA for the
+ * worker (which cannot read root's files), while the keygen and signature
+ * (BoringSSL) and the bundle's copying run in unprivileged helpers
+ * (compile.c) that write through the fds they are given.  mkcert's default
+ * CAROOT is computed as mkcert computes it; mkcert is never run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "loader.h"
 
 #define SYSTEM_TRUST "/etc/ssl/certs/ca-certificates.crt"
@@ -44,9 +47,9 @@ add_ext(X509 *x, int nid, const char *value)
 	return 1;
 }
 
-/* A P-256 key and a ten-year self-signed CA certificate, written 0644/0600. */
+/* In the helper: a P-256 key and a ten-year self-signed CA certificate, into the fds. */
 static int
-ca_create(const char *cert_path, const char *key_path)
+ca_create(int cert_fd, int key_fd)
 {
 	EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
 	EVP_PKEY *key = EVP_PKEY_new();
@@ -55,7 +58,7 @@ ca_create(const char *cert_path, const char *key_path)
 	uint8_t serial[16];
 	BIGNUM *bn = NULL;
 	FILE *f = NULL;
-	int fd = -1, ok = 0;
+	int ok = 0;
 
 	RAND_bytes(serial, sizeof(serial));
 	serial[0] &= 0x7f;
@@ -77,30 +80,20 @@ ca_create(const char *cert_path, const char *key_path)
 	    !add_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
 	    !add_ext(x, NID_subject_key_identifier, "hash") || !X509_sign(x, key, EVP_sha256()))
 		goto out;
-	fd = open(key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w")))
+	if (!(f = fdopen(key_fd, "w")))
 		goto out;
-	fd = -1;
 	if (!PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) || fclose(f) != 0) {
 		f = NULL;
 		goto out;
 	}
 	f = NULL;
-	fd = open(cert_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || !(f = fdopen(fd, "w")))
+	if (!(f = fdopen(cert_fd, "w")))
 		goto out;
-	fd = -1;
 	ok = PEM_write_X509(f, x) && fclose(f) == 0;
 	f = NULL;
 out:
 	if (f)
 		fclose(f);
-	if (fd >= 0)
-		(void)close(fd);
-	if (!ok) {
-		(void)unlink(key_path);
-		(void)unlink(cert_path);
-	}
 	EC_KEY_free(ec);
 	EVP_PKEY_free(key);
 	X509_free(x);
@@ -110,34 +103,61 @@ out:
 }
 
 /*
- * mkcert's default CAROOT, if mkcert is installed where root's PATH would find
- * it and has made a CA there: a read-only query of a root-owned binary.
+ * mkcert's default CAROOT when mkcert is installed (root's, where root's
+ * PATH finds it): what `mkcert -CAROOT` prints, $XDG_DATA_HOME/mkcert, else
+ * $HOME/.local/share/mkcert, worked out here instead of running it as root.
  */
 static int
 mkcert_caroot(char *buf, size_t len)
 {
 	static const char *const bins[] = {"/usr/bin/mkcert", "/usr/local/bin/mkcert"};
-	char cmd[64];
-	FILE *p;
-	size_t n;
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 
 	for (size_t i = 0; i < sizeof(bins) / sizeof(bins[0]); i++) {
 		struct stat st;
+		int n;
 
 		if (stat(bins[i], &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
 			continue;
-		snprintf(cmd, sizeof(cmd), "%s -CAROOT 2>/dev/null", bins[i]);
-		p = popen(cmd, "re");
-		if (!p)
-			return -errno;
-		n = fread(buf, 1, len - 1, p);
-		(void)pclose(p);
-		while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-			n--;
-		buf[n] = '\0';
-		return n ? 0 : -ENOENT;
+		if (xdg && *xdg)
+			n = snprintf(buf, len, "%s/mkcert", xdg);
+		else if (home && *home)
+			n = snprintf(buf, len, "%s/.local/share/mkcert", home);
+		else
+			return -ENOENT;
+		return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 	}
 	return -ENOENT;
+}
+
+/* cgfw's own CA: root creates the two files, an unprivileged helper fills them. */
+static void
+ca_make(struct loader *l, const char *cert, const char *key)
+{
+	static const char *const allow[] = {NULL};
+	int keep[2] = {-1, -1}, r = -1;
+	pid_t pid;
+
+	keep[1] = open(key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (keep[1] >= 0)
+		keep[0] = open(cert, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (keep[0] >= 0 && fchmod(keep[0], 0644) == 0) {
+		pid = helper_start(l, (uid_t)-1, NULL, keep, 2, "cgfw-loader", allow);
+		if (pid == 0)
+			_exit(ca_create(keep[0], keep[1]) < 0 ? CGFW_EXIT_FAILED : 0);
+		r = helper_wait(pid, "the CA maker");
+	}
+	if (keep[0] >= 0)
+		(void)close(keep[0]);
+	if (keep[1] >= 0)
+		(void)close(keep[1]);
+	if (r != 0) {
+		if (keep[1] >= 0)
+			(void)unlink(key);
+		if (keep[0] >= 0)
+			(void)unlink(cert);
+		fatalx("cannot create the CA in %s", l->o->state_dir);
+	}
 }
 
 /*
@@ -150,7 +170,6 @@ ca_setup(struct loader *l)
 {
 	const char *caroot = getenv("CAROOT");
 	char cert[PATH_MAX], key[PATH_MAX], dflt[PATH_MAX - 32];
-	int r;
 
 	if ((!caroot || !*caroot) && !l->o->have_state_dir &&
 	    mkcert_caroot(dflt, sizeof(dflt)) == 0) {
@@ -170,9 +189,7 @@ ca_setup(struct loader *l)
 		snprintf(cert, sizeof(cert), "%s/ca.pem", l->o->state_dir);
 		snprintf(key, sizeof(key), "%s/ca-key.pem", l->o->state_dir);
 		if (access(cert, F_OK) != 0) {
-			r = ca_create(cert, key);
-			if (r < 0)
-				fatalx("cannot create the CA in %s", l->o->state_dir);
+			ca_make(l, cert, key);
 			log_info("created the CA %s (trust it, or use `run`, which does)", cert);
 		}
 	}
@@ -184,42 +201,63 @@ ca_setup(struct loader *l)
 	return 0;
 }
 
+/* In the helper: append what in holds (from offset 0) to out. */
 static int
-copy_into(int out, const char *path)
+copy_into(int out, int in)
 {
 	char buf[65536];
+	off_t off = 0;
 	ssize_t n;
-	int in = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (in < 0)
-		return -errno;
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			(void)close(in);
+	while ((n = pread(in, buf, sizeof(buf), off)) > 0) {
+		if (write(out, buf, (size_t)n) != n)
 			return -EIO;
-		}
-	(void)close(in);
+		off += n;
+	}
 	return n < 0 ? -errno : 0;
 }
 
 /*
  * For `run`: a bundle of the trust the loader had plus the CA, so that curl,
  * Python, Node and git trust the minted leaves without a system-wide change.
+ * It is made as the command's user (the reserved helper uid for a root
+ * command), so $SSL_CERT_FILE brings in only what that user may read, and
+ * kept in /run/cgfw, root's, not in /tmp.
  */
 void
 ca_trust_bundle(struct loader *l)
 {
+	static const char *const allow[] = {"open", "openat", "pread64", NULL};
 	const char *sys = getenv("SSL_CERT_FILE");
-	int fd;
+	int keep[2];
+	pid_t pid;
 
-	snprintf(l->bundle_path, sizeof(l->bundle_path), "/tmp/cgfw-trust-XXXXXX");
-	fd = mkstemp(l->bundle_path);
-	if (fd < 0)
-		fatal("cannot create the trust bundle");
-	if (fchmod(fd, 0644) < 0 || copy_into(fd, sys && *sys ? sys : SYSTEM_TRUST) < 0 ||
-	    write(fd, "\n", 1) != 1 || copy_into(fd, l->ca_path) < 0)
-		fatal("cannot write the trust bundle %s", l->bundle_path);
-	(void)close(fd);
+	if (mkdir(CGFW_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		fatal("cannot create " CGFW_RUN_DIR);
+	snprintf(
+	    l->bundle_path, sizeof(l->bundle_path), CGFW_RUN_DIR "/trust-%d.pem", (int)getpid());
+	(void)unlink(l->bundle_path); /* a dead loader's of our pid: /run/cgfw is root's */
+	keep[0] = open(l->bundle_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (keep[0] < 0 || fchmod(keep[0], 0644) < 0)
+		fatal("cannot create the trust bundle %s", l->bundle_path);
+	keep[1] = l->ca_fd;
+	/* A command of uid or gid 0: the reserved uid instead (a helper is never root). */
+	pid = helper_start(
+	    l, l->uid && l->gid ? l->uid : (uid_t)-1, l->user_name, keep, 2, "cgfw-loader", allow);
+	if (pid == 0) {
+		const char *src = sys && *sys ? sys : SYSTEM_TRUST;
+		int in = open(src, O_RDONLY | O_CLOEXEC);
+
+		if (in < 0)
+			fatal("cannot read %s as uid %u for the command's trust bundle", src,
+			    (unsigned)getuid());
+		if (copy_into(keep[0], in) < 0 || write(keep[0], "\n", 1) != 1 ||
+		    copy_into(keep[0], keep[1]) < 0)
+			fatalx("cannot write the trust bundle %s", l->bundle_path);
+		_exit(0);
+	}
+	(void)close(keep[0]);
+	helper_finish(pid, "the trust bundle's helper");
 }
 
 const char *

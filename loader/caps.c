@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * What the loader keeps after everything is attached and started: CAP_KILL,
+ * The loader's capabilities go in two steps.  Once the programs are attached
+ * and the read-only map fds made, before any worker is greeted: everything
+ * for `attach`; for `run` what reaches BPF objects, links and the kernel
+ * (caps_drop_bpf()), the rest once the command has started.  What the loader
+ * keeps after everything is attached and started: CAP_KILL,
  * to forward signals to the command and stop the workers, which run as other
  * users, and CAP_SETUID and CAP_SETGID, to start a dead worker again as its
  * user (workers.c).  Removing the cgroup, unpinning links and closing link fds
@@ -15,6 +19,31 @@
 #include <cap-ng.h>
 
 #include "loader.h"
+
+/*
+ * Before the workers are greeted in `run`: what reaches BPF objects, links
+ * and the kernel goes from every set, bounding included, while the
+ * command's start still needs CAP_SYS_ADMIN (its namespaces), CAP_SETPCAP
+ * and root's ordinary capabilities (a root command keeps those,
+ * proc_become()).  The command loses all of these anyway.
+ */
+int
+caps_drop_bpf(void)
+{
+	static const int gone[] = {CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_PTRACE,
+	    CAP_SYS_MODULE, CAP_DAC_READ_SEARCH, CAP_SYS_RAWIO, CAP_CHECKPOINT_RESTORE,
+	    CAP_SYS_BOOT, CAP_MAC_ADMIN};
+
+	capng_get_caps_process();
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (capng_update(CAPNG_DROP,
+		        CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_INHERITABLE | CAPNG_BOUNDING_SET,
+		        gone[i]) < 0)
+			return -EINVAL;
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+		return -EPERM;
+	return 0;
+}
 
 int
 caps_drop_after_attach(void)

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * cgfw-loader: the only privileged process.  It parses the options and the
- * config file (trusted: root's input), compiles the policy, creates the
- * cgroup, loads and attaches the BPF programs, starts cgfw-monitor as an
- * unprivileged user with the ring-buffer fd, starts the command inside the
- * cgroup as the invoking user, then drops every capability but CAP_KILL and
- * only waits: it parses no network or ring-buffer data.
+ * config file (trusted: root's input), has an unprivileged helper parse the
+ * list files and compile the policy (compile.c), creates the cgroup, loads
+ * and attaches the BPF programs, starts the workers as users of their own
+ * with the fds they need, starts the command inside the cgroup as the
+ * invoking user, then drops every capability but CAP_KILL, CAP_SETUID and
+ * CAP_SETGID and only waits: it parses no list file, network or ring-buffer
+ * data.
  *
- * Options live in options.c, workers in workers.c, BPF in attach.c, the
- * command (namespaces, capabilities, seccomp) in command.c.
+ * Options live in options.c, the helpers in compile.c, workers in workers.c,
+ * BPF in attach.c, the command (namespaces, capabilities, seccomp and its
+ * notifications) in command.c, the CA in ca.c, the capability drop in
+ * caps.c, the instance locks, `status` and `cleanup` in instances.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +37,7 @@
 #include <netinet/in.h>
 
 #include "lib/ipc.h"
-#include "lib/listfile.h"
 #include "lib/log.h"
-#include "lib/namepolicy.h"
 #include "lib/proc.h"
 #include "loader.h"
 
@@ -279,188 +281,6 @@ setup_target(struct loader *l)
 	l->wcg_id = (unsigned long long)st.st_ino;
 }
 
-/* What one list file brought: for the limits' message. */
-struct file_count {
-	const char *path;
-	size_t n_ip4, n_cidr4;
-};
-
-/* IP and CIDR rules in rs->v[from ..]. */
-static void
-count_ip_rules(const struct cgfw_ruleset *rs, size_t from, size_t *ret_ip4, size_t *ret_cidr4)
-{
-	*ret_ip4 = *ret_cidr4 = 0;
-	for (size_t i = from; i < rs->n; i++) {
-		*ret_ip4 += rs->v[i].kind == RULE_IP4;
-		*ret_cidr4 += rs->v[i].kind == RULE_CIDR4;
-	}
-}
-
-/*
- * A map over CGFW_POLICY_MAP_MAX fails here, before anything is loaded,
- * naming every source with its count (rules as written, duplicates in).
- */
-static void
-check_map_limit(
-    const char *what, size_t n, size_t n_cli, const struct file_count *fc, int n_fc, int cidr)
-{
-	char from[1024] = "";
-	size_t len = 0;
-
-	if (n <= CGFW_POLICY_MAP_MAX)
-		return;
-	for (int i = 0; i < n_fc && len < sizeof(from); i++) {
-		size_t k = cidr ? fc[i].n_cidr4 : fc[i].n_ip4;
-
-		if (k)
-			len += (size_t)snprintf(from + len, sizeof(from) - len, "%s%s (%zu)",
-			    len ? ", " : "", fc[i].path, k);
-	}
-	if (n_cli && len < sizeof(from))
-		snprintf(from + len, sizeof(from) - len, "%sthe command line and config (%zu)",
-		    len ? ", " : "", n_cli);
-	log_warnx("too many %s: %zu after merging duplicates, over the limit of %u per map "
-	          "(see cgfw-loader(8)); from %s",
-	    what, n, CGFW_POLICY_MAP_MAX, from);
-	exit(CGFW_EXIT_FAILED);
-}
-
-/*
- * The policy from every source.  Name rules (command line and list files)
- * go into one sealed memfd for the DNS proxy; IP and CIDR lines of list
- * files join the IP policy, compiled into l->pol.  Every list file named
- * anywhere is read and checked, one the command line overrides included
- * (then dropped).  A list file with no rules is an error unless
- * --allow-empty: a truncated download must not silently turn into "block
- * nothing".  Naming a list file picks its mode whatever it holds, so an
- * empty allow list blocks everything.
- */
-static void
-build_name_policy(struct loader *l)
-{
-	struct loader_opts *o = l->o;
-	struct np_builder *b = np_builder_new();
-	uint32_t next_id = (uint32_t)o->rules.n + 1;
-	char err[CGFW_ERR_LEN + PATH_MAX];
-	struct file_count fc[LOADER_MAX_FILES];
-	const char *seen[4];
-	size_t n_cli_ip4, n_cli_cidr4, n_rules, n_url_ip = 0;
-	int n_fc = 0, n_sources = 0, file_allow = 0, file_block = 0, r;
-
-	if (!b)
-		fatal("np_builder_new");
-	for (size_t i = 0; i < o->rules.n; i++) {
-		struct cgfw_rule *rule = &o->rules.v[i];
-		int k;
-
-		rule->id = (uint32_t)i + 1;
-		/* One source per option or config key: "--allow-list", "FILE: block-list"... */
-		for (k = 0; k < n_sources && strcmp(seen[k], rule->origin); k++)
-			;
-		if (k == n_sources && n_sources < (int)(sizeof(seen) / sizeof(seen[0])))
-			seen[n_sources++] = rule->origin;
-		if (!rules_is_name_kind(rule->kind) || (rule->kind == RULE_URL && rule->addr))
-			continue;
-		r = np_builder_add(b, rule, rule->id);
-		if (r < 0)
-			fatal_r(r, "cannot add rule \"%s\"", rule->text);
-	}
-	count_ip_rules(&o->rules, 0, &n_cli_ip4, &n_cli_cidr4);
-	for (int i = 0; i < o->n_files; i++) {
-		const struct loader_file *f = &o->files[i];
-		struct np_builder *fb = f->replaced ? np_builder_new() : b;
-		struct cgfw_ruleset scratch = {0};
-		struct cgfw_ruleset *frs = f->replaced ? &scratch : &o->rules;
-		uint32_t scratch_id = 1, *ids = f->replaced ? &scratch_id : &next_id, id0 = *ids;
-		size_t names = np_builder_count(b), rs0 = frs->n;
-
-		if (!fb)
-			fatal("np_builder_new");
-		r = listfile_load(f->path, f->action, fb, frs, ids, err, sizeof(err));
-		if (f->replaced) { /* checked whole, then dropped */
-			np_builder_free(fb);
-			rules_free(&scratch);
-		}
-		if (r < 0) {
-			log_warnx("%s", err);
-			exit(CGFW_EXIT_FAILED);
-		}
-		if (*ids == id0 && !o->allow_empty) {
-			log_warnx(
-			    "%s: no rules (empty, or only comments and blank lines); %s. Pass "
-			    "--allow-empty if that is meant",
-			    f->path,
-			    f->action == CGFW_ACT_ALLOW
-			        ? "cgfw will not guess what an empty allow list means (with "
-			          "--allow-empty it blocks everything)"
-			        : "an empty block list blocks nothing");
-			exit(CGFW_EXIT_FAILED);
-		}
-		if (f->replaced)
-			continue;
-		n_sources++;
-		fc[n_fc].path = f->path;
-		count_ip_rules(&o->rules, rs0, &fc[n_fc].n_ip4, &fc[n_fc].n_cidr4);
-		n_fc++;
-		if (f->action == CGFW_ACT_ALLOW)
-			file_allow = 1;
-		else
-			file_block = 1;
-		/* The file's names count for the mode; its IPs joined o->rules. */
-		if (np_builder_count(b) > names) {
-			if (f->action == CGFW_ACT_ALLOW)
-				l->file_allow_names = 1;
-			else
-				l->file_block_names = 1;
-		}
-	}
-	l->n_names = np_builder_count(b);
-	r = np_builder_finish(b, &l->np_fd);
-	if (r < 0)
-		fatal_r(r, "cannot build the name policy");
-	np_builder_free(b);
-	for (size_t i = 0; i < o->rules.n; i++) {
-		if (o->rules.v[i].kind != RULE_URL || !o->rules.v[i].addr)
-			continue;
-		n_url_ip++;
-		log_warnx("rule \"%s\" (%s): URL rules for an IP address are not enforced "
-		          "yet (they need a name for SNI and Host)",
-		    o->rules.v[i].text, o->rules.v[i].origin);
-	}
-
-	r = policy_compile(&o->rules, &l->pol);
-	if (r < 0)
-		fatal_r(r, "cannot compile the policy");
-	check_map_limit(
-	    "IP rules (distinct addresses and IP:port)", l->pol.n_ip4, n_cli_ip4, fc, n_fc, 0);
-	check_map_limit("CIDR rules (distinct prefixes)", l->pol.n_cidr4, n_cli_cidr4, fc, n_fc, 1);
-	/* A list file decides the mode as much as the command line, even empty. */
-	if (file_allow)
-		l->pol.mode = CGFW_MODE_ALLOW_LIST;
-	else if (file_block && l->pol.mode == CGFW_MODE_LOG_ONLY)
-		l->pol.mode = CGFW_MODE_BLOCK_LIST;
-	if (l->pol.mode == CGFW_MODE_BLOCK_LIST && l->file_block_names)
-		l->pol.block_unresolved = 1;
-	if (o->cmd == CMD_CA)
-		return;
-
-	/* Said at every start: what is enforced, counted as the maps hold it. */
-	n_rules = l->pol.n_ip4 + l->pol.n_cidr4 + l->n_names + n_url_ip;
-	if (l->pol.mode == CGFW_MODE_LOG_ONLY) {
-		log_info("log-only mode (no rules): nothing is blocked, everything is reported");
-		return;
-	}
-	snprintf(err, sizeof(err), " (%zu duplicate IP rule%s merged)", l->pol.n_dup,
-	    l->pol.n_dup == 1 ? "" : "s");
-	log_info("%s mode, %zu rule%s from %d source%s%s%s",
-	    l->pol.mode == CGFW_MODE_ALLOW_LIST ? "allow-list" : "block-list", n_rules,
-	    n_rules == 1 ? "" : "s", n_sources, n_sources == 1 ? "" : "s",
-	    n_rules                               ? ""
-	    : l->pol.mode == CGFW_MODE_ALLOW_LIST ? ": everything is blocked"
-	                                          : ": nothing is blocked",
-	    l->pol.n_dup ? err : "");
-}
-
 /*
  * The DNS proxy's listening sockets: UDP and TCP on 127.0.0.1, one port for
  * both, so connect4/sendmsg4 need a single rewrite target.  Made here, in the
@@ -514,6 +334,15 @@ http_socket(struct loader *l)
 	l->http_port = ntohs(sa.sin_port);
 }
 
+/* The compiled policy and the options; o->rules and l->pol were views of l->cp. */
+static void
+policy_release(struct loader *l)
+{
+	cp_close(&l->cp);
+	l->o->rules = (struct cgfw_ruleset){0};
+	opts_free(l->o);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -527,6 +356,7 @@ main(int argc, char *argv[])
 	    .ca_key_fd = -1,
 	    .notify_fd = -1,
 	    .inst_fd = -1,
+	    .helper_lock_fd = -1,
 	    .stats_ro_fd = -1,
 	    .argv_ro_fd = -1,
 	    .peers_ro_fd = -1,
@@ -547,7 +377,7 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_STATUS || o.cmd == CMD_CLEANUP)
 		return instances_walk(o.cmd == CMD_CLEANUP, o.argv, o.argc);
 
-	build_name_policy(&l);
+	compile_policy(&l);
 	r = opts_resolv_conf(&o, "/etc/resolv.conf");
 	if (r < 0)
 		fatal_r(r,
@@ -555,6 +385,7 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_CA) {
 		ca_setup(&l);
 		printf("%s\n", l.ca_path);
+		policy_release(&l);
 		return 0;
 	}
 	/* The CA is needed (and made, on first use) only where URL rules need TLS. */
@@ -568,7 +399,7 @@ main(int argc, char *argv[])
 	if (o.log_file)
 		l.log_fd = open_log_file(&l);
 
-	loader_unit_resolve(&o);
+	loader_unit_resolve(&l);
 	loader_sd_init();
 	signals_block(&l);
 	l.pid = getpid();
@@ -606,14 +437,24 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_RUN && l.need_tls)
 		ca_trust_bundle(&l);
 	/* The fds the workers get stay open here too: a restarted worker gets them again. */
-	workers_start(&l);
-
-	if (o.cmd == CMD_RUN)
-		start_command(&l);
-
-	r = caps_drop_after_attach();
+	workers_map_fds(&l);
+	/*
+	 * Everything is attached: the workers are greeted without CAP_BPF and
+	 * CAP_NET_ADMIN.  attach keeps nothing more than it keeps to the end;
+	 * run keeps CAP_SYS_ADMIN and root's other capabilities until the
+	 * command has started (its namespaces, and a root command's own set).
+	 */
+	r = o.cmd == CMD_RUN ? caps_drop_bpf() : caps_drop_after_attach();
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
+	workers_start(&l);
+
+	if (o.cmd == CMD_RUN) {
+		start_command(&l);
+		r = caps_drop_after_attach();
+		if (r < 0)
+			fatal_r(r, "cannot drop capabilities");
+	}
 	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
 	l.watch_target = 1;
 
@@ -659,8 +500,7 @@ main(int argc, char *argv[])
 		code = 128 + WTERMSIG(l.child_status);
 	else
 		code = WEXITSTATUS(l.child_status);
-	policy_free(&l.pol);
-	opts_free(&o);
+	policy_release(&l);
 	return code;
 
 fail:

@@ -8,7 +8,9 @@
 #include <sys/types.h>
 
 #include "lib/ipc.h"
+#include "lib/protocol.h"
 
+#include "lib/cpolicy.h"
 #include "lib/policy.h"
 #include "lib/rules.h"
 
@@ -117,10 +119,13 @@ struct worker {
 	long long started_ms;     /* CLOCK_MONOTONIC */
 	long long respawn_ms;
 	struct ipc_peer ipc;
-	const struct ipc_rule *table;
+	const struct ipc_handlers *table; /* what it may send (lib/protocol.def) */
 	int ready;
 	int done;
 };
+
+/* What the loader does with each worker's messages (workers.c; the fuzzers feed them). */
+extern const struct ipc_handlers loader_from_mon, loader_from_dns, loader_from_http;
 
 #define LOADER_MAX_NOTICES 8
 #define LOADER_MAX_PENDING 64
@@ -135,7 +140,8 @@ struct loader_notice {
 
 struct loader {
 	struct loader_opts *o;
-	struct cgfw_policy pol;
+	struct cgfw_policy pol; /* the IP maps, in cp's mapping */
+	struct cp_view cp;      /* the compiled policy, from the unprivileged compiler */
 	struct loader_bpf bpf;
 	char cg2_mnt[PATH_MAX]; /* where cgroup2 is mounted */
 	char cg_path[PATH_MAX]; /* full path of the target cgroup */
@@ -150,10 +156,10 @@ struct loader {
 	gid_t gid;
 	char *user_name; /* NULL when the uid has no passwd entry */
 	int log_fd;
-	int np_fd;            /* sealed memfd of the name policy */
-	size_t n_names;       /* name rules in it */
-	int file_allow_names; /* list files brought allow / block name rules */
-	int file_block_names;
+	int np_fd;        /* sealed memfd of the name policy */
+	uid_t helper_uid; /* the unprivileged helpers' (compile.c), a reserved uid */
+	gid_t helper_gid;
+	int helper_lock_fd;
 	int dns_udp_fd; /* 127.0.0.1:dns_port */
 	int dns_tcp_fd;
 	uint16_t dns_port;
@@ -162,7 +168,7 @@ struct loader {
 	int ca_fd;
 	int ca_key_fd;
 	int need_tls;         /* URL rules exist: the HTTP proxy intercepts HTTPS */
-	char bundle_path[64]; /* run: the command's trust bundle, removed at exit */
+	char bundle_path[64]; /* run: the command's trust bundle in /run/cgfw, removed at exit */
 	uint16_t http_port;
 	struct worker w[W_N];
 	pid_t child;
@@ -203,6 +209,7 @@ int opts_resolv_conf(struct loader_opts *o, const char *path);
 /* workers.c */
 void workers_users(struct loader *l);
 long long loader_now_ms(void); /* CLOCK_MONOTONIC */
+void workers_map_fds(struct loader *l);
 void workers_start(struct loader *l);
 void workers_stop(struct loader *l);
 void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
@@ -240,8 +247,21 @@ int loader_bpf_learned_fd(const struct loader_bpf *b);
 int loader_bpf_peers_fd(const struct loader_bpf *b);
 int loader_bpf_argv_fd(const struct loader_bpf *b);
 
+/* compile.c */
+void compile_policy(struct loader *l);
+/*
+ * fork a helper that keeps only keep[0..n_keep) (renumbered from 3), becomes
+ * uid (its groups from user, l->gid) or, for (uid_t)-1, the reserved helper
+ * uid, and runs under sandbox_apply(who, syscalls).  Returns the pid in the
+ * loader, 0 in the helper; helper_finish() waits and exits as it did.
+ */
+pid_t helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep,
+    const char *who, const char *const *syscalls);
+int helper_wait(pid_t pid, const char *who); /* its exit status, 125 if killed */
+void helper_finish(pid_t pid, const char *who);
+
 /* systemd.c */
-void loader_unit_resolve(struct loader_opts *o);
+void loader_unit_resolve(struct loader *l);
 void loader_sd_init(void);
 void loader_sd_ready(struct loader *l);
 int loader_sd_watchdog_ms(void);
@@ -254,6 +274,7 @@ void ca_trust_bundle(struct loader *l);
 const char *ca_upstream_trust(const struct loader *l);
 
 /* caps.c */
+int caps_drop_bpf(void);
 int caps_drop_after_attach(void);
 
 #endif

@@ -11,18 +11,21 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/securebits.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cap-ng.h>
+
+#include "lib/cpolicy.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "lib/sdnotify.h"
 #include "loader.h"
-
-extern char **environ;
 
 /* A ".." component anywhere in path. */
 static int
@@ -35,34 +38,81 @@ has_dotdot(const char *path)
 }
 
 /*
- * The unit's ControlGroup property, from `systemctl show` run with an argv
- * (no shell; the name is checked by sd_unit_name_valid() and comes after
- * "--"); relative to the cgroup2 mount, e.g. "/cgfw.slice/cgfw-nginx.slice".
- * 0, or -errno with err said.
+ * A slice's cgroup follows from its name (systemd.slice(5)): "-.slice" is
+ * the root, "a-b-c.slice" is /a.slice/a-b.slice/a-b-c.slice.  No program is
+ * asked.  0, or -EINVAL for a name that is no slice path ("a--b.slice").
+ */
+static int
+slice_cgroup(const char *unit, char *buf, size_t len)
+{
+	size_t n = strlen(unit) - strlen(".slice"), used = 0;
+
+	if (!strcmp(unit, "-.slice")) {
+		snprintf(buf, len, "/");
+		return 0;
+	}
+	if (unit[0] == '-' || unit[n - 1] == '-' || strstr(unit, "--"))
+		return -EINVAL;
+	buf[0] = '\0';
+	for (size_t i = 0; i <= n; i++) {
+		int w;
+
+		if (i < n && unit[i] != '-')
+			continue;
+		/* the prefix up to here is one level of the path */
+		w = snprintf(buf + used, len - used, "/%.*s.slice", (int)i, unit);
+		if (w < 0 || (size_t)w >= len - used)
+			return -ENAMETOOLONG;
+		used += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * A service's or scope's ControlGroup property, from `systemctl show` run
+ * with an argv (the name is checked by sd_unit_name_valid() and comes after
+ * "--").  The one program cgfw runs, and only here: as uid 0, because systemd
+ * answers root on its private socket without a system bus (dbus refuses a
+ * uid with no passwd entry, such as cgfw's reserved ones), but with every
+ * capability gone, bounding set included, SECBIT_NOROOT locked and
+ * no_new_privs, stdin /dev/null, stdout a pipe, no other fd.  It reads
+ * nothing but the service manager's answer.  The answer is relative to the
+ * cgroup2 mount.  0, or -errno with err said.
  */
 static int
 unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t err_len)
 {
 	char *argv[] = {
 	    "systemctl", "show", "--property=ControlGroup", "--value", "--", (char *)unit, NULL};
-	posix_spawn_file_actions_t fa;
 	size_t got = 0;
 	int p[2], r, status, overflow = 0;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	r = posix_spawnp(&pid, "systemctl", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	(void)close(p[1]);
-	if (r != 0) {
-		(void)close(p[0]);
-		snprintf(err, err_len, "cannot run systemctl: %s", strerror(r));
-		return -r;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(CGFW_EXIT_FAILED);
+		r = proc_keep_fds(NULL, 0);
+		if (r < 0)
+			fatal_r(r, "--unit: cannot close fds");
+		if (prctl(PR_SET_SECUREBITS,
+		        SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+		            SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED) < 0)
+			fatal("--unit: securebits");
+		capng_clear(CAPNG_SELECT_ALL);
+		if (capng_apply(CAPNG_SELECT_ALL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			fatalx("--unit: cannot drop every capability before running systemctl");
+		execvp(argv[0], argv);
+		fatal("--unit: cannot run systemctl");
 	}
+	(void)close(p[1]);
 	for (;;) { /* to EOF, so systemctl never blocks on a full pipe */
 		char discard[256];
 		int full = got == len - 1;
@@ -100,9 +150,11 @@ unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t er
 
 /* attach --unit NAME: o->cgroup becomes the unit's cgroup. */
 void
-loader_unit_resolve(struct loader_opts *o)
+loader_unit_resolve(struct loader *l)
 {
+	struct loader_opts *o = l->o;
 	char cg[PATH_MAX], err[CGFW_ERR_LEN + 128], q[LOG_ESC_LEN];
+	size_t n;
 	int r;
 
 	if (!o->unit)
@@ -110,9 +162,18 @@ loader_unit_resolve(struct loader_opts *o)
 	if (!sd_unit_name_valid(o->unit))
 		fatalx("--unit: \"%s\" is not a unit name (NAME.service, NAME.slice or NAME.scope)",
 		    log_escape(q, sizeof(q), o->unit, strlen(o->unit)));
-	r = unit_control_group(o->unit, cg, sizeof(cg), err, sizeof(err));
-	if (r < 0)
-		fatalx("--unit %s: %s", o->unit, err);
+	n = strlen(o->unit);
+	if (n > 6 && !strcmp(o->unit + n - 6, ".slice")) {
+		r = slice_cgroup(o->unit, cg, sizeof(cg));
+		if (r < 0)
+			fatalx("--unit %s: not a slice name systemd places in the tree (an empty "
+			       "part between dashes?)",
+			    o->unit);
+	} else {
+		r = unit_control_group(o->unit, cg, sizeof(cg), err, sizeof(err));
+		if (r < 0)
+			fatalx("--unit %s: %s", o->unit, err);
+	}
 	free(o->cgroup);
 	o->cgroup = strdup(cg);
 	if (!o->cgroup)
@@ -125,7 +186,8 @@ static void
 status_line(const struct loader *l, char *buf, size_t len)
 {
 	const struct loader_opts *o = l->o;
-	size_t n = l->pol.n_ip4 + l->pol.n_cidr4 + l->n_names;
+	const struct cp_hdr *h = l->cp.base;
+	size_t n = l->pol.n_ip4 + l->pol.n_cidr4 + (h ? (size_t)h->n_names : 0);
 	const char *mode = l->pol.mode == CGFW_MODE_ALLOW_LIST   ? "allow-list"
 	                   : l->pol.mode == CGFW_MODE_BLOCK_LIST ? "block-list"
 	                                                         : "log-only";

@@ -3,8 +3,10 @@
  * Starting, configuring, supervising and stopping the workers.  Each worker
  * is fork+exec'd from the loader's own directory as the unprivileged worker
  * user and gets its IPC socket at fd 3; everything else it holds arrives in
- * one FDS message, listed by kind.  The loader reads only HELLO, READY and
- * STATS from workers (loader_from_mon[], loader_from_dns[]).
+ * one FDS message, listed by kind.  What goes each way and when is
+ * lib/protocol.def; the loader reads only HELLO, READY, STATS and the
+ * monitor's REPORTED (loader_from_mon, loader_from_dns, loader_from_http) and
+ * sends with the typed senders of lib/ipc_send.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +28,10 @@
 #include <bpf/bpf.h>
 #include <linux/sched.h>
 
+#include "lib/ipc_send.h"
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/protocol.h"
 #include "loader.h"
 
 #define LOADER_HANDSHAKE_MS 10000
@@ -136,32 +140,20 @@ spawn_worker(struct loader *l, struct worker *w)
 static void worker_lost(struct worker *w, const char *why);
 
 /*
- * At the first start a failed send is fatal (nothing runs yet); on a
- * restart the worker is stopped and its death counted like any other.
+ * r is what a typed sender (lib/ipc_send.c) returned for `what`.  At the
+ * first start a failed send is fatal (nothing runs yet); on a restart the
+ * worker is stopped and its death counted like any other.  A link already
+ * lost on the way makes every later send moot.
  */
-static void
-w_send(struct worker *w, Cgfw__Envelope *env, const int *fds, size_t n_fds)
+static int
+w_sent(struct worker *w, int r, const char *what)
 {
-	int r;
-
 	if (w->ipc.fd < 0)
-		return;
-	r = ipc_send(&w->ipc, env, fds, n_fds);
+		return -EPIPE;
 	if (r < 0 && !w->restarts)
-		fatal_r(r, "cannot send %s to %s", ipc_body_name(env->body_case), w->name);
+		fatal_r(r, "cannot send %s to %s", what, w->name);
 	if (r < 0)
 		worker_lost(w, "cannot configure it");
-}
-
-static int
-w_hello(struct worker *w, Cgfw__Envelope__BodyCase body)
-{
-	int r = w->ipc.fd < 0 ? -EBADF : ipc_send_hello(&w->ipc, body, CGFW__ROLE__ROLE_LOADER);
-
-	if (r < 0 && !w->restarts)
-		fatal_r(r, "cannot greet %s", w->name);
-	if (r < 0)
-		worker_lost(w, "cannot greet it");
 	return r;
 }
 
@@ -199,13 +191,10 @@ mon_send_rules(struct loader *l, struct worker *w)
 {
 	static Cgfw__MonRule mr[LOADER_BATCH_RULES];
 	static Cgfw__MonRule *pmr[LOADER_BATCH_RULES];
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__MonRules batch = CGFW__MON_RULES__INIT;
 	size_t n = 0, bytes = 0;
 
 	batch.rules = pmr;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULES;
-	env.loader_mon_rules = &batch;
 	for (size_t i = 0; i < l->o->rules.n; i++) {
 		const struct cgfw_rule *rule = &l->o->rules.v[i];
 		Cgfw__MonRule r = CGFW__MON_RULE__INIT;
@@ -221,7 +210,7 @@ mon_send_rules(struct loader *l, struct worker *w)
 		sz = cgfw__mon_rule__get_packed_size(&r) + 8; /* + its tag and length */
 		if (n && (n == LOADER_BATCH_RULES || bytes + sz > LOADER_BATCH_BYTES)) {
 			batch.n_rules = n;
-			w_send(w, &env, NULL, 0);
+			(void)w_sent(w, ipc_send_loader_mon_rules(&w->ipc, &batch), "rules");
 			n = 0;
 			bytes = 0;
 		}
@@ -232,7 +221,7 @@ mon_send_rules(struct loader *l, struct worker *w)
 	}
 	if (n) {
 		batch.n_rules = n;
-		w_send(w, &env, NULL, 0);
+		(void)w_sent(w, ipc_send_loader_mon_rules(&w->ipc, &batch), "rules");
 	}
 }
 
@@ -240,15 +229,13 @@ static void
 mon_configure(struct loader *l, int events_fd, int http_events_fd)
 {
 	struct worker *w = &l->w[W_MON];
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
-	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
 	Cgfw__FdKind kinds[6];
 	int fdv[6];
 	uint32_t n = 0;
 
-	if (w_hello(w, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO) < 0)
+	if (w_sent(w, ipc_send_loader_mon_hello(&w->ipc), "hello") < 0)
 		return;
 	for (size_t i = 0; i < l->o->rules.n; i++)
 		n += mon_rule_wanted(&l->o->rules.v[i]);
@@ -258,9 +245,7 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	cfg.target_cgroup = l->cg_path;
 	cfg.n_rules = n;
 	cfg.json_to_stdout = l->log_fd < 0;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_CONFIG;
-	env.loader_mon_config = &cfg;
-	w_send(w, &env, NULL, 0);
+	(void)w_sent(w, ipc_send_loader_mon_config(&w->ipc, &cfg), "config");
 
 	mon_send_rules(l, w);
 
@@ -280,29 +265,22 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_ARGV_MAP;
 	fdv[fds.n_kinds++] = l->argv_ro_fd;
 	fds.kinds = kinds;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
-	env.loader_mon_fds = &fds;
-	w_send(w, &env, fdv, fds.n_kinds);
-
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT;
-	env.loader_mon_commit = &commit;
-	w_send(w, &env, NULL, 0);
+	(void)w_sent(w, ipc_send_loader_mon_fds(&w->ipc, &fds, fdv), "fds");
+	(void)w_sent(w, ipc_send_loader_mon_commit(&w->ipc), "commit");
 }
 
 static void
 dns_configure(struct loader *l, int events_fd)
 {
 	struct worker *w = &l->w[W_DNS];
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__DnsConfig cfg = CGFW__DNS_CONFIG__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
-	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
 	Cgfw__FdKind kinds[6] = {CGFW__FD_KIND__FD_DNS_UDP, CGFW__FD_KIND__FD_DNS_TCP,
 	    CGFW__FD_KIND__FD_LEARNED_MAP, CGFW__FD_KIND__FD_PEERS_MAP,
 	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
 	int fdv[6];
 
-	if (w_hello(w, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO) < 0)
+	if (w_sent(w, ipc_send_loader_dns_hello(&w->ipc), "hello") < 0)
 		return;
 	cfg.mode = (Cgfw__Mode)l->pol.mode;
 	cfg.debug = l->o->debug;
@@ -313,9 +291,7 @@ dns_configure(struct loader *l, int events_fd)
 	cfg.upstreams = l->o->upstreams;
 	cfg.n_upstreams = (size_t)l->o->n_upstreams;
 	cfg.timeout_ms = 1500;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_CONFIG;
-	env.loader_dns_config = &cfg;
-	w_send(w, &env, NULL, 0);
+	(void)w_sent(w, ipc_send_loader_dns_config(&w->ipc, &cfg), "config");
 
 	fdv[0] = l->dns_udp_fd;
 	fdv[1] = l->dns_tcp_fd;
@@ -325,30 +301,23 @@ dns_configure(struct loader *l, int events_fd)
 	fdv[5] = l->np_fd;
 	fds.kinds = kinds;
 	fds.n_kinds = 6;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_FDS;
-	env.loader_dns_fds = &fds;
-	w_send(w, &env, fdv, 6);
-
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT;
-	env.loader_dns_commit = &commit;
-	w_send(w, &env, NULL, 0);
+	(void)w_sent(w, ipc_send_loader_dns_fds(&w->ipc, &fds, fdv), "fds");
+	(void)w_sent(w, ipc_send_loader_dns_commit(&w->ipc), "commit");
 }
 
 static void
 http_configure(struct loader *l, int events_fd)
 {
 	struct worker *w = &l->w[W_HTTP];
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__HttpConfig cfg = CGFW__HTTP_CONFIG__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
-	Cgfw__ConfigCommit commit = CGFW__CONFIG_COMMIT__INIT;
 	Cgfw__FdKind kinds[6] = {CGFW__FD_KIND__FD_HTTP_LISTEN, CGFW__FD_KIND__FD_PEERS_MAP,
 	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_CA_CERT,
 	    CGFW__FD_KIND__FD_CA_KEY};
 	int fdv[6];
 	uint32_t n = 0;
 
-	if (w_hello(w, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO) < 0)
+	if (w_sent(w, ipc_send_loader_http_hello(&w->ipc), "hello") < 0)
 		return;
 	for (size_t i = 0; i < l->o->rules.n; i++)
 		n += l->o->rules.v[i].kind == RULE_URL && !l->o->rules.v[i].addr;
@@ -357,9 +326,7 @@ http_configure(struct loader *l, int events_fd)
 	cfg.n_rules = n;
 	cfg.upstream_trust = (char *)ca_upstream_trust(l);
 	cfg.tls = l->need_tls;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_CONFIG;
-	env.loader_http_config = &cfg;
-	w_send(w, &env, NULL, 0);
+	(void)w_sent(w, ipc_send_loader_http_config(&w->ipc, &cfg), "config");
 	for (size_t i = 0; i < l->o->rules.n; i++) {
 		const struct cgfw_rule *r = &l->o->rules.v[i];
 		Cgfw__UrlRule ur = CGFW__URL_RULE__INIT;
@@ -374,9 +341,7 @@ http_configure(struct loader *l, int events_fd)
 		ur.path = r->path;
 		ur.text = r->text;
 		ur.origin = r->origin;
-		env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_RULE;
-		env.loader_http_rule = &ur;
-		w_send(w, &env, NULL, 0);
+		(void)w_sent(w, ipc_send_loader_http_rule(&w->ipc, &ur), "a URL rule");
 	}
 	fdv[0] = l->http_fd;
 	fdv[1] = l->peers_ro_fd;
@@ -390,12 +355,8 @@ http_configure(struct loader *l, int events_fd)
 		fatal("lseek on the CA's files");
 	fds.kinds = kinds;
 	fds.n_kinds = l->need_tls ? 6 : 4;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS;
-	env.loader_http_fds = &fds;
-	w_send(w, &env, fdv, fds.n_kinds);
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT;
-	env.loader_http_commit = &commit;
-	w_send(w, &env, NULL, 0);
+	(void)w_sent(w, ipc_send_loader_http_fds(&w->ipc, &fds, fdv), "fds");
+	(void)w_sent(w, ipc_send_loader_http_commit(&w->ipc), "commit");
 }
 
 static struct worker *
@@ -408,27 +369,11 @@ worker_of(struct loader *l, struct ipc_peer *p)
 }
 
 static int
-loader_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
-{
-	struct worker *w = worker_of(ctx, p);
-
-	struct loader *l = ctx;
-	Cgfw__Role want = w == &l->w[W_MON]   ? CGFW__ROLE__ROLE_MONITOR
-	                  : w == &l->w[W_DNS] ? CGFW__ROLE__ROLE_DNSPROXY
-	                                      : CGFW__ROLE__ROLE_HTTPPROXY;
-
-	/* Every HELLO body shares the union slot (see ipc_send_hello()). */
-	return ipc_check_hello(p, env->mon_loader_hello, want);
-}
-
-static int
 loader_on_ready(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct worker *w = worker_of(ctx, p);
 
 	(void)env;
-	if (!(p->once_seen & 1))
-		return ipc_violation(p, "READY before HELLO");
 	w->ready = 1;
 	return 0;
 }
@@ -440,11 +385,6 @@ loader_on_mon_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct worker *w = worker_of(ctx, p);
 	const Cgfw__MonStats *s = env->mon_loader_stats;
 
-	if (!w->ready)
-		return ipc_violation(p, "STATS before READY");
-	if (s->unwritten > s->lost)
-		return ipc_violation(p, "mon_stats: %llu unwritten of %llu lost",
-		    (unsigned long long)s->unwritten, (unsigned long long)s->lost);
 	if (s->lost || s->bad)
 		log_warnx("%llu events lost, %llu malformed (see the monitor's report)%s",
 		    (unsigned long long)s->lost, (unsigned long long)s->bad,
@@ -463,12 +403,6 @@ loader_on_dns_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct worker *w = worker_of(ctx, p);
 	const Cgfw__DnsStats *s = env->dns_loader_stats;
 
-	if (!w->ready)
-		return ipc_violation(p, "STATS before READY");
-	if (s->blocked > s->queries || s->servfail > s->queries)
-		return ipc_violation(p, "dns_stats: %llu blocked, %llu servfail of %llu queries",
-		    (unsigned long long)s->blocked, (unsigned long long)s->servfail,
-		    (unsigned long long)s->queries);
 	if (s->evicted)
 		log_warnx("%llu resolved addresses pushed older ones out of the allow map",
 		    (unsigned long long)s->evicted);
@@ -485,11 +419,6 @@ loader_on_http_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct worker *w = worker_of(ctx, p);
 	const Cgfw__HttpStats *s = env->http_loader_stats;
 
-	if (!w->ready)
-		return ipc_violation(p, "STATS before READY");
-	if (s->blocked > s->requests)
-		return ipc_violation(p, "http_stats: %llu blocked of %llu requests",
-		    (unsigned long long)s->blocked, (unsigned long long)s->requests);
 	log_debug("httpproxy: %llu requests, %llu blocked, %llu upstream errors",
 	    (unsigned long long)s->requests, (unsigned long long)s->blocked,
 	    (unsigned long long)s->upstream_errors);
@@ -497,31 +426,38 @@ loader_on_http_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
-/* What the HTTP proxy may send the loader.  Anything else kills the link. */
-static const struct ipc_rule loader_from_http[] = {
-    {CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, IPC_ONCE, loader_on_hello},
-    {CGFW__ENVELOPE__BODY_HTTP_LOADER_READY, IPC_ONCE, loader_on_ready},
-    {CGFW__ENVELOPE__BODY_HTTP_LOADER_STATS, IPC_ONCE, loader_on_http_stats},
-    {0, 0, NULL},
+/*
+ * What the loader does with each worker's messages; which may come when, and
+ * their checks, are lib/protocol.def's.  A violation stops the worker.
+ */
+const struct ipc_handlers loader_from_http = {
+    .chan = IPC_CH_HTTP_LOADER,
+    .on =
+        {
+            [IPC_M_HTTP_LOADER_READY] = loader_on_ready,
+            [IPC_M_HTTP_LOADER_STATS] = loader_on_http_stats,
+        },
 };
 
 static int loader_on_mon_reported(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env);
 
-/* What the monitor may send the loader.  Anything else kills the link. */
-static const struct ipc_rule loader_from_mon[] = {
-    {CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, IPC_ONCE, loader_on_hello},
-    {CGFW__ENVELOPE__BODY_MON_LOADER_READY, IPC_ONCE, loader_on_ready},
-    {CGFW__ENVELOPE__BODY_MON_LOADER_STATS, IPC_ONCE, loader_on_mon_stats},
-    {CGFW__ENVELOPE__BODY_MON_LOADER_REPORTED, 0, loader_on_mon_reported},
-    {0, 0, NULL},
+const struct ipc_handlers loader_from_mon = {
+    .chan = IPC_CH_MON_LOADER,
+    .on =
+        {
+            [IPC_M_MON_LOADER_READY] = loader_on_ready,
+            [IPC_M_MON_LOADER_REPORTED] = loader_on_mon_reported,
+            [IPC_M_MON_LOADER_STATS] = loader_on_mon_stats,
+        },
 };
 
-/* What the DNS proxy may send the loader.  Anything else kills the link. */
-static const struct ipc_rule loader_from_dns[] = {
-    {CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, IPC_ONCE, loader_on_hello},
-    {CGFW__ENVELOPE__BODY_DNS_LOADER_READY, IPC_ONCE, loader_on_ready},
-    {CGFW__ENVELOPE__BODY_DNS_LOADER_STATS, IPC_ONCE, loader_on_dns_stats},
-    {0, 0, NULL},
+const struct ipc_handlers loader_from_dns = {
+    .chan = IPC_CH_DNS_LOADER,
+    .on =
+        {
+            [IPC_M_DNS_LOADER_READY] = loader_on_ready,
+            [IPC_M_DNS_LOADER_STATS] = loader_on_dns_stats,
+        },
 };
 
 static void
@@ -741,7 +677,6 @@ void
 workers_notice(struct loader *l, const char *msg, const char *because, const char *comment)
 {
 	struct worker *w = &l->w[W_MON];
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__Notice n = CGFW__NOTICE__INIT;
 
 	if (w->ipc.fd < 0) {
@@ -758,9 +693,7 @@ workers_notice(struct loader *l, const char *msg, const char *because, const cha
 	n.msg = (char *)msg;
 	n.because = (char *)because;
 	n.comment = (char *)comment;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_NOTICE;
-	env.loader_mon_notice = &n;
-	if (ipc_send(&w->ipc, &env, NULL, 0) < 0)
+	if (ipc_send_loader_mon_notice(&w->ipc, &n) < 0)
 		worker_lost(w, "cannot send it a notice");
 }
 
@@ -783,7 +716,6 @@ int
 workers_refused(struct loader *l, uint32_t tid, int nr, const uint64_t *args, uint64_t id)
 {
 	struct worker *w = &l->w[W_MON];
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__Refused rf = CGFW__REFUSED__INIT;
 	uint64_t a[3] = {args[0], args[1], args[2]};
 	int r;
@@ -799,9 +731,7 @@ workers_refused(struct loader *l, uint32_t tid, int nr, const uint64_t *args, ui
 	rf.args = a;
 	rf.n_args = 3;
 	rf.id = id;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_REFUSED;
-	env.loader_mon_refused = &rf;
-	r = ipc_send(&w->ipc, &env, NULL, 0);
+	r = ipc_send_loader_mon_refused(&w->ipc, &rf);
 	if (r < 0)
 		worker_lost(w, "cannot send it a refused syscall");
 	return r;
@@ -813,8 +743,7 @@ loader_on_mon_reported(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct loader *l = ctx;
 
-	if (!worker_of(ctx, p)->ready)
-		return ipc_violation(p, "reported before READY");
+	(void)p;
 	command_answer(l, env->mon_loader_reported->id);
 	return 0;
 }
@@ -908,16 +837,13 @@ static void
 monitor_channel(struct loader *l, int i, int fd)
 {
 	struct worker *w = &l->w[W_MON];
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
 	Cgfw__FdKind kind =
 	    i == W_DNS ? CGFW__FD_KIND__FD_DNS_EVENTS : CGFW__FD_KIND__FD_HTTP_EVENTS;
 
 	fds.kinds = &kind;
 	fds.n_kinds = 1;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_CHANNEL;
-	env.loader_mon_channel = &fds;
-	w_send(w, &env, &fd, 1);
+	(void)w_sent(w, ipc_send_loader_mon_channel(&w->ipc, &fds, &fd), "a channel");
 }
 
 /*
@@ -1006,22 +932,31 @@ respawn_due(struct loader *l)
 }
 
 /*
+ * The read-only map fds every start and restart hands out, made once while
+ * CAP_SYS_ADMIN lasts (opening a map by id takes it): before the drop that
+ * comes ahead of workers_start().
+ */
+void
+workers_map_fds(struct loader *l)
+{
+	l->stats_ro_fd = map_fd_rdonly(loader_bpf_stats_fd(&l->bpf));
+	l->argv_ro_fd = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
+	l->peers_ro_fd = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+}
+
+/*
  * Start the monitor and the proxies, hand them their fds, and wait until
- * all say READY: the command does not start before that.  The fds every
- * restart needs again are made now, while the capabilities last (a
- * read-only map fd takes CAP_SYS_ADMIN to open).
+ * all say READY: the command does not start before that.  Runs with
+ * CAP_BPF and CAP_NET_ADMIN already gone (loader.c).
  */
 void
 workers_start(struct loader *l)
 {
 	long long now = loader_now_ms();
 
-	l->w[W_HTTP].table = loader_from_http;
-	l->w[W_MON].table = loader_from_mon;
-	l->w[W_DNS].table = loader_from_dns;
-	l->stats_ro_fd = map_fd_rdonly(loader_bpf_stats_fd(&l->bpf));
-	l->argv_ro_fd = map_fd_rdonly(loader_bpf_argv_fd(&l->bpf));
-	l->peers_ro_fd = map_fd_rdonly(loader_bpf_peers_fd(&l->bpf));
+	l->w[W_HTTP].table = &loader_from_http;
+	l->w[W_MON].table = &loader_from_mon;
+	l->w[W_DNS].table = &loader_from_dns;
 	for (int i = 0; i < W_N; i++)
 		l->w[i].started_ms = now;
 	all_start(l);
@@ -1033,17 +968,13 @@ workers_start(struct loader *l)
 			    l->w[i].ipc.violation[0] ? ": " : "", l->w[i].ipc.violation);
 }
 
+/* send: ipc_send_loader_dns_shutdown, ... */
 static void
-worker_shutdown(struct worker *w, Cgfw__Envelope__BodyCase body)
+worker_shutdown(struct worker *w, int (*send)(struct ipc_peer *))
 {
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
-	Cgfw__Shutdown sd = CGFW__SHUTDOWN__INIT;
-
 	if (w->ipc.fd < 0)
 		return;
-	env.body_case = body;
-	env.loader_mon_shutdown = &sd;
-	if (ipc_send(&w->ipc, &env, NULL, 0) < 0)
+	if (send(&w->ipc) < 0)
 		worker_lost(w, "cannot ask it to stop");
 }
 
@@ -1064,13 +995,13 @@ void
 workers_stop(struct loader *l)
 {
 	l->stopping = 1; /* no more restarts */
-	worker_shutdown(&l->w[W_DNS], CGFW__ENVELOPE__BODY_LOADER_DNS_SHUTDOWN);
-	worker_shutdown(&l->w[W_HTTP], CGFW__ENVELOPE__BODY_LOADER_HTTP_SHUTDOWN);
+	worker_shutdown(&l->w[W_DNS], ipc_send_loader_dns_shutdown);
+	worker_shutdown(&l->w[W_HTTP], ipc_send_loader_http_shutdown);
 	if (loader_wait(l, done_proxies, LOADER_DRAIN_MS, NULL) < 0)
 		for (int i = W_DNS; i <= W_HTTP; i++)
 			if (l->w[i].pid > 0)
 				(void)kill(l->w[i].pid, SIGKILL);
-	worker_shutdown(&l->w[W_MON], CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN);
+	worker_shutdown(&l->w[W_MON], ipc_send_loader_mon_shutdown);
 	if (loader_wait(l, done_stopped, LOADER_DRAIN_MS, NULL) < 0) {
 		log_warnx("workers did not stop in time; killing them");
 		for (int i = 0; i < W_N; i++)

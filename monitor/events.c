@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@
 
 #include "events.h"
 
-#define CMDLINE_MAX 4096
+#define CMDLINE_MAX    4096
+#define SOCK_TYPE_MASK 0xf /* socket()'s type without SOCK_NONBLOCK, SOCK_CLOEXEC */
 
 char *
 mon_cmdline(const char *proc_root, uint32_t pid, size_t *ret_len)
@@ -108,76 +110,58 @@ event_cmd(const struct mon_out *out, int known, uint32_t pid, const char *comm, 
 		*ret_len = comm_len;
 	} else {
 		*ret_cmd = "unknown";
-		*ret_len = 7;
+		*ret_len = strlen(*ret_cmd);
 	}
 	return cmdline;
 }
 
+static const char *const reason_because[CGFW_R_MAX] = {
+#define CGFW_REASON_BECAUSE(name, because, doc) [CGFW_R_##name] = because,
+    CGFW_REASONS(CGFW_REASON_BECAUSE)
+#undef CGFW_REASON_BECAUSE
+};
+
 const char *
 mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 {
-	switch (reason) {
-	case CGFW_R_LOOPBACK:
-		return "Loopback";
-	case CGFW_R_ALLOW_RULE:
-	case CGFW_R_BLOCK_RULE:
-		snprintf(buf, len, "Matched%sList%s", action == CGFW_ACT_BLOCK ? "Block" : "Allow",
+	if (reason <= CGFW_R_NONE || reason >= CGFW_R_MAX)
+		return "Unknown";
+	/* A rule's: Allow or Block from its action, then its kind. */
+	if (reason == CGFW_R_ALLOW_RULE || reason == CGFW_R_BLOCK_RULE) {
+		snprintf(buf, len, "%s%s",
+		    reason_because[action == CGFW_ACT_BLOCK ? CGFW_R_BLOCK_RULE
+		                                            : CGFW_R_ALLOW_RULE],
 		    kind ? kind : "IP");
 		return buf;
-	case CGFW_R_NOT_ALLOWED:
-		return "IPNotAllowed";
-	case CGFW_R_NOT_BLOCKED:
-		return "NotInBlockList";
-	case CGFW_R_NOT_RESOLVED:
-		return "IPNotResolvedForAllowedDomain";
-	case CGFW_R_LOG_ONLY:
-		return "LogOnly";
-	case CGFW_R_IPV6:
-		return "IPv6AlwaysBlocked";
-	case CGFW_R_ADMITTED:
-		return "Admitted";
-	case CGFW_R_DNS_LEARNED:
-		return "ResolvedForAllowedDomain";
-	case CGFW_R_DNS_REDIRECT:
-		return "DNSRedirect";
-	case CGFW_R_HTTP_REDIRECT:
-		return "HTTPRedirect";
-	case CGFW_R_URL_ONLY:
-		return "URLRuleHostOtherPort";
-	case CGFW_R_HTTPS_URL:
-		return "HTTPSNotInterceptedYet";
-	case CGFW_R_RAW_SOCKET:
-		return "RawSocketRefused";
-	case CGFW_R_URL_UDP:
-		return "URLRuleHostNotTCP";
-	case CGFW_R_SOCKET_FAMILY:
-		return "SocketFamilyRefused";
-	case CGFW_R_IO_URING:
-		return "IoUringRefused";
 	}
-	return "Unknown";
+	return reason_because[reason];
 }
+
+static const struct {
+	const char *name, *blocked_at;
+} hooks[CGFW_HOOK_MAX] = {
+#define CGFW_HOOK_NAMES(name_, hook, blocked_at_, doc) [CGFW_HOOK_##name_] = {hook, blocked_at_},
+    CGFW_HOOKS(CGFW_HOOK_NAMES)
+#undef CGFW_HOOK_NAMES
+};
 
 static const char *
 hook_name(int hook)
 {
-	static const char *const names[CGFW_HOOK_MAX] = {
-	    "", "connect4", "sendmsg4", "connect6", "sendmsg6", "egress", "sock_create", "syscall"};
-
-	return hook > 0 && hook < CGFW_HOOK_MAX ? names[hook] : "unknown";
+	return hook > CGFW_HOOK_NONE && hook < CGFW_HOOK_MAX ? hooks[hook].name : "unknown";
 }
 
 static const char *
 proto_name(int proto, char *buf, size_t len)
 {
 	switch (proto) {
-	case 1:
+	case IPPROTO_ICMP:
 		return "icmp";
-	case 6:
+	case IPPROTO_TCP:
 		return "tcp";
-	case 17:
+	case IPPROTO_UDP:
 		return "udp";
-	case 58:
+	case IPPROTO_ICMPV6:
 		return "icmpv6";
 	}
 	snprintf(buf, len, "%d", proto);
@@ -240,10 +224,6 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 	case CGFW_R_URL_ONLY:
 		snprintf(
 		    buf, len, "%s is allowed by URL rules only, which open HTTP and HTTPS", ip);
-		break;
-	case CGFW_R_HTTPS_URL:
-		snprintf(
-		    buf, len, "%s has URL rules and HTTPS is not intercepted yet: refused", ip);
 		break;
 	case CGFW_R_RAW_SOCKET:
 		snprintf(buf, len, "%s sockets are refused at creation%s",
@@ -342,6 +322,312 @@ mon_rule_find(const struct mon_out *out, uint32_t id)
 	return NULL;
 }
 
+/*
+ * One event line, whatever its kind (a packet, a DNS query, an HTTP request):
+ * each kind fills a struct ev_line, one writer turns it into both lines.
+ * The JSON fields are tables, the common ones (in every event, in this
+ * order) and each kind's extras after them; docs/events.md's field tables
+ * are printed from the same tables (mon_events_doc(), make docs).
+ */
+struct ev_str {
+	const char *p;
+	size_t n;
+};
+
+struct ev_line {
+	struct ev_str time, level, msg, because;
+	int blocked;
+	struct ev_str blocked_at, domains, rule_source, comment;
+	int64_t pid;
+	struct ev_str port, ip, original_ip, url, cmd, comm;
+	int64_t uid, tid;
+	uint64_t cgroup;
+	struct ev_str proto, rule, hook, mode;
+	int text_rule; /* the text line names the rule */
+	/* DNS */
+	struct ev_str qtype, rcode, cname;
+	struct {
+		char *const *v;
+		size_t n;
+	} answers;
+	int admitted;
+	int64_t ttl;
+	/* HTTP */
+	struct ev_str method;
+	int64_t status;
+};
+
+enum ev_type {
+	EV_STR,    /* struct ev_str */
+	EV_INT,    /* int64_t */
+	EV_UINT,   /* uint64_t */
+	EV_BOOL,   /* int */
+	EV_STRV,   /* ev_line.answers: an array of strings */
+	EV_SCHEMA, /* the schema's number, no member */
+};
+
+struct ev_field {
+	const char *key;
+	enum ev_type type;
+	size_t off; /* in struct ev_line */
+	const char *doc;
+};
+
+#define EV_SCHEMA_VERSION 1
+#define EVF(key, type, member, doc)                                                                \
+	{                                                                                          \
+		key, type, offsetof(struct ev_line, member), doc                                   \
+	}
+
+static const struct ev_field ev_common[] = {
+    EVF("time", EV_STR, time, "RFC 3339, UTC, nanoseconds: when the kernel (or the proxy) decided"),
+    EVF("level", EV_STR, level,
+        "`WARN` blocked or upstream failed, `INFO` allowed, `ERROR` notices and lost events"),
+    EVF("msg", EV_STR, msg,
+        "`PACKET BLOCKED` / `PACKET ALLOWED`, `DNS BLOCKED` / `DNS ALLOWED` / "
+        "`DNS UPSTREAM FAILED`, `HTTP BLOCKED` / `HTTP ALLOWED`; `EVENTS LOST`, "
+        "`ATTACH LOST`, `WORKER DIED`, `WORKER RESTARTED` (see Notices)"),
+    EVF("because", EV_STR, because, "why: for packets see below, for DNS and HTTP their sections"),
+    EVF("blocked", EV_BOOL, blocked, "the call, packet, query or request was refused"),
+    EVF("blockedAt", EV_STR, blocked_at,
+        "where it was stopped: the hook's (see `hook` below: `connect`, `packet`, `socket`, "
+        "`syscall`), `dns`, `http`; `\"\"` when allowed"),
+    EVF("domains", EV_STR, domains,
+        "names the IP was resolved for (comma-separated), `None` if the DNS proxy named "
+        "none; DNS: the question's name; HTTP: the Host header"),
+    EVF("ruleSource", EV_STR, rule_source,
+        "`Matched{Allow,Block}List` and the rule's kind (`IP`, `CIDR`, `Domain`, `Wildcard`, "
+        "`ExactDomain`, `URL`, ...), or `Default` (the mode decided)"),
+    EVF("ruleSourceComment", EV_STR, comment,
+        "a sentence: the rule and where it came from, or the mode's reason"),
+    EVF("pid", EV_INT, pid, "process id (tgid) that made the call; -1 if unknown"),
+    EVF("port", EV_STR, port,
+        "destination port (a string, as in the original); `\"\"` for a socket refused at "
+        "creation"),
+    EVF("ip", EV_STR, ip,
+        "destination; `\"\"` for a socket refused at creation and for DNS events"),
+    EVF("originalIp", EV_STR, original_ip,
+        "packets and HTTP: the same as `ip`; DNS: the server the client asked (`unknown` "
+        "when the owner is)"),
+    EVF("url", EV_STR, url, "HTTP: `scheme://host[:port]/path`, never the query; else `\"\"`"),
+    EVF("cmd", EV_STR, cmd,
+        "the argv captured at exec, else `/proc/PID/cmdline` (NULs as spaces), else `comm`, "
+        "else `unknown`"),
+    {"schema", EV_SCHEMA, 0, "1"},
+    EVF("comm", EV_STR, comm, "the kernel's task name"),
+    EVF("uid", EV_INT, uid, "the caller's uid; -1 if unknown"),
+    EVF("tid", EV_INT, tid, "the calling thread; -1 if unknown"),
+    EVF("cgroup", EV_UINT, cgroup,
+        "cgroup id of the caller; of the command's cgroup if the caller is unknown"),
+    EVF("proto", EV_STR, proto, "`tcp`, `udp`, `icmp`, `icmpv6` or the number"),
+    EVF("rule", EV_STR, rule, "the matching rule as written, `\"\"` if none"),
+    EVF("hook", EV_STR, hook, "which hook decided (below), `dns`, `http`"),
+    EVF("mode", EV_STR, mode, "`allow-list`, `block-list`, `log-only`"),
+};
+
+static const struct ev_field ev_dns[] = {
+    EVF("qtype", EV_STR, qtype, "`A`, `AAAA`, … or `TYPE<n>`"),
+    EVF("rcode", EV_STR, rcode,
+        "what the client got: `NOERROR`, `REFUSED`, `NXDOMAIN`, `SERVFAIL`, …"),
+    EVF("cname", EV_STR, cname,
+        "the CNAME target on the answer's chain whose block rule decided (`CNAMEBlocked`, or "
+        "`AllowDNSRequest` for an answered alias), `\"\"` otherwise"),
+    EVF("answers", EV_STRV, answers, "the A records of the answer (empty when blocked)"),
+    EVF("admitted", EV_BOOL, admitted, "the addresses were admitted (written to the allow map)"),
+    EVF("ttl", EV_INT, ttl, "seconds they stay admitted"),
+};
+
+static const struct ev_field ev_http[] = {
+    EVF("method", EV_STR, method, "the request's method, `\"\"` when no head was parsed"),
+    EVF("status", EV_INT, status, "the answer the proxy gave, 0 when it gave none"),
+};
+
+#define EV_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What a kind adds: its extra JSON fields, and its middle of the text line. */
+struct ev_kind {
+	const struct ev_field *extra;
+	size_t n_extra;
+	void (*text)(struct jbuf *tb, const struct ev_line *l);
+};
+
+static struct ev_str
+evs(const char *s)
+{
+	return (struct ev_str){s, strlen(s)};
+}
+
+static void
+ev_json(struct jbuf *jb, const struct ev_line *l, const struct ev_field *f, size_t n)
+{
+	for (; n; n--, f++) {
+		const void *v = (const char *)l + f->off;
+
+		switch (f->type) {
+		case EV_STR:
+			jb_strn(jb, f->key, ((const struct ev_str *)v)->p,
+			    ((const struct ev_str *)v)->n);
+			break;
+		case EV_INT:
+			jb_int(jb, f->key, *(const int64_t *)v);
+			break;
+		case EV_UINT:
+			jb_uint(jb, f->key, *(const uint64_t *)v);
+			break;
+		case EV_BOOL:
+			jb_bool(jb, f->key, *(const int *)v);
+			break;
+		case EV_STRV:
+			jb_raw(jb, ",\"", 2);
+			jb_raw(jb, f->key, strlen(f->key));
+			jb_raw(jb, "\":[", 3);
+			for (size_t i = 0; i < l->answers.n; i++) {
+				if (i)
+					jb_raw(jb, ",", 1);
+				jb_escape(jb, l->answers.v[i], strlen(l->answers.v[i]));
+			}
+			jb_raw(jb, "]", 1);
+			break;
+		case EV_SCHEMA:
+			jb_int(jb, f->key, EV_SCHEMA_VERSION);
+			break;
+		}
+	}
+}
+
+/* Both lines of an event into out->jb and out->tb. */
+static int
+ev_format(struct mon_out *out, const struct ev_line *l, const struct ev_kind *k)
+{
+	char pid[24];
+
+	jb_begin(&out->jb);
+	ev_json(&out->jb, l, ev_common, EV_N(ev_common));
+	ev_json(&out->jb, l, k->extra, k->n_extra);
+	jb_end(&out->jb);
+
+	jb_reset(&out->tb);
+	jb_raw(&out->tb, l->level.p, l->level.n);
+	jb_raw(&out->tb, " ", 1);
+	jb_raw(&out->tb, l->msg.p, l->msg.n);
+	text_kv(&out->tb, "because", l->because.p, l->because.n);
+	text_kv(&out->tb, "blocked", l->blocked ? "true" : "false", l->blocked ? 4 : 5);
+	if (l->blocked)
+		text_kv(&out->tb, "blockedAt", l->blocked_at.p, l->blocked_at.n);
+	k->text(&out->tb, l);
+	snprintf(pid, sizeof(pid), "%" PRId64, l->pid);
+	text_kv(&out->tb, "pid", pid, strlen(pid));
+	text_kv(&out->tb, "cmd", l->cmd.p, l->cmd.n);
+	jb_raw(&out->tb, "\n", 1);
+	return out->jb.err || out->tb.err ? -ENOMEM : 0;
+}
+
+static void
+ev_text_packet(struct jbuf *tb, const struct ev_line *l)
+{
+	text_kv(tb, "ip", l->ip.p, l->ip.n);
+	text_kv(tb, "port", l->port.p, l->port.n);
+	text_kv(tb, "proto", l->proto.p, l->proto.n);
+	if (l->text_rule)
+		text_kv(tb, "rule", l->rule.p, l->rule.n);
+}
+
+static void
+ev_text_dns(struct jbuf *tb, const struct ev_line *l)
+{
+	char ttl[24];
+
+	text_kv(tb, "domains", l->domains.p, l->domains.n);
+	text_kv(tb, "qtype", l->qtype.p, l->qtype.n);
+	text_kv(tb, "rcode", l->rcode.p, l->rcode.n);
+	if (l->cname.n)
+		text_kv(tb, "cname", l->cname.p, l->cname.n);
+	if (l->text_rule)
+		text_kv(tb, "rule", l->rule.p, l->rule.n);
+	if (l->answers.n) {
+		snprintf(ttl, sizeof(ttl), "%" PRId64, l->ttl);
+		text_kv(tb, "answers", l->answers.v[0], strlen(l->answers.v[0]));
+		text_kv(tb, "ttl", ttl, strlen(ttl));
+	}
+}
+
+static void
+ev_text_http(struct jbuf *tb, const struct ev_line *l)
+{
+	char status[24];
+
+	text_kv(tb, "method", l->method.p, l->method.n);
+	text_kv(tb, "url", l->url.p, l->url.n);
+	if (l->text_rule)
+		text_kv(tb, "rule", l->rule.p, l->rule.n);
+	if (l->status) {
+		snprintf(status, sizeof(status), "%" PRId64, l->status);
+		text_kv(tb, "status", status, strlen(status));
+	}
+}
+
+static const struct ev_kind ev_packet_kind = {NULL, 0, ev_text_packet};
+static const struct ev_kind ev_dns_kind = {ev_dns, EV_N(ev_dns), ev_text_dns};
+static const struct ev_kind ev_http_kind = {ev_http, EV_N(ev_http), ev_text_http};
+
+/* The common fields of an event of a process (owner_known: its ids are known). */
+static void
+ev_owner(const struct mon_out *out, struct ev_line *l, int known, uint32_t pid, uint32_t tid,
+    uint32_t uid, uint64_t cgroup)
+{
+	l->pid = known ? (int64_t)pid : -1;
+	l->tid = known ? (int64_t)tid : -1;
+	l->uid = known ? (int64_t)uid : -1;
+	l->cgroup = known ? cgroup : out->cgroup_id;
+	l->mode = evs(mode_name(out->mode));
+}
+
+static void
+doc_fields(FILE *f, const struct ev_field *t, size_t n)
+{
+	static const char *const types[] = {
+	    [EV_STR] = "string",
+	    [EV_INT] = "number",
+	    [EV_UINT] = "number",
+	    [EV_BOOL] = "bool",
+	    [EV_STRV] = "array",
+	    [EV_SCHEMA] = "number",
+	};
+
+	fprintf(f, "| field | type | meaning |\n|---|---|---|\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "| `%s` | %s | %s |\n", t[i].key, types[t[i].type], t[i].doc);
+}
+
+int
+mon_events_doc(FILE *f, const char *what)
+{
+	if (!strcmp(what, "fields")) {
+		doc_fields(f, ev_common, EV_N(ev_common));
+	} else if (!strcmp(what, "dns-fields")) {
+		doc_fields(f, ev_dns, EV_N(ev_dns));
+	} else if (!strcmp(what, "http-fields")) {
+		doc_fields(f, ev_http, EV_N(ev_http));
+	} else if (!strcmp(what, "hooks")) {
+		fprintf(f, "| `hook` | `blockedAt` | what it sees |\n|---|---|---|\n");
+#define CGFW_HOOK_DOC(name, hook, blocked_at, doc)                                                 \
+	fprintf(f, "| `%s` | `%s` | %s |\n", hook, blocked_at, doc);
+		CGFW_HOOKS(CGFW_HOOK_DOC)
+#undef CGFW_HOOK_DOC
+	} else if (!strcmp(what, "because")) {
+		fprintf(f, "| `because` | when |\n|---|---|\n");
+#define CGFW_REASON_DOC(name, because, doc)                                                        \
+	fprintf(f, "| `%s%s` | %s |\n", because,                                                   \
+	    CGFW_R_##name == CGFW_R_ALLOW_RULE || CGFW_R_##name == CGFW_R_BLOCK_RULE ? "…" : "",   \
+	    doc);
+		CGFW_REASONS(CGFW_REASON_DOC)
+#undef CGFW_REASON_DOC
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 mon_event_format(struct mon_out *out, const void *data, size_t len)
 {
@@ -349,11 +635,12 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	const struct mon_rule *rule = NULL;
 	char ip[INET6_ADDRSTRLEN], port[8], tbuf[64], because_buf[64], pbuf[8];
 	char cmt[1024], msg[32];
-	const char *because, *blocked_at, *cmd, *level, *domains = "None";
+	const char *because, *domains = "None", *cmd;
 	const struct mon_ipdom *dom = NULL;
+	struct ev_line l = {0};
 	char *cmdline = NULL;
 	size_t cmd_len;
-	int blocked;
+	int known = e->flags & CGFW_EV_OWNER_KNOWN, learned, r;
 
 	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook >= CGFW_HOOK_MAX ||
 	    (e->verdict != CGFW_V_ALLOW && e->verdict != CGFW_V_BLOCK) || e->reason == 0 ||
@@ -368,9 +655,8 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	/* Learned addresses carry a name rule's id: their rule comes from the DNS event. */
 	if (e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE)
 		rule = mon_rule_find(out, e->rule_id);
-	blocked = e->verdict == CGFW_V_BLOCK;
-	level = blocked ? "WARN" : "INFO";
-	snprintf(msg, sizeof(msg), "PACKET %s", blocked ? "BLOCKED" : "ALLOWED");
+	l.blocked = e->verdict == CGFW_V_BLOCK;
+	snprintf(msg, sizeof(msg), "PACKET %s", l.blocked ? "BLOCKED" : "ALLOWED");
 	/* A socket refused at creation has no destination yet. */
 	ip[0] = '\0';
 	port[0] = '\0';
@@ -380,93 +666,43 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	}
 	because = mon_because(e->reason, rule ? rule->action : 0, rule ? rule->kind : NULL,
 	    because_buf, sizeof(because_buf));
-	blocked_at = !blocked                           ? ""
-	             : e->hook == CGFW_HOOK_EGRESS      ? "packet"
-	             : e->hook == CGFW_HOOK_SOCK_CREATE ? "socket"
-	             : e->hook == CGFW_HOOK_SYSCALL     ? "syscall"
-	                                                : "connect";
 	comment(out, e, rule, ip, cmt, sizeof(cmt));
 	/* The kernel stamps CLOCK_MONOTONIC. */
 	fmt_realtime((int64_t)e->ts_ns + out->realtime_offset_ns, tbuf, sizeof(tbuf));
-	if (e->family == 2 && e->reason != CGFW_R_DNS_REDIRECT)
+	if (e->family == AF_INET && e->reason != CGFW_R_DNS_REDIRECT)
 		dom = mon_ipdom_find(out, e->daddr[0]);
+	learned = dom && e->reason == CGFW_R_DNS_LEARNED;
 	if (dom) {
 		domains = dom->domains;
 		/* Admitted by DNS: say why the name was allowed, and by which rule. */
-		if (e->reason == CGFW_R_DNS_LEARNED)
+		if (learned)
 			because = dom->because;
 	}
+	cmdline = event_cmd(
+	    out, known, e->tgid, e->comm, strnlen(e->comm, sizeof(e->comm)), &cmd, &cmd_len);
 
-	cmdline = event_cmd(out, e->flags & CGFW_EV_OWNER_KNOWN, e->tgid, e->comm,
-	    strnlen(e->comm, sizeof(e->comm)), &cmd, &cmd_len);
-
-	jb_begin(&out->jb);
-	jb_str(&out->jb, "time", tbuf);
-	jb_str(&out->jb, "level", level);
-	jb_str(&out->jb, "msg", msg);
-	jb_str(&out->jb, "because", because);
-	jb_bool(&out->jb, "blocked", blocked);
-	jb_str(&out->jb, "blockedAt", blocked_at);
-	jb_str(&out->jb, "domains", domains);
-	jb_str(&out->jb, "ruleSource",
-	    rule || (dom && dom->rule[0] && e->reason == CGFW_R_DNS_LEARNED) ? because : "Default");
-	jb_str(&out->jb, "ruleSourceComment", cmt);
-	if (e->flags & CGFW_EV_OWNER_KNOWN)
-		jb_int(&out->jb, "pid", e->tgid);
-	else
-		jb_int(&out->jb, "pid", -1);
-	jb_str(&out->jb, "port", port);
-	jb_str(&out->jb, "ip", ip);
-	jb_str(&out->jb, "originalIp", ip);
-	jb_str(&out->jb, "url", "");
-	jb_strn(&out->jb, "cmd", cmd, cmd_len);
-	jb_int(&out->jb, "schema", 1);
-	jb_strn(&out->jb, "comm", e->comm, strnlen(e->comm, sizeof(e->comm)));
-	if (e->flags & CGFW_EV_OWNER_KNOWN) {
-		jb_int(&out->jb, "uid", e->uid);
-		jb_int(&out->jb, "tid", e->pid);
-		jb_uint(&out->jb, "cgroup", e->cgroup_id);
-	} else {
-		jb_int(&out->jb, "uid", -1);
-		jb_int(&out->jb, "tid", -1);
-		jb_uint(&out->jb, "cgroup", out->cgroup_id);
-	}
-	jb_str(&out->jb, "proto", proto_name(e->proto, pbuf, sizeof(pbuf)));
-	jb_str(&out->jb, "rule",
-	    rule                                     ? rule->text
-	    : dom && e->reason == CGFW_R_DNS_LEARNED ? dom->rule
-	                                             : "");
-	jb_str(&out->jb, "hook", hook_name(e->hook));
-	jb_str(&out->jb, "mode", mode_name(out->mode));
-	jb_end(&out->jb);
-
-	jb_reset(&out->tb);
-	jb_raw(&out->tb, level, strlen(level));
-	jb_raw(&out->tb, " ", 1);
-	jb_raw(&out->tb, msg, strlen(msg));
-	text_kv(&out->tb, "because", because, strlen(because));
-	text_kv(&out->tb, "blocked", blocked ? "true" : "false", blocked ? 4 : 5);
-	if (blocked)
-		text_kv(&out->tb, "blockedAt", blocked_at, strlen(blocked_at));
-	text_kv(&out->tb, "ip", ip, strlen(ip));
-	text_kv(&out->tb, "port", port, strlen(port));
-	text_kv(&out->tb, "proto", proto_name(e->proto, pbuf, sizeof(pbuf)),
-	    strlen(proto_name(e->proto, pbuf, sizeof(pbuf))));
-	if (rule)
-		text_kv(&out->tb, "rule", rule->text, strlen(rule->text));
-	{
-		char pid[16];
-
-		snprintf(
-		    pid, sizeof(pid), "%d", (e->flags & CGFW_EV_OWNER_KNOWN) ? (int)e->tgid : -1);
-		text_kv(&out->tb, "pid", pid, strlen(pid));
-	}
-	text_kv(&out->tb, "cmd", cmd, cmd_len);
-	jb_raw(&out->tb, "\n", 1);
+	l.time = evs(tbuf);
+	l.level = evs(l.blocked ? "WARN" : "INFO");
+	l.msg = evs(msg);
+	l.because = evs(because);
+	l.blocked_at = evs(l.blocked ? hooks[e->hook].blocked_at : "");
+	l.domains = evs(domains);
+	l.rule_source = evs(rule || (learned && dom->rule[0]) ? because : "Default");
+	l.comment = evs(cmt);
+	l.port = evs(port);
+	l.ip = evs(ip);
+	l.original_ip = l.ip;
+	l.url = evs("");
+	l.cmd = (struct ev_str){cmd, cmd_len};
+	l.comm = (struct ev_str){e->comm, strnlen(e->comm, sizeof(e->comm))};
+	ev_owner(out, &l, known, e->tgid, e->pid, e->uid, e->cgroup_id);
+	l.proto = evs(proto_name(e->proto, pbuf, sizeof(pbuf)));
+	l.rule = evs(rule ? rule->text : learned ? dom->rule : "");
+	l.text_rule = rule != NULL;
+	l.hook = evs(hook_name(e->hook));
+	r = ev_format(out, &l, &ev_packet_kind);
 	free(cmdline);
-	if (out->jb.err || out->tb.err)
-		return -ENOMEM;
-	return 0;
+	return r;
 }
 
 static int
@@ -834,16 +1070,13 @@ dns_comment(const Cgfw__DnsEvent *ev, const char *alias, char *src, size_t src_l
 int
 mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 {
-	char tbuf[64], cmt[1024 + 4096], pid[16], ttl[16], src[64];
+	char tbuf[64], cmt[1024 + 4096], src[64];
 	const char *failed = upstream_failure_text(ev->upstream_failure);
-	const char *level = ev->blocked || failed ? "WARN" : "INFO";
-	const char *msg = ev->blocked ? "DNS BLOCKED"
-	                  : failed    ? "DNS UPSTREAM FAILED"
-	                              : "DNS ALLOWED";
-	const char *because = failed ? ev->upstream_failure : ev->because;
 	const char *cmd, *alias = dns_blocked_alias(ev);
+	struct ev_line l = {0};
 	char *cmdline = NULL;
 	size_t cmd_len;
+	int r;
 
 	fmt_realtime((int64_t)ev->time_ns, tbuf, sizeof(tbuf));
 	dns_comment(ev, alias, src, sizeof(src), cmt, sizeof(cmt));
@@ -855,71 +1088,36 @@ mon_dns_event_format(struct mon_out *out, const Cgfw__DnsEvent *ev)
 	cmdline =
 	    event_cmd(out, ev->owner_known, ev->pid, ev->comm, strlen(ev->comm), &cmd, &cmd_len);
 
-	jb_begin(&out->jb);
-	jb_str(&out->jb, "time", tbuf);
-	jb_str(&out->jb, "level", level);
-	jb_str(&out->jb, "msg", msg);
-	jb_str(&out->jb, "because", because);
-	jb_bool(&out->jb, "blocked", ev->blocked);
-	jb_str(&out->jb, "blockedAt", ev->blocked ? "dns" : "");
-	jb_str(&out->jb, "domains", ev->qname);
-	jb_str(&out->jb, "ruleSource", src);
-	jb_str(&out->jb, "ruleSourceComment", cmt);
-	jb_int(&out->jb, "pid", ev->owner_known ? (int64_t)ev->pid : -1);
-	jb_str(&out->jb, "port", "53");
-	jb_str(&out->jb, "ip", "");
-	jb_str(&out->jb, "originalIp", ev->owner_known ? ev->server : "unknown");
-	jb_str(&out->jb, "url", "");
-	jb_strn(&out->jb, "cmd", cmd, cmd_len);
-	jb_int(&out->jb, "schema", 1);
-	jb_str(&out->jb, "comm", ev->comm);
-	jb_int(&out->jb, "uid", ev->owner_known ? (int64_t)ev->uid : -1);
-	jb_int(&out->jb, "tid", ev->owner_known ? (int64_t)ev->tid : -1);
-	jb_uint(&out->jb, "cgroup", ev->owner_known ? ev->cgroup : out->cgroup_id);
-	jb_str(&out->jb, "proto", ev->proto);
-	jb_str(&out->jb, "rule", ev->rule);
-	jb_str(&out->jb, "hook", "dns");
-	jb_str(&out->jb, "mode", mode_name(out->mode));
-	jb_str(&out->jb, "qtype", ev->qtype);
-	jb_str(&out->jb, "rcode", ev->rcode);
-	jb_str(&out->jb, "cname", alias);
-	jb_raw(&out->jb, ",\"answers\":[", 12);
-	for (size_t i = 0; i < ev->n_ips; i++) {
-		if (i)
-			jb_raw(&out->jb, ",", 1);
-		jb_escape(&out->jb, ev->ips[i], strlen(ev->ips[i]));
-	}
-	jb_raw(&out->jb, "]", 1);
-	jb_bool(&out->jb, "admitted", ev->admitted);
-	jb_int(&out->jb, "ttl", ev->ttl);
-	jb_end(&out->jb);
-
-	jb_reset(&out->tb);
-	jb_raw(&out->tb, level, strlen(level));
-	jb_raw(&out->tb, " ", 1);
-	jb_raw(&out->tb, msg, strlen(msg));
-	text_kv(&out->tb, "because", because, strlen(because));
-	text_kv(&out->tb, "blocked", ev->blocked ? "true" : "false", ev->blocked ? 4 : 5);
-	if (ev->blocked)
-		text_kv(&out->tb, "blockedAt", "dns", 3);
-	text_kv(&out->tb, "domains", ev->qname, strlen(ev->qname));
-	text_kv(&out->tb, "qtype", ev->qtype, strlen(ev->qtype));
-	text_kv(&out->tb, "rcode", ev->rcode, strlen(ev->rcode));
-	if (alias[0])
-		text_kv(&out->tb, "cname", alias, strlen(alias));
-	if (ev->rule[0])
-		text_kv(&out->tb, "rule", ev->rule, strlen(ev->rule));
-	if (ev->n_ips) {
-		snprintf(ttl, sizeof(ttl), "%u", ev->ttl);
-		text_kv(&out->tb, "answers", ev->ips[0], strlen(ev->ips[0]));
-		text_kv(&out->tb, "ttl", ttl, strlen(ttl));
-	}
-	snprintf(pid, sizeof(pid), "%d", ev->owner_known ? (int)ev->pid : -1);
-	text_kv(&out->tb, "pid", pid, strlen(pid));
-	text_kv(&out->tb, "cmd", cmd, cmd_len);
-	jb_raw(&out->tb, "\n", 1);
+	l.time = evs(tbuf);
+	l.level = evs(ev->blocked || failed ? "WARN" : "INFO");
+	l.msg = evs(ev->blocked ? "DNS BLOCKED" : failed ? "DNS UPSTREAM FAILED" : "DNS ALLOWED");
+	l.because = evs(failed ? ev->upstream_failure : ev->because);
+	l.blocked = ev->blocked;
+	l.blocked_at = evs(ev->blocked ? "dns" : "");
+	l.domains = evs(ev->qname);
+	l.rule_source = evs(src);
+	l.comment = evs(cmt);
+	l.port = evs("53");
+	l.ip = evs("");
+	l.original_ip = evs(ev->owner_known ? ev->server : "unknown");
+	l.url = evs("");
+	l.cmd = (struct ev_str){cmd, cmd_len};
+	l.comm = evs(ev->comm);
+	ev_owner(out, &l, ev->owner_known, ev->pid, ev->tid, ev->uid, ev->cgroup);
+	l.proto = evs(ev->proto);
+	l.rule = evs(ev->rule);
+	l.text_rule = ev->rule[0] != '\0';
+	l.hook = evs("dns");
+	l.qtype = evs(ev->qtype);
+	l.rcode = evs(ev->rcode);
+	l.cname = evs(alias);
+	l.answers.v = ev->ips;
+	l.answers.n = ev->n_ips;
+	l.admitted = ev->admitted;
+	l.ttl = ev->ttl;
+	r = ev_format(out, &l, &ev_dns_kind);
 	free(cmdline);
-	return out->jb.err || out->tb.err ? -ENOMEM : 0;
+	return r;
 }
 
 int
@@ -963,12 +1161,12 @@ http_event_valid(const Cgfw__HttpEvent *ev)
 int
 mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev)
 {
-	char tbuf[64], cmt[1024 + 4096], port[16], status[16];
-	const char *level = ev->blocked ? "WARN" : "INFO";
-	const char *msg = ev->blocked ? "HTTP BLOCKED" : "HTTP ALLOWED";
+	char tbuf[64], cmt[1024 + 4096], port[16];
 	const char *src, *cmd;
+	struct ev_line l = {0};
 	char *cmdline;
 	size_t cmd_len;
+	int r;
 
 	fmt_realtime((int64_t)ev->time_ns, tbuf, sizeof(tbuf));
 	if (ev->rule[0]) {
@@ -983,57 +1181,31 @@ mon_http_event_format(struct mon_out *out, const Cgfw__HttpEvent *ev)
 	cmdline =
 	    event_cmd(out, ev->owner_known, ev->pid, ev->comm, strlen(ev->comm), &cmd, &cmd_len);
 
-	jb_begin(&out->jb);
-	jb_str(&out->jb, "time", tbuf);
-	jb_str(&out->jb, "level", level);
-	jb_str(&out->jb, "msg", msg);
-	jb_str(&out->jb, "because", ev->because);
-	jb_bool(&out->jb, "blocked", ev->blocked);
-	jb_str(&out->jb, "blockedAt", ev->blocked ? "http" : "");
-	jb_str(&out->jb, "domains", ev->host);
-	jb_str(&out->jb, "ruleSource", src);
-	jb_str(&out->jb, "ruleSourceComment", cmt);
-	jb_int(&out->jb, "pid", ev->owner_known ? (int64_t)ev->pid : -1);
-	jb_str(&out->jb, "port", port);
-	jb_str(&out->jb, "ip", ev->ip);
-	jb_str(&out->jb, "originalIp", ev->ip);
-	jb_str(&out->jb, "url", ev->url);
-	jb_strn(&out->jb, "cmd", cmd, cmd_len);
-	jb_int(&out->jb, "schema", 1);
-	jb_str(&out->jb, "comm", ev->comm);
-	jb_int(&out->jb, "uid", ev->owner_known ? (int64_t)ev->uid : -1);
-	jb_int(&out->jb, "tid", ev->owner_known ? (int64_t)ev->tid : -1);
-	jb_uint(&out->jb, "cgroup", ev->owner_known ? ev->cgroup : out->cgroup_id);
-	jb_str(&out->jb, "proto", "tcp");
-	jb_str(&out->jb, "rule", ev->rule);
-	jb_str(&out->jb, "hook", "http");
-	jb_str(&out->jb, "mode", mode_name(out->mode));
-	jb_str(&out->jb, "method", ev->method);
-	jb_int(&out->jb, "status", ev->status);
-	jb_end(&out->jb);
-
-	jb_reset(&out->tb);
-	jb_raw(&out->tb, level, strlen(level));
-	jb_raw(&out->tb, " ", 1);
-	jb_raw(&out->tb, msg, strlen(msg));
-	text_kv(&out->tb, "because", ev->because, strlen(ev->because));
-	text_kv(&out->tb, "blocked", ev->blocked ? "true" : "false", ev->blocked ? 4 : 5);
-	if (ev->blocked)
-		text_kv(&out->tb, "blockedAt", "http", 4);
-	text_kv(&out->tb, "method", ev->method, strlen(ev->method));
-	text_kv(&out->tb, "url", ev->url, strlen(ev->url));
-	if (ev->rule[0])
-		text_kv(&out->tb, "rule", ev->rule, strlen(ev->rule));
-	if (ev->status) {
-		snprintf(status, sizeof(status), "%u", ev->status);
-		text_kv(&out->tb, "status", status, strlen(status));
-	}
-	snprintf(port, sizeof(port), "%d", ev->owner_known ? (int)ev->pid : -1);
-	text_kv(&out->tb, "pid", port, strlen(port));
-	text_kv(&out->tb, "cmd", cmd, cmd_len);
-	jb_raw(&out->tb, "\n", 1);
+	l.time = evs(tbuf);
+	l.level = evs(ev->blocked ? "WARN" : "INFO");
+	l.msg = evs(ev->blocked ? "HTTP BLOCKED" : "HTTP ALLOWED");
+	l.because = evs(ev->because);
+	l.blocked = ev->blocked;
+	l.blocked_at = evs(ev->blocked ? "http" : "");
+	l.domains = evs(ev->host);
+	l.rule_source = evs(src);
+	l.comment = evs(cmt);
+	l.port = evs(port);
+	l.ip = evs(ev->ip);
+	l.original_ip = l.ip;
+	l.url = evs(ev->url);
+	l.cmd = (struct ev_str){cmd, cmd_len};
+	l.comm = evs(ev->comm);
+	ev_owner(out, &l, ev->owner_known, ev->pid, ev->tid, ev->uid, ev->cgroup);
+	l.proto = evs("tcp");
+	l.rule = evs(ev->rule);
+	l.text_rule = ev->rule[0] != '\0';
+	l.hook = evs("http");
+	l.method = evs(ev->method);
+	l.status = ev->status;
+	r = ev_format(out, &l, &ev_http_kind);
 	free(cmdline);
-	return out->jb.err || out->tb.err ? -ENOMEM : 0;
+	return r;
 }
 
 int
@@ -1154,11 +1326,11 @@ mon_seccomp_emit(struct mon_out *out, uint32_t tid, int nr, const uint64_t *args
 	}
 	e.hook = CGFW_HOOK_SOCK_CREATE;
 	/* socket(AF_INET, SOCK_PACKET) is the old spelling of AF_PACKET. */
-	if ((type & 0xf) == SOCK_PACKET)
+	if ((type & SOCK_TYPE_MASK) == SOCK_PACKET)
 		family = AF_PACKET;
 	e.family = args[0] > 0xff ? 0xff : (uint8_t)family;
 	if (family == AF_PACKET ||
-	    ((family == AF_INET || family == AF_INET6) && (type & 0xf) == SOCK_RAW)) {
+	    ((family == AF_INET || family == AF_INET6) && (type & SOCK_TYPE_MASK) == SOCK_RAW)) {
 		e.reason = CGFW_R_RAW_SOCKET;
 		e.proto = family == AF_PACKET ? 0 : (uint8_t)args[2];
 	} else {

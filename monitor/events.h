@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bpf/egress.h"
 #include "bpf/exec.h"
@@ -115,5 +116,11 @@ char *mon_cmdline(const char *proc_root, uint32_t pid, size_t *ret_len);
 /* The argv captured at exec, else /proc/PID/cmdline, else NULL.  Caller frees. */
 char *mon_command(const struct mon_out *out, uint32_t pid, size_t *ret_len);
 const char *mon_because(int reason, int action, const char *kind, char *buf, size_t len);
+/*
+ * A table of docs/events.md, from the tables the lines are written from:
+ * "fields" (every event's), "dns-fields", "http-fields" (their extras),
+ * "hooks", "because" (a packet event's).  -EINVAL for another name.
+ */
+int mon_events_doc(FILE *f, const char *what);
 
 #endif

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * cgfw-monitor: reads the BPF ring buffer and writes the event stream.
+ * cgfw-monitor: reads the BPF ring buffer and writes the event stream: the
+ * kernel's packet and exec records, the DNS proxy's DNS events, the HTTP
+ * proxy's HTTP events, the loader's notices and refused syscalls.
  *
  * Trusts: the loader (over fd 3) for its configuration and fds, each checked.
- * Receives: HELLO, CONFIG, RULEs, FDS (ring buffer, read-only stats map, log
- * file, argv map, the proxies' event channels), COMMIT, NOTICEs, REFUSED
- * syscalls of the command (the loader answered them; this reports them),
- * CHANNELs of restarted proxies, SHUTDOWN (mon_from_loader[]).  Untrusted
- * input: ring-buffer records, the proxies' events and their counts of
- * events they dropped while this process did not read, and
- * /proc/PID/{cmdline,status} of the workload.  Sandbox: seccomp, base set
- * plus openat (for /proc), bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds
- * and ftruncate (to take back a partial JSON line).
+ * Receives (lib/protocol.def, mon_from_loader): HELLO, CONFIG, RULES, FDS
+ * (ring buffer, read-only stats map, log file, argv map, the proxies' event
+ * channels), COMMIT, NOTICEs, REFUSED syscalls of the command (the loader
+ * answered them; this reports them), CHANNELs of restarted proxies, SHUTDOWN.
+ * Untrusted input: ring-buffer records, the proxies' DNS and HTTP events and
+ * their counts of events they dropped while this process did not read
+ * (mon_from_dns, mon_from_http), and /proc/PID/{cmdline,status} of the
+ * workload.  Sandbox: seccomp, base set plus openat (for /proc),
+ * bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds and ftruncate (to take
+ * back a partial JSON line).  Its life is lib/worker.c's; main() is main.c.
  *
  * Loss is on the record: every 200 ms the kernel's count of ring-buffer drops
  * is read, and drops, like lines the log would not take (a full disk), become
@@ -33,13 +36,12 @@
 #include <uv.h>
 
 #include "lib/bpfmap.h"
-#include "lib/ipc.h"
+#include "lib/ipc_send.h"
 #include "lib/log.h"
-#include "lib/proc.h"
-#include "lib/sandbox.h"
+#include "lib/worker.h"
 #include "events.h"
+#include "monitor.h"
 
-#define MON_MAX_RULES    (1U << 24)
 /* How often the kernel's count of ring-buffer drops is read. */
 #define MON_LOST_POLL_MS 200
 
@@ -49,18 +51,19 @@ struct mon_chan {
 	int next_fd; /* a restarted proxy's channel, once the old handle is closed */
 	struct ipc_peer ipc;
 	uv_poll_t poll;
-	const struct ipc_rule *table;
+	const struct ipc_handlers *table;
 	struct mon *m;
 };
 
 enum { MON_CHAN_DNS, MON_CHAN_HTTP, MON_N_CHANS };
 
 struct mon {
+	struct worker_rt *rt;
 	struct ipc_peer loader;
 	struct mon_out out;
 	int debug;
 	uint32_t n_rules_expected;
-	int have_config;
+	size_t rules_cap; /* out.rules grows as rules arrive, never by announcement */
 	int have_fds;
 	int committed;
 	int stopping;
@@ -70,21 +73,11 @@ struct mon {
 	struct mon_chan chans[MON_N_CHANS]; /* events from the proxies */
 	struct ring_buffer *rb;
 	uv_loop_t loop;
-	uv_poll_t ipc_poll;
 	uv_poll_t rb_poll;
 	uv_timer_t lost_timer;
 	uint64_t ring_lost_seen; /* the kernel's count at the last look */
 	int warned_write;        /* the current run of write failures is said */
-	uv_signal_t sigterm;
-	uv_signal_t sigint;
 };
-
-static int
-mon_on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
-{
-	(void)ctx;
-	return ipc_check_hello(p, env->loader_mon_hello, CGFW__ROLE__ROLE_LOADER);
-}
 
 static int
 mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -92,23 +85,14 @@ mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct mon *m = ctx;
 	const Cgfw__MonConfigBegin *c = env->loader_mon_config;
 
-	if (!(p->once_seen & 1))
-		return ipc_violation(p, "config before hello");
-	if (c->mode < CGFW__MODE__MODE_LOG_ONLY || c->mode > CGFW__MODE__MODE_BLOCK_LIST)
-		return ipc_violation(p, "config: mode %d", (int)c->mode);
-	if (c->n_rules > MON_MAX_RULES)
-		return ipc_violation(p, "config: %u rules", c->n_rules);
+	(void)p;
 	m->out.mode = c->mode;
 	m->debug = c->debug;
 	m->out.debug = c->debug;
 	m->out.cgroup_id = c->target_cgroup_id;
 	m->n_rules_expected = c->n_rules;
-	m->out.rules = calloc(c->n_rules ? c->n_rules : 1, sizeof(*m->out.rules));
-	if (!m->out.rules)
-		fatal("calloc");
 	m->out.json_fd = c->json_to_stdout ? STDOUT_FILENO : -1;
 	m->out.json_name = c->json_to_stdout ? "stdout" : "log file";
-	m->have_config = 1;
 	return 0;
 }
 
@@ -119,13 +103,17 @@ mon_on_rule(struct mon *m, struct ipc_peer *p, const Cgfw__MonRule *r)
 
 	if (m->out.n_rules >= m->n_rules_expected)
 		return ipc_violation(p, "more rules than the %u announced", m->n_rules_expected);
-	if (r->id == 0 || (m->out.n_rules && r->id <= m->out.rules[m->out.n_rules - 1].id))
+	if (m->out.n_rules && r->id <= m->out.rules[m->out.n_rules - 1].id)
 		return ipc_violation(p, "rule id %u out of order", r->id);
-	if (r->action != CGFW__ACTION__ACTION_ALLOW && r->action != CGFW__ACTION__ACTION_BLOCK)
-		return ipc_violation(p, "rule %u: action %d", r->id, (int)r->action);
-	if (strlen(r->text) == 0 || strlen(r->text) > 4096 || strlen(r->origin) > 4096 ||
-	    strlen(r->kind) > 32)
-		return ipc_violation(p, "rule %u: bad text, origin or kind length", r->id);
+	if (m->out.n_rules == m->rules_cap) {
+		size_t cap = m->rules_cap ? m->rules_cap * 2 : 1024;
+		struct mon_rule *v = reallocarray(m->out.rules, cap, sizeof(*v));
+
+		if (!v)
+			fatal("reallocarray");
+		m->out.rules = v;
+		m->rules_cap = cap;
+	}
 	mr = &m->out.rules[m->out.n_rules];
 	mr->id = r->id;
 	mr->action = r->action;
@@ -138,17 +126,13 @@ mon_on_rule(struct mon *m, struct ipc_peer *p, const Cgfw__MonRule *r)
 	return 0;
 }
 
-/* A batch of IP and CIDR rules: each checked as if it came alone. */
+/* A batch of IP and CIDR rules (check_mon_rules() saw each): ids in order, as announced. */
 static int
 mon_on_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct mon *m = ctx;
 	const Cgfw__MonRules *b = env->loader_mon_rules;
 
-	if (!m->have_config || m->committed)
-		return ipc_violation(p, "rules outside config");
-	if (b->n_rules == 0)
-		return ipc_violation(p, "an empty batch of rules");
 	for (size_t i = 0; i < b->n_rules; i++) {
 		int r = mon_on_rule(m, p, b->rules[i]);
 
@@ -158,29 +142,10 @@ mon_on_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
-static const struct bpfmap_spec ring_spec = {
-    .name = "cgfw_events",
-    .type = BPF_MAP_TYPE_RINGBUF,
-    .max_entries = CGFW_EVENTS_BYTES,
-};
-
-static const struct bpfmap_spec stats_spec = {
-    .name = "cgfw_stats",
-    .type = BPF_MAP_TYPE_PERCPU_ARRAY,
-    .key_size = sizeof(__u32),
-    .value_size = sizeof(__u64),
-    .max_entries = CGFW_STAT_MAX,
-};
-
-static const struct bpfmap_spec argv_spec = {
-    .name = "cgfw_argv",
-    .type = BPF_MAP_TYPE_LRU_HASH,
-    .key_size = sizeof(__u32),
-    .value_size = sizeof(struct cgfw_argv),
-    .max_entries = CGFW_ARGV_ENTRIES,
-};
-
-/* Ring buffer, stats map, [log file], DNS events: each kind once, checked. */
+/*
+ * Ring buffer, stats map, [log file], the proxies' events, argv map: the
+ * table let each kind through once; each is checked for what it is.
+ */
 static int
 mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
@@ -188,10 +153,6 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	const Cgfw__Fds *f = env->loader_mon_fds;
 	struct stat st;
 
-	if (!m->have_config)
-		return ipc_violation(p, "fds before config");
-	if (f->n_kinds != p->n_fds || f->n_kinds < 5 || f->n_kinds > 6)
-		return ipc_violation(p, "fds: %zu kinds, %zu fds", f->n_kinds, p->n_fds);
 	for (size_t i = 0; i < f->n_kinds; i++) {
 		int *slot;
 
@@ -227,11 +188,11 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 ||
 	    (m->log_fd < 0) != (m->out.json_fd == STDOUT_FILENO))
 		return ipc_violation(p, "fds: missing ones for this config");
-	if (bpfmap_verify(m->ring_fd, &ring_spec) < 0)
+	if (bpfmap_verify(m->ring_fd, CGFW_MAP_EVENTS) < 0)
 		return ipc_violation(p, "fds: the ring buffer is not cgfw_events");
-	if (bpfmap_verify(m->stats_fd, &stats_spec) < 0)
+	if (bpfmap_verify(m->stats_fd, CGFW_MAP_STATS) < 0)
 		return ipc_violation(p, "fds: the stats map is not cgfw_stats");
-	if (bpfmap_verify(m->out.argv_fd, &argv_spec) < 0)
+	if (bpfmap_verify(m->out.argv_fd, CGFW_MAP_ARGV) < 0)
 		return ipc_violation(p, "fds: the argv map is not cgfw_argv");
 	for (int i = 0; i < MON_N_CHANS; i++)
 		if (ipc_check_socket(m->chans[i].fd, AF_UNIX, SOCK_SEQPACKET) < 0)
@@ -252,24 +213,21 @@ mon_on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct mon *m = ctx;
 
 	(void)env;
-	if (!m->have_config || !m->have_fds || m->out.n_rules != m->n_rules_expected)
+	if (!m->have_fds || m->out.n_rules != m->n_rules_expected)
 		return ipc_violation(p, "commit of an incomplete config (%zu of %u rules)",
 		    m->out.n_rules, m->n_rules_expected);
 	m->committed = 1;
 	return 0;
 }
 
-static void mon_stop(struct mon *m);
-
 static int
 mon_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct mon *m = ctx;
 
+	(void)p;
 	(void)env;
-	if (!m->committed)
-		return ipc_violation(p, "shutdown before commit");
-	mon_stop(m);
+	worker_stop(m->rt);
 	return 0;
 }
 
@@ -299,8 +257,6 @@ mon_on_notice(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct mon *m = ctx;
 	int r;
 
-	if (!m->committed)
-		return ipc_violation(p, "notice before commit");
 	r = mon_notice_emit(&m->out, env->loader_mon_notice);
 	if (r == -EINVAL)
 		return ipc_violation(p, "notice: a field is out of range");
@@ -343,13 +299,7 @@ mon_on_channel(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct mon_chan *ch;
 	struct stat st;
 
-	if (!m->committed)
-		return ipc_violation(p, "channel before commit");
-	if (f->n_kinds != 1 || p->n_fds != 1 ||
-	    (f->kinds[0] != CGFW__FD_KIND__FD_DNS_EVENTS &&
-	        f->kinds[0] != CGFW__FD_KIND__FD_HTTP_EVENTS))
-		return ipc_violation(p, "channel: %zu kinds, %zu fds", f->n_kinds, p->n_fds);
-	/* fstat: the sandbox has no getsockopt(); the kind was checked by the loader. */
+	/* One fd, DNS_EVENTS or HTTP_EVENTS (the table).  fstat: the sandbox has no getsockopt(); the kind was checked by the loader. */
 	if (fstat(p->fds[0], &st) < 0 || !S_ISSOCK(st.st_mode))
 		return ipc_violation(p, "channel: not a socket");
 	ch = &m->chans[f->kinds[0] == CGFW__FD_KIND__FD_DNS_EVENTS ? MON_CHAN_DNS : MON_CHAN_HTTP];
@@ -376,51 +326,36 @@ mon_on_refused(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct mon *m = ctx;
 	const Cgfw__Refused *rf = env->loader_mon_refused;
+	Cgfw__Reported rep = CGFW__REPORTED__INIT;
 	int r;
 
-	if (!m->committed)
-		return ipc_violation(p, "refused before commit");
-	if (rf->n_args != 3 || rf->tid == 0)
-		return ipc_violation(p, "refused: %zu arguments, tid %u", rf->n_args, rf->tid);
 	r = mon_seccomp_emit(&m->out, rf->tid, rf->nr, rf->args);
 	if (r == -EINVAL)
 		return ipc_violation(
 		    p, "refused: syscall %d is none the filter hands over", rf->nr);
 	mon_write_failed(m, r);
-	{
-		Cgfw__Envelope e = CGFW__ENVELOPE__INIT;
-		Cgfw__Reported rep = CGFW__REPORTED__INIT;
-
-		rep.id = rf->id;
-		e.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_REPORTED;
-		e.mon_loader_reported = &rep;
-		r = ipc_send(&m->loader, &e, NULL, 0);
-		if (r < 0)
-			log_warn_r(r, "cannot tell the loader an event was written");
-	}
+	rep.id = rf->id;
+	r = ipc_send_mon_loader_reported(&m->loader, &rep);
+	if (r < 0)
+		log_warn_r(r, "cannot tell the loader an event was written");
 	return 0;
 }
 
-/* What the loader may send the monitor.  Anything else kills the link. */
-static const struct ipc_rule mon_from_loader[] = {
-    {CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, mon_on_hello},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_CONFIG, IPC_ONCE, mon_on_config},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_RULES, 0, mon_on_rules},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, mon_on_fds},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, mon_on_commit},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN, IPC_ONCE, mon_on_shutdown},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_NOTICE, 0, mon_on_notice},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_REFUSED, 0, mon_on_refused},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_CHANNEL, 0, mon_on_channel},
-    {0, 0, NULL},
+/* The loader's messages (HELLO is the table's alone; lib/protocol.def). */
+const struct ipc_handlers mon_from_loader = {
+    .chan = IPC_CH_LOADER_MON,
+    .on =
+        {
+            [IPC_M_LOADER_MON_CONFIG] = mon_on_config,
+            [IPC_M_LOADER_MON_RULES] = mon_on_rules,
+            [IPC_M_LOADER_MON_FDS] = mon_on_fds,
+            [IPC_M_LOADER_MON_COMMIT] = mon_on_commit,
+            [IPC_M_LOADER_MON_NOTICE] = mon_on_notice,
+            [IPC_M_LOADER_MON_REFUSED] = mon_on_refused,
+            [IPC_M_LOADER_MON_CHANNEL] = mon_on_channel,
+            [IPC_M_LOADER_MON_SHUTDOWN] = mon_on_shutdown,
+        },
 };
-
-static int
-mon_on_dns_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
-{
-	(void)ctx;
-	return ipc_check_hello(p, env->dns_mon_hello, CGFW__ROLE__ROLE_DNSPROXY);
-}
 
 static int
 mon_on_dns_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -428,8 +363,6 @@ mon_on_dns_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct mon *m = ctx;
 	int r;
 
-	if (!(p->once_seen & 1))
-		return ipc_violation(p, "event before hello");
 	r = mon_dns_event_emit(&m->out, env->dns_mon_event);
 	if (r == -EINVAL)
 		return ipc_violation(p, "dns event: a field is out of range");
@@ -443,10 +376,7 @@ mon_on_lost(struct mon *m, struct ipc_peer *p, const Cgfw__EventsLost *l, enum m
 {
 	int r;
 
-	if (!(p->once_seen & 1))
-		return ipc_violation(p, "events lost before hello");
-	if (l->count == 0)
-		return ipc_violation(p, "events lost: a count of 0");
+	(void)p;
 	r = mon_proxy_lost_emit(&m->out, l->count, kind);
 	mon_write_failed(m, r);
 	return 0;
@@ -458,20 +388,15 @@ mon_on_dns_lost(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return mon_on_lost(ctx, p, env->dns_mon_lost, MON_LOST_DNSQ);
 }
 
-/* What the DNS proxy may send the monitor.  Anything else closes the channel. */
-static const struct ipc_rule mon_from_dns[] = {
-    {CGFW__ENVELOPE__BODY_DNS_MON_HELLO, IPC_ONCE, mon_on_dns_hello},
-    {CGFW__ENVELOPE__BODY_DNS_MON_EVENT, 0, mon_on_dns_event},
-    {CGFW__ENVELOPE__BODY_DNS_MON_LOST, 0, mon_on_dns_lost},
-    {0, 0, NULL},
+/* The DNS proxy's messages.  A violation closes the channel. */
+const struct ipc_handlers mon_from_dns = {
+    .chan = IPC_CH_DNS_MON,
+    .on =
+        {
+            [IPC_M_DNS_MON_EVENT] = mon_on_dns_event,
+            [IPC_M_DNS_MON_LOST] = mon_on_dns_lost,
+        },
 };
-
-static int
-mon_on_http_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
-{
-	(void)ctx;
-	return ipc_check_hello(p, env->http_mon_hello, CGFW__ROLE__ROLE_HTTPPROXY);
-}
 
 static int
 mon_on_http_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
@@ -479,8 +404,6 @@ mon_on_http_event(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	struct mon *m = ctx;
 	int r;
 
-	if (!(p->once_seen & 1))
-		return ipc_violation(p, "event before hello");
 	r = mon_http_event_emit(&m->out, env->http_mon_event);
 	if (r == -EINVAL)
 		return ipc_violation(p, "http event: a field is out of range");
@@ -494,12 +417,14 @@ mon_on_http_lost(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return mon_on_lost(ctx, p, env->http_mon_lost, MON_LOST_HTTPQ);
 }
 
-/* What the HTTP proxy may send the monitor.  Anything else closes the channel. */
-static const struct ipc_rule mon_from_http[] = {
-    {CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, IPC_ONCE, mon_on_http_hello},
-    {CGFW__ENVELOPE__BODY_HTTP_MON_EVENT, 0, mon_on_http_event},
-    {CGFW__ENVELOPE__BODY_HTTP_MON_LOST, 0, mon_on_http_lost},
-    {0, 0, NULL},
+/* The HTTP proxy's messages.  A violation closes the channel. */
+const struct ipc_handlers mon_from_http = {
+    .chan = IPC_CH_HTTP_MON,
+    .on =
+        {
+            [IPC_M_HTTP_MON_EVENT] = mon_on_http_event,
+            [IPC_M_HTTP_MON_LOST] = mon_on_http_lost,
+        },
 };
 
 static void
@@ -597,7 +522,6 @@ lost_timer_cb(uv_timer_t *h)
 static void
 mon_send_stats(struct mon *m)
 {
-	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__MonStats st = CGFW__MON_STATS__INIT;
 	int r;
 
@@ -617,9 +541,7 @@ mon_send_stats(struct mon *m)
 	if (mon_lost_sum(&m->out, 1))
 		log_warnx("%llu of them are in no EVENTS LOST line: the %s could not be written",
 		    (unsigned long long)mon_lost_sum(&m->out, 1), m->out.json_name);
-	env.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_STATS;
-	env.mon_loader_stats = &st;
-	r = ipc_send(&m->loader, &env, NULL, 0);
+	r = ipc_send_mon_loader_stats(&m->loader, &st);
 	if (r < 0)
 		log_warn_r(r, "cannot report stats to the loader");
 }
@@ -630,10 +552,12 @@ close_cb(uv_handle_t *h)
 	(void)h;
 }
 
-/* Drain what the kernel queued, report, and let the loop run dry. */
+/* Drain what the kernel queued, report, and let the loop run dry (worker_stop()). */
 static void
-mon_stop(struct mon *m)
+mon_stop(void *ctx)
 {
+	struct mon *m = ctx;
+
 	if (m->stopping)
 		return;
 	m->stopping = 1;
@@ -647,13 +571,10 @@ mon_stop(struct mon *m)
 		for (int i = 0; i < MON_N_CHANS; i++)
 			if (!uv_is_closing((uv_handle_t *)&m->chans[i].poll))
 				uv_close((uv_handle_t *)&m->chans[i].poll, close_cb);
-	uv_close((uv_handle_t *)&m->ipc_poll, close_cb);
 	if (uv_is_active((uv_handle_t *)&m->rb_poll) || m->rb) {
 		uv_close((uv_handle_t *)&m->rb_poll, close_cb);
 		uv_close((uv_handle_t *)&m->lost_timer, close_cb);
 	}
-	uv_close((uv_handle_t *)&m->sigterm, close_cb);
-	uv_close((uv_handle_t *)&m->sigint, close_cb);
 }
 
 static void
@@ -670,54 +591,24 @@ rb_cb(uv_poll_t *h, int status, int events)
 }
 
 static void
-ipc_cb(uv_poll_t *h, int status, int events)
+mon_init(void *ctx, struct worker_rt *rt)
 {
-	struct mon *m = h->data;
-	int r;
-
-	(void)events;
-	if (status < 0)
-		return;
-	r = ipc_drain(&m->loader, mon_from_loader, m, &m->stopping);
-	if (r == -EPIPE)
-		/* The loader is gone: report what is queued and leave. */
-		mon_stop(m);
-	else if (r < 0)
-		fatalx("loader link: %s", r == -EPROTO ? m->loader.violation : strerror(-r));
-}
-
-static void
-sig_cb(uv_signal_t *h, int signum)
-{
-	(void)signum;
-	mon_stop(h->data);
-}
-
-/* HELLO, CONFIG, RULEs, FDS, COMMIT: bounded in time, in order. */
-static void
-mon_handshake(struct mon *m)
-{
-	proc_worker_handshake(&m->loader, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO,
-	    CGFW__ROLE__ROLE_MONITOR, mon_from_loader, m, &m->committed);
-}
-
-static void
-mon_init(struct mon *m, int argc, char *argv[])
-{
+	struct mon *m = ctx;
 	struct timespec mono, real;
 
-	(void)argv;
-	log_init("cgfw-monitor", 0);
-	if (argc != 1)
-		fatalx("takes no arguments; it is started by cgfw-loader");
-	ipc_peer_init(&m->loader, CGFW_FD_IPC, "loader");
+	m->rt = rt;
+	rt->loop = &m->loop;
+	rt->loader = &m->loader;
+	rt->ctx = m;
+	ipc_peer_init(&m->loader, -1, "loader");
 	m->ring_fd = m->stats_fd = m->log_fd = m->out.argv_fd = -1;
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		m->chans[i].fd = m->chans[i].next_fd = -1;
 		m->chans[i].m = m;
+		ipc_peer_init(&m->chans[i].ipc, -1, i == MON_CHAN_DNS ? "dnsproxy" : "httpproxy");
 	}
-	m->chans[MON_CHAN_DNS].table = mon_from_dns;
-	m->chans[MON_CHAN_HTTP].table = mon_from_http;
+	m->chans[MON_CHAN_DNS].table = &mon_from_dns;
+	m->chans[MON_CHAN_HTTP].table = &mon_from_http;
 	m->out.json_fd = -1;
 	m->out.text_fd = STDERR_FILENO;
 	m->out.proc_root = "/proc";
@@ -725,43 +616,20 @@ mon_init(struct mon *m, int argc, char *argv[])
 	clock_gettime(CLOCK_REALTIME, &real);
 	m->out.realtime_offset_ns =
 	    ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
-	if (ipc_check_socket(CGFW_FD_IPC, AF_UNIX, SOCK_SEQPACKET) < 0)
-		fatalx("fd %d is not the loader's SEQPACKET socket", CGFW_FD_IPC);
 }
 
 static void
-mon_sandbox(void)
+mon_start(void *ctx)
 {
-	static const char *const extra[] = {
-	    "openat",    /* /proc/PID/cmdline */
-	    "bpf:1",     /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
-	    "ftruncate", /* takes back a partial JSON line (events.c json_undo()) */
-	    NULL,
-	};
-	int r = sandbox_apply("cgfw-monitor", extra);
-
-	if (r < 0)
-		fatal_r(r, "cannot install the seccomp filter");
-}
-
-static int
-mon_run(struct mon *m)
-{
-	int r;
+	struct mon *m = ctx;
 
 	m->rb = ring_buffer__new(m->ring_fd, mon_ring_cb, m, NULL);
 	if (!m->rb)
 		fatal("cannot map the ring buffer");
 	log_init("cgfw-monitor", m->debug);
 
-	if (uv_loop_init(&m->loop) < 0)
-		fatalx("uv_loop_init");
-	uv_poll_init(&m->loop, &m->ipc_poll, m->loader.fd);
 	uv_poll_init(&m->loop, &m->rb_poll, ring_buffer__epoll_fd(m->rb));
-	uv_signal_init(&m->loop, &m->sigterm);
-	uv_signal_init(&m->loop, &m->sigint);
-	m->ipc_poll.data = m->rb_poll.data = m->sigterm.data = m->sigint.data = m;
-	uv_poll_start(&m->ipc_poll, UV_READABLE | UV_DISCONNECT, ipc_cb);
+	m->rb_poll.data = m;
 	uv_poll_start(&m->rb_poll, UV_READABLE, rb_cb);
 	uv_timer_init(&m->loop, &m->lost_timer);
 	m->lost_timer.data = m;
@@ -774,38 +642,81 @@ mon_run(struct mon *m)
 		ch->poll.data = ch;
 		uv_poll_start(&ch->poll, UV_READABLE | UV_DISCONNECT, chan_cb);
 	}
-	uv_signal_start(&m->sigterm, sig_cb, SIGTERM);
-	uv_signal_start(&m->sigint, sig_cb, SIGINT);
+}
 
-	mon_sandbox();
-	{
-		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
-		Cgfw__MonReady ready = CGFW__MON_READY__INIT;
+static int
+mon_finish(void *ctx)
+{
+	struct mon *m = ctx;
+	int r;
 
-		env.body_case = CGFW__ENVELOPE__BODY_MON_LOADER_READY;
-		env.mon_loader_ready = &ready;
-		r = ipc_send(&m->loader, &env, NULL, 0);
-		if (r < 0)
-			fatal_r(r, "cannot tell the loader I am ready");
-	}
-
-	uv_run(&m->loop, UV_RUN_DEFAULT);
-	r = uv_loop_close(&m->loop);
-	if (r != 0)
-		log_warnx("event loop closed with handles left: %s", uv_strerror(r));
 	ring_buffer__free(m->rb);
 	r = m->out.n_bad ? 1 : 0;
 	mon_out_free(&m->out);
 	return r;
 }
 
-int
-main(int argc, char *argv[])
+struct ipc_peer *
+mon_peer(struct mon *m, enum ipc_chan chan)
 {
-	struct mon m = {0};
-
-	mon_init(&m, argc, argv); /* args, log_init() */
-	proc_worker_enter();
-	mon_handshake(&m);
-	return mon_run(&m);
+	switch (chan) {
+	case IPC_CH_LOADER_MON:
+		return &m->loader;
+	case IPC_CH_DNS_MON:
+		return &m->chans[MON_CHAN_DNS].ipc;
+	case IPC_CH_HTTP_MON:
+		return &m->chans[MON_CHAN_HTTP].ipc;
+	default:
+		return NULL;
+	}
 }
+
+struct mon_out *
+mon_out_of(struct mon *m)
+{
+	return &m->out;
+}
+
+void
+mon_release(struct mon *m)
+{
+	mon_out_free(&m->out);
+	for (int i = 0; i < MON_N_CHANS; i++) {
+		if (m->chans[i].fd >= 0 && m->chans[i].fd != m->chans[i].ipc.fd)
+			(void)close(m->chans[i].fd);
+		ipc_peer_close(&m->chans[i].ipc);
+		if (m->chans[i].next_fd >= 0)
+			(void)close(m->chans[i].next_fd);
+	}
+	if (m->ring_fd >= 0)
+		(void)close(m->ring_fd);
+	if (m->stats_fd >= 0)
+		(void)close(m->stats_fd);
+	if (m->log_fd >= 0)
+		(void)close(m->log_fd);
+	if (m->out.argv_fd >= 0)
+		(void)close(m->out.argv_fd);
+	ipc_peer_close(&m->loader);
+	free(m);
+}
+
+static const char *const mon_sandbox[] = {
+    "openat",    /* /proc/PID/cmdline */
+    "bpf:1",     /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+    "ftruncate", /* takes back a partial JSON line (events.c json_undo()) */
+    NULL,
+};
+
+const struct worker_def mon_worker = {
+    .name = "cgfw-monitor",
+    .hello = ipc_send_mon_loader_hello,
+    .ready = ipc_send_mon_loader_ready,
+    .from_loader = &mon_from_loader,
+    .sandbox = mon_sandbox,
+    .signals = {SIGTERM, SIGINT},
+    .ctx_size = sizeof(struct mon),
+    .init = mon_init,
+    .start = mon_start,
+    .stop = mon_stop,
+    .finish = mon_finish,
+};

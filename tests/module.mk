@@ -35,3 +35,12 @@ $(B)/tests/attack: $(B)/tests/tools/attack.o
 $(B)/tests/test_judge: $(B)/tests/unit/test_judge.o $(B)/dnsproxy/judge.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
+
+# Each worker's IPC handlers behind the protocol table (their .o without main.c).
+$(B)/tests/test_worker_ipc: $(B)/tests/unit/test_worker_ipc.o $(B)/monitor/monitor.o \
+    $(B)/monitor/events.o $(B)/dnsproxy/dnsproxy.o $(B)/dnsproxy/judge.o \
+    $(B)/dnsproxy/resolve.o $(B)/httpproxy/httpproxy.o $(B)/httpproxy/http_parse.o \
+    $(B)/httpproxy/tls.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -luv -lcares -lcmocka $(LDFLAGS) \
+		$(BORINGSSL_LIBS)

@@ -143,6 +143,16 @@ if command -v clang-format >/dev/null && git -C "$TOP" rev-parse >/dev/null 2>&1
 	fi
 fi
 
+echo "== docs"
+# docs/events.md's tables are printed from the tables the monitor writes
+# events from (make docs rewrites them): the file must say what that prints.
+if (set -o pipefail; "$B/tools/events-doc" <"$TOP/docs/events.md" 2>>"$ERRLOG" |
+	cmp -s - "$TOP/docs/events.md"); then
+	report docs 0 "ok - docs: docs/events.md's tables match the event writer's (make docs)"
+else
+	report docs 1 "not ok - docs: docs/events.md's tables differ from the event writer's: run make docs"
+fi
+
 echo "== integration tests (stderr in $ERRLOG)"
 for t in "$TOP"/tests/integration/[0-9][0-9]-*.sh; do
 	name=$(basename "$t" .sh)

@@ -144,6 +144,11 @@ cgfw run --user nobody --allow-list 203.0.113.10,198.51.100.8 --allow-list-file 
 	-- true 2>"$T/err"
 expect_match "the mode line" "cgfw-loader\[[0-9]+\]: allow-list mode, 4 rules from 2 sources \(1 duplicate IP rule merged\)" \
 	"$(cat "$T/err")"
+# A root-only list loads (the loader opens it) though an unprivileged helper parses it.
+chmod 600 "$T/mixed.list"
+cgfw run --user nobody --allow-list-file "$T/mixed.list" -- true 2>"$T/err"
+expect_match "a root-only (0600) list file loads" "allow-list mode, 3 rules from 1 source" \
+	"$(cat "$T/err")"
 cgfw run --user nobody -- true 2>"$T/err"
 expect_match "the mode line: log-only" "log-only mode \(no rules\): nothing is blocked" "$(cat "$T/err")"
 

@@ -35,6 +35,17 @@ out=$(cgfw run --user nobody "${HS[@]}" --allow-list https://example.com/allowed
 	sh -c 'echo "$SSL_CERT_FILE $CURL_CA_BUNDLE $REQUESTS_CA_BUNDLE $NODE_EXTRA_CA_CERTS $GIT_SSL_CAINFO"')
 check "the command gets the trust bundle in all five variables" \
 	test "$(echo "$out" | tr ' ' '\n' | sort -u | wc -l)" = 1
+expect_match "... which is in /run/cgfw, not /tmp" "^/run/cgfw/trust-[0-9]+\.pem " "$out"
+check "... and is gone at exit" test ! -e "$(echo "$out" | cut -d' ' -f1)"
+# The bundle is copied as the command's user: a root-only SSL_CERT_FILE is not
+# copied into a file the command can read.
+printf 'secret\n' >"$T/root-only.pem"
+chmod 600 "$T/root-only.pem"
+out=$(SSL_CERT_FILE=$T/root-only.pem cgfw run --user nobody "${HS[@]}" \
+	--allow-list https://example.com/allowed -- sh -c 'cat "$SSL_CERT_FILE"' 2>"$T/err5")
+expect_eq "a root-only SSL_CERT_FILE is refused (125)" 125 $?
+expect_match "... saying why" "cannot read $T/root-only.pem as uid 65534" "$(cat "$T/err5")"
+check "... and copied nowhere" test -z "$out"
 out=$(cgfw run --user nobody "${HS[@]}" --allow-list https://example.com/allowed -- \
 	sh -c 'openssl x509 -noout -issuer <<EOF
 $(echo | timeout 5 openssl s_client -connect example.com:443 -servername example.com 2>/dev/null)

@@ -115,6 +115,7 @@ expect_eq "one text line for people per EVENTS LOST line" \
 
 rm -f "$W"/p* "$W"/g*
 cgfw_bg run --user nobody --allow-event-loss --log-file "$T/ev.json" --allow-list 203.0.113.10 -- sh -c "
+	touch $W/started
 	$(wait_for go)
 	for i in 1 2 3 4; do $BURST 198.51.100.7 9 60000 & done; wait; touch $W/done
 	$(wait_for end)" >"$T/out2" 2>"$T/err2"
@@ -126,6 +127,9 @@ find_monitor() {
 	done
 	return 1
 }
+# The command starts once every worker said READY: stopping the monitor any
+# earlier would stall its handshake, and the loader gives up on it (125).
+wait_until 30 test -e "$W/started"
 wait_until 10 find_monitor
 check "the monitor runs (pid $mon)" test -n "$mon"
 # The 4 MiB ring holds about 47,000 events: 240,000 overflow it.

@@ -311,9 +311,12 @@ test_allowed_and_defaults(void **state)
 	        {"\"because\":\"Loopback\"", "loopback is always allowed", "\"blocked\":false",
 	            "\"ruleSource\":\"Default\"", "\"mode\":\"allow-list\""},
 	        NULL},
-	    {CGFW_HOOK_EGRESS, CGFW_V_ALLOW, CGFW_R_ADMITTED, 0, CGFW_MODE_ALLOW_LIST,
-	        {"\"because\":\"Admitted\"", "\"ruleSourceComment\":\"allow-list mode\"",
-	            "\"hook\":\"egress\"", "\"blockedAt\":\"\"", "\"blocked\":false"},
+	    {CGFW_HOOK_CONNECT4, CGFW_V_BLOCK, CGFW_R_URL_ONLY, 0, CGFW_MODE_ALLOW_LIST,
+	        {"\"because\":\"URLRuleHostOtherPort\"",
+	            "\"ruleSourceComment\":\"192.0.2.7 is allowed by URL rules only, which open "
+	            "HTTP and HTTPS\"",
+	            "\"hook\":\"connect4\"", "\"blockedAt\":\"connect\"",
+	            "\"ruleSource\":\"Default\""},
 	        NULL},
 	};
 	struct fix *f = *state;
@@ -536,7 +539,8 @@ test_because(void **state)
 	    {CGFW_R_NOT_RESOLVED, 0, NULL, "IPNotResolvedForAllowedDomain"},
 	    {CGFW_R_LOG_ONLY, 0, NULL, "LogOnly"},
 	    {CGFW_R_IPV6, 0, NULL, "IPv6AlwaysBlocked"},
-	    {CGFW_R_ADMITTED, 0, NULL, "Admitted"},
+	    {CGFW_R_IO_URING, 0, NULL, "IoUringRefused"},
+	    {CGFW_R_MAX, 0, NULL, "Unknown"},
 	    {0, 0, NULL, "Unknown"},
 	    {200, 0, NULL, "Unknown"},
 	};
@@ -1350,6 +1354,106 @@ test_proxy_lost(void **state)
 	(void)close(tp[1]);
 }
 
+/*
+ * The keys of a JSON line, in order, each as "| `key` |" (a docs table row),
+ * into keys; nested arrays are skipped.
+ */
+static void
+json_keys(const char *p, char *keys, size_t len)
+{
+	int depth = 0, key = 0;
+
+	keys[0] = '\0';
+	for (; *p; p++) {
+		if (*p == '"') {
+			const char *start = ++p;
+
+			while (*p && *p != '"')
+				p += *p == '\\' ? 2 : 1;
+			if (key && depth == 1) {
+				size_t n = strlen(keys);
+
+				snprintf(
+				    keys + n, len - n, "| `%.*s` |\n", (int)(p - start), start);
+			}
+			key = 0;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			key = *p == '{';
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		} else if (*p == ',') {
+			key = depth == 1;
+		}
+	}
+}
+
+/* docs/events.md's field tables (make docs) list every key the lines have, in their order. */
+static void
+test_events_doc(void **state)
+{
+	static const char *const extras[] = {NULL, "dns-fields", "http-fields"};
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	Cgfw__DnsEvent dns = CGFW__DNS_EVENT__INIT;
+	Cgfw__HttpEvent http = CGFW__HTTP_EVENT__INIT;
+	char *ips[] = {"192.0.2.1"};
+	char keys[4096], *doc;
+	size_t doc_len;
+
+	dns.qname = "a.example";
+	dns.qtype = "A";
+	dns.because = "MatchedAllowListDomain";
+	dns.comm = "dig";
+	dns.server = "192.0.2.53";
+	dns.proto = "udp";
+	dns.rcode = "NOERROR";
+	dns.n_ips = 1;
+	dns.ips = ips;
+	http.method = "GET";
+	http.url = "http://a.example/";
+	http.host = "a.example";
+	http.because = "MatchedAllowListURL";
+	http.comm = "curl";
+	http.ip = "192.0.2.1";
+	for (int kind = 0; kind < 3; kind++) {
+		FILE *m = open_memstream(&doc, &doc_len);
+		const char *at;
+
+		assert_non_null(m);
+		assert_int_equal(mon_events_doc(m, "fields"), 0);
+		if (extras[kind])
+			assert_int_equal(mon_events_doc(m, extras[kind]), 0);
+		assert_int_equal(fclose(m), 0);
+		if (kind == 0)
+			format_ok(f, &e);
+		else if (kind == 1)
+			assert_int_equal(mon_dns_event_format(&f->out, &dns), 0);
+		else
+			assert_int_equal(mon_http_event_format(&f->out, &http), 0);
+		json_keys(f->out.jb.p, keys, sizeof(keys));
+		at = doc;
+		for (char *k = keys, *nl; (nl = strchr(k, '\n')); k = nl + 1) {
+			*nl = '\0';
+			at = strstr(at, k);
+			if (!at)
+				fail_msg("%s: not in the docs table, or out of order", k);
+		}
+		free(doc);
+	}
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const names[] = {
+		    "fields", "dns-fields", "http-fields", "hooks", "because"};
+		FILE *m = open_memstream(&doc, &doc_len);
+
+		assert_int_equal(mon_events_doc(m, names[i]), 0);
+		assert_int_equal(fclose(m), 0);
+		assert_true(doc_len > 0);
+		free(doc);
+	}
+	assert_int_equal(mon_events_doc(stdout, "nonsense"), -EINVAL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1379,6 +1483,7 @@ main(void)
 	    T(test_dns_cname),
 	    T(test_dns_upstream_failed),
 	    T(test_proxy_lost),
+	    T(test_events_doc),
 	};
 
 	/* Writing to a closed pipe or past the file size limit must be an error, not a signal. */

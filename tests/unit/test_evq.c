@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "lib/evq.h"
+#include "lib/ipc_send.h"
 #include "lib/ipc.h"
 
 struct fix {
@@ -128,8 +129,8 @@ drain(struct fix *f)
 static void
 init_q(struct fix *f, size_t max_msgs, size_t max_bytes, int with_loop)
 {
-	assert_int_equal(evq_init(&f->q, with_loop ? &f->loop : NULL, &f->tx,
-	                     CGFW__ENVELOPE__BODY_DNS_MON_LOST, max_msgs, max_bytes),
+	assert_int_equal(evq_init(&f->q, with_loop ? &f->loop : NULL, &f->tx, ipc_env_dns_mon_lost,
+	                     max_msgs, max_bytes),
 	    0);
 }
 

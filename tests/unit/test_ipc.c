@@ -2,7 +2,8 @@
 /*
  * IPC framing (lib/ipc.c) over a real SOCK_SEQPACKET socketpair: round trips,
  * fd passing, every receive-side violation (garbage, bad seq, oversized,
- * truncated control data, wrong fd count or kind) and the dispatch table.
+ * truncated control data, wrong fd count or kind, NUL in a string) and the
+ * protocol table's dispatcher (states, fds, validators).
  * Received fds must be closed on every error path, so the tests count them.
  */
 #include <dirent.h>
@@ -21,6 +22,8 @@
 #include <cmocka.h>
 
 #include "lib/ipc.h"
+#include "lib/ipc_send.h"
+#include "lib/protocol.h"
 
 #define assert_has(hay, needle)                                                                    \
 	do {                                                                                       \
@@ -250,64 +253,77 @@ test_round_trip(void **state)
 	assert_string_equal(f->rx.violation, "");
 }
 
+/* Each HELLO in its own field, with the role of its channel's sender. */
 static void
 test_hello(void **state)
 {
-	static const Cgfw__Envelope__BodyCase bodies[] = {CGFW__ENVELOPE__BODY_MON_LOADER_HELLO,
-	    CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ENVELOPE__BODY_DNS_MON_HELLO};
 	struct fix *f = *state;
+	Cgfw__Envelope *got;
 
-	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		Cgfw__Envelope *got;
+	assert_int_equal(ipc_send_mon_loader_hello(&f->tx), 0);
+	got = recv_ok(&f->rx);
+	assert_int_equal(got->body_case, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO);
+	assert_int_equal(got->mon_loader_hello->protocol_version, CGFW_PROTOCOL_VERSION);
+	assert_int_equal(got->mon_loader_hello->role, CGFW__ROLE__ROLE_MONITOR);
+	cgfw__envelope__free_unpacked(got, NULL);
 
-		assert_int_equal(ipc_send_hello(&f->tx, bodies[i], CGFW__ROLE__ROLE_MONITOR), 0);
-		got = recv_ok(&f->rx);
-		assert_int_equal(got->body_case, bodies[i]);
-		/* Every Hello body shares the union slot. */
-		assert_non_null(got->mon_loader_hello);
-		assert_int_equal(got->mon_loader_hello->protocol_version, CGFW_PROTOCOL_VERSION);
-		assert_int_equal(got->mon_loader_hello->role, CGFW__ROLE__ROLE_MONITOR);
-		assert_int_equal(
-		    ipc_check_hello(&f->rx, got->mon_loader_hello, CGFW__ROLE__ROLE_MONITOR), 0);
-		assert_int_equal(
-		    ipc_check_hello(&f->rx, got->mon_loader_hello, CGFW__ROLE__ROLE_DNSPROXY),
-		    -EPROTO);
-		assert_has(f->rx.violation, "role 2, expected 3");
-		cgfw__envelope__free_unpacked(got, NULL);
-	}
+	assert_int_equal(ipc_send_loader_dns_hello(&f->tx), 0);
+	got = recv_ok(&f->rx);
+	assert_int_equal(got->body_case, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO);
+	assert_int_equal(got->loader_dns_hello->role, CGFW__ROLE__ROLE_LOADER);
+	cgfw__envelope__free_unpacked(got, NULL);
+
+	assert_int_equal(ipc_send_dns_mon_hello(&f->tx), 0);
+	got = recv_ok(&f->rx);
+	assert_int_equal(got->body_case, CGFW__ENVELOPE__BODY_DNS_MON_HELLO);
+	assert_int_equal(got->dns_mon_hello->role, CGFW__ROLE__ROLE_DNSPROXY);
+	cgfw__envelope__free_unpacked(got, NULL);
+
+	assert_int_equal(ipc_send_http_loader_hello(&f->tx), 0);
+	got = recv_ok(&f->rx);
+	assert_int_equal(got->body_case, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO);
+	assert_int_equal(got->http_loader_hello->role, CGFW__ROLE__ROLE_HTTPPROXY);
+	cgfw__envelope__free_unpacked(got, NULL);
 }
 
+struct dctx;
+static int recv_dispatch(struct ipc_peer *p, struct dctx *c);
+
+/* The HELLO validator, on the loader -> monitor channel. */
 static void
 test_check_hello(void **state)
 {
 	static const struct {
 		uint32_t version;
-		Cgfw__Role role, want;
+		Cgfw__Role role;
 		int res;
 		const char *violation;
 	} cases[] = {
-	    {1, CGFW__ROLE__ROLE_LOADER, CGFW__ROLE__ROLE_LOADER, 0, ""},
-	    {1, CGFW__ROLE__ROLE_HTTPPROXY, CGFW__ROLE__ROLE_HTTPPROXY, 0, ""},
-	    {0, CGFW__ROLE__ROLE_LOADER, CGFW__ROLE__ROLE_LOADER, -EPROTO,
-	        "protocol version 0, expected 1"},
-	    {2, CGFW__ROLE__ROLE_LOADER, CGFW__ROLE__ROLE_LOADER, -EPROTO,
-	        "protocol version 2, expected 1"},
-	    {UINT32_MAX, CGFW__ROLE__ROLE_LOADER, CGFW__ROLE__ROLE_LOADER, -EPROTO,
+	    {1, CGFW__ROLE__ROLE_LOADER, 0, ""},
+	    {0, CGFW__ROLE__ROLE_LOADER, -EPROTO, "protocol version 0, expected 1"},
+	    {2, CGFW__ROLE__ROLE_LOADER, -EPROTO, "protocol version 2, expected 1"},
+	    {UINT32_MAX, CGFW__ROLE__ROLE_LOADER, -EPROTO,
 	        "protocol version 4294967295, expected 1"},
-	    {1, CGFW__ROLE__ROLE_UNSPEC, CGFW__ROLE__ROLE_LOADER, -EPROTO, "role 0, expected 1"},
-	    {1, CGFW__ROLE__ROLE_MONITOR, CGFW__ROLE__ROLE_LOADER, -EPROTO, "role 2, expected 1"},
-	    {1, (Cgfw__Role)77, CGFW__ROLE__ROLE_LOADER, -EPROTO, "role 77, expected 1"},
+	    {1, CGFW__ROLE__ROLE_UNSPEC, -EPROTO, "role 0, expected 1"},
+	    {1, CGFW__ROLE__ROLE_MONITOR, -EPROTO, "role 2, expected 1"},
+	    {1, (Cgfw__Role)77, -EPROTO, "role 77, expected 1"},
 	};
 	struct fix *f = *state;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 		Cgfw__Hello h = CGFW__HELLO__INIT;
 
 		f->rx.violation[0] = '\0';
+		f->rx.state = IPC_ST_HELLO;
 		h.protocol_version = cases[i].version;
 		h.role = cases[i].role;
-		assert_int_equal(ipc_check_hello(&f->rx, &h, cases[i].want), cases[i].res);
+		env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_HELLO;
+		env.loader_mon_hello = &h;
+		assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+		assert_int_equal(recv_dispatch(&f->rx, NULL), cases[i].res);
 		assert_string_equal(f->rx.violation, cases[i].violation);
+		assert_int_equal(f->rx.state, cases[i].res ? IPC_ST_HELLO : IPC_ST_CONFIG);
 	}
 }
 
@@ -541,41 +557,67 @@ test_bad_seq(void **state)
 }
 
 /* An envelope of exactly CGFW_IPC_MAX bytes goes through; one byte more does not. */
+/* A message of exactly CGFW_IPC_MAX bytes goes through; one byte more is refused. */
 static void
 test_size_limit(void **state)
 {
+	enum { N = 17 };
 	struct fix *f = *state;
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT, *got;
-	Cgfw__MonRule rule = CGFW__MON_RULE__INIT, *prule = &rule;
+	Cgfw__MonRule rule[N], *prule[N];
 	Cgfw__MonRules rules = CGFW__MON_RULES__INIT;
+	static char fill[3901], last[CGFW_IPC_STR_MAX + 2];
 	size_t len = 0;
-	char *text;
 
-	text = malloc(CGFW_IPC_MAX + 1);
-	assert_non_null(text);
+	memset(fill, 'y', sizeof(fill) - 1);
+	for (int i = 0; i < N; i++) {
+		cgfw__mon_rule__init(&rule[i]);
+		rule[i].text = i < N - 1 ? fill : last;
+		prule[i] = &rule[i];
+	}
 	env.seq = 1;
-	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_RULES;
-	rules.rules = &prule;
-	rules.n_rules = 1;
-	env.loader_mon_rules = &rules;
-	rule.text = text;
-	for (len = CGFW_IPC_MAX - 32; len < CGFW_IPC_MAX; len++) {
-		memset(text, 'x', len);
-		text[len] = '\0';
+	rules.rules = prule;
+	rules.n_rules = N;
+	ipc_env_loader_mon_rules(&env, &rules);
+	for (len = 1; len < CGFW_IPC_STR_MAX; len++) {
+		memset(last, 'x', len);
+		last[len] = '\0';
 		if (cgfw__envelope__get_packed_size(&env) == CGFW_IPC_MAX)
 			break;
 	}
 	assert_int_equal(cgfw__envelope__get_packed_size(&env), CGFW_IPC_MAX);
 	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
 	got = recv_ok(&f->rx);
-	assert_int_equal(strlen(got->loader_mon_rules->rules[0]->text), len);
+	assert_int_equal(strlen(got->loader_mon_rules->rules[N - 1]->text), len);
 	cgfw__envelope__free_unpacked(got, NULL);
 
-	text[len] = 'x';
-	text[len + 1] = '\0';
+	last[len] = 'x';
+	last[len + 1] = '\0';
 	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), -EMSGSIZE);
 	assert_int_equal(ipc_recv(&f->rx, &got), -EAGAIN);
-	free(text);
+}
+
+/* A string over CGFW_IPC_STR_MAX is refused on the wire. */
+static void
+test_string_max(void **state)
+{
+	struct fix *f = *state;
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+	static char big[CGFW_IPC_STR_MAX + 2];
+	Cgfw__Envelope *got = NULL;
+
+	memset(big, 'z', CGFW_IPC_STR_MAX);
+	n.msg = "X";
+	n.because = "Y";
+	n.comment = big;
+	assert_int_equal(ipc_send_loader_mon_notice(&f->tx, &n), 0);
+	got = recv_ok(&f->rx);
+	cgfw__envelope__free_unpacked(got, NULL);
+	big[CGFW_IPC_STR_MAX] = 'z';
+	assert_int_equal(ipc_send_loader_mon_notice(&f->tx, &n), 0);
+	assert_int_equal(ipc_recv(&f->rx, &got), -EPROTO);
+	assert_string_equal(
+	    f->rx.violation, "string comment has a NUL inside or is over 4096 bytes");
 }
 
 static void
@@ -688,21 +730,24 @@ test_fds_without_message(void **state)
 	assert_int_equal(count_fds(), base);
 }
 
-/* ---- dispatch ---- */
+/* ---- dispatch: the protocol table (lib/protocol.def) ---- */
 
 struct dctx {
-	int n_hello, n_rule, n_fds, n_commit;
+	int n_config, n_rule, n_fds, n_commit;
 	int commit_res;
-	int fd;
+	int fds[6];
+	size_t n_taken;
 };
 
 static int
-on_hello(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
 	struct dctx *c = ctx;
 
-	c->n_hello++;
-	return ipc_check_hello(p, env->loader_mon_hello, CGFW__ROLE__ROLE_LOADER);
+	(void)p;
+	(void)env;
+	c->n_config++;
+	return 0;
 }
 
 static int
@@ -716,14 +761,15 @@ on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+/* Takes whatever the table let through. */
 static int
 on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
-	static const Cgfw__FdKind want[] = {CGFW__FD_KIND__FD_LOG_FILE};
 	struct dctx *c = ctx;
 
 	c->n_fds++;
-	return ipc_take_fds(p, env->loader_mon_fds, want, 1, &c->fd);
+	c->n_taken = p->n_fds;
+	return ipc_take_fds(p, env->loader_mon_fds, env->loader_mon_fds->kinds, p->n_fds, c->fds);
 }
 
 static int
@@ -737,55 +783,102 @@ on_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return c->commit_res;
 }
 
-static const struct ipc_rule table[] = {
-    {CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, IPC_ONCE, on_hello},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_RULES, 0, on_rule},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_FDS, IPC_ONCE, on_fds},
-    {CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, IPC_ONCE, on_commit},
-    {0, 0, NULL},
+static const struct ipc_handlers handlers = {
+    .chan = IPC_CH_LOADER_MON,
+    .on =
+        {
+            [IPC_M_LOADER_MON_CONFIG] = on_config,
+            [IPC_M_LOADER_MON_RULES] = on_rule,
+            [IPC_M_LOADER_MON_FDS] = on_fds,
+            [IPC_M_LOADER_MON_COMMIT] = on_commit,
+        },
 };
 
 static int
 recv_dispatch(struct ipc_peer *p, struct dctx *c)
 {
-	return ipc_dispatch(p, table, c, recv_ok(p));
+	Cgfw__Envelope *env = NULL;
+	int r = ipc_recv(p, &env);
+
+	if (r < 0)
+		return r;
+	return ipc_dispatch(p, &handlers, c, env);
 }
 
-/* Every row, in a normal conversation. */
+static int
+send_config(struct ipc_peer *p, Cgfw__Mode mode)
+{
+	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
+
+	cfg.mode = mode;
+	cfg.n_rules = 3;
+	return ipc_send_loader_mon_config(p, &cfg);
+}
+
+static void
+close_taken(struct dctx *c)
+{
+	for (size_t i = 0; i < c->n_taken; i++)
+		(void)close(c->fds[i]);
+	c->n_taken = 0;
+}
+
+static const Cgfw__FdKind five[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP};
+
+/* n fds on /dev/null. */
+static void
+open_nulls(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		assert_true(fds[i] >= 0);
+	}
+}
+
+static void
+close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		(void)close(fds[i]);
+}
+
+/* Every row of a configuration, in order: HELLO, CONFIG, RULES..., FDS, COMMIT. */
 static void
 test_dispatch_rows(void **state)
 {
-	static const Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_LOG_FILE};
 	struct fix *f = *state;
-	struct dctx c = {.fd = -1};
-	int pfd[2], base = count_fds();
-	char buf[4] = "";
+	struct dctx c = {0};
+	int fds[5], base = count_fds();
 
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, NULL, 0), 0);
+	assert_int_equal(f->rx.state, IPC_ST_HELLO);
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
+	assert_int_equal(f->rx.state, IPC_ST_CONFIG);
+	assert_int_equal(send_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
+	assert_int_equal(f->rx.state, IPC_ST_RULES);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(
 		    send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, NULL, 0), 0);
 		assert_int_equal(recv_dispatch(&f->rx, &c), 0);
 	}
-	assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
-	assert_int_equal(send_fds_msg(&f->tx, kinds, 1, &pfd[1], 1), 0);
-	(void)close(pfd[1]);
+	open_nulls(fds, 5);
+	assert_int_equal(send_fds_msg(&f->tx, five, 5, fds, 5), 0);
+	close_all(fds, 5);
 	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
-	assert_true(c.fd >= 0);
-	assert_int_equal(write(c.fd, "ok", 2), 2);
-	assert_int_equal(read(pfd[0], buf, sizeof(buf)), 2);
-	assert_string_equal(buf, "ok");
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, NULL, 0), 0);
+	assert_int_equal(f->rx.state, IPC_ST_COMMIT);
+	assert_int_equal(c.n_taken, 5);
+	close_taken(&c);
+	assert_int_equal(ipc_send_loader_mon_commit(&f->tx), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
+	assert_int_equal(f->rx.state, IPC_ST_RUNNING);
 
-	assert_int_equal(c.n_hello, 1);
+	assert_int_equal(c.n_config, 1);
 	assert_int_equal(c.n_rule, 3);
 	assert_int_equal(c.n_fds, 1);
 	assert_int_equal(c.n_commit, 1);
 	assert_string_equal(f->rx.violation, "");
-	(void)close(c.fd);
-	(void)close(pfd[0]);
 	assert_int_equal(count_fds(), base);
 }
 
@@ -801,7 +894,7 @@ test_dispatch_unknown(void **state)
 	    {CGFW__ENVELOPE__BODY__NOT_SET, "loader may not send unknown (0)"},
 	};
 	struct fix *f = *state;
-	struct dctx c = {.fd = -1};
+	struct dctx c = {0};
 	int base = count_fds();
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -814,94 +907,231 @@ test_dispatch_unknown(void **state)
 		assert_string_equal(f->rx.violation, cases[i].violation);
 		assert_int_equal(count_fds(), base);
 	}
-	assert_int_equal(c.n_hello + c.n_rule + c.n_fds + c.n_commit, 0);
+	assert_int_equal(c.n_config + c.n_rule + c.n_fds + c.n_commit, 0);
 }
 
+/* Each message only in the states its row permits: out of order, twice, too early. */
 static void
-test_dispatch_once(void **state)
+test_dispatch_states(void **state)
 {
 	struct fix *f = *state;
-	struct dctx c = {.fd = -1};
+	struct dctx c = {0};
 
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, NULL, 0), 0);
-	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, NULL, 0), 0);
-	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, NULL, 0), 0);
+	/* Nothing before HELLO. */
+	assert_int_equal(send_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
-	assert_string_equal(f->rx.violation, "loader sent loader_mon_hello twice");
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, NULL, 0), 0);
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_config in state HELLO");
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
+	/* HELLO once. */
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
-	assert_string_equal(f->rx.violation, "loader sent loader_mon_commit twice");
-	/* The handlers of the repeats never ran. */
-	assert_int_equal(c.n_hello, 1);
-	assert_int_equal(c.n_commit, 1);
-	/* A row without IPC_ONCE may repeat. */
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_hello in state CONFIG");
+	/* No rules, fds or commit before CONFIG. */
+	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, NULL, 0), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_rules in state CONFIG");
+	assert_int_equal(ipc_send_loader_mon_commit(&f->tx), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_commit in state CONFIG");
+	assert_int_equal(send_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
+	/* CONFIG once; COMMIT not before the fds; SHUTDOWN and NOTICE not before RUNNING. */
+	assert_int_equal(send_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_config in state RULES");
+	assert_int_equal(ipc_send_loader_mon_commit(&f->tx), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_commit in state RULES");
+	assert_int_equal(ipc_send_loader_mon_shutdown(&f->tx), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_shutdown in state RULES");
+	/* The handlers of the refused ones never ran. */
+	assert_int_equal(c.n_config, 1);
+	assert_int_equal(c.n_commit, 0);
+	/* RULES may repeat. */
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(
 		    send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, NULL, 0), 0);
 		assert_int_equal(recv_dispatch(&f->rx, &c), 0);
 	}
 	assert_int_equal(c.n_rule, 5);
+	/* Once RUNNING, a setting is refused. */
+	f->rx.state = IPC_ST_RUNNING;
+	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, NULL, 0), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader sent loader_mon_rules in state RUNNING");
+	assert_int_equal(c.n_rule, 5);
 }
 
-/* Fds that ride with a message whose handler does not take them are a violation. */
+/* Fds the row does not allow are refused before any handler runs, and closed. */
 static void
-test_dispatch_stray_fds(void **state)
+test_dispatch_fds(void **state)
 {
-	static const Cgfw__FdKind two[] = {CGFW__FD_KIND__FD_LOG_FILE, CGFW__FD_KIND__FD_LOG_FILE};
+	static const Cgfw__FdKind twice[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_RINGBUF};
+	static const Cgfw__FdKind alien[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_CA_KEY};
 	struct fix *f = *state;
-	struct dctx c = {.fd = -1};
-	int fds[2], base = count_fds(), received;
+	struct dctx c = {0};
+	int fds[7], base = count_fds();
 
-	fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	fds[1] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	assert_true(fds[0] >= 0 && fds[1] >= 0);
-
+	open_nulls(fds, 7);
+	/* Fds with a message that carries none. */
+	f->rx.state = IPC_ST_RULES;
 	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, fds, 1), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
 	assert_string_equal(f->rx.violation, "loader sent fds with loader_mon_rules");
-	assert_int_equal(c.n_rule, 1);
-	assert_int_equal(f->rx.n_fds, 0);
-	received = f->rx.fds[0];
-	assert_false(fd_is_open(received));
-
-	/* The fds handler with a wrong count: its ipc_take_fds() refuses, all closed. */
-	assert_int_equal(send_fds_msg(&f->tx, two, 2, fds, 2), 0);
+	/* Too few, too many, listed but missing, a kind twice, a kind not of this row. */
+	f->rx.state = IPC_ST_RULES;
+	assert_int_equal(send_fds_msg(&f->tx, five, 2, fds, 2), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
-	assert_string_equal(f->rx.violation, "expected 1 fds, message lists 2 and carries 2");
-	assert_int_equal(c.n_fds, 1);
-	assert_int_equal(c.fd, -1);
+	assert_string_equal(f->rx.violation, "loader_mon_fds: 2 kinds, 2 fds");
+	assert_int_equal(send_fds_msg(&f->tx, five, 5, fds, 4), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader_mon_fds: 5 kinds, 4 fds");
+	{
+		Cgfw__FdKind seven[7];
 
-	(void)close(fds[0]);
-	(void)close(fds[1]);
+		for (int i = 0; i < 7; i++)
+			seven[i] = CGFW__FD_KIND__FD_LOG_FILE;
+		assert_int_equal(send_fds_msg(&f->tx, seven, 7, fds, 7), 0);
+		assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+		assert_string_equal(f->rx.violation, "loader_mon_fds: 7 kinds, 7 fds");
+	}
+	assert_int_equal(send_fds_msg(&f->tx, twice, 5, fds, 5), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader_mon_fds: kind 1 twice");
+	assert_int_equal(send_fds_msg(&f->tx, alien, 5, fds, 5), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "loader_mon_fds: unexpected kind 14");
+	assert_int_equal(c.n_fds + c.n_rule, 0);
+	assert_int_equal(f->rx.n_fds, 0);
+	assert_int_equal(f->rx.state, IPC_ST_RULES);
+	close_all(fds, 7);
 	assert_int_equal(count_fds(), base);
+}
+
+/* The validators: a field out of range is refused before the handler. */
+static void
+test_dispatch_validators(void **state)
+{
+	struct fix *f = *state;
+	struct dctx c = {0};
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Hello h = CGFW__HELLO__INIT;
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+
+	/* A HELLO of the wrong role or version. */
+	h.protocol_version = CGFW_PROTOCOL_VERSION;
+	h.role = CGFW__ROLE__ROLE_DNSPROXY;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_HELLO;
+	env.loader_mon_hello = &h;
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "role 3, expected 1");
+	h.role = CGFW__ROLE__ROLE_LOADER;
+	h.protocol_version = 99;
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "protocol version 99, expected 1");
+	assert_int_equal(f->rx.state, IPC_ST_HELLO);
+
+	f->rx.state = IPC_ST_CONFIG;
+	assert_int_equal(send_config(&f->tx, CGFW__MODE__MODE_UNSPEC), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "config: mode 0");
+	assert_int_equal(c.n_config, 0);
+
+	/* A notice that would forge a line of the text log. */
+	f->rx.state = IPC_ST_RUNNING;
+	n.msg = "ATTACH LOST\nfake";
+	n.because = "CgroupRemoved";
+	n.comment = "";
+	assert_int_equal(ipc_send_loader_mon_notice(&f->tx, &n), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "notice: msg");
+	n.msg = "ATTACH LOST";
+	n.comment = "a\r\nb";
+	assert_int_equal(ipc_send_loader_mon_notice(&f->tx, &n), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
+	assert_string_equal(f->rx.violation, "notice: comment");
+	n.comment = "fine";
+	assert_int_equal(ipc_send_loader_mon_notice(&f->tx, &n), 0);
+	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
+}
+
+/* A string with a NUL inside is refused on the wire, before it is unpacked. */
+static void
+test_string_nul(void **state)
+{
+	static const char text[] = "example.com\0evil";
+	struct fix *f = *state;
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT, *got = NULL;
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+	uint8_t buf[256];
+	size_t len;
+
+	n.msg = "ATTACH LOST";
+	n.because = "X";
+	n.comment = "placeholder-of-16";
+	env.seq = 1;
+	ipc_env_loader_mon_notice(&env, &n);
+	len = cgfw__envelope__pack(&env, buf);
+	/* Overwrite the comment's bytes, NUL included (same length). */
+	{
+		uint8_t *at = memmem(buf, len, "placeholder-of-16", 17);
+
+		assert_non_null(at);
+		memcpy(at, text, 17);
+	}
+	send_raw(f->tx.fd, buf, len, NULL, 0);
+	assert_int_equal(ipc_recv(&f->rx, &got), -EPROTO);
+	assert_null(got);
+	assert_string_equal(
+	    f->rx.violation, "string comment has a NUL inside or is over 4096 bytes");
 }
 
 static void
 test_dispatch_handler_error(void **state)
 {
 	struct fix *f = *state;
-	struct dctx c = {.fd = -1, .commit_res = -ECANCELED};
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), base;
+	struct dctx c = {.commit_res = -ECANCELED};
 
-	assert_true(fd >= 0);
-	base = count_fds() - 1;
-	assert_int_equal(send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT, &fd, 1), 0);
-	(void)close(fd);
+	f->rx.state = IPC_ST_COMMIT;
+	assert_int_equal(ipc_send_loader_mon_commit(&f->tx), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -ECANCELED);
 	assert_int_equal(c.n_commit, 1);
 	assert_string_equal(f->rx.violation, "");
 	assert_int_equal(f->rx.n_fds, 0);
-	assert_int_equal(count_fds(), base);
+	/* A failed message moves nothing on. */
+	assert_int_equal(f->rx.state, IPC_ST_COMMIT);
+}
 
-	/* A handler's own violation comes back as -EPROTO. */
-	c.commit_res = 0;
-	assert_int_equal(ipc_send_hello(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO,
-	                     CGFW__ROLE__ROLE_DNSPROXY),
-	    0);
-	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
-	assert_string_equal(f->rx.violation, "role 3, expected 1");
+/* Every row names a channel, permits a state, and has a validator; bodies are unique. */
+static void
+test_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < IPC_N_MSGS; i++) {
+		const struct ipc_msg_def *m = &ipc_msgs[i];
+
+		assert_non_null(m->name);
+		assert_string_equal(ipc_body_name(m->body), m->name);
+		assert_ptr_equal(ipc_msg_of(m->body), m);
+		assert_true(m->chan < IPC_N_CHANS);
+		assert_true(m->permit != 0);
+		assert_non_null(m->check);
+		assert_true(m->fds_min <= m->fds_max && m->fds_max <= CGFW_IPC_MAX_FDS);
+		assert_true((m->fds != NULL) == (m->fds_max > 0));
+	}
+	/* Every body of the schema has its row. */
+	for (unsigned i = 0; i < cgfw__envelope__descriptor.n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &cgfw__envelope__descriptor.fields[i];
+
+		if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+			assert_non_null(ipc_msg_of((Cgfw__Envelope__BodyCase)fd->id));
+	}
 }
 
 static void
@@ -956,15 +1186,19 @@ main(void)
 	    T(test_garbage),
 	    T(test_bad_seq),
 	    T(test_size_limit),
+	    T(test_string_max),
 	    T(test_oversized),
 	    T(test_ctrunc),
 	    T(test_max_fds),
 	    T(test_fds_without_message),
 	    T(test_dispatch_rows),
 	    T(test_dispatch_unknown),
-	    T(test_dispatch_once),
-	    T(test_dispatch_stray_fds),
+	    T(test_dispatch_states),
+	    T(test_dispatch_fds),
+	    T(test_dispatch_validators),
+	    T(test_string_nul),
 	    T(test_dispatch_handler_error),
+	    T(test_table),
 	    T(test_check_socket),
 	    T(test_body_name),
 	};

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The loader's unprivileged helpers, and the policy compiler that runs in
+ * one.  A helper is forked, keeps only the fds it is given, becomes a uid of
+ * cgfw's reserved range (or the command's user) with no capability, not
+ * dumpable, no_new_privs and a seccomp allowlist that has no fork, exec or
+ * open, and only then reads anything.  The list files (often downloaded
+ * hosts lists) are opened here as root, since they may be root's, and parsed
+ * in the helper, which compiles the name policy and the IP maps into two
+ * sealed memfds (lib/compile.c; lib/namepolicy.h, lib/cpolicy.h).  The loader checks their
+ * seals, sizes and headers only.  A helper's error messages are its own
+ * stderr lines (the user's stderr), and the loader exits as it did (125).
+ *
+ * The command line and the config file are not parsed here: they are the
+ * administrator's own input, root's files, read before any of this.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/compile.h"
+#include "lib/cpolicy.h"
+#include "lib/log.h"
+#include "lib/namepolicy.h"
+#include "lib/proc.h"
+#include "lib/sandbox.h"
+#include "loader.h"
+
+/* The uid helpers run as when no other is asked for: a reserved one, held for our lifetime. */
+static void
+helper_identity(struct loader *l)
+{
+	int r;
+
+	if (l->helper_lock_fd >= 0)
+		return;
+	r = proc_reserved_uid(&l->helper_uid, &l->helper_gid, &l->helper_lock_fd);
+	if (r < 0)
+		fatal_r(r, "no uid for cgfw's unprivileged helper (a free uid from %u-%u)",
+		    CGFW_DYN_UID_MIN, CGFW_DYN_UID_MIN + CGFW_DYN_UID_N - 1);
+}
+
+pid_t
+helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep, const char *who,
+    const char *const *syscalls)
+{
+	gid_t gid = l->gid;
+	pid_t pid;
+	int r;
+
+	if (uid == (uid_t)-1) {
+		helper_identity(l);
+		uid = l->helper_uid;
+		gid = l->helper_gid;
+		user = NULL;
+	}
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid > 0)
+		return pid;
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	r = proc_keep_fds(keep, n_keep);
+	if (r < 0)
+		fatal_r(r, "%s: cannot close fds", who);
+	r = proc_become(uid, gid, user, 0);
+	if (r < 0)
+		fatal_r(r, "%s: cannot become uid %u", who, (unsigned)uid);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("%s: PR_SET_DUMPABLE", who);
+	proc_assert_unprivileged();
+	tzset(); /* glibc's gmtime_r() opens /etc/localtime the first time: not under the filter */
+	r = sandbox_apply(who, syscalls);
+	if (r < 0)
+		fatal_r(r, "%s: cannot install the seccomp filter", who);
+	return 0;
+}
+
+int
+helper_wait(pid_t pid, const char *who)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			fatal("waitpid %s", who);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	/* An exit said why on stderr; a signal (seccomp's SIGSYS) said nothing. */
+	log_warnx("%s was killed by signal %d", who, WTERMSIG(status));
+	return CGFW_EXIT_FAILED;
+}
+
+void
+helper_finish(pid_t pid, const char *who)
+{
+	int r = helper_wait(pid, who);
+
+	if (r != 0)
+		exit(r);
+}
+
+static void
+warn_line(const char *msg)
+{
+	log_warnx("%s", msg);
+}
+
+/*
+ * In the helper: the sources into the two memfds (lib/compile.c), the mode
+ * line on stderr, the memfds to the loader.
+ */
+static void
+compile_child(struct loader_opts *o, const int *fds, const int *errs, int sock)
+{
+	struct compile_file files[LOADER_MAX_FILES];
+	struct compile_result res;
+	char err[COMPILE_ERR_LEN], dup[64];
+	int out[2], r;
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(out))];
+	} cm;
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof(cm.buf)};
+
+	for (int i = 0; i < o->n_files; i++)
+		files[i] = (struct compile_file){.path = o->files[i].path,
+		    .action = o->files[i].action,
+		    .replaced = o->files[i].replaced,
+		    .fd = fds[i],
+		    .open_errno = errs[i]};
+	r = compile_sources(
+	    &o->rules, files, o->n_files, o->allow_empty, warn_line, &res, err, sizeof(err));
+	if (r < 0) {
+		log_warnx("%s", err);
+		exit(CGFW_EXIT_FAILED);
+	}
+	/* Said at every start: what is enforced, counted as the maps hold it. */
+	if (o->cmd == CMD_CA)
+		;
+	else if (res.mode == CGFW_MODE_LOG_ONLY)
+		log_info("log-only mode (no rules): nothing is blocked, everything is reported");
+	else {
+		snprintf(dup, sizeof(dup), " (%zu duplicate IP rule%s merged)", res.n_dup,
+		    res.n_dup == 1 ? "" : "s");
+		log_info("%s mode, %zu rule%s from %d source%s%s%s",
+		    res.mode == CGFW_MODE_ALLOW_LIST ? "allow-list" : "block-list", res.n_rules,
+		    res.n_rules == 1 ? "" : "s", res.n_sources, res.n_sources == 1 ? "" : "s",
+		    res.n_rules                        ? ""
+		    : res.mode == CGFW_MODE_ALLOW_LIST ? ": everything is blocked"
+		                                       : ": nothing is blocked",
+		    res.n_dup ? dup : "");
+	}
+	out[0] = res.np_fd;
+	out[1] = res.cp_fd;
+	cm.h.cmsg_level = SOL_SOCKET;
+	cm.h.cmsg_type = SCM_RIGHTS;
+	cm.h.cmsg_len = CMSG_LEN(sizeof(out));
+	memcpy(CMSG_DATA(&cm.h), out, sizeof(out));
+	if (sendmsg(sock, &mh, 0) != 1)
+		fatal("cannot hand the compiled policy over");
+	_exit(0); /* nothing of the loader's to run or free at exit */
+}
+
+/* A name-policy memfd: sealed, and its header's length is its size. */
+static int
+np_fd_ok(int fd)
+{
+	struct np_hdr h;
+	struct stat st;
+
+	if (cp_sealed(fd) < 0 || fstat(fd, &st) < 0 ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return 0;
+	return h.magic == NP_MAGIC && h.version == NP_VERSION && h.total_len == st.st_size;
+}
+
+/*
+ * The loader's side: open the list files, let the helper compile, take the
+ * two memfds and check them.  On success l->np_fd, l->cp (the IP maps and
+ * the rules the workers need) are set and o->rules is the compiled view.
+ */
+void
+compile_policy(struct loader *l)
+{
+	static const char *const allow[] = {"memfd_create", "ftruncate", "pwrite64", NULL};
+	struct loader_opts *o = l->o;
+	int keep[LOADER_MAX_FILES + 1], errs[LOADER_MAX_FILES], sv[2], fds[2], r;
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} cm;
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof(cm.buf)};
+	struct cmsghdr *c;
+	ssize_t n;
+	pid_t pid;
+
+	for (int i = 0; i < o->n_files; i++) {
+		keep[i] = open(o->files[i].path, O_RDONLY | O_CLOEXEC);
+		errs[i] = keep[i] < 0 ? errno : 0;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		fatal("socketpair");
+	keep[o->n_files] = sv[1];
+	pid = helper_start(l, (uid_t)-1, NULL, keep, o->n_files + 1, "cgfw-loader", allow);
+	if (pid == 0)
+		compile_child(o, keep, errs, keep[o->n_files]);
+	for (int i = 0; i < o->n_files; i++)
+		if (keep[i] >= 0)
+			(void)close(keep[i]);
+	(void)close(sv[1]);
+	helper_finish(pid, "the policy compiler");
+
+	n = recvmsg(sv[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	c = n == 1 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(fds)))
+		fatalx("the policy compiler handed over no policy");
+	memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	(void)close(sv[0]);
+	if (!np_fd_ok(fds[0]))
+		fatalx("the policy compiler's name policy is not sealed or not whole");
+	r = cp_open(fds[1], &l->cp);
+	if (r < 0)
+		fatal_r(r, "the policy compiler's policy");
+	(void)close(fds[1]);
+	l->np_fd = fds[0];
+	l->pol = l->cp.pol;
+	rules_free(&o->rules);
+	o->rules = l->cp.rules;
+}

@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Writes the seed corpora of the fuzz_ipc_* targets into DIR/ipc_monitor,
+ * DIR/ipc_dnsproxy, DIR/ipc_httpproxy and DIR/ipc_loader (make ipc-seeds: DIR is
+ * tests/fuzz/corpus): valid conversations in the record format of
+ * tests/fuzz/ipc_harness.h, with the sequence numbers right, so the fuzzer
+ * starts past the handshake, and a few that the table must refuse.  The
+ * output is deterministic.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/ipc_send.h"
+#include "lib/protocol.h"
+
+#define MAX_PEERS 3
+
+struct seed {
+	FILE *f;
+	uint64_t seq[MAX_PEERS];
+};
+
+static const char *dir;
+
+static void
+seed_open(struct seed *s, const char *target, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, target);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s.bin", dir, target, name);
+	memset(s, 0, sizeof(*s));
+	s->f = fopen(path, "wb");
+	if (!s->f) {
+		perror(path);
+		exit(1);
+	}
+}
+
+static void
+seed_close(struct seed *s)
+{
+	if (fclose(s->f) != 0) {
+		perror("fclose");
+		exit(1);
+	}
+}
+
+/* What the next record's bytes get: the first `from` becomes `to` (same length). */
+static const char *patch_from, *patch_to;
+static size_t patch_len;
+
+/* One record: env from peer (its next sequence number) with fds as the harness reads them. */
+static void
+rec(struct seed *s, int peer, int fds, Cgfw__Envelope *env)
+{
+	uint8_t buf[CGFW_IPC_MAX], hdr[4];
+	size_t len;
+
+	env->seq = ++s->seq[peer];
+	len = cgfw__envelope__get_packed_size(env);
+	if (len > sizeof(buf))
+		abort();
+	cgfw__envelope__pack(env, buf);
+	if (patch_from) {
+		uint8_t *at = memmem(buf, len, patch_from, patch_len);
+
+		if (!at)
+			abort();
+		memcpy(at, patch_to, patch_len);
+		patch_from = NULL;
+	}
+	hdr[0] = (uint8_t)peer;
+	hdr[1] = (uint8_t)fds;
+	hdr[2] = (uint8_t)len;
+	hdr[3] = (uint8_t)(len >> 8);
+	if (fwrite(hdr, 1, 4, s->f) != 4 || fwrite(buf, 1, len, s->f) != len)
+		abort();
+}
+
+static void
+hello(struct seed *s, int peer, Cgfw__Envelope__BodyCase body, Cgfw__Role role)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Hello h = CGFW__HELLO__INIT;
+
+	h.protocol_version = CGFW_PROTOCOL_VERSION;
+	h.role = role;
+	env.body_case = body;
+	switch (body) {
+	case CGFW__ENVELOPE__BODY_LOADER_MON_HELLO:
+		env.loader_mon_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_DNS_MON_HELLO:
+		env.dns_mon_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_HTTP_MON_HELLO:
+		env.http_mon_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO:
+		env.loader_dns_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO:
+		env.loader_http_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_MON_LOADER_HELLO:
+		env.mon_loader_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO:
+		env.dns_loader_hello = &h;
+		break;
+	case CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO:
+		env.http_loader_hello = &h;
+		break;
+	default:
+		abort();
+	}
+	rec(s, peer, 0, &env);
+}
+
+/* An empty body (COMMIT, SHUTDOWN, READY). */
+static void
+empty(struct seed *s, int peer, Cgfw__Envelope__BodyCase body)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__ConfigCommit c = CGFW__CONFIG_COMMIT__INIT;
+	Cgfw__Shutdown sd = CGFW__SHUTDOWN__INIT;
+	Cgfw__MonReady ready = CGFW__MON_READY__INIT;
+
+	env.body_case = body;
+	switch (body) {
+	case CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT:
+		env.loader_mon_commit = &c;
+		break;
+	case CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT:
+		env.loader_dns_commit = &c;
+		break;
+	case CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT:
+		env.loader_http_commit = &c;
+		break;
+	case CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN:
+		env.loader_mon_shutdown = &sd;
+		break;
+	case CGFW__ENVELOPE__BODY_MON_LOADER_READY:
+		env.mon_loader_ready = &ready;
+		break;
+	case CGFW__ENVELOPE__BODY_DNS_LOADER_READY:
+		env.dns_loader_ready = &ready;
+		break;
+	case CGFW__ENVELOPE__BODY_HTTP_LOADER_READY:
+		env.http_loader_ready = &ready;
+		break;
+	default:
+		abort();
+	}
+	rec(s, peer, 0, &env);
+}
+
+/* ---- the monitor: peer 0 the loader, 1 the DNS proxy, 2 the HTTP proxy ---- */
+
+static void
+mon_config(struct seed *s, uint32_t n_rules)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
+
+	cfg.mode = CGFW__MODE__MODE_ALLOW_LIST;
+	cfg.target_cgroup_id = 4242;
+	cfg.target_cgroup = "/sys/fs/cgroup/cgfw-test";
+	cfg.n_rules = n_rules;
+	cfg.json_to_stdout = 1;
+	ipc_env_loader_mon_config(&env, &cfg);
+	rec(s, 0, 0, &env);
+}
+
+static void
+mon_rules(struct seed *s, uint32_t first, size_t n)
+{
+	static const char *const text[] = {"198.51.100.7", "203.0.113.0/24", "192.0.2.1"};
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonRules b = CGFW__MON_RULES__INIT;
+	Cgfw__MonRule r[8], *pr[8];
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		cgfw__mon_rule__init(&r[i]);
+		r[i].id = first + (uint32_t)i;
+		r[i].action = i % 2 ? CGFW__ACTION__ACTION_BLOCK : CGFW__ACTION__ACTION_ALLOW;
+		r[i].text = (char *)text[i % 3];
+		r[i].origin = "--allow-list";
+		r[i].kind = i % 3 == 1 ? "CIDR" : "IP";
+		pr[i] = &r[i];
+	}
+	b.rules = pr;
+	b.n_rules = n;
+	ipc_env_loader_mon_rules(&env, &b);
+	rec(s, 0, 0, &env);
+}
+
+/* The monitor's fds: ring, stats, DNS events, HTTP events, argv (events as sockets). */
+static void
+mon_fds(struct seed *s)
+{
+	static Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS,
+	    CGFW__FD_KIND__FD_ARGV_MAP};
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Fds f = CGFW__FDS__INIT;
+
+	f.kinds = kinds;
+	f.n_kinds = 5;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
+	env.loader_mon_fds = &f;
+	rec(s, 0, 5 | (8 << 2) | (8 << 3), &env);
+}
+
+static void
+dns_event(struct seed *s, int blocked, const char *qname, const char *failure)
+{
+	static char *ips[] = {"198.51.100.7", "198.51.100.8"};
+	static char *chain[] = {"www.example.com", "cdn.example.net"};
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__DnsEvent ev = CGFW__DNS_EVENT__INIT;
+
+	ev.time_ns = 1700000000000000000ULL;
+	ev.blocked = blocked;
+	ev.qname = (char *)qname;
+	ev.qtype = "A";
+	ev.because = blocked ? "NotInAllowList" : "MatchedAllowListDomain";
+	ev.rule = blocked ? "" : "example.com";
+	ev.rule_origin = blocked ? "" : "--allow-list";
+	ev.rule_kind = blocked ? "" : "Domain";
+	ev.owner_known = 1;
+	ev.pid = 4321;
+	ev.tid = 4322;
+	ev.uid = 1000;
+	ev.comm = "curl";
+	ev.cgroup = 4242;
+	ev.server = "192.0.2.53";
+	ev.proto = "udp";
+	ev.rcode = blocked ? "REFUSED" : failure ? "SERVFAIL" : "NOERROR";
+	if (!blocked && !failure) {
+		ev.ips = ips;
+		ev.n_ips = 2;
+		ev.chain = chain;
+		ev.n_chain = 2;
+		ev.ttl = 300;
+		ev.admitted = 1;
+	}
+	if (failure)
+		ev.upstream_failure = (char *)failure;
+	ipc_env_dns_mon_event(&env, &ev);
+	rec(s, 1, 0, &env);
+}
+
+static void
+http_event(struct seed *s, int blocked, const char *url)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__HttpEvent ev = CGFW__HTTP_EVENT__INIT;
+
+	ev.time_ns = 1700000000000000000ULL;
+	ev.blocked = blocked;
+	ev.method = "GET";
+	ev.url = (char *)url;
+	ev.host = "www.example.com";
+	ev.because = blocked ? "MatchedBlockListURL" : "MatchedAllowListURL";
+	ev.rule = "http://www.example.com/a";
+	ev.rule_origin = "--allow-list";
+	ev.owner_known = 1;
+	ev.pid = 4321;
+	ev.tid = 4321;
+	ev.uid = 1000;
+	ev.comm = "curl";
+	ev.cgroup = 4242;
+	ev.ip = "203.0.113.10";
+	ev.port = 80;
+	ev.status = blocked ? 403 : 200;
+	ipc_env_http_mon_event(&env, &ev);
+	rec(s, 2, 0, &env);
+}
+
+static void
+lost(struct seed *s, int peer, uint64_t n)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__EventsLost l = CGFW__EVENTS_LOST__INIT;
+
+	l.count = n;
+	if (peer == 1)
+		ipc_env_dns_mon_lost(&env, &l);
+	else
+		ipc_env_http_mon_lost(&env, &l);
+	rec(s, peer, 0, &env);
+}
+
+static void
+monitor_seeds(void)
+{
+	struct seed s;
+
+	seed_open(&s, "ipc_monitor", "loader-config");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
+	mon_config(&s, 5);
+	mon_rules(&s, 1, 3);
+	mon_rules(&s, 4, 2);
+	mon_fds(&s);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT);
+	seed_close(&s);
+
+	seed_open(&s, "ipc_monitor", "dns-events");
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	dns_event(&s, 1, "blocked.example.org", NULL);
+	dns_event(&s, 0, "www.example.com", NULL);
+	dns_event(&s, 0, "slow.example.com", "UpstreamTimeout");
+	lost(&s, 1, 7);
+	dns_event(&s, 1, "again.example.org", NULL);
+	seed_close(&s);
+
+	seed_open(&s, "ipc_monitor", "http-events");
+	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	http_event(&s, 1, "http://www.example.com/b");
+	http_event(&s, 0, "http://www.example.com/a");
+	lost(&s, 2, 3);
+	http_event(&s, 1, "https://www.example.com:8443/c");
+	seed_close(&s);
+
+	/* All three at once, the loader out of order at the end. */
+	seed_open(&s, "ipc_monitor", "mixed");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	mon_config(&s, 1);
+	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	dns_event(&s, 0, "www.example.com", NULL);
+	mon_rules(&s, 1, 1);
+	http_event(&s, 1, "http://www.example.com/b");
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN);
+	dns_event(&s, 1, "blocked.example.org", NULL);
+	seed_close(&s);
+
+	/* A NUL inside a string (protobuf-c would cut it there without a word). */
+	seed_open(&s, "ipc_monitor", "nul-in-qname");
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	patch_from = "blocked.";
+	patch_to = "blocked\0";
+	patch_len = 8;
+	dns_event(&s, 1, "blocked.example.org", NULL);
+	dns_event(&s, 1, "blocked.example.org", NULL);
+	seed_close(&s);
+
+	/* 16M rules announced: nothing is allocated for them before they come. */
+	seed_open(&s, "ipc_monitor", "big-announce");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
+	mon_config(&s, 1U << 24);
+	mon_rules(&s, 1, 8);
+	seed_close(&s);
+}
+
+/* ---- the DNS proxy: peer 0 the loader ---- */
+
+static void
+dns_config(struct seed *s, char *upstream)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__DnsConfig cfg = CGFW__DNS_CONFIG__INIT;
+	char *up[2] = {upstream, "192.0.2.54:5353"};
+
+	cfg.mode = CGFW__MODE__MODE_ALLOW_LIST;
+	cfg.block_response = CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_REFUSED;
+	cfg.min_ttl = 60;
+	cfg.upstreams = up;
+	cfg.n_upstreams = 2;
+	cfg.timeout_ms = 1500;
+	ipc_env_loader_dns_config(&env, &cfg);
+	rec(s, 0, 0, &env);
+}
+
+static void
+dns_fds(struct seed *s)
+{
+	static Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_DNS_UDP, CGFW__FD_KIND__FD_DNS_TCP,
+	    CGFW__FD_KIND__FD_LEARNED_MAP, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Fds f = CGFW__FDS__INIT;
+
+	f.kinds = kinds;
+	f.n_kinds = 6;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_FDS;
+	env.loader_dns_fds = &f;
+	rec(s, 0, 6 | (8 << 0) | (8 << 1), &env);
+}
+
+static void
+dnsproxy_seeds(void)
+{
+	struct seed s;
+
+	seed_open(&s, "ipc_dnsproxy", "config");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
+	dns_config(&s, "192.0.2.53");
+	dns_fds(&s);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT);
+	seed_close(&s);
+
+	seed_open(&s, "ipc_dnsproxy", "commit-early");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
+	dns_config(&s, "192.0.2.53");
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT);
+	seed_close(&s);
+
+	seed_open(&s, "ipc_dnsproxy", "upstream-controls");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
+	dns_config(&s, "192.0.2.53\r\n");
+	seed_close(&s);
+}
+
+/* ---- the HTTP proxy: peer 0 the loader ---- */
+
+static void
+http_config(struct seed *s, uint32_t n_rules)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__HttpConfig cfg = CGFW__HTTP_CONFIG__INIT;
+
+	cfg.mode = CGFW__MODE__MODE_ALLOW_LIST;
+	cfg.n_rules = n_rules;
+	cfg.upstream_trust = "/etc/ssl/certs/ca-certificates.crt";
+	ipc_env_loader_http_config(&env, &cfg);
+	rec(s, 0, 0, &env);
+}
+
+static void
+url_rule(struct seed *s, uint32_t id, const char *scheme, const char *path)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__UrlRule r = CGFW__URL_RULE__INIT;
+
+	r.id = id;
+	r.action = CGFW__ACTION__ACTION_ALLOW;
+	r.scheme = (char *)scheme;
+	r.host = "www.example.com";
+	r.path = (char *)path;
+	r.text = "http://www.example.com/a";
+	r.origin = "--allow-list";
+	ipc_env_loader_http_rule(&env, &r);
+	rec(s, 0, 0, &env);
+}
+
+static void
+http_fds(struct seed *s)
+{
+	static Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_HTTP_LISTEN, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Fds f = CGFW__FDS__INIT;
+
+	f.kinds = kinds;
+	f.n_kinds = 4;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS;
+	env.loader_http_fds = &f;
+	rec(s, 0, 4 | (8 << 0) | (8 << 2), &env);
+}
+
+static void
+httpproxy_seeds(void)
+{
+	struct seed s;
+
+	seed_open(&s, "ipc_httpproxy", "config");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
+	http_config(&s, 2);
+	url_rule(&s, 1, "http", "/a");
+	url_rule(&s, 2, "https", "/b/c");
+	http_fds(&s);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT);
+	seed_close(&s);
+
+	/* A path that would split a request line or a log line. */
+	seed_open(&s, "ipc_httpproxy", "rule-crlf");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
+	http_config(&s, 1);
+	url_rule(&s, 1, "http", "/a\r\nX-Injected: 1");
+	seed_close(&s);
+
+	seed_open(&s, "ipc_httpproxy", "too-many-rules");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
+	http_config(&s, 1);
+	url_rule(&s, 1, "http", "/a");
+	url_rule(&s, 2, "http", "/b");
+	seed_close(&s);
+}
+
+/* ---- the loader: peer 0 the monitor, 1 the DNS proxy, 2 the HTTP proxy ---- */
+
+static void
+stats(struct seed *s, int peer, uint64_t a, uint64_t b)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonStats ms = CGFW__MON_STATS__INIT;
+	Cgfw__DnsStats ds = CGFW__DNS_STATS__INIT;
+	Cgfw__HttpStats hs = CGFW__HTTP_STATS__INIT;
+
+	switch (peer) {
+	case 0:
+		ms.events = 10;
+		ms.lost = a;
+		ms.unwritten = b;
+		ipc_env_mon_loader_stats(&env, &ms);
+		break;
+	case 1:
+		ds.queries = a;
+		ds.blocked = b;
+		ds.admitted = 4;
+		ipc_env_dns_loader_stats(&env, &ds);
+		break;
+	default:
+		hs.requests = a;
+		hs.blocked = b;
+		ipc_env_http_loader_stats(&env, &hs);
+		break;
+	}
+	rec(s, peer, 0, &env);
+}
+
+static void
+reported(struct seed *s, uint64_t id)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Reported r = CGFW__REPORTED__INIT;
+
+	r.id = id;
+	ipc_env_mon_loader_reported(&env, &r);
+	rec(s, 0, 0, &env);
+}
+
+static void
+loader_seeds(void)
+{
+	struct seed s;
+
+	seed_open(&s, "ipc_loader", "lifecycle");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_READY);
+	empty(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_READY);
+	empty(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_READY);
+	reported(&s, 2);
+	reported(&s, 99);
+	stats(&s, 1, 20, 3);
+	stats(&s, 2, 5, 1);
+	stats(&s, 0, 0, 0);
+	seed_close(&s);
+
+	/* Out of order and out of range: each worker is cut off. */
+	seed_open(&s, "ipc_loader", "hostile");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
+	stats(&s, 0, 1, 0);
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	empty(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_READY);
+	stats(&s, 2, 1, 5);
+	seed_close(&s);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR (tests/fuzz/corpus)\n", argv[0]);
+		return 2;
+	}
+	dir = argv[1];
+	monitor_seeds();
+	dnsproxy_seeds();
+	httpproxy_seeds();
+	loader_seeds();
+	return 0;
+}

@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Each worker's IPC handlers (monitor.c, dnsproxy.c, httpproxy.c, linked
+ * without their main()) behind the protocol table, fed hostile messages over
+ * a real SEQPACKET socketpair through ipc_recv() and ipc_dispatch(): wrong
+ * state, duplicates, wrong, missing and extra fds, out-of-range and missing
+ * fields, NUL and control characters in strings, oversized counts.  Every
+ * refusal is -EPROTO with the reason in the peer's violation, leaves the
+ * peer's state as it was, and leaks no fd.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dnsproxy/dnsproxy.h"
+#include "httpproxy/httpproxy.h"
+#include "lib/dnsmsg.h"
+#include "lib/ipc_send.h"
+#include "monitor/events.h"
+#include "monitor/monitor.h"
+
+#define assert_has(hay, needle)                                                                    \
+	do {                                                                                       \
+		if (!strstr((hay), (needle)))                                                      \
+			fail_msg("\"%s\" not found in \"%s\"", (needle), (hay));                   \
+	} while (0)
+
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The sending end, and the worker's receiving peer bound to the other end. */
+static void
+link_peer(struct ipc_peer *tx, struct ipc_peer *rx, const char *name)
+{
+	int sv[2];
+
+	assert_int_equal(
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	ipc_peer_init(tx, sv[0], "test");
+	ipc_peer_init(rx, sv[1], name);
+}
+
+/* Receive one message on rx and dispatch it to h. */
+static int
+deliver(struct ipc_peer *rx, const struct ipc_handlers *h, void *ctx)
+{
+	Cgfw__Envelope *env = NULL;
+	int r = ipc_recv(rx, &env);
+
+	if (r < 0)
+		return r;
+	return ipc_dispatch(rx, h, ctx, env);
+}
+
+/* The message just sent is refused, for `why`, and the state stays. */
+static void
+refused(struct ipc_peer *rx, const struct ipc_handlers *h, void *ctx, const char *why)
+{
+	int state = rx->state;
+
+	rx->violation[0] = '\0';
+	assert_int_equal(deliver(rx, h, ctx), -EPROTO);
+	assert_has(rx->violation, why);
+	assert_int_equal(rx->state, state);
+	assert_int_equal(rx->n_fds, 0);
+}
+
+static void
+accepted(struct ipc_peer *rx, const struct ipc_handlers *h, void *ctx)
+{
+	int r = deliver(rx, h, ctx);
+
+	if (r != 0)
+		fail_msg("refused: %d %s", r, rx->violation);
+}
+
+static void
+open_nulls(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		assert_true(fds[i] >= 0);
+	}
+}
+
+static void
+close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		(void)close(fds[i]);
+}
+
+/* A packed envelope whose first occurrence of `from` becomes `to` (same length). */
+static void
+send_patched(struct ipc_peer *tx, Cgfw__Envelope *env, const char *from, const char *to, size_t n)
+{
+	uint8_t buf[CGFW_IPC_MAX];
+	size_t len;
+	uint8_t *at;
+
+	env->seq = ++tx->seq_out;
+	len = cgfw__envelope__pack(env, buf);
+	at = memmem(buf, len, from, n);
+	assert_non_null(at);
+	memcpy(at, to, n);
+	assert_int_equal(send(tx->fd, buf, len, 0), (ssize_t)len);
+}
+
+/* ---- the monitor ---- */
+
+struct monf {
+	struct worker_rt rt;
+	struct mon *m;
+	struct ipc_peer tx;
+	struct ipc_peer *rx;
+	int base;
+};
+
+static struct monf *
+mon_setup(enum ipc_chan chan, const char *name)
+{
+	struct monf *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->base = count_fds();
+	f->rt.def = &mon_worker;
+	f->m = calloc(1, mon_worker.ctx_size);
+	assert_non_null(f->m);
+	mon_worker.init(f->m, &f->rt);
+	mon_out_of(f->m)->text_fd = -1;
+	mon_out_of(f->m)->proc_root = "/nonexistent";
+	mon_out_of(f->m)->json_name = "log file";
+	f->rx = mon_peer(f->m, chan);
+	link_peer(&f->tx, f->rx, name);
+	return f;
+}
+
+static void
+mon_teardown(struct monf *f)
+{
+	ipc_peer_close(&f->tx);
+	mon_release(f->m);
+	assert_int_equal(count_fds(), f->base);
+	free(f);
+}
+
+static void
+mon_config(struct ipc_peer *tx, Cgfw__Mode mode, uint32_t n_rules)
+{
+	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
+
+	cfg.mode = mode;
+	cfg.n_rules = n_rules;
+	cfg.target_cgroup = "/sys/fs/cgroup/t";
+	assert_int_equal(ipc_send_loader_mon_config(tx, &cfg), 0);
+}
+
+/* n rules from id first, of text `text`. */
+static void
+mon_rules(struct ipc_peer *tx, uint32_t first, size_t n, const char *text, Cgfw__Action action)
+{
+	Cgfw__MonRules b = CGFW__MON_RULES__INIT;
+	Cgfw__MonRule *r = calloc(n ? n : 1, sizeof(*r));
+	Cgfw__MonRule **pr = calloc(n ? n : 1, sizeof(*pr));
+
+	assert_true(r && pr);
+	for (size_t i = 0; i < n; i++) {
+		cgfw__mon_rule__init(&r[i]);
+		r[i].id = first + (uint32_t)i;
+		r[i].action = action;
+		r[i].text = (char *)text;
+		r[i].origin = "--allow-list";
+		r[i].kind = "IP";
+		pr[i] = &r[i];
+	}
+	b.rules = pr;
+	b.n_rules = n;
+	assert_int_equal(ipc_send_loader_mon_rules(tx, &b), 0);
+	free(r);
+	free(pr);
+}
+
+static void
+test_mon_loader(void **state)
+{
+	struct monf *f = mon_setup(IPC_CH_LOADER_MON, "loader");
+	const struct ipc_handlers *h = &mon_from_loader;
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+
+	(void)state;
+	/* Wrong state: config, rules, fds, notice, shutdown before HELLO. */
+	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, 1);
+	refused(f->rx, h, f->m, "loader sent loader_mon_config in state HELLO");
+	n.msg = "ATTACH LOST";
+	n.because = "CgroupRemoved";
+	n.comment = "";
+	assert_int_equal(ipc_send_loader_mon_notice(&f->tx, &n), 0);
+	refused(f->rx, h, f->m, "in state HELLO");
+	assert_int_equal(ipc_send_loader_mon_shutdown(&f->tx), 0);
+	refused(f->rx, h, f->m, "in state HELLO");
+	/* A message of another channel. */
+	assert_int_equal(ipc_send_loader_dns_hello(&f->tx), 0);
+	refused(f->rx, h, f->m, "loader may not send loader_dns_hello");
+
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
+	accepted(f->rx, h, f->m);
+	/* Duplicate HELLO. */
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
+	refused(f->rx, h, f->m, "in state CONFIG");
+	/* Out of range, and more than the cap. */
+	mon_config(&f->tx, (Cgfw__Mode)9, 1);
+	refused(f->rx, h, f->m, "config: mode 9");
+	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, CGFW_IPC_MON_RULES_MAX + 1);
+	refused(f->rx, h, f->m, "config: 16777217 rules");
+	/* 16M announced: accepted, nothing allocated for them. */
+	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, CGFW_IPC_MON_RULES_MAX);
+	accepted(f->rx, h, f->m);
+	assert_null(mon_out_of(f->m)->rules);
+	/* Duplicate CONFIG. */
+	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, 3);
+	refused(f->rx, h, f->m, "in state RULES");
+	/* Rules: missing text, bad action, empty batch, oversized batch, out of order. */
+	mon_rules(&f->tx, 1, 1, "", CGFW__ACTION__ACTION_ALLOW);
+	refused(f->rx, h, f->m, "rule 1: bad text, origin or kind");
+	mon_rules(&f->tx, 1, 1, "192.0.2.1", CGFW__ACTION__ACTION_UNSPEC);
+	refused(f->rx, h, f->m, "rule 1: action 0");
+	mon_rules(&f->tx, 1, 0, "192.0.2.1", CGFW__ACTION__ACTION_ALLOW);
+	refused(f->rx, h, f->m, "a batch of 0 rules");
+	mon_rules(&f->tx, 1, CGFW_IPC_BATCH_MAX + 1, "1.2.3.4", CGFW__ACTION__ACTION_ALLOW);
+	refused(f->rx, h, f->m, "a batch of 1025 rules");
+	mon_rules(&f->tx, 1, 1, "192.0.2.1\nforged", CGFW__ACTION__ACTION_ALLOW);
+	refused(f->rx, h, f->m, "bad text, origin or kind");
+	mon_rules(&f->tx, 5, 2, "192.0.2.1", CGFW__ACTION__ACTION_ALLOW);
+	accepted(f->rx, h, f->m);
+	mon_rules(&f->tx, 6, 1, "192.0.2.1", CGFW__ACTION__ACTION_ALLOW);
+	refused(f->rx, h, f->m, "rule id 6 out of order");
+	assert_int_equal(mon_out_of(f->m)->n_rules, 2);
+	/* NUL inside a rule's text. */
+	{
+		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+		Cgfw__MonRules b = CGFW__MON_RULES__INIT;
+		Cgfw__MonRule r = CGFW__MON_RULE__INIT, *pr = &r;
+
+		r.id = 9;
+		r.action = CGFW__ACTION__ACTION_ALLOW;
+		r.text = "192.0.2.9-x";
+		b.rules = &pr;
+		b.n_rules = 1;
+		ipc_env_loader_mon_rules(&env, &b);
+		send_patched(&f->tx, &env, "-x", "\0x", 2);
+		refused(f->rx, h, f->m, "string text has a NUL inside");
+		f->rx->seq_in++; /* refused before its number was read */
+	}
+	/* Commit before the fds. */
+	assert_int_equal(ipc_send_loader_mon_commit(&f->tx), 0);
+	refused(f->rx, h, f->m, "in state RULES");
+	mon_teardown(f);
+}
+
+static void
+test_mon_fds(void **state)
+{
+	static Cgfw__FdKind six[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP,
+	    CGFW__FD_KIND__FD_LOG_FILE};
+	struct monf *f = mon_setup(IPC_CH_LOADER_MON, "loader");
+	const struct ipc_handlers *h = &mon_from_loader;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	Cgfw__FdKind kinds[7];
+	int fdv[7];
+
+	(void)state;
+	open_nulls(fdv, 7);
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
+	accepted(f->rx, h, f->m);
+	/* Before CONFIG. */
+	fds.kinds = six;
+	fds.n_kinds = 6;
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->m, "in state CONFIG");
+	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, 0);
+	accepted(f->rx, h, f->m);
+	/* Missing, extra, a kind of another worker, a kind twice. */
+	fds.n_kinds = 4;
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->m, "loader_mon_fds: 4 kinds, 4 fds");
+	for (int i = 0; i < 7; i++)
+		kinds[i] = i < 6 ? six[i] : CGFW__FD_KIND__FD_LOG_FILE;
+	fds.kinds = kinds;
+	fds.n_kinds = 7;
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->m, "loader_mon_fds: 7 kinds, 7 fds");
+	kinds[4] = CGFW__FD_KIND__FD_NAME_POLICY;
+	fds.n_kinds = 6;
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->m, "unexpected kind 9");
+	kinds[4] = CGFW__FD_KIND__FD_RINGBUF;
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->m, "kind 1 twice");
+	/* Listed, but not carried. */
+	{
+		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+
+		fds.kinds = six;
+		env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
+		env.loader_mon_fds = &fds;
+		assert_int_equal(ipc_send(&f->tx, &env, fdv, 3), 0);
+		refused(f->rx, h, f->m, "loader_mon_fds: 6 kinds, 3 fds");
+	}
+	/* The right kinds, but not what they claim to be (the handler's check: the last). */
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->m, "the ring buffer is not cgfw_events");
+	/* Fds with a message that carries none. */
+	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, 0);
+	{
+		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+		Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
+
+		cfg.mode = CGFW__MODE__MODE_ALLOW_LIST;
+		ipc_env_loader_mon_config(&env, &cfg);
+		/* Drain the plain one first (refused: CONFIG twice). */
+		refused(f->rx, h, f->m, "in state RULES");
+		f->rx->state = IPC_ST_CONFIG;
+		assert_int_equal(ipc_send(&f->tx, &env, fdv, 2), 0);
+		refused(f->rx, h, f->m, "loader sent fds with loader_mon_config");
+	}
+	close_all(fdv, 7);
+	mon_teardown(f);
+}
+
+static void
+test_mon_dns_channel(void **state)
+{
+	struct monf *f = mon_setup(IPC_CH_DNS_MON, "dnsproxy");
+	const struct ipc_handlers *h = &mon_from_dns;
+	Cgfw__DnsEvent ev = CGFW__DNS_EVENT__INIT;
+	Cgfw__EventsLost l = CGFW__EVENTS_LOST__INIT;
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	char *ips[DNS_MAX_A + 1];
+	int fd;
+
+	(void)state;
+	ev.qname = "example.com";
+	ev.qtype = "A";
+	ev.because = "NotInAllowList";
+	ev.blocked = 1;
+	ev.proto = "udp";
+	ev.rcode = "REFUSED";
+	ipc_env_dns_mon_event(&env, &ev);
+	/* An event before HELLO; a HELLO of another role; the loader's message. */
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	refused(f->rx, h, f->m, "dnsproxy sent dns_mon_event in state HELLO");
+	assert_int_equal(ipc_send_http_mon_hello(&f->tx), 0);
+	refused(f->rx, h, f->m, "may not send http_mon_hello");
+	{
+		Cgfw__Envelope e = CGFW__ENVELOPE__INIT;
+		Cgfw__Hello hh = CGFW__HELLO__INIT;
+
+		hh.protocol_version = CGFW_PROTOCOL_VERSION;
+		hh.role = CGFW__ROLE__ROLE_HTTPPROXY;
+		e.body_case = CGFW__ENVELOPE__BODY_DNS_MON_HELLO;
+		e.dns_mon_hello = &hh;
+		assert_int_equal(ipc_send(&f->tx, &e, NULL, 0), 0);
+		refused(f->rx, h, f->m, "role 4, expected 3");
+	}
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
+	refused(f->rx, h, f->m, "may not send loader_mon_hello");
+	assert_int_equal(ipc_send_dns_mon_hello(&f->tx), 0);
+	accepted(f->rx, h, f->m);
+	assert_int_equal(ipc_send_dns_mon_hello(&f->tx), 0);
+	refused(f->rx, h, f->m, "in state RUNNING");
+	/* A good event, then: an fd with it, too many addresses, NUL in the name, no count. */
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	accepted(f->rx, h, f->m);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ipc_send(&f->tx, &env, &fd, 1), 0);
+	(void)close(fd);
+	refused(f->rx, h, f->m, "dnsproxy sent fds with dns_mon_event");
+	for (int i = 0; i <= DNS_MAX_A; i++)
+		ips[i] = "192.0.2.1";
+	ev.ips = ips;
+	ev.n_ips = DNS_MAX_A + 1;
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	refused(f->rx, h, f->m, "dns event: 65 ips");
+	ev.n_ips = 0;
+	ev.qname = "evil.example.com";
+	send_patched(&f->tx, &env, ".example", "\0example", 8);
+	refused(f->rx, h, f->m, "string qname has a NUL inside");
+	f->rx->seq_in++;
+	ipc_env_dns_mon_lost(&env, &l);
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	refused(f->rx, h, f->m, "events lost: a count of 0");
+	l.count = 3;
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	accepted(f->rx, h, f->m);
+	mon_teardown(f);
+}
+
+static void
+test_mon_http_channel(void **state)
+{
+	struct monf *f = mon_setup(IPC_CH_HTTP_MON, "httpproxy");
+	const struct ipc_handlers *h = &mon_from_http;
+	Cgfw__HttpEvent ev = CGFW__HTTP_EVENT__INIT;
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+
+	(void)state;
+	ev.method = "GET";
+	ev.url = "http://example.com/";
+	ev.host = "example.com";
+	ev.because = "MatchedBlockListURL";
+	ev.ip = "192.0.2.1";
+	ev.port = 80;
+	ev.status = 403;
+	ev.blocked = 1;
+	ipc_env_http_mon_event(&env, &ev);
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	refused(f->rx, h, f->m, "in state HELLO");
+	assert_int_equal(ipc_send_dns_mon_hello(&f->tx), 0);
+	refused(f->rx, h, f->m, "may not send dns_mon_hello");
+	assert_int_equal(ipc_send_http_mon_hello(&f->tx), 0);
+	accepted(f->rx, h, f->m);
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	accepted(f->rx, h, f->m);
+	/* A field the monitor's own check refuses (events.c). */
+	ev.ip = "not an address";
+	assert_int_equal(ipc_send(&f->tx, &env, NULL, 0), 0);
+	refused(f->rx, h, f->m, "http event: a field is out of range");
+	mon_teardown(f);
+}
+
+/* ---- the DNS proxy ---- */
+
+struct dnsf {
+	struct worker_rt rt;
+	struct dns *d;
+	struct ipc_peer tx;
+	struct ipc_peer *rx;
+	int base;
+};
+
+static struct dnsf *
+dns_setup(void)
+{
+	struct dnsf *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->base = count_fds();
+	f->rt.def = &dns_worker;
+	f->d = calloc(1, dns_worker.ctx_size);
+	assert_non_null(f->d);
+	dns_worker.init(f->d, &f->rt);
+	f->rx = dns_loader_peer(f->d);
+	link_peer(&f->tx, f->rx, "loader");
+	return f;
+}
+
+static void
+dns_teardown(struct dnsf *f)
+{
+	ipc_peer_close(&f->tx);
+	dns_release(f->d);
+	assert_int_equal(count_fds(), f->base);
+	free(f);
+}
+
+static void
+dns_config(struct ipc_peer *tx, char **ups, size_t n, uint32_t timeout_ms, int mode)
+{
+	Cgfw__DnsConfig cfg = CGFW__DNS_CONFIG__INIT;
+
+	cfg.mode = (Cgfw__Mode)mode;
+	cfg.block_response = CGFW__DNS_BLOCK_RESPONSE__DNS_BLOCK_REFUSED;
+	cfg.upstreams = ups;
+	cfg.n_upstreams = n;
+	cfg.timeout_ms = timeout_ms;
+	assert_int_equal(ipc_send_loader_dns_config(tx, &cfg), 0);
+}
+
+static void
+test_dns_loader(void **state)
+{
+	static Cgfw__FdKind six[] = {CGFW__FD_KIND__FD_DNS_UDP, CGFW__FD_KIND__FD_DNS_TCP,
+	    CGFW__FD_KIND__FD_LEARNED_MAP, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	struct dnsf *f = dns_setup();
+	const struct ipc_handlers *h = &dns_from_loader;
+	char *ups[CGFW_IPC_UPSTREAMS_MAX + 1];
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	int fdv[7];
+
+	(void)state;
+	for (int i = 0; i <= CGFW_IPC_UPSTREAMS_MAX; i++)
+		ups[i] = "192.0.2.53";
+	dns_config(&f->tx, ups, 1, 1500, CGFW__MODE__MODE_ALLOW_LIST);
+	refused(f->rx, h, f->d, "loader sent loader_dns_config in state HELLO");
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
+	refused(f->rx, h, f->d, "may not send loader_mon_hello");
+	assert_int_equal(ipc_send_loader_dns_hello(&f->tx), 0);
+	accepted(f->rx, h, f->d);
+	assert_int_equal(ipc_send_loader_dns_hello(&f->tx), 0);
+	refused(f->rx, h, f->d, "in state CONFIG");
+	/* Missing and out-of-range fields. */
+	dns_config(&f->tx, ups, 0, 1500, CGFW__MODE__MODE_ALLOW_LIST);
+	refused(f->rx, h, f->d, "config: 0 upstreams");
+	dns_config(&f->tx, ups, CGFW_IPC_UPSTREAMS_MAX + 1, 1500, CGFW__MODE__MODE_ALLOW_LIST);
+	refused(f->rx, h, f->d, "config: 9 upstreams");
+	dns_config(&f->tx, ups, 1, 50, CGFW__MODE__MODE_ALLOW_LIST);
+	refused(f->rx, h, f->d, "timeout 50 ms");
+	dns_config(&f->tx, ups, 1, 1500, 0);
+	refused(f->rx, h, f->d, "config: mode 0");
+	ups[1] = "192.0.2.53\r\nX";
+	dns_config(&f->tx, ups, 2, 1500, CGFW__MODE__MODE_ALLOW_LIST);
+	refused(f->rx, h, f->d, "config: upstream 1");
+	ups[1] = "";
+	dns_config(&f->tx, ups, 2, 1500, CGFW__MODE__MODE_ALLOW_LIST);
+	refused(f->rx, h, f->d, "config: upstream 1");
+	ups[1] = "192.0.2.54";
+	dns_config(&f->tx, ups, 2, 1500, CGFW__MODE__MODE_ALLOW_LIST);
+	accepted(f->rx, h, f->d);
+	dns_config(&f->tx, ups, 2, 1500, CGFW__MODE__MODE_ALLOW_LIST);
+	refused(f->rx, h, f->d, "in state RULES");
+	/* Commit and shutdown too early. */
+	assert_int_equal(ipc_send_loader_dns_commit(&f->tx), 0);
+	refused(f->rx, h, f->d, "in state RULES");
+	assert_int_equal(ipc_send_loader_dns_shutdown(&f->tx), 0);
+	refused(f->rx, h, f->d, "in state RULES");
+	/* Fds: too few, a monitor's kind, then the right kinds that are not sockets. */
+	open_nulls(fdv, 7);
+	fds.kinds = six;
+	fds.n_kinds = 5;
+	assert_int_equal(ipc_send_loader_dns_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->d, "loader_dns_fds: 5 kinds, 5 fds");
+	{
+		Cgfw__FdKind k[6];
+
+		memcpy(k, six, sizeof(k));
+		k[5] = CGFW__FD_KIND__FD_RINGBUF;
+		fds.kinds = k;
+		fds.n_kinds = 6;
+		assert_int_equal(ipc_send_loader_dns_fds(&f->tx, &fds, fdv), 0);
+		refused(f->rx, h, f->d, "unexpected kind 1");
+		/* The table's kinds, in another order than the handler takes them. */
+		k[5] = six[0];
+		k[0] = six[5];
+		assert_int_equal(ipc_send_loader_dns_fds(&f->tx, &fds, fdv), 0);
+		refused(f->rx, h, f->d, "fd 0 has kind 9, expected 5");
+	}
+	fds.kinds = six;
+	assert_int_equal(ipc_send_loader_dns_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->d, "the DNS sockets are not UDP + listening TCP");
+	close_all(fdv, 7);
+	dns_teardown(f);
+}
+
+/* ---- the HTTP proxy ---- */
+
+struct httpf {
+	struct worker_rt rt;
+	struct http *h;
+	struct ipc_peer tx;
+	struct ipc_peer *rx;
+	int base;
+};
+
+static struct httpf *
+http_setup(void)
+{
+	struct httpf *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->base = count_fds();
+	f->rt.def = &http_worker;
+	f->h = calloc(1, http_worker.ctx_size);
+	assert_non_null(f->h);
+	http_worker.init(f->h, &f->rt);
+	f->rx = http_loader_peer(f->h);
+	link_peer(&f->tx, f->rx, "loader");
+	return f;
+}
+
+static void
+http_teardown(struct httpf *f)
+{
+	ipc_peer_close(&f->tx);
+	http_release(f->h);
+	assert_int_equal(count_fds(), f->base);
+	free(f);
+}
+
+static void
+http_config(struct ipc_peer *tx, uint32_t n_rules, const char *trust)
+{
+	Cgfw__HttpConfig cfg = CGFW__HTTP_CONFIG__INIT;
+
+	cfg.mode = CGFW__MODE__MODE_ALLOW_LIST;
+	cfg.n_rules = n_rules;
+	cfg.upstream_trust = (char *)trust;
+	assert_int_equal(ipc_send_loader_http_config(tx, &cfg), 0);
+}
+
+static void
+url_rule(struct ipc_peer *tx, const char *scheme, const char *host, const char *path)
+{
+	Cgfw__UrlRule r = CGFW__URL_RULE__INIT;
+
+	r.id = 1;
+	r.action = CGFW__ACTION__ACTION_BLOCK;
+	r.scheme = (char *)scheme;
+	r.host = (char *)host;
+	r.path = (char *)path;
+	r.text = "http://example.com/a";
+	assert_int_equal(ipc_send_loader_http_rule(tx, &r), 0);
+}
+
+static void
+test_http_loader(void **state)
+{
+	static Cgfw__FdKind four[] = {CGFW__FD_KIND__FD_HTTP_LISTEN, CGFW__FD_KIND__FD_PEERS_MAP,
+	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	struct httpf *f = http_setup();
+	const struct ipc_handlers *h = &http_from_loader;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	int fdv[4];
+
+	(void)state;
+	url_rule(&f->tx, "http", "example.com", "/a");
+	refused(f->rx, h, f->h, "loader sent loader_http_rule in state HELLO");
+	assert_int_equal(ipc_send_loader_http_hello(&f->tx), 0);
+	accepted(f->rx, h, f->h);
+	url_rule(&f->tx, "http", "example.com", "/a");
+	refused(f->rx, h, f->h, "in state CONFIG");
+	http_config(&f->tx, CGFW_IPC_URL_RULES_MAX + 1, "/etc/ssl/certs/ca.pem");
+	refused(f->rx, h, f->h, "config: mode 2, 65537 rules");
+	http_config(&f->tx, 2, "relative.pem");
+	refused(f->rx, h, f->h, "config: upstream trust path");
+	http_config(&f->tx, 2, "/etc/ssl/certs/ca.pem");
+	accepted(f->rx, h, f->h);
+	/* Rules: a path that splits a line, a scheme of none, a host missing or with a space. */
+	url_rule(&f->tx, "http", "example.com", "/a\r\nX-Injected: 1");
+	refused(f->rx, h, f->h, "rule 1: a field is out of range");
+	url_rule(&f->tx, "http", "example.com", "/a b");
+	refused(f->rx, h, f->h, "rule 1: a field is out of range");
+	url_rule(&f->tx, "ftp", "example.com", "/a");
+	refused(f->rx, h, f->h, "rule 1: a field is out of range");
+	url_rule(&f->tx, "http", "", "/a");
+	refused(f->rx, h, f->h, "rule 1: a field is out of range");
+	url_rule(&f->tx, "http", "exa mple.com", "/a");
+	refused(f->rx, h, f->h, "rule 1: a field is out of range");
+	url_rule(&f->tx, "http", "example.com", "a");
+	refused(f->rx, h, f->h, "rule 1: a field is out of range");
+	/* As many as announced, no more. */
+	url_rule(&f->tx, "http", "example.com", "/a");
+	accepted(f->rx, h, f->h);
+	url_rule(&f->tx, "https", "example.com", "/b");
+	accepted(f->rx, h, f->h);
+	url_rule(&f->tx, "https", "example.com", "/c");
+	refused(f->rx, h, f->h, "more rules than the 2 announced");
+	/* Fds: too few, too many, then kinds right but not sockets. */
+	open_nulls(fdv, 4);
+	fds.kinds = four;
+	fds.n_kinds = 3;
+	assert_int_equal(ipc_send_loader_http_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->h, "loader_http_fds: 3 kinds, 3 fds");
+	fds.n_kinds = 4;
+	assert_int_equal(ipc_send_loader_http_commit(&f->tx), 0);
+	refused(f->rx, h, f->h, "in state RULES");
+	assert_int_equal(ipc_send_loader_http_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->h, "the HTTP socket is not a listening TCP socket");
+	close_all(fdv, 4);
+	http_teardown(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_mon_loader),
+	    cmocka_unit_test(test_mon_fds),
+	    cmocka_unit_test(test_mon_dns_channel),
+	    cmocka_unit_test(test_mon_http_channel),
+	    cmocka_unit_test(test_dns_loader),
+	    cmocka_unit_test(test_http_loader),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
