@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fds.h"
+
 #include "lib/ipc.h"
 #include "lib/ipc_send.h"
 #include "lib/protocol.h"
@@ -63,21 +65,6 @@ teardown(void **state)
 	ipc_peer_close(&f->rx);
 	free(f);
 	return 0;
-}
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 static int
@@ -825,23 +812,6 @@ close_taken(struct dctx *c)
 
 static const Cgfw__FdKind five[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
     CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP};
-
-/* n fds on /dev/null. */
-static void
-open_nulls(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		assert_true(fds[i] >= 0);
-	}
-}
-
-static void
-close_all(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		(void)close(fds[i]);
-}
 
 /* Every row of a configuration, in order: HELLO, CONFIG, RULES..., FDS, COMMIT. */
 static void

@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/fds.h"
+
 #include "dnsproxy/dnsproxy.h"
 #include "httpproxy/httpproxy.h"
 #include "lib/dnsmsg.h"
@@ -35,21 +37,6 @@
 		if (!strstr((hay), (needle)))                                                      \
 			fail_msg("\"%s\" not found in \"%s\"", (needle), (hay));                   \
 	} while (0)
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* The sending end, and the worker's receiving peer bound to the other end. */
 static void
@@ -95,22 +82,6 @@ accepted(struct ipc_peer *rx, const struct ipc_handlers *h, void *ctx)
 
 	if (r != 0)
 		fail_msg("refused: %d %s", r, rx->violation);
-}
-
-static void
-open_nulls(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		assert_true(fds[i] >= 0);
-	}
-}
-
-static void
-close_all(int *fds, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		(void)close(fds[i]);
 }
 
 /* A packed envelope whose first occurrence of `from` becomes `to` (same length). */
