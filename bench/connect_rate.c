@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "connect_rate"
+#include "util.h"
+
 /* Warm-up before timing: at least this many connects and this long. */
 #define WARMUP_N    100
 #define WARMUP_SECS 0.2
@@ -35,29 +38,6 @@ usage(void)
 }
 
 static void
-on_alarm(int sig)
-{
-	static const char msg[] = "connect_rate: timed out\n";
-
-	(void)sig;
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	_exit(3);
-}
-
-static long
-parse_long(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		usage();
-	return v;
-}
-
-static void
 parse_addr(struct sockaddr_in *sa, const char *ip, const char *port)
 {
 	memset(sa, 0, sizeof(*sa));
@@ -65,15 +45,6 @@ parse_addr(struct sockaddr_in *sa, const char *ip, const char *port)
 	sa->sin_port = htons((unsigned short)parse_long(port, 1, 65535));
 	if (inet_pton(AF_INET, ip, &sa->sin_addr) != 1)
 		usage();
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int

@@ -30,6 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "event_flood"
+#include "util.h"
+
 #define MAX_PROC   64
 #define QUIET_SECS 1.5
 #define POLL_NS    1000000L
@@ -41,38 +44,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: event_flood IP PORT NPROC PER-PROC LOG [TIMEOUT]\n");
 	exit(2);
-}
-
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "event_flood: timed out\n";
-
-	(void)sig;
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	_exit(3);
-}
-
-static long
-parse_long(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		usage();
-	return v;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int

@@ -38,6 +38,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#define BENCH_NAME "tls_conn"
+#include "util.h"
+
 #define MAX_CONC    256
 #define WARMUP_SECS 0.3
 #define IO_TIMEOUT  10
@@ -82,38 +85,6 @@ fail(const char *what)
 		fprintf(stderr, "tls_conn: %s\n", what);
 	}
 	exit(1);
-}
-
-static void
-on_alarm(int sig)
-{
-	static const char msg[] = "tls_conn: timed out\n";
-
-	(void)sig;
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	_exit(3);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long
-parse_long(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		usage();
-	return v;
 }
 
 static void
