@@ -113,12 +113,13 @@ SYSTEMDGENDIR	?= /usr/lib/systemd/system-generators
 # DESTDIR-aware.  The unit names the loader where it is installed (PREFIX).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/cgfw $(DESTDIR)$(PREFIX)/sbin \
-		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDGENDIR)
 	install -m 0755 $(B)/cgfw-loader $(B)/cgfw-monitor $(B)/cgfw-dnsproxy \
 		$(B)/cgfw-httpproxy $(DESTDIR)$(PREFIX)/libexec/cgfw/
 	ln -sf ../libexec/cgfw/cgfw-loader $(DESTDIR)$(PREFIX)/sbin/cgfw-loader
 	install -m 0644 man/cgfw-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/cgfw.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 packaging/sysusers.d/cgfw.conf $(DESTDIR)$(SYSUSERSDIR)/cgfw.conf
 	install -m 0644 packaging/tmpfiles.d/cgfw.conf $(DESTDIR)$(TMPFILESDIR)/cgfw.conf
 	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' packaging/systemd/cgfw@.service.in \

@@ -37,6 +37,8 @@ enum loader_cmd {
 	CMD_CLEANUP,
 };
 
+/* Read by run, attach and ca when it exists and --config names no other file. */
+#define CGFW_DEFAULT_CONFIG  "/etc/cgfw.conf"
 #define LOADER_MAX_FILES     64
 #define LOADER_MAX_UPSTREAMS 8
 

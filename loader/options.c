@@ -630,6 +630,15 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		exit(CGFW_EXIT_FAILED);
 	o->argc = argc - optind;
 	o->argv = argv + optind;
+	/*
+	 * The site's config applies unless another is named.  Anything there but
+	 * "no such file" (a directory, a dangling link, unreadable) is loaded
+	 * and fails with its name: never silently run without it.
+	 */
+	if (!o->config && (o->cmd == CMD_RUN || o->cmd == CMD_ATTACH || o->cmd == CMD_CA) &&
+	    (faccessat(AT_FDCWD, CGFW_DEFAULT_CONFIG, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	        errno != ENOENT))
+		o->config = CGFW_DEFAULT_CONFIG;
 	if (o->config)
 		config_load(o);
 	for (int i = 0; o->cmd == CMD_CLEANUP && i < o->argc; i++)

@@ -145,6 +145,7 @@ fi_up() {
 	done
 	ip -n "$NS_I" -6 addr add 2001:db8::10/128 dev lo nodad
 	echo "nameserver 203.0.113.53" >"$T/resolv.conf"
+	: >"$T/empty.conf"
 
 	nsenter --net="/run/netns/$NS_I" python3 "$TOP/tests/tools/fakeinet.py" \
 		--ready "$T/fakeinet.ready" >"$T/fakeinet.log" 2>&1 &
@@ -187,10 +188,17 @@ dns_up() {
 	exit 1
 }
 
+# In a mount namespace of its own: the test's resolv.conf, and an empty
+# /etc/cgfw.conf over the machine's if it has one (the tests never depend on
+# a site config; 22-default-config gives its own), then the client netns.
+# $0: the resolv.conf, $1: the netns, the rest: the command.
+IN_CLIENT_SH='mount --bind "$0" /etc/resolv.conf &&
+	{ [ ! -e /etc/cgfw.conf ] || mount --bind "${0%/*}/empty.conf" /etc/cgfw.conf; } &&
+	ns=$1 && shift && exec nsenter --net="$ns" -- "$@"'
+
 # in_client CMD...: run in the client netns with the test's own resolv.conf.
 in_client() {
-	unshare --mount --propagation private sh -c \
-		'mount --bind "$0" /etc/resolv.conf && ns=$1 && shift && exec nsenter --net="$ns" -- "$@"' \
+	unshare --mount --propagation private sh -c "$IN_CLIENT_SH" \
 		"$T/resolv.conf" "/run/netns/$NS_C" "$@"
 }
 
@@ -202,8 +210,7 @@ cgfw() {
 # cgfw_bg ARGS...: the loader in the background; LPID is the loader's own pid
 # (unshare, sh and nsenter all exec), so signals sent to it reach the loader.
 cgfw_bg() {
-	(exec unshare --mount --propagation private sh -c \
-		'mount --bind "$0" /etc/resolv.conf && ns=$1 && shift && exec nsenter --net="$ns" -- "$@"' \
+	(exec unshare --mount --propagation private sh -c "$IN_CLIENT_SH" \
 		"$T/resolv.conf" "/run/netns/$NS_C" "$LOADER" "$@") &
 	LPID=$!
 	PIDS+=("$LPID")
