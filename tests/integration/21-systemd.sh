@@ -41,6 +41,14 @@ sd_cleanup() {
 		kill -KILL "$NSPID" 2>/dev/null
 		wait "$NSPID" 2>/dev/null
 	fi
+	# Whatever of the container is left (its init, whoever its init was).
+	if [ -n "$CG2" ] && [ -e "$CG2/cgroup.kill" ]; then
+		echo 1 >"$CG2/cgroup.kill"
+		for i in $(seq 1 50); do
+			[ -z "$(cat $(find "$CG2" -name cgroup.procs) 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+	fi
 	for d in "$CG2" "$CGSD"; do
 		[ -n "$d" ] && [ -d "$d" ] || continue
 		find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
@@ -110,12 +118,23 @@ fi
 ) </dev/null >"$T/nspawn.log" 2>&1 &
 NSPID=$!
 
-# The container's init: nspawn's child in another pid namespace.
-for i in $(seq 1 100); do
+# The container's init: among nspawn's children and grandchildren, the one
+# that is pid 1 of a pid namespace of its own (nspawn's helpers in between
+# come and go).
+ct_init() {
+	local c g
 	for c in $(cat /proc/"$NSPID"/task/*/children 2>/dev/null); do
-		[ "$(readlink "/proc/$c/ns/pid")" != "$(readlink /proc/self/ns/pid)" ] && LEADER=$c
+		for g in "$c" $(cat /proc/"$c"/task/*/children 2>/dev/null); do
+			if [ "$(awk '/^NSpid:/ { print (NF > 2 ? $NF : "") }' /proc/"$g"/status 2>/dev/null)" = 1 ]; then
+				echo "$g"
+				return 0
+			fi
+		done
 	done
-	[ -n "$LEADER" ] && break
+	return 1
+}
+for i in $(seq 1 200); do
+	LEADER=$(ct_init) && break
 	sleep 0.05
 done
 [ -n "$LEADER" ] || { not_ok "systemd-nspawn did not start: $(tail -5 "$T/nspawn.log")"; exit 1; }
