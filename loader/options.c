@@ -86,17 +86,19 @@ set_str(char **dst, const char *v)
 		fatal("strdup");
 }
 
-static void
+/* -1 when LOADER_MAX_FILES are named already: the caller says where. */
+static int
 opts_add_file(struct loader_opts *o, const char *path, int action, int replaced)
 {
 	if (o->n_files >= LOADER_MAX_FILES)
-		fatalx("more than %d list files", LOADER_MAX_FILES);
+		return -1;
 	o->files[o->n_files].path = strdup(path);
 	o->files[o->n_files].action = action;
 	o->files[o->n_files].replaced = replaced;
 	if (!o->files[o->n_files].path)
 		fatal("strdup");
 	o->n_files++;
+	return 0;
 }
 
 /* "IP" or "IP:PORT", IPv4 or IPv6 ("[::1]:53"); stored as c-ares takes it. */
@@ -241,11 +243,10 @@ config_key(void *user, const char *section, const char *name, const char *value)
 
 		if (!value[0])
 			return config_error(c, "%s: empty file name", origin);
-		if (o->n_files >= LOADER_MAX_FILES)
+		if (opts_add_file(o, value, allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK,
+		        allow ? o->have_cli_allow_file : o->have_cli_block_file) < 0)
 			return config_error(
 			    c, "%s: more than %d list files", origin, LOADER_MAX_FILES);
-		opts_add_file(o, value, allow ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK,
-		    allow ? o->have_cli_allow_file : o->have_cli_block_file);
 	} else if (!strcmp(name, "upstream")) {
 		int r = opts_add_upstream(o->have_cli_upstream ? &scratch : o, value);
 
@@ -537,8 +538,9 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 				o->have_cli_allow_file = 1;
 			else
 				o->have_cli_block_file = 1;
-			opts_add_file(
-			    o, optarg, c == O_ALLOW_FILE ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK, 0);
+			if (opts_add_file(o, optarg,
+			        c == O_ALLOW_FILE ? CGFW_ACT_ALLOW : CGFW_ACT_BLOCK, 0) < 0)
+				fatalx("more than %d list files", LOADER_MAX_FILES);
 			break;
 		case O_ALLOW_EMPTY:
 			o->allow_empty = 1;
