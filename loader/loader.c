@@ -284,7 +284,8 @@ setup_target(struct loader *l)
 /*
  * The DNS proxy's listening sockets: UDP and TCP on 127.0.0.1, one port for
  * both, so connect4/sendmsg4 need a single rewrite target.  Made here, in the
- * workload's network namespace, and handed over.
+ * workload's network namespace (for attach --pid/--container, the target's:
+ * target.c), and handed over.
  */
 static void
 dns_sockets(struct loader *l)
@@ -360,6 +361,8 @@ main(int argc, char *argv[])
 	    .stats_ro_fd = -1,
 	    .argv_ro_fd = -1,
 	    .peers_ro_fd = -1,
+	    .tgt_procfd = -1,
+	    .tgt_netns_fd = -1,
 	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
@@ -400,6 +403,7 @@ main(int argc, char *argv[])
 		l.log_fd = open_log_file(&l);
 
 	loader_unit_resolve(&l);
+	loader_target_resolve(&l);
 	loader_sd_init();
 	signals_block(&l);
 	l.pid = getpid();
@@ -407,6 +411,7 @@ main(int argc, char *argv[])
 	if (atexit(loader_abort_cleanup) != 0)
 		fatalx("atexit");
 	setup_target(&l);
+	loader_target_verify(&l);
 	{
 		pid_t holder;
 
@@ -421,8 +426,14 @@ main(int argc, char *argv[])
 		log_warn_r(r, "cannot mount bpffs on /sys/fs/bpf");
 		goto fail;
 	}
-	dns_sockets(&l);
-	http_socket(&l);
+	{
+		/* attach --pid/--container in another network namespace: made in that one. */
+		int self_ns = loader_target_netns_enter(&l);
+
+		dns_sockets(&l);
+		http_socket(&l);
+		loader_target_netns_leave(&l, self_ns);
+	}
 	bcfg.debug = o.debug;
 	bcfg.dns_ip4 = htonl(INADDR_LOOPBACK);
 	bcfg.dns_port = l.dns_port;

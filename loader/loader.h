@@ -56,9 +56,12 @@ struct loader_opts {
 	char *log_file;
 	int debug;
 	char *user;
-	char *cgroup;        /* attach --cgroup */
-	char *unit;          /* attach --unit: its cgroup becomes cgroup (systemd.c) */
-	int have_cli_target; /* --cgroup or --unit given: the config's do not apply */
+	char *cgroup;    /* attach --cgroup */
+	char *unit;      /* attach --unit: its cgroup becomes cgroup (systemd.c) */
+	pid_t pid;       /* attach --pid: its cgroup and network namespace (target.c) */
+	char *container; /* attach --container: its init's, found by its engine */
+	char *engine;    /* --container-engine docker|podman; NULL: docker, then podman */
+	int have_cli_target; /* --cgroup, --unit, --pid or --container given: the config's do not apply */
 	char **argv;         /* run: the command */
 	int argc;
 	struct loader_file files[LOADER_MAX_FILES]; /* --allow-list-file, --block-list-file */
@@ -197,6 +200,10 @@ struct loader {
 	int n_notices;
 	int sfd;
 	int sd_healthy; /* what STATUS= last said (systemd.c) */
+	/* attach --pid, --container (target.c) */
+	int tgt_procfd;     /* /proc/PID of the target process, opened once */
+	int tgt_netns_fd;   /* its network namespace when it is not ours, else -1 */
+	char tgt_what[160]; /* "--pid N" or "--container NAME (pid N)", for messages */
 };
 
 /* options.c */
@@ -207,6 +214,8 @@ void opts_free(struct loader_opts *o);
 int opts_config_parse(
     struct loader_opts *o, const char *buf, size_t len, char *err, size_t err_len);
 int opts_resolv_conf(struct loader_opts *o, const char *path);
+/* A container name or id docker and podman accept (never an option of theirs). */
+int opts_container_ok(const char *v);
 
 /* workers.c */
 void workers_users(struct loader *l);
@@ -263,12 +272,30 @@ int helper_wait(pid_t pid, const char *who); /* its exit status, 125 if killed *
 void helper_finish(pid_t pid, const char *who);
 
 /* systemd.c */
+int path_has_dotdot(const char *path); /* a ".." component anywhere */
 void loader_unit_resolve(struct loader *l);
 void loader_sd_init(void);
 void loader_sd_ready(struct loader *l);
 int loader_sd_watchdog_ms(void);
 void loader_sd_tick(struct loader *l);
 void loader_sd_stopping(void);
+
+/* target.c */
+void loader_target_resolve(struct loader *l);
+void loader_target_verify(struct loader *l);
+int loader_target_netns_enter(struct loader *l);
+void loader_target_netns_leave(struct loader *l, int self_fd);
+
+/*
+ * query.c: run argv (uid 0, no capability, stdin /dev/null), read its
+ * stdout into out (NUL-terminated; beyond out_len read and dropped, and
+ * *ret_overflow set) and the last line of its stderr into err.  Its exit
+ * status (127: not found; 128+N: killed by signal N), -ETIMEDOUT after
+ * timeout_ms (it is killed), or -errno.
+ */
+#define LOADER_QUERY_MS 10000
+int query_run(char *const argv[], char *out, size_t out_len, char *err, size_t err_len,
+    int timeout_ms, int *ret_overflow);
 
 /* ca.c */
 int ca_setup(struct loader *l);

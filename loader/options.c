@@ -23,11 +23,14 @@
 #include "lib/sdnotify.h"
 #include "loader.h"
 
+#define ATTACH_EXCLUSIVE "attach: only one of --cgroup, --unit, --pid and --container"
+
 static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: cgfw-loader [--config FILE] run [OPTIONS] [--] CMD [ARGS...]\n"
-	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH | --unit NAME\n"
+	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH | --unit NAME |\n"
+	    "                                                --pid PID | --container NAME\n"
 	    "       cgfw-loader ca [--state-dir D]   print the CA certificate's path\n"
 	    "       cgfw-loader status               list instances (running, stale)\n"
 	    "       cgfw-loader cleanup [ID...]      remove stale instances\n"
@@ -59,6 +62,11 @@ static void __attribute__((noreturn)) usage(int code)
 	    "                     (--cgroup-path is accepted too)\n"
 	    "  --unit NAME        attach: the cgroup of systemd unit NAME (.service, .slice,\n"
 	    "                     .scope), as systemctl show reports it\n"
+	    "  --pid PID          attach: the cgroup of process PID; the proxies listen in its\n"
+	    "                     network namespace\n"
+	    "  --container NAME   attach: the cgroup and network namespace of a docker or podman\n"
+	    "                     container's init (--docker-container is accepted too)\n"
+	    "  --container-engine docker|podman   who is asked (default: docker, then podman)\n"
 	    "\n"
 	    "One CMD argument is run with /bin/sh -c; several are executed as argv.\n"
 	    "See cgfw-loader(8).\n");
@@ -186,6 +194,52 @@ parse_bool(const char *v, int *ret)
 	return 0;
 }
 
+/* A pid: decimal, 1 to INT_MAX, nothing else. */
+static int
+opts_pid(const char *v, pid_t *ret)
+{
+	unsigned long n;
+	char *end;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n == 0 || n > INT_MAX)
+		return -1;
+	*ret = (pid_t)n;
+	return 0;
+}
+
+/*
+ * A container name or id as docker and podman accept them (loader/target.c
+ * checks it again): a letter or digit first, then letters, digits, "_", "."
+ * and "-"; so never an option of theirs.
+ */
+int
+opts_container_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n > 0 && n <= 253 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+	           n &&
+	       v[0] != '_' && v[0] != '.' && v[0] != '-';
+}
+
+static int
+opts_engine_ok(const char *v)
+{
+	return !strcmp(v, "docker") || !strcmp(v, "podman");
+}
+
+/* How many of attach's targets o names. */
+static int
+opts_n_targets(const struct loader_opts *o)
+{
+	return !!o->cgroup + !!o->unit + !!o->pid + !!o->container;
+}
+
 struct config_ctx {
 	struct loader_opts *o;
 	const char *file;
@@ -283,18 +337,39 @@ config_key(void *user, const char *section, const char *name, const char *value)
 			return config_error(c, "%s: empty value", origin);
 		if (!*dst)
 			set_str(dst, value);
-	} else if (!strcmp(name, "cgroup") || !strcmp(name, "unit")) {
+	} else if (!strcmp(name, "cgroup") || !strcmp(name, "unit") || !strcmp(name, "pid") ||
+	           !strcmp(name, "container")) {
+		pid_t pid = 0;
+
 		if (!value[0])
 			return config_error(c, "%s: empty value", origin);
 		if (name[0] == 'u' && !sd_unit_name_valid(value))
 			return config_error(c,
 			    "%s: \"%s\" is not a unit name (NAME.service, NAME.slice or NAME.scope)",
 			    origin, q);
+		if (name[0] == 'p' && opts_pid(value, &pid) < 0)
+			return config_error(c, "%s: expected a process id, not \"%s\"", origin, q);
+		if (!strcmp(name, "container") && !opts_container_ok(value))
+			return config_error(
+			    c, "%s: \"%s\" is not a container name or id", origin, q);
 		if (o->have_cli_target)
 			return 1;
-		if (o->cgroup || o->unit)
-			return config_error(c, "%s: only one of cgroup and unit, once", origin);
-		set_str(name[0] == 'u' ? &o->unit : &o->cgroup, value);
+		if (opts_n_targets(o))
+			return config_error(
+			    c, "%s: only one of cgroup, unit, pid and container, once", origin);
+		if (name[0] == 'p')
+			o->pid = pid;
+		else
+			set_str(name[0] == 'u'   ? &o->unit
+			        : name[1] == 'g' ? &o->cgroup
+			                         : &o->container,
+			    value);
+	} else if (!strcmp(name, "container-engine")) {
+		if (!opts_engine_ok(value))
+			return config_error(
+			    c, "%s: expected docker or podman, not \"%s\"", origin, q);
+		if (!o->engine)
+			set_str(&o->engine, value);
 	} else if (!strcmp(name, "protect")) {
 		/* For cgfw-generator (packaging/systemd): the loader only checks it. */
 		char list[1024], *save = NULL;
@@ -419,12 +494,15 @@ opts_free(struct loader_opts *o)
 	free(o->user);
 	free(o->cgroup);
 	free(o->unit);
+	free(o->container);
+	free(o->engine);
 	free(o->upstream_ca);
 	for (int i = 0; i < o->n_files; i++)
 		free(o->files[i].path);
 	for (int i = 0; i < o->n_upstreams; i++)
 		free(o->upstreams[i]);
 	o->log_file = o->user = o->cgroup = o->unit = o->upstream_ca = NULL;
+	o->container = o->engine = NULL;
 	o->n_files = o->n_upstreams = 0;
 }
 
@@ -452,6 +530,9 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_UPSTREAM_CA,
 		O_ALLOW_EMPTY,
 		O_UNIT,
+		O_PID,
+		O_CONTAINER,
+		O_ENGINE,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -475,10 +556,14 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
 	    {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
 	    {"unit", required_argument, NULL, O_UNIT},
+	    {"pid", required_argument, NULL, O_PID},
+	    {"container", required_argument, NULL, O_CONTAINER},
+	    {"docker-container", required_argument, NULL, O_CONTAINER},
+	    {"container-engine", required_argument, NULL, O_ENGINE},
 	    {NULL, 0, NULL, 0},
 	};
 	char q[LOG_ESC_LEN];
-	int c, bad = 0;
+	int c, bad = 0, cli_engine = 0;
 
 	o->min_ttl = 300;
 	o->state_dir = "/var/lib/cgfw";
@@ -600,16 +685,44 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		case O_CGROUP:
 			if (o->cmd != CMD_ATTACH)
 				fatalx("--cgroup is an option of attach, not run");
-			if (o->unit)
-				fatalx("attach: --cgroup and --unit are exclusive");
+			if (opts_n_targets(o) > !!o->cgroup)
+				fatalx(ATTACH_EXCLUSIVE);
 			o->have_cli_target = 1;
 			set_str(&o->cgroup, optarg);
+			break;
+		case O_PID:
+			if (o->cmd != CMD_ATTACH)
+				fatalx("--pid is an option of attach, not run");
+			if (opts_n_targets(o) > !!o->pid)
+				fatalx(ATTACH_EXCLUSIVE);
+			if (opts_pid(optarg, &o->pid) < 0)
+				fatalx("--pid: expected a process id, not \"%s\"",
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
+			o->have_cli_target = 1;
+			break;
+		case O_CONTAINER:
+			if (o->cmd != CMD_ATTACH)
+				fatalx("--container is an option of attach, not run");
+			if (opts_n_targets(o) > !!o->container)
+				fatalx(ATTACH_EXCLUSIVE);
+			if (!opts_container_ok(optarg))
+				fatalx("--container: \"%s\" is not a container name or id",
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
+			o->have_cli_target = 1;
+			set_str(&o->container, optarg);
+			break;
+		case O_ENGINE:
+			if (!opts_engine_ok(optarg))
+				fatalx("--container-engine: expected docker or podman, not \"%s\"",
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
+			set_str(&o->engine, optarg);
+			cli_engine = 1;
 			break;
 		case O_UNIT:
 			if (o->cmd != CMD_ATTACH)
 				fatalx("--unit is an option of attach, not run");
-			if (o->cgroup)
-				fatalx("attach: --cgroup and --unit are exclusive");
+			if (opts_n_targets(o) > !!o->unit)
+				fatalx(ATTACH_EXCLUSIVE);
 			if (!sd_unit_name_valid(optarg))
 				fatalx(
 				    "--unit: \"%s\" is not a unit name (NAME.service, NAME.slice or "
@@ -655,8 +768,11 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	if (o->cmd == CMD_ATTACH && o->argc != 0)
 		fatalx("attach: unexpected argument \"%s\"",
 		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));
-	if (o->cmd == CMD_ATTACH && !o->cgroup && !o->unit)
-		fatalx("attach: --cgroup PATH or --unit NAME is required");
+	if (o->cmd == CMD_ATTACH && !opts_n_targets(o))
+		fatalx("attach: --cgroup PATH, --unit NAME, --pid PID or --container NAME is "
+		       "required");
+	if (cli_engine && (o->cmd != CMD_ATTACH || !o->container))
+		fatalx("--container-engine applies to attach --container only");
 	if (o->cmd == CMD_ATTACH && o->user)
 		fatalx("attach: --user applies to run only");
 }

@@ -8,28 +8,19 @@
  * the --unit lookup.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/securebits.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cap-ng.h>
 
 #include "lib/cpolicy.h"
 #include "lib/log.h"
-#include "lib/proc.h"
 #include "lib/sdnotify.h"
 #include "loader.h"
 
 /* A ".." component anywhere in path. */
-static int
-has_dotdot(const char *path)
+int
+path_has_dotdot(const char *path)
 {
 	for (const char *p = strstr(path, ".."); p; p = strstr(p + 1, ".."))
 		if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
@@ -71,77 +62,36 @@ slice_cgroup(const char *unit, char *buf, size_t len)
 /*
  * A service's or scope's ControlGroup property, from `systemctl show` run
  * with an argv (the name is checked by sd_unit_name_valid() and comes after
- * "--").  The one program cgfw runs, and only here: as uid 0, because systemd
- * answers root on its private socket without a system bus (dbus refuses a
- * uid with no passwd entry, such as cgfw's reserved ones), but with every
- * capability gone, bounding set included, SECBIT_NOROOT locked and
- * no_new_privs, stdin /dev/null, stdout a pipe, no other fd.  It reads
- * nothing but the service manager's answer.  The answer is relative to the
- * cgroup2 mount.  0, or -errno with err said.
+ * "--") by query_run(): as uid 0, because systemd answers root on its
+ * private socket without a system bus (dbus refuses a uid with no passwd
+ * entry, such as cgfw's reserved ones), but with every capability gone.  It
+ * reads nothing but the service manager's answer.  The answer is relative
+ * to the cgroup2 mount.  0, or -errno with err said.
  */
 static int
 unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t err_len)
 {
 	char *argv[] = {
 	    "systemctl", "show", "--property=ControlGroup", "--value", "--", (char *)unit, NULL};
-	size_t got = 0;
-	int p[2], r, status, overflow = 0;
-	pid_t pid;
+	char serr[256], q[LOG_ESC_LEN];
+	int r, overflow;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(p[1], STDOUT_FILENO) < 0)
-			_exit(CGFW_EXIT_FAILED);
-		r = proc_keep_fds(NULL, 0);
-		if (r < 0)
-			fatal_r(r, "--unit: cannot close fds");
-		if (prctl(PR_SET_SECUREBITS,
-		        SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-		            SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED) < 0)
-			fatal("--unit: securebits");
-		capng_clear(CAPNG_SELECT_ALL);
-		if (capng_apply(CAPNG_SELECT_ALL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-			fatalx("--unit: cannot drop every capability before running systemctl");
-		execvp(argv[0], argv);
-		fatal("--unit: cannot run systemctl");
+	r = query_run(argv, buf, len, serr, sizeof(serr), LOADER_QUERY_MS, &overflow);
+	if (r < 0) {
+		snprintf(err, err_len, "cannot run systemctl show: %s", strerror(-r));
+		return r;
 	}
-	(void)close(p[1]);
-	for (;;) { /* to EOF, so systemctl never blocks on a full pipe */
-		char discard[256];
-		int full = got == len - 1;
-		ssize_t n =
-		    read(p[0], full ? discard : buf + got, full ? sizeof(discard) : len - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (full)
-			overflow = 1;
-		else
-			got += (size_t)n;
-	}
-	(void)close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	buf[got] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, err_len, "systemctl show failed (is systemd running?)");
+	if (r != 0) {
+		snprintf(err, err_len, "systemctl show failed (is systemd running?)%s%s",
+		    serr[0] ? ": " : "", log_escape(q, sizeof(q), serr, strlen(serr)));
 		return -ESRCH;
 	}
 	if (!buf[0]) {
 		snprintf(err, err_len, "no cgroup: not running (or not loaded); start it first");
 		return -ENOENT;
 	}
-	if (buf[0] != '/' || overflow || has_dotdot(buf)) {
+	if (buf[0] != '/' || overflow || path_has_dotdot(buf)) {
 		snprintf(err, err_len, "unexpected ControlGroup \"%.64s\"", buf);
 		return -EINVAL;
 	}
