@@ -287,15 +287,16 @@ int loader_target_netns_enter(struct loader *l);
 void loader_target_netns_leave(struct loader *l, int self_fd);
 
 /*
- * query.c: run argv (uid 0, no capability, stdin /dev/null), read its
+ * query.c: run argv (uid 0, no capability, stdin /dev/null, the loader's
+ * environment plus env's "NAME=VALUE" entries, NULL-terminated), read its
  * stdout into out (NUL-terminated; beyond out_len read and dropped, and
  * *ret_overflow set) and the last line of its stderr into err.  Its exit
  * status (127: not found; 128+N: killed by signal N), -ETIMEDOUT after
  * timeout_ms (it is killed), or -errno.
  */
 #define LOADER_QUERY_MS 10000
-int query_run(char *const argv[], char *out, size_t out_len, char *err, size_t err_len,
-    int timeout_ms, int *ret_overflow);
+int query_run(char *const argv[], char *const env[], char *out, size_t out_len, char *err,
+    size_t err_len, int timeout_ms, int *ret_overflow);
 
 /* ca.c */
 int ca_setup(struct loader *l);

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
@@ -27,8 +28,9 @@
 #include "lib/proc.h"
 #include "loader.h"
 
-/* In the child: stdio, no capability, then exec.  Never returns. */
-static void __attribute__((noreturn)) query_child(char *const argv[], int out, int err)
+/* In the child: stdio, no capability, env, then exec.  Never returns. */
+static void __attribute__((noreturn))
+query_child(char *const argv[], char *const env[], int out, int err)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -49,6 +51,9 @@ static void __attribute__((noreturn)) query_child(char *const argv[], int out, i
 		dprintf(STDERR_FILENO, "cannot drop every capability\n");
 		_exit(126);
 	}
+	for (int i = 0; env && env[i]; i++)
+		if (putenv(env[i]) != 0)
+			_exit(126);
 	execvp(argv[0], argv);
 	dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
@@ -86,8 +91,8 @@ query_read(int fd, char *buf, size_t len, size_t *got, int *overflow)
 }
 
 int
-query_run(char *const argv[], char *out, size_t out_len, char *err, size_t err_len, int timeout_ms,
-    int *ret_overflow)
+query_run(char *const argv[], char *const env[], char *out, size_t out_len, char *err,
+    size_t err_len, int timeout_ms, int *ret_overflow)
 {
 	int po[2] = {-1, -1}, pe[2] = {-1, -1}, status, r, overflow = 0;
 	size_t got = 0, egot = 0;
@@ -106,7 +111,7 @@ query_run(char *const argv[], char *out, size_t out_len, char *err, size_t err_l
 		goto out;
 	}
 	if (pid == 0)
-		query_child(argv, po[1], pe[1]);
+		query_child(argv, env, po[1], pe[1]);
 	(void)close(po[1]);
 	(void)close(pe[1]);
 	po[1] = pe[1] = -1;

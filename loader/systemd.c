@@ -76,7 +76,7 @@ unit_control_group(const char *unit, char *buf, size_t len, char *err, size_t er
 	char serr[256], q[LOG_ESC_LEN];
 	int r, overflow;
 
-	r = query_run(argv, buf, len, serr, sizeof(serr), LOADER_QUERY_MS, &overflow);
+	r = query_run(argv, NULL, buf, len, serr, sizeof(serr), LOADER_QUERY_MS, &overflow);
 	if (r < 0) {
 		snprintf(err, err_len, "cannot run systemctl show: %s", strerror(-r));
 		return r;

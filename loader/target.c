@@ -89,19 +89,34 @@ proc_cgroup(int procfd, char *path, size_t len)
  * digits.  0 with *ret_pid (0: not running) and id, 1 when the engine
  * could not say (not installed, no such container, no daemon: err says
  * why), -1 for an answer that is not of that form (err says).
+ *
+ * docker asks its daemon ($DOCKER_HOST, its context) as it always does.
+ * podman is asked as a client of its API service (podman.socket;
+ * $CONTAINER_HOST, else /run/podman/podman.sock): podman itself takes a
+ * root without CAP_SYS_ADMIN for a rootless user, and would look in that
+ * user's storage after trying to make a user namespace.  Its
+ * XDG_RUNTIME_DIR is the root service's, so it makes no /run/user/0.
  */
 static int
 container_inspect(
     const char *engine, const char *name, pid_t *ret_pid, char *id, char *err, size_t err_len)
 {
-	char *argv[] = {(char *)engine, "container", "inspect", "--format",
-	    "{{.State.Pid}} {{.Id}}", "--", (char *)name, NULL};
+	char *docker[] = {"docker", "container", "inspect", "--format", "{{.State.Pid}} {{.Id}}",
+	    "--", (char *)name, NULL};
+	char *podman[] = {"podman", "--remote", "--url", "unix:///run/podman/podman.sock",
+	    "container", "inspect", "--format", "{{.State.Pid}} {{.Id}}", "--", (char *)name, NULL};
+	char *podman_env[] = {"XDG_RUNTIME_DIR=/run/podman", NULL};
 	char out[CT_ANSWER], serr[256], q[LOG_ESC_LEN];
+	int is_podman = !strcmp(engine, "podman");
 	unsigned long pid;
 	size_t nd;
 	int r, overflow;
 
-	r = query_run(argv, out, sizeof(out), serr, sizeof(serr), LOADER_QUERY_MS, &overflow);
+	/* $CONTAINER_HOST names the service: no --url then. */
+	if (is_podman && getenv("CONTAINER_HOST"))
+		memmove(&podman[2], &podman[4], sizeof(podman) - 4 * sizeof(podman[0]));
+	r = query_run(is_podman ? podman : docker, is_podman ? podman_env : NULL, out, sizeof(out),
+	    serr, sizeof(serr), LOADER_QUERY_MS, &overflow);
 	if (r < 0 || r != 0) {
 		if (r == -ETIMEDOUT)
 			snprintf(err, err_len, "%s did not answer in %d s", engine,
