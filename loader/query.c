@@ -94,7 +94,7 @@ int
 query_run(char *const argv[], char *const env[], char *out, size_t out_len, char *err,
     size_t err_len, int timeout_ms, int *ret_overflow)
 {
-	int po[2] = {-1, -1}, pe[2] = {-1, -1}, status, r, overflow = 0;
+	int po[2] = {-1, -1}, pe[2] = {-1, -1}, status = 0, r, overflow = 0, timed_out;
 	size_t got = 0, egot = 0;
 	long long deadline = loader_now_ms() + timeout_ms;
 	struct pollfd pfd[2];
@@ -134,14 +134,22 @@ query_run(char *const argv[], char *const env[], char *out, size_t out_len, char
 		if (pfd[1].revents && !query_read(pe[0], err, err_len, &egot, NULL))
 			pfd[1].fd = -1;
 	}
-	if (pfd[0].fd >= 0 || pfd[1].fd >= 0)
+	/* Its output closed: it has until the deadline to exit too. */
+	timed_out = pfd[0].fd >= 0 || pfd[1].fd >= 0;
+	while (!timed_out && waitpid(pid, &status, WNOHANG) == 0) {
+		if (loader_now_ms() >= deadline)
+			timed_out = 1;
+		else
+			(void)poll(NULL, 0, 10);
+	}
+	if (timed_out) {
 		(void)kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (pfd[0].fd >= 0 || pfd[1].fd >= 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 		r = -ETIMEDOUT;
-	else
+	} else {
 		r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
 	/* Its last words are what it has to say: "Error: no such container". */
 	for (size_t n = strlen(err); n > 0 && strchr("\n\r \t", err[n - 1]); n--)
 		err[n - 1] = '\0';
