@@ -219,7 +219,7 @@ void
 loader_target_resolve(struct loader *l)
 {
 	struct loader_opts *o = l->o;
-	char path[PATH_MAX], stat_buf[1024], proc[32], id[CT_ID_LEN + 1] = "";
+	char path[PATH_MAX], stat_buf[1024], proc[32], id[CT_ID_LEN + 1] = "", q[LOG_ESC_LEN];
 	unsigned int flags = 0;
 	const char *w = l->tgt_what, *rp;
 	pid_t pid = o->pid;
@@ -262,12 +262,14 @@ loader_target_resolve(struct loader *l)
 		fatalx("%s: not in cgroup v2 (no \"0::\" line in %s/cgroup)", w, proc);
 	if (r < 0)
 		fatal_r(r, "%s: cannot read %s/cgroup", w, proc);
+	/* Cgroup names may hold anything but "/": quoted escaped wherever they are said. */
+	log_escape(q, sizeof(q), path, strlen(path));
 	if (path[0] != '/' || path_has_dotdot(path))
-		fatalx("%s: its cgroup is outside the loader's cgroup namespace (%.64s)", w, path);
+		fatalx("%s: its cgroup is outside the loader's cgroup namespace (%s)", w, q);
 	if (o->container && container_cgroup(path, id) < 0)
 		fatalx("%s: its cgroup %s is not the container's own (no %.12s in its name); "
 		       "was it started with a cgroup of its own?",
-		    w, path, id);
+		    w, q, id);
 	if (!strcmp(path, "/"))
 		fatalx("%s: the process is in the root cgroup; cgfw will not filter the whole "
 		       "machine that way (--cgroup / says so explicitly)",
@@ -296,7 +298,7 @@ loader_target_resolve(struct loader *l)
 void
 loader_target_verify(struct loader *l)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], q[LOG_ESC_LEN];
 	size_t n;
 	int r;
 
@@ -310,7 +312,7 @@ loader_target_verify(struct loader *l)
 	n = strlen(l->o->cgroup);
 	if (strncmp(path, l->o->cgroup, n) != 0 || (path[n] != '/' && path[n] != '\0'))
 		fatalx("%s: the process moved to cgroup %s while cgfw was attaching to %s",
-		    l->tgt_what, path, l->o->cgroup);
+		    l->tgt_what, log_escape(q, sizeof(q), path, strlen(path)), l->o->cgroup);
 	(void)close(l->tgt_procfd);
 	l->tgt_procfd = -1;
 }
