@@ -38,6 +38,9 @@ ct_cleanup() {
 		kill "$DPID" 2>/dev/null
 		for i in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$DPID" 2>/dev/null
+		# Its containerd, should dockerd have died without stopping it.
+		p=$(cat "$DK/exec/containerd/containerd.pid" 2>/dev/null)
+		[ -n "$p" ] && grep -q containerd /proc/"$p"/comm 2>/dev/null && kill -KILL "$p"
 	fi
 	if [ -n "$PPID_" ]; then
 		podman --remote rm -f -t 0 "$CT-p" >/dev/null 2>&1
