@@ -398,8 +398,14 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_RUN)
 		resolve_user(&l);
 	workers_users(&l);
-	if (o.log_file)
+	/* "-": the loader's own stdout, asked for explicitly (the command shares it). */
+	if (o.log_file && !strcmp(o.log_file, "-")) {
+		l.log_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (l.log_fd < 0)
+			fatal("--log-file -: no stdout");
+	} else if (o.log_file) {
 		l.log_fd = open_log_file(&l);
+	}
 
 	loader_unit_resolve(&l);
 	loader_sd_init();

@@ -244,7 +244,7 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	cfg.target_cgroup_id = l->cg_id;
 	cfg.target_cgroup = l->cg_path;
 	cfg.n_rules = n;
-	cfg.json_to_stdout = l->log_fd < 0;
+	cfg.json_to_stdout = l->o->log_file && !strcmp(l->o->log_file, "-");
 	(void)w_sent(w, ipc_send_loader_mon_config(&w->ipc, &cfg), "config");
 
 	mon_send_rules(l, w);

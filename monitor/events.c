@@ -758,6 +758,8 @@ json_write(struct mon_out *out, const char *p, size_t n)
 	ssize_t w, rest;
 	int r;
 
+	if (out->json_fd < 0)
+		return 0; /* no log file: the stream and stderr have the event */
 	if (out->json_broken)
 		return out->json_broken;
 	do

@@ -50,7 +50,7 @@ struct mon_out {
 	struct mon_rule *rules; /* IP/CIDR rules, ids strictly increasing */
 	size_t n_rules;
 	uint64_t cgroup_id;
-	int json_fd;
+	int json_fd;           /* the log file (--log-file), -1: none */
 	const char *json_name; /* "log file" or "stdout", for EVENTS LOST; NULL: "log file" */
 	int json_broken;       /* -errno: a partial line stuck, nothing more goes there */
 	int text_fd;

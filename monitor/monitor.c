@@ -70,6 +70,7 @@ struct mon {
 	int ring_fd;
 	int stats_fd;
 	int log_fd;
+	int json_to_stdout;                 /* the log file is the loader's stdout (--log-file -) */
 	struct mon_chan chans[MON_N_CHANS]; /* events from the proxies */
 	struct ring_buffer *rb;
 	uv_loop_t loop;
@@ -91,7 +92,8 @@ mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	m->out.debug = c->debug;
 	m->out.cgroup_id = c->target_cgroup_id;
 	m->n_rules_expected = c->n_rules;
-	m->out.json_fd = c->json_to_stdout ? STDOUT_FILENO : -1;
+	/* The log file's name in messages: "stdout" when it is the loader's (--log-file -). */
+	m->json_to_stdout = c->json_to_stdout;
 	m->out.json_name = c->json_to_stdout ? "stdout" : "log file";
 	return 0;
 }
@@ -186,7 +188,7 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	p->n_fds = 0;
 	if (m->ring_fd < 0 || m->stats_fd < 0 || m->chans[MON_CHAN_DNS].fd < 0 ||
 	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 ||
-	    (m->log_fd < 0) != (m->out.json_fd == STDOUT_FILENO))
+	    (m->log_fd < 0 && m->json_to_stdout))
 		return ipc_violation(p, "fds: missing ones for this config");
 	if (bpfmap_verify(m->ring_fd, CGFW_MAP_EVENTS) < 0)
 		return ipc_violation(p, "fds: the ring buffer is not cgfw_events");
