@@ -362,6 +362,8 @@ main(int argc, char *argv[])
 	    .stats_ro_fd = -1,
 	    .argv_ro_fd = -1,
 	    .peers_ro_fd = -1,
+	    .events_fd = -1,
+	    .journal_fd = -1,
 	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
@@ -374,6 +376,8 @@ main(int argc, char *argv[])
 		fatal("PR_SET_DUMPABLE");
 	opts_parse(&o, argc, argv);
 	log_init("cgfw-loader", o.debug);
+	if (o.cmd == CMD_EVENTS)
+		return events_main(o.argc, o.argv); /* a reader: no root needed, none kept */
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
 	if (o.cmd == CMD_STATUS || o.cmd == CMD_CLEANUP)
@@ -425,6 +429,8 @@ main(int argc, char *argv[])
 			fatal_r(l.inst_fd, "cannot lock instance %llu in " CGFW_RUN_DIR, l.cg_id);
 	}
 	instance_dir_open(&l);
+	events_listen(&l);
+	loader_journal_open(&l);
 	r = bpffs_ensure();
 	if (r < 0) {
 		log_warn_r(r, "cannot mount bpffs on /sys/fs/bpf");

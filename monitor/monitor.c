@@ -41,6 +41,7 @@
 #include "lib/worker.h"
 #include "events.h"
 #include "monitor.h"
+#include "stream.h"
 
 /* How often the kernel's count of ring-buffer drops is read. */
 #define MON_LOST_POLL_MS 200
@@ -70,7 +71,10 @@ struct mon {
 	int ring_fd;
 	int stats_fd;
 	int log_fd;
-	int json_to_stdout;                 /* the log file is the loader's stdout (--log-file -) */
+	int json_to_stdout; /* the log file is the loader's stdout (--log-file -) */
+	int listen_fd;      /* the event socket, listening (stream.c) */
+	int journal_fd;     /* journald's socket, -1 outside systemd */
+	struct mon_stream stream;
 	struct mon_chan chans[MON_N_CHANS]; /* events from the proxies */
 	struct ring_buffer *rb;
 	uv_loop_t loop;
@@ -144,8 +148,18 @@ mon_on_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+static int
+listening(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+}
+
 /*
- * Ring buffer, stats map, [log file], the proxies' events, argv map: the
+ * Ring buffer, stats map, [log file], the proxies' events, argv map, the
+ * event socket, [the journal's socket]: the
  * table let each kind through once; each is checked for what it is.
  */
 static int
@@ -177,6 +191,12 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		case CGFW__FD_KIND__FD_ARGV_MAP:
 			slot = &m->out.argv_fd;
 			break;
+		case CGFW__FD_KIND__FD_EVENTS_LISTEN:
+			slot = &m->listen_fd;
+			break;
+		case CGFW__FD_KIND__FD_JOURNAL:
+			slot = &m->journal_fd;
+			break;
 		default:
 			return ipc_violation(p, "fds: unexpected kind %d", (int)f->kinds[i]);
 		}
@@ -187,9 +207,13 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	}
 	p->n_fds = 0;
 	if (m->ring_fd < 0 || m->stats_fd < 0 || m->chans[MON_CHAN_DNS].fd < 0 ||
-	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 ||
+	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 || m->listen_fd < 0 ||
 	    (m->log_fd < 0 && m->json_to_stdout))
 		return ipc_violation(p, "fds: missing ones for this config");
+	if (ipc_check_socket(m->listen_fd, AF_UNIX, SOCK_STREAM) < 0 || !listening(m->listen_fd))
+		return ipc_violation(p, "fds: the event socket is not a listening unix stream");
+	if (m->journal_fd >= 0 && ipc_check_socket(m->journal_fd, AF_UNIX, SOCK_DGRAM) < 0)
+		return ipc_violation(p, "fds: the journal's socket is not a unix datagram socket");
 	if (bpfmap_verify(m->ring_fd, CGFW_MAP_EVENTS) < 0)
 		return ipc_violation(p, "fds: the ring buffer is not cgfw_events");
 	if (bpfmap_verify(m->stats_fd, CGFW_MAP_STATS) < 0)
@@ -199,6 +223,7 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	for (int i = 0; i < MON_N_CHANS; i++)
 		if (ipc_check_socket(m->chans[i].fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 			return ipc_violation(p, "fds: an events socket is not SEQPACKET");
+
 	if (m->log_fd >= 0) {
 		if (fstat(m->log_fd, &st) < 0 ||
 		    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
@@ -532,6 +557,10 @@ mon_send_stats(struct mon *m)
 	st.lost = mon_lost_sum(&m->out, 0);
 	st.unwritten = m->out.lost[MON_LOST_WRITE].total;
 	st.bad = m->out.n_bad;
+	st.readers = m->stream.served;
+	st.readers_dropped = m->stream.dropped;
+	st.readers_refused = m->stream.refused;
+	st.readers_bad = m->stream.bad;
 	if (st.lost)
 		log_warnx("%llu events were lost: %llu the ring buffer was full, %llu not written "
 		          "to the %s, %llu dropped by the proxies",
@@ -567,6 +596,7 @@ mon_stop(void *ctx)
 		(void)ring_buffer__consume(m->rb);
 	for (int i = 0; i < MON_N_CHANS; i++)
 		mon_chan_drain(&m->chans[i]);
+	mon_stream_stop(&m->stream); /* the readers have had every line */
 	if (m->committed)
 		mon_send_stats(m);
 	if (m->rb)
@@ -604,6 +634,7 @@ mon_init(void *ctx, struct worker_rt *rt)
 	rt->ctx = m;
 	ipc_peer_init(&m->loader, -1, "loader");
 	m->ring_fd = m->stats_fd = m->log_fd = m->out.argv_fd = -1;
+	m->listen_fd = m->journal_fd = -1;
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		m->chans[i].fd = m->chans[i].next_fd = -1;
 		m->chans[i].m = m;
@@ -612,6 +643,7 @@ mon_init(void *ctx, struct worker_rt *rt)
 	m->chans[MON_CHAN_DNS].table = &mon_from_dns;
 	m->chans[MON_CHAN_HTTP].table = &mon_from_http;
 	m->out.json_fd = -1;
+	m->out.journal_fd = -1;
 	m->out.text_fd = STDERR_FILENO;
 	m->out.proc_root = "/proc";
 	clock_gettime(CLOCK_MONOTONIC, &mono);
@@ -636,6 +668,8 @@ mon_start(void *ctx)
 	uv_timer_init(&m->loop, &m->lost_timer);
 	m->lost_timer.data = m;
 	uv_timer_start(&m->lost_timer, lost_timer_cb, MON_LOST_POLL_MS, MON_LOST_POLL_MS);
+	mon_stream_start(&m->stream, &m->loop, m->listen_fd, &m->out);
+	m->out.journal_fd = m->journal_fd;
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		struct mon_chan *ch = &m->chans[i];
 
@@ -698,14 +732,21 @@ mon_release(struct mon *m)
 		(void)close(m->log_fd);
 	if (m->out.argv_fd >= 0)
 		(void)close(m->out.argv_fd);
+	if (m->listen_fd >= 0)
+		(void)close(m->listen_fd);
+	if (m->journal_fd >= 0)
+		(void)close(m->journal_fd);
+	mon_stream_stop(&m->stream);
 	ipc_peer_close(&m->loader);
 	free(m);
 }
 
 static const char *const mon_sandbox[] = {
-    "openat",    /* /proc/PID/cmdline */
-    "bpf:1",     /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
-    "ftruncate", /* takes back a partial JSON line (events.c json_undo()) */
+    "openat",     /* /proc/PID/cmdline */
+    "bpf:1",      /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+    "ftruncate",  /* takes back a partial JSON line (events.c json_undo()) */
+    "accept4",    /* the event socket's readers (stream.c) */
+    "getsockopt", /* ... their SO_PEERCRED, for the debug log */
     NULL,
 };
 

@@ -83,6 +83,7 @@ setup(void **state)
 	f->out.n_rules = sizeof(rules) / sizeof(rules[0]);
 	f->out.cgroup_id = 9001;
 	f->out.json_fd = -1;
+	f->out.journal_fd = -1;
 	f->out.text_fd = -1;
 	f->out.realtime_offset_ns = 1700000000LL * 1000000000LL;
 	f->out.proc_root = f->proc;
