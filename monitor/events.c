@@ -728,9 +728,15 @@ doc_fields(FILE *f, const struct ev_field *t, size_t n)
 	    [EV_SCHEMA] = "number",
 	};
 
-	fprintf(f, "| field | type | meaning |\n|---|---|---|\n");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "| `%s` | %s | %s |\n", t[i].key, types[t[i].type], t[i].doc);
+	fprintf(f, "| field | type | meaning | journal |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < n; i++) {
+		struct jbuf jn = {0};
+
+		jn_name(&jn, t[i].key);
+		fprintf(f, "| `%s` | %s | %s | `%s` |\n", t[i].key, types[t[i].type], t[i].doc,
+		    jn.p ? jn.p : "");
+		jb_free(&jn);
+	}
 }
 
 int
