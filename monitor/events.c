@@ -991,7 +991,7 @@ line_out(struct mon_out *out, struct lbuf *b, struct jbuf *tb, int prio)
 		r = journal_send(out, b->jn, b->jb, tb, prio);
 		if (r < 0)
 			mon_lost_add(out, MON_LOST_JOURNAL, 1, r);
-	} else if (out->text_fd >= 0) {
+	} else if (out->text_fd >= 0 && out->journal_fd < 0) {
 		(void)write_all(out->text_fd, tb->p, tb->len);
 	}
 }
@@ -1047,6 +1047,15 @@ mon_lost_flush(struct mon_out *out)
 		text_kv(&out->lost_tb, "count", count, strlen(count));
 		text_kv(&out->lost_tb, "reason", reason, strlen(reason));
 		r = error_end(out, &b, &out->lost_tb);
+		/*
+		 * The journal's own losses are said in it first: while it takes
+		 * nothing they stay pending (not one more loss per try).
+		 */
+		if (r == 0 && k == MON_LOST_JOURNAL && b.jn) {
+			if (journal_send(out, b.jn, b.jb, &out->lost_tb, 3) < 0)
+				continue;
+			b.jn = NULL;
+		}
 		if (r == 0)
 			r = json_write(out, out->lost_jb.p, out->lost_jb.len);
 		if (r < 0)

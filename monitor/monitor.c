@@ -225,9 +225,9 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 			return ipc_violation(p, "fds: an events socket is not SEQPACKET");
 
 	if (m->log_fd >= 0) {
-		if (fstat(m->log_fd, &st) < 0 ||
-		    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
-			return ipc_violation(p, "fds: the log file is not a file or pipe");
+		if (fstat(m->log_fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
+		                                     S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)))
+			return ipc_violation(p, "fds: the log file is not a file, pipe or socket");
 		m->out.json_fd = m->log_fd;
 	}
 	m->have_fds = 1;
