@@ -7,14 +7,15 @@
  * Trusts: the loader (over fd 3) for its configuration and fds, each checked.
  * Receives (lib/protocol.def, mon_from_loader): HELLO, CONFIG, RULES, FDS
  * (ring buffer, read-only stats map, log file, argv map, the proxies' event
- * channels), COMMIT, NOTICEs, REFUSED syscalls of the command (the loader
+ * channels, the event socket, journald's socket), COMMIT, NOTICEs, REFUSED syscalls of the command (the loader
  * answered them; this reports them), CHANNELs of restarted proxies, SHUTDOWN.
  * Untrusted input: ring-buffer records, the proxies' DNS and HTTP events and
  * their counts of events they dropped while this process did not read
- * (mon_from_dns, mon_from_http), and /proc/PID/{cmdline,status} of the
- * workload.  Sandbox: seccomp, base set plus openat (for /proc),
- * bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds and ftruncate (to take
- * back a partial JSON line).  Its life is lib/worker.c's; main() is main.c.
+ * (mon_from_dns, mon_from_http), /proc/PID/{cmdline,status} of the
+ * workload, and the request lines of the event socket's readers (stream.c).
+ * Sandbox: seccomp, base set plus openat (for /proc),
+ * bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds, ftruncate (to take
+ * back a partial JSON line), accept4 and getsockopt (the readers).  Its life is lib/worker.c's; main() is main.c.
  *
  * Loss is on the record: every 200 ms the kernel's count of ring-buffer drops
  * is read, and drops, like lines the log would not take (a full disk), become
