@@ -264,8 +264,8 @@ events_main(int argc, char *argv[])
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("events: PR_SET_NO_NEW_PRIVS");
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+fn:h", lo, NULL)) != -1) {
+	optind = 0; /* a fresh scan (the subcommand's options may follow NAME) */
+	while ((c = getopt_long(argc, argv, "fn:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			follow = 1;
