@@ -78,7 +78,24 @@ events_unlink(const struct loader *l)
 		(void)unlink(sun.sun_path);
 }
 
-/* The names in CGFW_INST_DIR, comma-separated, into buf; how many. */
+static int connect_to(const char *name, int *ret_fd);
+
+/*
+ * A killed loader leaves its directory (the name is taken over by the next
+ * loader of that name): its socket refuses, or is gone.  One we may not
+ * reach counts as running.
+ */
+static int
+instance_live(const char *name)
+{
+	int fd, r = connect_to(name, &fd);
+
+	if (r == 0)
+		(void)close(fd);
+	return r != -ECONNREFUSED && r != -ENOENT;
+}
+
+/* The names of the instances running, comma-separated, into buf; how many. */
 static int
 instance_names(char *buf, size_t len, char *only, size_t only_len)
 {
@@ -91,7 +108,8 @@ instance_names(char *buf, size_t len, char *only, size_t only_len)
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !instance_name_valid(de->d_name))
+		if (de->d_name[0] == '.' || !instance_name_valid(de->d_name) ||
+		    !instance_live(de->d_name))
 			continue;
 		if (n++ == 0)
 			snprintf(only, only_len, "%.*s", CGFW_NAME_MAX, de->d_name);
@@ -151,7 +169,8 @@ events_read(const char *name, int follow, int last, int out_fd)
 	if (!name) {
 		n = instance_names(names, sizeof(names), only, sizeof(only));
 		if (n == 0) {
-			log_warnx("events: no instance is running (nothing in " CGFW_INST_DIR ")");
+			log_warnx(
+			    "events: no instance is running (no live socket in " CGFW_INST_DIR ")");
 			return 1;
 		}
 		if (n > 1) {
