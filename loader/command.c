@@ -159,7 +159,7 @@ recv_listener(int sock)
 static int
 confine_command(const struct loader *l)
 {
-	const char *log = l->o->log_file;
+	const char *log = l->o->log_file && strcmp(l->o->log_file, "-") ? l->o->log_file : NULL;
 	char mnt[PATH_MAX];
 	int r, i;
 

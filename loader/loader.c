@@ -365,6 +365,8 @@ main(int argc, char *argv[])
 	    .peers_ro_fd = -1,
 	    .tgt_procfd = -1,
 	    .tgt_netns_fd = -1,
+	    .events_fd = -1,
+	    .journal_fd = -1,
 	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
@@ -377,6 +379,8 @@ main(int argc, char *argv[])
 		fatal("PR_SET_DUMPABLE");
 	opts_parse(&o, argc, argv);
 	log_init("cgfw-loader", o.debug);
+	if (o.cmd == CMD_EVENTS)
+		return events_main(o.argc, o.argv); /* a reader: no root needed, none kept */
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
 	if (o.cmd == CMD_STATUS || o.cmd == CMD_CLEANUP)
@@ -401,8 +405,14 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_RUN)
 		resolve_user(&l);
 	workers_users(&l);
-	if (o.log_file)
+	/* "-": the loader's own stdout, asked for explicitly (the command shares it). */
+	if (o.log_file && !strcmp(o.log_file, "-")) {
+		l.log_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (l.log_fd < 0)
+			fatal("--log-file -: no stdout");
+	} else if (o.log_file) {
 		l.log_fd = open_log_file(&l);
+	}
 
 	loader_unit_resolve(&l);
 	loader_target_resolve(&l);
@@ -424,6 +434,8 @@ main(int argc, char *argv[])
 			fatal_r(l.inst_fd, "cannot lock instance %llu in " CGFW_RUN_DIR, l.cg_id);
 	}
 	instance_dir_open(&l);
+	events_listen(&l);
+	loader_journal_open(&l);
 	r = bpffs_ensure();
 	if (r < 0) {
 		log_warn_r(r, "cannot mount bpffs on /sys/fs/bpf");

@@ -35,6 +35,7 @@ enum loader_cmd {
 	CMD_CA,
 	CMD_STATUS,
 	CMD_CLEANUP,
+	CMD_EVENTS,
 };
 
 /* Read by run, attach and ca when it exists and --config names no other file. */
@@ -199,6 +200,8 @@ struct loader {
 	char inst_dir[PATH_MAX];      /* CGFW_INST_DIR/<name>: its socket and status */
 	int name_fd;                  /* flock on inst_dir/lock: the name is ours */
 	gid_t log_gid;                /* group cgfw-log (0 when there is none) */
+	int events_fd;                /* inst_dir/events.sock, listening (events.c) */
+	int journal_fd;               /* journald's socket under systemd, else -1 */
 	int stopping;                 /* workers_stop() began: deaths are expected */
 	int gave_up;                  /* a worker died LOADER_RESPAWN_MAX times in a row */
 	int events_lost;              /* the monitor reported lost events (MonStats) */
@@ -247,6 +250,17 @@ int instances_walk(int cleanup, char **ids, int n_ids);
 /* cgroup.kill, then rmdir (retried while it empties): 0 or -errno. */
 int cgroup_kill_remove(const char *path);
 
+/* events.c */
+void events_listen(struct loader *l);
+void events_unlink(const struct loader *l);
+/*
+ * Copies the JSON lines of instance name (NULL: the only one running) to
+ * out_fd: the last ones it kept (at most last of them, -1: all), then with
+ * follow the new ones until it stops.  0, or 1 with the reason on stderr.
+ */
+int events_read(const char *name, int follow, int last, int out_fd);
+int events_main(int argc, char *argv[]);
+
 /* command.c */
 void start_command(struct loader *l);
 void command_refused(struct loader *l, short revents);
@@ -291,6 +305,7 @@ void loader_sd_ready(struct loader *l);
 int loader_sd_watchdog_ms(void);
 void loader_sd_tick(struct loader *l);
 void loader_sd_stopping(void);
+void loader_journal_open(struct loader *l);
 
 /* target.c */
 void loader_target_resolve(struct loader *l);

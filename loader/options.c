@@ -34,11 +34,14 @@ static void __attribute__((noreturn)) usage(int code)
 	    "       cgfw-loader ca [--state-dir D]   print the CA certificate's path\n"
 	    "       cgfw-loader status               list instances (running, stale)\n"
 	    "       cgfw-loader cleanup [ID...]      remove stale instances\n"
+	    "       cgfw-loader events [NAME] [--follow] [--last N]\n"
+	    "                                        an instance's events (group cgfw-log)\n"
 	    "\n"
 	    "options:\n"
 	    "  --allow-list L     allow these rules (comma-separated, repeatable)\n"
 	    "  --block-list L     block these rules (comma-separated, repeatable)\n"
-	    "  --log-file F       write JSON events to F (default: stdout)\n"
+	    "  --log-file F       append JSON events to F (\"-\": stdout; default: none,\n"
+	    "                     they are on the event socket, cgfw-loader events)\n"
 	    "  --debug            also report allowed traffic\n"
 	    "  --user U           run CMD as U (default: SUDO_UID, else root with a warning)\n"
 	    "  --allow-list-file F, --block-list-file F\n"
@@ -626,14 +629,23 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		o->cmd = CMD_STATUS;
 	else if (!strcmp(argv[optind], "cleanup"))
 		o->cmd = CMD_CLEANUP;
+	else if (!strcmp(argv[optind], "events"))
+		o->cmd = CMD_EVENTS;
 	else {
-		log_warnx("unknown command \"%s\" (expected run, attach, ca, status or cleanup)",
+		log_warnx("unknown command \"%s\" (expected run, attach, ca, status, cleanup or "
+		          "events)",
 		    log_escape(q, sizeof(q), argv[optind], strlen(argv[optind])));
 		usage(CGFW_EXIT_FAILED);
 	}
 
 	argc -= optind;
 	argv += optind;
+	if (o->cmd == CMD_EVENTS) {
+		/* Its own options (events.c); no config is read. */
+		o->argc = argc;
+		o->argv = argv;
+		return;
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		switch (c) {

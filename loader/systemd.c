@@ -12,6 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/securebits.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
 
 #include "lib/cpolicy.h"
 #include "lib/log.h"
@@ -224,4 +233,38 @@ void
 loader_sd_stopping(void)
 {
 	(void)sdnotify_send("STOPPING=1\nSTATUS=stopping");
+}
+
+/*
+ * Under systemd with stderr connected to the journal ($JOURNAL_STREAM names
+ * stderr's device and inode, systemd.exec(5)): a datagram socket to
+ * journald's native protocol, for cgfw-monitor to send each event as a
+ * structured entry (monitor/events.c).  Opened once, kept for restarts.
+ * Elsewhere, or when it cannot be opened, the monitor's text lines stay on
+ * stderr.
+ */
+void
+loader_journal_open(struct loader *l)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int fd, sz = 8 << 20;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0 ||
+	    (unsigned long long)st.st_dev != dev || (unsigned long long)st.st_ino != ino)
+		return;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/run/systemd/journal/socket");
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		log_warn("cannot connect to the journal (%s); events stay on stderr", sun.sun_path);
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	/* Room for bursts (root may pass wmem_max), as libsystemd takes. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	l->journal_fd = fd;
 }

@@ -231,8 +231,8 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	struct worker *w = &l->w[W_MON];
 	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
-	Cgfw__FdKind kinds[6];
-	int fdv[6];
+	Cgfw__FdKind kinds[8];
+	int fdv[8];
 	uint32_t n = 0;
 
 	if (w_sent(w, ipc_send_loader_mon_hello(&w->ipc), "hello") < 0)
@@ -244,7 +244,7 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	cfg.target_cgroup_id = l->cg_id;
 	cfg.target_cgroup = l->cg_path;
 	cfg.n_rules = n;
-	cfg.json_to_stdout = l->log_fd < 0;
+	cfg.json_to_stdout = l->o->log_file && !strcmp(l->o->log_file, "-");
 	(void)w_sent(w, ipc_send_loader_mon_config(&w->ipc, &cfg), "config");
 
 	mon_send_rules(l, w);
@@ -264,6 +264,12 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	fdv[fds.n_kinds++] = http_events_fd;
 	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_ARGV_MAP;
 	fdv[fds.n_kinds++] = l->argv_ro_fd;
+	kinds[fds.n_kinds] = CGFW__FD_KIND__FD_EVENTS_LISTEN;
+	fdv[fds.n_kinds++] = l->events_fd;
+	if (l->journal_fd >= 0) {
+		kinds[fds.n_kinds] = CGFW__FD_KIND__FD_JOURNAL;
+		fdv[fds.n_kinds++] = l->journal_fd;
+	}
 	fds.kinds = kinds;
 	(void)w_sent(w, ipc_send_loader_mon_fds(&w->ipc, &fds, fdv), "fds");
 	(void)w_sent(w, ipc_send_loader_mon_commit(&w->ipc), "commit");
@@ -393,6 +399,12 @@ loader_on_mon_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		                                       : "");
 	l->events_lost = s->lost > 0;
 	log_debug("monitor wrote %llu events", (unsigned long long)s->events);
+	if (s->readers_dropped || s->readers_refused)
+		log_warnx("event socket: %llu readers cut off for falling behind, %llu refused "
+		          "(more than 64 at once)",
+		    (unsigned long long)s->readers_dropped, (unsigned long long)s->readers_refused);
+	log_debug("event socket: %llu readers, %llu without a valid request",
+	    (unsigned long long)s->readers, (unsigned long long)s->readers_bad);
 	w->done = 1;
 	return 0;
 }
@@ -1001,6 +1013,7 @@ workers_stop(struct loader *l)
 		for (int i = W_DNS; i <= W_HTTP; i++)
 			if (l->w[i].pid > 0)
 				(void)kill(l->w[i].pid, SIGKILL);
+	events_unlink(l); /* readers left at the end find no socket: the instance stopped */
 	worker_shutdown(&l->w[W_MON], ipc_send_loader_mon_shutdown);
 	if (loader_wait(l, done_stopped, LOADER_DRAIN_MS, NULL) < 0) {
 		log_warnx("workers did not stop in time; killing them");

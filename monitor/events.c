@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -300,6 +301,8 @@ mon_out_free(struct mon_out *out)
 	jb_free(&out->tb);
 	jb_free(&out->lost_jb);
 	jb_free(&out->lost_tb);
+	jb_free(&out->jn);
+	jb_free(&out->lost_jn);
 	free(out->ipdom);
 	out->ipdom = NULL;
 }
@@ -457,39 +460,168 @@ evs(const char *s)
 	return (struct ev_str){s, strlen(s)};
 }
 
+/*
+ * A line's machine forms: the JSON object, and (jn, when the journal is
+ * written) the same fields as a native journal entry, each key upper-cased
+ * with CGFW_ before it (blockedAt: CGFW_BLOCKED_AT).  Every field goes
+ * through these, so the journal's fields are the JSON's, from the same
+ * tables.
+ */
+struct lbuf {
+	struct jbuf *jb;
+	struct jbuf *jn; /* NULL: no journal */
+};
+
+/* CGFW_ and key in upper case, a '_' before each capital of camelCase. */
 static void
-ev_json(struct jbuf *jb, const struct ev_line *l, const struct ev_field *f, size_t n)
+jn_name(struct jbuf *jn, const char *key)
+{
+	jb_raw(jn, "CGFW_", 5);
+	for (const char *k = key; *k; k++) {
+		char c = *k;
+
+		if (c >= 'A' && c <= 'Z' && k != key)
+			jb_raw(jn, "_", 1);
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		jb_raw(jn, &c, 1);
+	}
+}
+
+/*
+ * One field of a native journal entry (systemd's journal protocol):
+ * NAME=value and a newline, or, for a value with a newline in it, NAME, a
+ * newline, its length as 64 bits little-endian, the value and a newline.
+ */
+static void
+jn_value(struct jbuf *jn, const char *v, size_t n)
+{
+	if (memchr(v, '\n', n)) {
+		unsigned char len[8];
+
+		for (int i = 0; i < 8; i++)
+			len[i] = (unsigned char)((uint64_t)n >> (8 * i));
+		jb_raw(jn, "\n", 1);
+		jb_raw(jn, (const char *)len, 8);
+	} else {
+		jb_raw(jn, "=", 1);
+	}
+	jb_raw(jn, v, n);
+	jb_raw(jn, "\n", 1);
+}
+
+static void
+l_strn(struct lbuf *b, const char *key, const char *v, size_t n)
+{
+	jb_strn(b->jb, key, v, n);
+	if (b->jn) {
+		jn_name(b->jn, key);
+		jn_value(b->jn, v, n);
+	}
+}
+
+static void
+l_str(struct lbuf *b, const char *key, const char *v)
+{
+	l_strn(b, key, v, strlen(v));
+}
+
+static void
+l_int(struct lbuf *b, const char *key, int64_t v)
+{
+	char num[24];
+
+	jb_int(b->jb, key, v);
+	if (b->jn) {
+		snprintf(num, sizeof(num), "%" PRId64, v);
+		jn_name(b->jn, key);
+		jn_value(b->jn, num, strlen(num));
+	}
+}
+
+static void
+l_uint(struct lbuf *b, const char *key, uint64_t v)
+{
+	char num[24];
+
+	jb_uint(b->jb, key, v);
+	if (b->jn) {
+		snprintf(num, sizeof(num), "%" PRIu64, v);
+		jn_name(b->jn, key);
+		jn_value(b->jn, num, strlen(num));
+	}
+}
+
+static void
+l_bool(struct lbuf *b, const char *key, int v)
+{
+	jb_bool(b->jb, key, v);
+	if (b->jn) {
+		jn_name(b->jn, key);
+		jn_value(b->jn, v ? "true" : "false", v ? 4 : 5);
+	}
+}
+
+/* An empty line in out's main buffers (jb, jn) or its EVENTS LOST ones. */
+static struct lbuf
+l_begin(struct mon_out *out, int lost)
+{
+	struct lbuf b = {lost ? &out->lost_jb : &out->jb, NULL};
+
+	jb_begin(b.jb);
+	if (out->journal_fd >= 0) {
+		b.jn = lost ? &out->lost_jn : &out->jn;
+		jb_reset(b.jn);
+	}
+	return b;
+}
+
+static void
+ev_json(struct lbuf *b, const struct ev_line *l, const struct ev_field *f, size_t n)
 {
 	for (; n; n--, f++) {
 		const void *v = (const char *)l + f->off;
 
 		switch (f->type) {
 		case EV_STR:
-			jb_strn(jb, f->key, ((const struct ev_str *)v)->p,
+			l_strn(b, f->key, ((const struct ev_str *)v)->p,
 			    ((const struct ev_str *)v)->n);
 			break;
 		case EV_INT:
-			jb_int(jb, f->key, *(const int64_t *)v);
+			l_int(b, f->key, *(const int64_t *)v);
 			break;
 		case EV_UINT:
-			jb_uint(jb, f->key, *(const uint64_t *)v);
+			l_uint(b, f->key, *(const uint64_t *)v);
 			break;
 		case EV_BOOL:
-			jb_bool(jb, f->key, *(const int *)v);
+			l_bool(b, f->key, *(const int *)v);
 			break;
 		case EV_STRV:
-			jb_raw(jb, ",\"", 2);
-			jb_raw(jb, f->key, strlen(f->key));
-			jb_raw(jb, "\":[", 3);
+			/* JSON: an array; the journal: the strings comma-separated (addresses). */
+			jb_raw(b->jb, ",\"", 2);
+			jb_raw(b->jb, f->key, strlen(f->key));
+			jb_raw(b->jb, "\":[", 3);
+			if (b->jn) {
+				jn_name(b->jn, f->key);
+				jb_raw(b->jn, "=", 1);
+			}
 			for (size_t i = 0; i < l->answers.n; i++) {
 				if (i)
-					jb_raw(jb, ",", 1);
-				jb_escape(jb, l->answers.v[i], strlen(l->answers.v[i]));
+					jb_raw(b->jb, ",", 1);
+				jb_escape(b->jb, l->answers.v[i], strlen(l->answers.v[i]));
+				if (b->jn) {
+					if (i)
+						jb_raw(b->jn, ",", 1);
+					jb_raw(
+					    b->jn, l->answers.v[i], strcspn(l->answers.v[i], "\n"));
+				}
 			}
-			jb_raw(jb, "]", 1);
+			jb_raw(b->jb, "]", 1);
+			if (b->jn)
+				jb_raw(b->jn, "\n", 1);
 			break;
 		case EV_SCHEMA:
-			jb_int(jb, f->key, EV_SCHEMA_VERSION);
+			l_int(b, f->key, EV_SCHEMA_VERSION);
 			break;
 		}
 	}
@@ -500,11 +632,13 @@ static int
 ev_format(struct mon_out *out, const struct ev_line *l, const struct ev_kind *k)
 {
 	char pid[24];
+	struct lbuf b = l_begin(out, 0);
 
-	jb_begin(&out->jb);
-	ev_json(&out->jb, l, ev_common, EV_N(ev_common));
-	ev_json(&out->jb, l, k->extra, k->n_extra);
+	ev_json(&b, l, ev_common, EV_N(ev_common));
+	ev_json(&b, l, k->extra, k->n_extra);
 	jb_end(&out->jb);
+	/* syslog's priorities: warning, informational, error. */
+	out->prio = l->level.p[0] == 'W' ? 4 : l->level.p[0] == 'I' ? 6 : 3;
 
 	jb_reset(&out->tb);
 	jb_raw(&out->tb, l->level.p, l->level.n);
@@ -519,7 +653,7 @@ ev_format(struct mon_out *out, const struct ev_line *l, const struct ev_kind *k)
 	text_kv(&out->tb, "pid", pid, strlen(pid));
 	text_kv(&out->tb, "cmd", l->cmd.p, l->cmd.n);
 	jb_raw(&out->tb, "\n", 1);
-	return out->jb.err || out->tb.err ? -ENOMEM : 0;
+	return out->jb.err || out->tb.err || out->jn.err ? -ENOMEM : 0;
 }
 
 static void
@@ -594,9 +728,15 @@ doc_fields(FILE *f, const struct ev_field *t, size_t n)
 	    [EV_SCHEMA] = "number",
 	};
 
-	fprintf(f, "| field | type | meaning |\n|---|---|---|\n");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "| `%s` | %s | %s |\n", t[i].key, types[t[i].type], t[i].doc);
+	fprintf(f, "| field | type | meaning | journal |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < n; i++) {
+		struct jbuf jn = {0};
+
+		jn_name(&jn, t[i].key);
+		fprintf(f, "| `%s` | %s | %s | `%s` |\n", t[i].key, types[t[i].type], t[i].doc,
+		    jn.p ? jn.p : "");
+		jb_free(&jn);
+	}
 }
 
 int
@@ -758,6 +898,8 @@ json_write(struct mon_out *out, const char *p, size_t n)
 	ssize_t w, rest;
 	int r;
 
+	if (out->json_fd < 0)
+		return 0; /* no log file: the stream and stderr have the event */
 	if (out->json_broken)
 		return out->json_broken;
 	do
@@ -778,17 +920,16 @@ json_write(struct mon_out *out, const char *p, size_t n)
 
 /* The first fields of an ERROR line (a notice, EVENTS LOST), both forms. */
 static void
-error_begin(struct jbuf *jb, struct jbuf *tb, const char *msg)
+error_begin(struct lbuf *b, struct jbuf *tb, const char *msg)
 {
 	struct timespec now;
 	char tbuf[64];
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
-	jb_begin(jb);
-	jb_str(jb, "time", tbuf);
-	jb_str(jb, "level", "ERROR");
-	jb_str(jb, "msg", msg);
+	l_str(b, "time", tbuf);
+	l_str(b, "level", "ERROR");
+	l_str(b, "msg", msg);
 	jb_reset(tb);
 	jb_raw(tb, "ERROR ", 6);
 	jb_raw(tb, msg, strlen(msg));
@@ -796,14 +937,63 @@ error_begin(struct jbuf *jb, struct jbuf *tb, const char *msg)
 
 /* ... and the last ones. */
 static int
-error_end(const struct mon_out *out, struct jbuf *jb, struct jbuf *tb)
+error_end(const struct mon_out *out, struct lbuf *b, struct jbuf *tb)
 {
-	jb_int(jb, "schema", 1);
-	jb_uint(jb, "cgroup", out->cgroup_id);
-	jb_str(jb, "mode", mode_name(out->mode));
-	jb_end(jb);
+	l_int(b, "schema", 1);
+	l_uint(b, "cgroup", out->cgroup_id);
+	l_str(b, "mode", mode_name(out->mode));
+	jb_end(b->jb);
 	jb_raw(tb, "\n", 1);
-	return jb->err || tb->err ? -ENOMEM : 0;
+	return b->jb->err || tb->err || (b->jn && b->jn->err) ? -ENOMEM : 0;
+}
+
+/*
+ * The entry of a line to the journal, never waiting: its fields (jn), then
+ * MESSAGE= the line for people, PRIORITY=, SYSLOG_IDENTIFIER= and CGFW_JSON=
+ * the JSON line.  0 or -errno (EAGAIN: journald is behind; EMSGSIZE).
+ */
+static int
+journal_send(
+    struct mon_out *out, struct jbuf *jn, const struct jbuf *jb, const struct jbuf *tb, int prio)
+{
+	char p[16];
+	ssize_t w;
+
+	snprintf(p, sizeof(p), "PRIORITY=%d\n", prio);
+	jb_raw(jn, p, strlen(p));
+	jb_raw(jn, "SYSLOG_IDENTIFIER=cgfw-monitor\n", 31);
+	jb_raw(jn, "MESSAGE", 7);
+	jn_value(jn, tb->p, tb->len && tb->p[tb->len - 1] == '\n' ? tb->len - 1 : tb->len);
+	jb_raw(jn, "CGFW_JSON", 9);
+	jn_value(jn, jb->p, jb->len && jb->p[jb->len - 1] == '\n' ? jb->len - 1 : jb->len);
+	if (jn->err)
+		return jn->err;
+	do
+		w = send(out->journal_fd, jn->p, jn->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : 0;
+}
+
+/*
+ * A line to every place but the log file: the event socket's readers, and
+ * the journal, whose entry carries the line for people; without a journal
+ * that line goes to stderr.  A line the journal does not take is a lost
+ * event, reported later like the others.
+ */
+static void
+line_out(struct mon_out *out, struct lbuf *b, struct jbuf *tb, int prio)
+{
+	int r;
+
+	if (out->stream)
+		out->stream(out->stream_ctx, b->jb->p, b->jb->len);
+	if (b->jn) {
+		r = journal_send(out, b->jn, b->jb, tb, prio);
+		if (r < 0)
+			mon_lost_add(out, MON_LOST_JOURNAL, 1, r);
+	} else if (out->text_fd >= 0 && out->journal_fd < 0) {
+		(void)write_all(out->text_fd, tb->p, tb->len);
+	}
 }
 
 void
@@ -822,40 +1012,56 @@ mon_lost_add(struct mon_out *out, enum mon_lost_kind kind, uint64_t n, int err)
 int
 mon_lost_flush(struct mon_out *out)
 {
+	static const char *const because[MON_LOST_MAX] = {
+	    [MON_LOST_RING] = "RingBufferFull",
+	    [MON_LOST_WRITE] = "LogUnwritable",
+	    [MON_LOST_DNSQ] = "ProxyQueueFull",
+	    [MON_LOST_HTTPQ] = "ProxyQueueFull",
+	    [MON_LOST_JOURNAL] = "JournalUnwritable",
+	};
 	char reason[128], count[24];
 	int r;
 
 	for (int k = 0; k < MON_LOST_MAX; k++) {
 		struct mon_lost *l = &out->lost[k];
+		struct lbuf b;
 
 		if (!l->pending)
 			continue;
 		if (k == MON_LOST_WRITE)
 			snprintf(reason, sizeof(reason), "%s: %s",
 			    out->json_name ? out->json_name : "log file", strerror(-l->err));
+		else if (k == MON_LOST_JOURNAL)
+			snprintf(reason, sizeof(reason), "journal: %s", strerror(-l->err));
 		else
 			snprintf(reason, sizeof(reason), "%s",
 			    k == MON_LOST_RING   ? "ring buffer full"
 			    : k == MON_LOST_DNSQ ? "dnsproxy queue full"
 			                         : "httpproxy queue full");
 		snprintf(count, sizeof(count), "%" PRIu64, l->pending);
-		error_begin(&out->lost_jb, &out->lost_tb, "EVENTS LOST");
-		jb_str(&out->lost_jb, "because",
-		    k == MON_LOST_RING    ? "RingBufferFull"
-		    : k == MON_LOST_WRITE ? "LogUnwritable"
-		                          : "ProxyQueueFull");
-		jb_uint(&out->lost_jb, "count", l->pending);
-		jb_str(&out->lost_jb, "reason", reason);
+		b = l_begin(out, 1);
+		error_begin(&b, &out->lost_tb, "EVENTS LOST");
+		l_str(&b, "because", because[k]);
+		l_uint(&b, "count", l->pending);
+		l_str(&b, "reason", reason);
 		text_kv(&out->lost_tb, "count", count, strlen(count));
 		text_kv(&out->lost_tb, "reason", reason, strlen(reason));
-		r = error_end(out, &out->lost_jb, &out->lost_tb);
+		r = error_end(out, &b, &out->lost_tb);
+		/*
+		 * The journal's own losses are said in it first: while it takes
+		 * nothing they stay pending (not one more loss per try).
+		 */
+		if (r == 0 && k == MON_LOST_JOURNAL && b.jn) {
+			if (journal_send(out, b.jn, b.jb, &out->lost_tb, 3) < 0)
+				continue;
+			b.jn = NULL;
+		}
 		if (r == 0)
 			r = json_write(out, out->lost_jb.p, out->lost_jb.len);
 		if (r < 0)
 			return r;
 		l->pending = 0;
-		if (out->text_fd >= 0)
-			(void)write_all(out->text_fd, out->lost_tb.p, out->lost_tb.len);
+		line_out(out, &b, &out->lost_tb, 3);
 	}
 	return 0;
 }
@@ -869,14 +1075,15 @@ write_event(struct mon_out *out)
 {
 	int r = mon_lost_flush(out);
 
+	struct lbuf b = {&out->jb, out->journal_fd >= 0 ? &out->jn : NULL};
+
 	if (r == 0)
 		r = json_write(out, out->jb.p, out->jb.len);
 	if (r < 0)
 		mon_lost_add(out, MON_LOST_WRITE, 1, r);
 	else
 		out->n_events++;
-	if (out->text_fd >= 0)
-		(void)write_all(out->text_fd, out->tb.p, out->tb.len);
+	line_out(out, &b, &out->tb, out->prio);
 	return r;
 }
 
@@ -1228,17 +1435,20 @@ mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev)
 int
 mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 {
+	struct lbuf b;
 	int r;
 
 	if (!bounded(n->msg, 32) || !n->msg[0] || !bounded(n->because, 40) ||
 	    !bounded(n->comment, 512))
 		return -EINVAL;
-	error_begin(&out->jb, &out->tb, n->msg);
-	jb_str(&out->jb, "because", n->because);
-	jb_str(&out->jb, "ruleSourceComment", n->comment);
+	b = l_begin(out, 0);
+	error_begin(&b, &out->tb, n->msg);
+	l_str(&b, "because", n->because);
+	l_str(&b, "ruleSourceComment", n->comment);
 	text_kv(&out->tb, "because", n->because, strlen(n->because));
 	text_kv(&out->tb, "comment", n->comment, strlen(n->comment));
-	r = error_end(out, &out->jb, &out->tb);
+	r = error_end(out, &b, &out->tb);
+	out->prio = 3;
 	if (r < 0)
 		return r;
 	return write_event(out);
@@ -1255,6 +1465,27 @@ mon_proxy_lost_emit(struct mon_out *out, uint64_t count, enum mon_lost_kind kind
 		return -EINVAL;
 	mon_lost_add(out, kind, count, 0);
 	return mon_lost_flush(out);
+}
+
+int
+mon_reader_dropped_emit(struct mon_out *out, uint64_t count, const char *reason)
+{
+	struct lbuf b = l_begin(out, 0);
+	char num[24];
+	int r;
+
+	snprintf(num, sizeof(num), "%" PRIu64, count);
+	error_begin(&b, &out->tb, "READER DROPPED");
+	l_str(&b, "because", "ReaderTooSlow");
+	l_uint(&b, "count", count);
+	l_str(&b, "reason", reason);
+	text_kv(&out->tb, "count", num, strlen(num));
+	text_kv(&out->tb, "reason", reason, strlen(reason));
+	r = error_end(out, &b, &out->tb);
+	out->prio = 3;
+	if (r < 0)
+		return r;
+	return write_event(out);
 }
 
 uint64_t

@@ -32,10 +32,11 @@ struct mon_rule {
 
 /* Events that never reached the JSON stream, by cause: counted, then reported in it. */
 enum mon_lost_kind {
-	MON_LOST_RING,  /* the kernel's ring buffer was full (CGFW_STAT_EVENTS_LOST) */
-	MON_LOST_WRITE, /* the JSON line could not be written */
-	MON_LOST_DNSQ,  /* cgfw-dnsproxy's queue to the monitor was full (lib/evq.c) */
-	MON_LOST_HTTPQ, /* cgfw-httpproxy's, likewise */
+	MON_LOST_RING,    /* the kernel's ring buffer was full (CGFW_STAT_EVENTS_LOST) */
+	MON_LOST_WRITE,   /* the JSON line could not be written */
+	MON_LOST_DNSQ,    /* cgfw-dnsproxy's queue to the monitor was full (lib/evq.c) */
+	MON_LOST_HTTPQ,   /* cgfw-httpproxy's, likewise */
+	MON_LOST_JOURNAL, /* the journal did not take the entry (journald behind) */
 	MON_LOST_MAX,
 };
 
@@ -50,7 +51,7 @@ struct mon_out {
 	struct mon_rule *rules; /* IP/CIDR rules, ids strictly increasing */
 	size_t n_rules;
 	uint64_t cgroup_id;
-	int json_fd;
+	int json_fd;           /* the log file (--log-file), -1: none */
 	const char *json_name; /* "log file" or "stdout", for EVENTS LOST; NULL: "log file" */
 	int json_broken;       /* -errno: a partial line stuck, nothing more goes there */
 	int text_fd;
@@ -58,6 +59,13 @@ struct mon_out {
 	struct jbuf tb;
 	struct jbuf lost_jb; /* EVENTS LOST lines, formatted aside from the event they precede */
 	struct jbuf lost_tb;
+	struct jbuf jn; /* the journal's entry of the line in jb (journal_fd >= 0) */
+	struct jbuf lost_jn;
+	int prio;       /* the line's syslog priority, for the journal */
+	int journal_fd; /* journald's socket (under systemd), -1: none; text lines then on it */
+	/* Each JSON line to the event socket's readers too (monitor/stream.c), if set. */
+	void (*stream)(void *ctx, const char *line, size_t n);
+	void *stream_ctx;
 	struct mon_lost lost[MON_LOST_MAX];
 	uint64_t n_events; /* lines written, EVENTS LOST lines not counted */
 	uint64_t n_bad;
@@ -105,6 +113,11 @@ int mon_lost_flush(struct mon_out *out);
  * LOST line; -EINVAL for a count of 0.
  */
 int mon_proxy_lost_emit(struct mon_out *out, uint64_t count, enum mon_lost_kind kind);
+/*
+ * A reader of the event socket fell behind and was cut off: a READER
+ * DROPPED line (count: readers cut off so far; reason: who, for people).
+ */
+int mon_reader_dropped_emit(struct mon_out *out, uint64_t count, const char *reason);
 /* Losses of every kind: pending (no EVENTS LOST line yet) or in all. */
 uint64_t mon_lost_sum(const struct mon_out *out, int pending);
 /* A notice from the loader (e.g. ATTACH LOST) as an ERROR line; -EINVAL if malformed. */

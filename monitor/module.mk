@@ -1,4 +1,4 @@
-MONITOR_SRC := monitor/main.c monitor/monitor.c monitor/events.c
+MONITOR_SRC := monitor/main.c monitor/monitor.c monitor/events.c monitor/stream.c
 MONITOR_OBJ := $(MONITOR_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-monitor
 ALL_DEPS += $(MONITOR_OBJ:.o=.d)

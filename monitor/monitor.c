@@ -7,14 +7,15 @@
  * Trusts: the loader (over fd 3) for its configuration and fds, each checked.
  * Receives (lib/protocol.def, mon_from_loader): HELLO, CONFIG, RULES, FDS
  * (ring buffer, read-only stats map, log file, argv map, the proxies' event
- * channels), COMMIT, NOTICEs, REFUSED syscalls of the command (the loader
+ * channels, the event socket, journald's socket), COMMIT, NOTICEs, REFUSED syscalls of the command (the loader
  * answered them; this reports them), CHANNELs of restarted proxies, SHUTDOWN.
  * Untrusted input: ring-buffer records, the proxies' DNS and HTTP events and
  * their counts of events they dropped while this process did not read
- * (mon_from_dns, mon_from_http), and /proc/PID/{cmdline,status} of the
- * workload.  Sandbox: seccomp, base set plus openat (for /proc),
- * bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds and ftruncate (to take
- * back a partial JSON line).  Its life is lib/worker.c's; main() is main.c.
+ * (mon_from_dns, mon_from_http), /proc/PID/{cmdline,status} of the
+ * workload, and the request lines of the event socket's readers (stream.c).
+ * Sandbox: seccomp, base set plus openat (for /proc),
+ * bpf(BPF_MAP_LOOKUP_ELEM) on fds it already holds, ftruncate (to take
+ * back a partial JSON line), accept4 and getsockopt (the readers).  Its life is lib/worker.c's; main() is main.c.
  *
  * Loss is on the record: every 200 ms the kernel's count of ring-buffer drops
  * is read, and drops, like lines the log would not take (a full disk), become
@@ -41,6 +42,7 @@
 #include "lib/worker.h"
 #include "events.h"
 #include "monitor.h"
+#include "stream.h"
 
 /* How often the kernel's count of ring-buffer drops is read. */
 #define MON_LOST_POLL_MS 200
@@ -70,6 +72,10 @@ struct mon {
 	int ring_fd;
 	int stats_fd;
 	int log_fd;
+	int json_to_stdout; /* the log file is the loader's stdout (--log-file -) */
+	int listen_fd;      /* the event socket, listening (stream.c) */
+	int journal_fd;     /* journald's socket, -1 outside systemd */
+	struct mon_stream stream;
 	struct mon_chan chans[MON_N_CHANS]; /* events from the proxies */
 	struct ring_buffer *rb;
 	uv_loop_t loop;
@@ -91,7 +97,8 @@ mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	m->out.debug = c->debug;
 	m->out.cgroup_id = c->target_cgroup_id;
 	m->n_rules_expected = c->n_rules;
-	m->out.json_fd = c->json_to_stdout ? STDOUT_FILENO : -1;
+	/* The log file's name in messages: "stdout" when it is the loader's (--log-file -). */
+	m->json_to_stdout = c->json_to_stdout;
 	m->out.json_name = c->json_to_stdout ? "stdout" : "log file";
 	return 0;
 }
@@ -142,8 +149,18 @@ mon_on_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+static int
+listening(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+}
+
 /*
- * Ring buffer, stats map, [log file], the proxies' events, argv map: the
+ * Ring buffer, stats map, [log file], the proxies' events, argv map, the
+ * event socket, [the journal's socket]: the
  * table let each kind through once; each is checked for what it is.
  */
 static int
@@ -175,6 +192,12 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		case CGFW__FD_KIND__FD_ARGV_MAP:
 			slot = &m->out.argv_fd;
 			break;
+		case CGFW__FD_KIND__FD_EVENTS_LISTEN:
+			slot = &m->listen_fd;
+			break;
+		case CGFW__FD_KIND__FD_JOURNAL:
+			slot = &m->journal_fd;
+			break;
 		default:
 			return ipc_violation(p, "fds: unexpected kind %d", (int)f->kinds[i]);
 		}
@@ -185,9 +208,13 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	}
 	p->n_fds = 0;
 	if (m->ring_fd < 0 || m->stats_fd < 0 || m->chans[MON_CHAN_DNS].fd < 0 ||
-	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 ||
-	    (m->log_fd < 0) != (m->out.json_fd == STDOUT_FILENO))
+	    m->chans[MON_CHAN_HTTP].fd < 0 || m->out.argv_fd < 0 || m->listen_fd < 0 ||
+	    (m->log_fd < 0 && m->json_to_stdout))
 		return ipc_violation(p, "fds: missing ones for this config");
+	if (ipc_check_socket(m->listen_fd, AF_UNIX, SOCK_STREAM) < 0 || !listening(m->listen_fd))
+		return ipc_violation(p, "fds: the event socket is not a listening unix stream");
+	if (m->journal_fd >= 0 && ipc_check_socket(m->journal_fd, AF_UNIX, SOCK_DGRAM) < 0)
+		return ipc_violation(p, "fds: the journal's socket is not a unix datagram socket");
 	if (bpfmap_verify(m->ring_fd, CGFW_MAP_EVENTS) < 0)
 		return ipc_violation(p, "fds: the ring buffer is not cgfw_events");
 	if (bpfmap_verify(m->stats_fd, CGFW_MAP_STATS) < 0)
@@ -197,10 +224,11 @@ mon_on_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	for (int i = 0; i < MON_N_CHANS; i++)
 		if (ipc_check_socket(m->chans[i].fd, AF_UNIX, SOCK_SEQPACKET) < 0)
 			return ipc_violation(p, "fds: an events socket is not SEQPACKET");
+
 	if (m->log_fd >= 0) {
-		if (fstat(m->log_fd, &st) < 0 ||
-		    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
-			return ipc_violation(p, "fds: the log file is not a file or pipe");
+		if (fstat(m->log_fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
+		                                     S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode)))
+			return ipc_violation(p, "fds: the log file is not a file, pipe or socket");
 		m->out.json_fd = m->log_fd;
 	}
 	m->have_fds = 1;
@@ -530,6 +558,10 @@ mon_send_stats(struct mon *m)
 	st.lost = mon_lost_sum(&m->out, 0);
 	st.unwritten = m->out.lost[MON_LOST_WRITE].total;
 	st.bad = m->out.n_bad;
+	st.readers = m->stream.served;
+	st.readers_dropped = m->stream.dropped;
+	st.readers_refused = m->stream.refused;
+	st.readers_bad = m->stream.bad;
 	if (st.lost)
 		log_warnx("%llu events were lost: %llu the ring buffer was full, %llu not written "
 		          "to the %s, %llu dropped by the proxies",
@@ -565,6 +597,7 @@ mon_stop(void *ctx)
 		(void)ring_buffer__consume(m->rb);
 	for (int i = 0; i < MON_N_CHANS; i++)
 		mon_chan_drain(&m->chans[i]);
+	mon_stream_stop(&m->stream); /* the readers have had every line */
 	if (m->committed)
 		mon_send_stats(m);
 	if (m->rb)
@@ -602,6 +635,7 @@ mon_init(void *ctx, struct worker_rt *rt)
 	rt->ctx = m;
 	ipc_peer_init(&m->loader, -1, "loader");
 	m->ring_fd = m->stats_fd = m->log_fd = m->out.argv_fd = -1;
+	m->listen_fd = m->journal_fd = -1;
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		m->chans[i].fd = m->chans[i].next_fd = -1;
 		m->chans[i].m = m;
@@ -610,6 +644,7 @@ mon_init(void *ctx, struct worker_rt *rt)
 	m->chans[MON_CHAN_DNS].table = &mon_from_dns;
 	m->chans[MON_CHAN_HTTP].table = &mon_from_http;
 	m->out.json_fd = -1;
+	m->out.journal_fd = -1;
 	m->out.text_fd = STDERR_FILENO;
 	m->out.proc_root = "/proc";
 	clock_gettime(CLOCK_MONOTONIC, &mono);
@@ -634,6 +669,8 @@ mon_start(void *ctx)
 	uv_timer_init(&m->loop, &m->lost_timer);
 	m->lost_timer.data = m;
 	uv_timer_start(&m->lost_timer, lost_timer_cb, MON_LOST_POLL_MS, MON_LOST_POLL_MS);
+	mon_stream_start(&m->stream, &m->loop, m->listen_fd, &m->out);
+	m->out.journal_fd = m->journal_fd;
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		struct mon_chan *ch = &m->chans[i];
 
@@ -696,14 +733,21 @@ mon_release(struct mon *m)
 		(void)close(m->log_fd);
 	if (m->out.argv_fd >= 0)
 		(void)close(m->out.argv_fd);
+	if (m->listen_fd >= 0)
+		(void)close(m->listen_fd);
+	if (m->journal_fd >= 0)
+		(void)close(m->journal_fd);
+	mon_stream_stop(&m->stream);
 	ipc_peer_close(&m->loader);
 	free(m);
 }
 
 static const char *const mon_sandbox[] = {
-    "openat",    /* /proc/PID/cmdline */
-    "bpf:1",     /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
-    "ftruncate", /* takes back a partial JSON line (events.c json_undo()) */
+    "openat",     /* /proc/PID/cmdline */
+    "bpf:1",      /* BPF_MAP_LOOKUP_ELEM (1) only: the stats map fd */
+    "ftruncate",  /* takes back a partial JSON line (events.c json_undo()) */
+    "accept4",    /* the event socket's readers (stream.c) */
+    "getsockopt", /* ... their SO_PEERCRED, for the debug log */
     NULL,
 };
 

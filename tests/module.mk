@@ -14,6 +14,11 @@ $(B)/tests/test_http_parse: $(B)/tests/unit/test_http_parse.o $(B)/httpproxy/htt
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lhttp_parser -lcmocka
 
+$(B)/tests/test_stream: $(B)/tests/unit/test_stream.o $(B)/monitor/stream.o \
+    $(B)/monitor/events.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv -lcmocka
+
 $(B)/tests/test_evq: $(B)/tests/unit/test_evq.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv -lcmocka
@@ -38,7 +43,7 @@ $(B)/tests/test_judge: $(B)/tests/unit/test_judge.o $(B)/dnsproxy/judge.o $(LIBC
 
 # Each worker's IPC handlers behind the protocol table (their .o without main.c).
 $(B)/tests/test_worker_ipc: $(B)/tests/unit/test_worker_ipc.o $(B)/monitor/monitor.o \
-    $(B)/monitor/events.o $(B)/dnsproxy/dnsproxy.o $(B)/dnsproxy/judge.o \
+    $(B)/monitor/events.o $(B)/monitor/stream.o $(B)/dnsproxy/dnsproxy.o $(B)/dnsproxy/judge.o \
     $(B)/dnsproxy/resolve.o $(B)/httpproxy/httpproxy.o $(B)/httpproxy/http_parse.o \
     $(B)/httpproxy/tls.o $(LIBCGFW)
 	@mkdir -p $(@D)

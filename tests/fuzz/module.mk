@@ -60,7 +60,8 @@ $(B)/tests/fuzz_listfile: $(B)/tests/fuzz/fuzz_listfile.o $(B)/tests/fuzz/replay
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 $(B)/tests/fuzz_ipc_monitor: $(B)/tests/fuzz/fuzz_ipc_monitor.o $(B)/tests/fuzz/ipc_harness.o \
-    $(B)/tests/fuzz/replay.o $(B)/monitor/monitor.o $(B)/monitor/events.o $(LIBCGFW)
+    $(B)/tests/fuzz/replay.o $(B)/monitor/monitor.o $(B)/monitor/events.o \
+    $(B)/monitor/stream.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv
 
@@ -139,10 +140,10 @@ FUZZ_IPC_DEPS	:= tests/fuzz/ipc_harness.c tests/fuzz/ipc_harness.h lib/protocol.
 		   $(PROTO_C)
 
 $(B)/fuzz/fuzz_ipc_monitor: tests/fuzz/fuzz_ipc_monitor.c $(FUZZ_IPC_DEPS) monitor/monitor.c \
-    monitor/events.c
+    monitor/events.c monitor/stream.c
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) -o $@ $< tests/fuzz/ipc_harness.c \
-		monitor/monitor.c monitor/events.c $(FUZZ_IPC_LIB) $(LIB_LIBS) -luv
+		monitor/monitor.c monitor/events.c monitor/stream.c $(FUZZ_IPC_LIB) $(LIB_LIBS) -luv
 
 $(B)/fuzz/fuzz_ipc_dnsproxy: tests/fuzz/fuzz_ipc_dnsproxy.c $(FUZZ_IPC_DEPS) dnsproxy/dnsproxy.c \
     dnsproxy/judge.c dnsproxy/resolve.c

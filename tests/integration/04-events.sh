@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The event stream: every field of the original plus the new ones, valid JSON
 # for a hostile command line (quotes, newlines, invalid UTF-8), the text line
-# on stderr, and JSON on stdout when there is no --log-file.
+# on stderr; the command's stdout stays its own (JSON there only with
+# --log-file -).
 . "$(dirname "$0")/lib.sh"
 fi_up
 
@@ -34,11 +35,17 @@ expect_match "text line for people on stderr" \
 expect_match "text line quotes cmd" 'cmd=".*python3 .*q\\"uote' "$line"
 expect_eq "text line is one line" 1 "$(grep -c 'PACKET BLOCKED' "$T/err")"
 
-# No --log-file: JSON lines on stdout (mixed with the command's output).
+# No --log-file: the command's stdout is its own, byte for byte; the event is
+# on stderr for people (and on the event socket, 25-stream).
 cgfw run --user nobody --allow-list 203.0.113.10 -- \
+	sh -c "$PROBE tcp 198.51.100.7 80 >/dev/null; printf abc" >"$T/stdout" 2>"$T/err2"
+check "without --log-file the command's stdout is exactly its own" cmp -s "$T/stdout" <(printf abc)
+check "... and the event is on stderr" grep -q '^WARN PACKET BLOCKED .*ip=198\.51\.100\.7' "$T/err2"
+# --log-file -: JSON lines on stdout, asked for (mixed with the command's output).
+cgfw run --user nobody --log-file - --allow-list 203.0.113.10 -- \
 	$PROBE tcp 198.51.100.7 80 >"$T/stdout" 2>/dev/null
-check "without --log-file the event is JSON on stdout" \
-	jq -e 'select(.msg == "PACKET BLOCKED")' <(grep '^{' "$T/stdout") >/dev/null
+check "--log-file - writes the events as JSON on stdout" \
+	quiet jq -e 'select(.msg == "PACKET BLOCKED")' <(grep '^{' "$T/stdout")
 
 # An existing log file is appended to, never truncated.
 before=$(wc -l <"$T/ev.json")

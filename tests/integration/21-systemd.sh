@@ -7,7 +7,7 @@
 # Shown: the service's first packet (ExecStartPre=) is filtered, allowed
 # traffic works, it is still filtered after `systemctl restart`, another unit
 # is not, stopping cgfw@web stops the service, and the events are in the
-# journal of cgfw@web.  The booted tree is an overlay: the cache stays clean.
+# journal of cgfw@web as structured entries, and on its event socket.  The booted tree is an overlay: the cache stays clean.
 . "$(dirname "$0")/lib.sh"
 require_root
 command -v systemd-nspawn >/dev/null || skip "systemd-nspawn missing (make deps: systemd-container)"
@@ -206,6 +206,18 @@ expect_match "... and stops when a restart re-creates that cgroup" "ATTACH LOST|
 j=$(in_ct journalctl -u cgfw@web.service -o json --no-pager 2>/dev/null)
 expect_match "the blocked connection is in the journal of cgfw@web" '198\.51\.100\.7' "$j"
 expect_match "... with the unit's fields" '"_SYSTEMD_UNIT":"cgfw@web.service"' "$j"
+# A native entry with structured fields (docs/events.md, the journal).
+e=$(in_ct journalctl -u cgfw@web.service -o json --no-pager CGFW_MSG="PACKET BLOCKED" \
+	CGFW_IP=198.51.100.7 2>/dev/null | head -n 1)
+expect_match "... as a structured entry: CGFW_MSG=PACKET BLOCKED" '"CGFW_MSG":"PACKET BLOCKED"' "$e"
+for f in '"CGFW_BLOCKED":"true"' '"CGFW_BLOCKED_AT":"connect"' '"CGFW_BECAUSE":"IPNotAllowed"' \
+	'"CGFW_PORT":"80"' '"CGFW_CMD":"curl ' '"CGFW_PID":"[0-9]+"' '"CGFW_HOOK":"connect4"' \
+	'"CGFW_JSON":"\{' '"PRIORITY":"4"' '"MESSAGE":"WARN PACKET BLOCKED '; do
+	expect_match "... with $f" "$f" "$e"
+done
+ev=$(in_ct /usr/sbin/cgfw-loader events web --last 50 2>"$T/events.err")
+expect_status "cgfw-loader events web in the container" 0 $? "$T/events.err"
+expect_match "... returns its events" '"msg":"PACKET BLOCKED".*"ip":"198\.51\.100\.7"' "$ev"
 
 # Stopping cgfw never leaves the service running unfiltered: it stops first.
 in_ct systemctl stop cgfw@web.service

@@ -83,6 +83,7 @@ setup(void **state)
 	f->out.n_rules = sizeof(rules) / sizeof(rules[0]);
 	f->out.cgroup_id = 9001;
 	f->out.json_fd = -1;
+	f->out.journal_fd = -1;
 	f->out.text_fd = -1;
 	f->out.realtime_offset_ns = 1700000000LL * 1000000000LL;
 	f->out.proc_root = f->proc;
@@ -764,6 +765,115 @@ test_emit(void **state)
 	(void)close(jp[1]);
 	(void)close(tp[0]);
 	(void)close(tp[1]);
+}
+
+/* The length-prefixed form of a journal field: NAME, '\n', 64-bit LE length, value, '\n'. */
+static const char *
+jn_binary(const char *buf, size_t n, const char *name, size_t *ret_len)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = buf; p + nl + 9 <= buf + n; p++)
+		if ((p == buf || p[-1] == '\n') && !memcmp(p, name, nl) && p[nl] == '\n') {
+			uint64_t len = 0;
+
+			for (int i = 7; i >= 0; i--)
+				len = (len << 8) | (unsigned char)p[nl + 1 + i];
+			*ret_len = (size_t)len;
+			return p + nl + 9;
+		}
+	return NULL;
+}
+
+/* Binary-safe: a journal entry has length-prefixed values (NULs in lengths). */
+#define assert_mem_has(buf, n, needle)                                                             \
+	do {                                                                                       \
+		if (!memmem((buf), (n), (needle), strlen(needle)))                                 \
+			fail_msg("\"%s\" not found in the entry", (needle));                       \
+	} while (0)
+
+/* Under systemd: each line a native journal entry, its fields the JSON's; no stderr line. */
+static void
+test_journal(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+	int sv[2], tp[2];
+	char buf[16384], json[8192];
+	const char *v;
+	size_t vl = 0;
+	ssize_t got;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pipe2(tp, O_CLOEXEC | O_NONBLOCK), 0);
+	f->out.journal_fd = sv[0];
+	f->out.text_fd = tp[1];
+	write_cmdline(f, "curl\0-d\0a\nb\0", 12);
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	got = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(got > 0);
+	buf[got] = '\0';
+	assert_mem_has(buf, (size_t)got, "\nCGFW_MSG=PACKET BLOCKED\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_BLOCKED=true\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_BLOCKED_AT=connect\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_IP=192.0.2.7\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_PORT=443\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_RULE_SOURCE_COMMENT=");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_ORIGINAL_IP=192.0.2.7\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_SCHEMA=1\n");
+	assert_mem_has(buf, (size_t)got, "\nPRIORITY=4\n");
+	assert_mem_has(buf, (size_t)got, "\nSYSLOG_IDENTIFIER=cgfw-monitor\n");
+	assert_true(!strncmp(buf, "CGFW_TIME=", 10));
+	/* A value with a newline: the length-prefixed form, whole. */
+	v = jn_binary(buf, (size_t)got, "CGFW_CMD", &vl);
+	assert_non_null(v);
+	assert_int_equal(vl, 11);
+	assert_memory_equal(v, "curl -d a\nb", 11);
+	assert_int_equal(v[vl], '\n');
+	/* MESSAGE= the text line, CGFW_JSON= the JSON line (without their newlines). */
+	snprintf(json, sizeof(json), "\nMESSAGE=%.*s\n", (int)f->out.tb.len - 1, f->out.tb.p);
+	assert_mem_has(buf, (size_t)got, json);
+	snprintf(json, sizeof(json), "\nCGFW_JSON=%.*s\n", (int)f->out.jb.len - 1, f->out.jb.p);
+	assert_mem_has(buf, (size_t)got, json);
+	/* The text line went to the journal, not to stderr. */
+	assert_int_equal(read(tp[0], buf, sizeof(buf)), -1);
+
+	/* A notice: its fields too, priority error. */
+	n.msg = "ATTACH LOST";
+	n.because = "CgroupRemoved";
+	n.comment = "gone";
+	assert_int_equal(mon_notice_emit(&f->out, &n), 0);
+	got = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(got > 0);
+	buf[got] = '\0';
+	assert_mem_has(buf, (size_t)got, "\nCGFW_MSG=ATTACH LOST\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_RULE_SOURCE_COMMENT=gone\n");
+	assert_mem_has(buf, (size_t)got, "\nPRIORITY=3\n");
+
+	/* A journal that does not take the entry: a lost event, reported when it does. */
+	(void)close(sv[1]);
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	assert_int_equal(f->out.lost[MON_LOST_JOURNAL].pending, 1);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv + 0), 0);
+	(void)close(f->out.journal_fd);
+	f->out.journal_fd = sv[0];
+	assert_int_equal(mon_lost_flush(&f->out), 0);
+	got = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(got > 0);
+	buf[got] = '\0';
+	assert_mem_has(buf, (size_t)got, "\nCGFW_MSG=EVENTS LOST\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_BECAUSE=JournalUnwritable\n");
+	assert_mem_has(buf, (size_t)got, "\nCGFW_COUNT=1\n");
+	assert_int_equal(f->out.lost[MON_LOST_JOURNAL].pending, 0);
+	(void)close(sv[0]);
+	(void)close(sv[1]);
+	(void)close(tp[0]);
+	(void)close(tp[1]);
+	f->out.journal_fd = -1;
+	f->out.text_fd = -1;
+	jb_free(&f->out.jn);
+	jb_free(&f->out.lost_jn);
 }
 
 /* ---- The record: whole lines, and losses reported in it ---- */
@@ -1471,6 +1581,7 @@ main(void)
 	    T(test_because),
 	    T(test_mon_cmdline),
 	    T(test_emit),
+	    T(test_journal),
 	    T(test_sock_refused),
 	    T(test_write_short),
 	    T(test_write_short_no_append),

@@ -810,8 +810,9 @@ close_taken(struct dctx *c)
 	c->n_taken = 0;
 }
 
-static const Cgfw__FdKind five[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
-    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP};
+static const Cgfw__FdKind six[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP,
+    CGFW__FD_KIND__FD_EVENTS_LISTEN};
 
 /* Every row of a configuration, in order: HELLO, CONFIG, RULES..., FDS, COMMIT. */
 static void
@@ -819,7 +820,7 @@ test_dispatch_rows(void **state)
 {
 	struct fix *f = *state;
 	struct dctx c = {0};
-	int fds[5], base = count_fds();
+	int fds[6], base = count_fds();
 
 	assert_int_equal(f->rx.state, IPC_ST_HELLO);
 	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
@@ -833,12 +834,12 @@ test_dispatch_rows(void **state)
 		    send_body(&f->tx, CGFW__ENVELOPE__BODY_LOADER_MON_RULES, NULL, 0), 0);
 		assert_int_equal(recv_dispatch(&f->rx, &c), 0);
 	}
-	open_nulls(fds, 5);
-	assert_int_equal(send_fds_msg(&f->tx, five, 5, fds, 5), 0);
-	close_all(fds, 5);
+	open_nulls(fds, 6);
+	assert_int_equal(send_fds_msg(&f->tx, six, 6, fds, 6), 0);
+	close_all(fds, 6);
 	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
 	assert_int_equal(f->rx.state, IPC_ST_COMMIT);
-	assert_int_equal(c.n_taken, 5);
+	assert_int_equal(c.n_taken, 6);
 	close_taken(&c);
 	assert_int_equal(ipc_send_loader_mon_commit(&f->tx), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), 0);
@@ -939,9 +940,11 @@ static void
 test_dispatch_fds(void **state)
 {
 	static const Cgfw__FdKind twice[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
-	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_RINGBUF};
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS,
+	    CGFW__FD_KIND__FD_EVENTS_LISTEN, CGFW__FD_KIND__FD_RINGBUF};
 	static const Cgfw__FdKind alien[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
-	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_CA_KEY};
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS,
+	    CGFW__FD_KIND__FD_EVENTS_LISTEN, CGFW__FD_KIND__FD_CA_KEY};
 	struct fix *f = *state;
 	struct dctx c = {0};
 	int fds[7], base = count_fds();
@@ -954,25 +957,26 @@ test_dispatch_fds(void **state)
 	assert_string_equal(f->rx.violation, "loader sent fds with loader_mon_rules");
 	/* Too few, too many, listed but missing, a kind twice, a kind not of this row. */
 	f->rx.state = IPC_ST_RULES;
-	assert_int_equal(send_fds_msg(&f->tx, five, 2, fds, 2), 0);
+	assert_int_equal(send_fds_msg(&f->tx, six, 2, fds, 2), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
 	assert_string_equal(f->rx.violation, "loader_mon_fds: 2 kinds, 2 fds");
-	assert_int_equal(send_fds_msg(&f->tx, five, 5, fds, 4), 0);
+	assert_int_equal(send_fds_msg(&f->tx, six, 6, fds, 5), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
-	assert_string_equal(f->rx.violation, "loader_mon_fds: 5 kinds, 4 fds");
+	assert_string_equal(f->rx.violation, "loader_mon_fds: 6 kinds, 5 fds");
 	{
+		/* As many as the row allows (and CGFW_IPC_MAX_FDS), but one kind over and over. */
 		Cgfw__FdKind seven[7];
 
 		for (int i = 0; i < 7; i++)
 			seven[i] = CGFW__FD_KIND__FD_LOG_FILE;
 		assert_int_equal(send_fds_msg(&f->tx, seven, 7, fds, 7), 0);
 		assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
-		assert_string_equal(f->rx.violation, "loader_mon_fds: 7 kinds, 7 fds");
+		assert_string_equal(f->rx.violation, "loader_mon_fds: kind 3 twice");
 	}
-	assert_int_equal(send_fds_msg(&f->tx, twice, 5, fds, 5), 0);
+	assert_int_equal(send_fds_msg(&f->tx, twice, 6, fds, 6), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
 	assert_string_equal(f->rx.violation, "loader_mon_fds: kind 1 twice");
-	assert_int_equal(send_fds_msg(&f->tx, alien, 5, fds, 5), 0);
+	assert_int_equal(send_fds_msg(&f->tx, alien, 6, fds, 6), 0);
 	assert_int_equal(recv_dispatch(&f->rx, &c), -EPROTO);
 	assert_string_equal(f->rx.violation, "loader_mon_fds: unexpected kind 14");
 	assert_int_equal(c.n_fds + c.n_rule, 0);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -251,59 +252,76 @@ test_mon_loader(void **state)
 	mon_teardown(f);
 }
 
+/* A listening unix stream socket, as the loader's event socket is (abstract: nothing to remove). */
+static int
+listener(void)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "cgfw-test-%d", (int)getpid());
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	return fd;
+}
+
 static void
 test_mon_fds(void **state)
 {
-	static Cgfw__FdKind six[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+	static Cgfw__FdKind seven[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
 	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP,
-	    CGFW__FD_KIND__FD_LOG_FILE};
+	    CGFW__FD_KIND__FD_EVENTS_LISTEN, CGFW__FD_KIND__FD_LOG_FILE};
 	struct monf *f = mon_setup(IPC_CH_LOADER_MON, "loader");
 	const struct ipc_handlers *h = &mon_from_loader;
 	Cgfw__Fds fds = CGFW__FDS__INIT;
-	Cgfw__FdKind kinds[7];
-	int fdv[7];
+	Cgfw__FdKind kinds[8];
+	int fdv[8];
 
 	(void)state;
-	open_nulls(fdv, 7);
+	open_nulls(fdv, 8);
 	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
 	accepted(f->rx, h, f->m);
 	/* Before CONFIG. */
-	fds.kinds = six;
-	fds.n_kinds = 6;
+	fds.kinds = seven;
+	fds.n_kinds = 7;
 	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
 	refused(f->rx, h, f->m, "in state CONFIG");
 	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, 0);
 	accepted(f->rx, h, f->m);
-	/* Missing, extra, a kind of another worker, a kind twice. */
+	/* Missing, a kind of another worker, a kind twice. */
 	fds.n_kinds = 4;
 	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
 	refused(f->rx, h, f->m, "loader_mon_fds: 4 kinds, 4 fds");
-	for (int i = 0; i < 7; i++)
-		kinds[i] = i < 6 ? six[i] : CGFW__FD_KIND__FD_LOG_FILE;
+	for (int i = 0; i < 8; i++)
+		kinds[i] = i < 7 ? seven[i] : CGFW__FD_KIND__FD_JOURNAL;
 	fds.kinds = kinds;
-	fds.n_kinds = 7;
-	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
-	refused(f->rx, h, f->m, "loader_mon_fds: 7 kinds, 7 fds");
 	kinds[4] = CGFW__FD_KIND__FD_NAME_POLICY;
-	fds.n_kinds = 6;
+	fds.n_kinds = 7;
 	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
 	refused(f->rx, h, f->m, "unexpected kind 9");
 	kinds[4] = CGFW__FD_KIND__FD_RINGBUF;
 	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
 	refused(f->rx, h, f->m, "kind 1 twice");
+	kinds[4] = CGFW__FD_KIND__FD_ARGV_MAP;
+	kinds[5] = CGFW__FD_KIND__FD_EVENTS_LISTEN;
+	kinds[6] = CGFW__FD_KIND__FD_EVENTS_LISTEN;
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->m, "kind 16 twice");
 	/* Listed, but not carried. */
 	{
 		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 
-		fds.kinds = six;
+		fds.kinds = seven;
+		fds.n_kinds = 7;
 		env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
 		env.loader_mon_fds = &fds;
 		assert_int_equal(ipc_send(&f->tx, &env, fdv, 3), 0);
-		refused(f->rx, h, f->m, "loader_mon_fds: 6 kinds, 3 fds");
+		refused(f->rx, h, f->m, "loader_mon_fds: 7 kinds, 3 fds");
 	}
-	/* The right kinds, but not what they claim to be (the handler's check: the last). */
+	/* The right kinds, but not what they claim to be (the handler's checks). */
 	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
-	refused(f->rx, h, f->m, "the ring buffer is not cgfw_events");
+	refused(f->rx, h, f->m, "the event socket is not a listening unix stream");
 	/* Fds with a message that carries none. */
 	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, 0);
 	{
@@ -318,8 +336,59 @@ test_mon_fds(void **state)
 		assert_int_equal(ipc_send(&f->tx, &env, fdv, 2), 0);
 		refused(f->rx, h, f->m, "loader sent fds with loader_mon_config");
 	}
-	close_all(fdv, 7);
+	close_all(fdv, 8);
 	mon_teardown(f);
+}
+
+/* FDS with kinds[0..n) and fdv to a fresh, configured monitor: refused for why. */
+static void
+mon_fds_refused(const Cgfw__FdKind *kinds, size_t n, int *fdv, const char *why)
+{
+	struct monf *f = mon_setup(IPC_CH_LOADER_MON, "loader");
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+
+	fds.kinds = (Cgfw__FdKind *)kinds;
+	fds.n_kinds = n;
+	assert_int_equal(ipc_send_loader_mon_hello(&f->tx), 0);
+	accepted(f->rx, &mon_from_loader, f->m);
+	mon_config(&f->tx, CGFW__MODE__MODE_ALLOW_LIST, 0);
+	accepted(f->rx, &mon_from_loader, f->m);
+	assert_int_equal(ipc_send_loader_mon_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, &mon_from_loader, f->m, why);
+	mon_teardown(f);
+}
+
+/* The event socket and the journal's: present, and the sockets they claim to be. */
+static void
+test_mon_fds_sockets(void **state)
+{
+	Cgfw__FdKind k[8] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP,
+	    CGFW__FD_KIND__FD_EVENTS_LISTEN, CGFW__FD_KIND__FD_LOG_FILE, CGFW__FD_KIND__FD_JOURNAL};
+	Cgfw__FdKind no_listen[6] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
+	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_ARGV_MAP,
+	    CGFW__FD_KIND__FD_LOG_FILE};
+	int fdv[8];
+
+	(void)state;
+	open_nulls(fdv, 8);
+	/* Without the event socket: not enough for any config. */
+	mon_fds_refused(no_listen, 6, fdv, "fds: missing ones for this config");
+	mon_fds_refused(k, 7, fdv, "the event socket is not a listening unix stream");
+	(void)close(fdv[5]);
+	fdv[5] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); /* a stream, not listening */
+	mon_fds_refused(k, 7, fdv, "the event socket is not a listening unix stream");
+	(void)close(fdv[5]);
+	fdv[5] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	mon_fds_refused(k, 7, fdv, "the event socket is not a listening unix stream");
+	(void)close(fdv[5]);
+	fdv[5] = listener();
+	mon_fds_refused(k, 8, fdv, "the journal's socket is not a unix datagram socket");
+	(void)close(fdv[7]);
+	fdv[7] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* Both right: the next check refuses (the maps are /dev/null here). */
+	mon_fds_refused(k, 8, fdv, "the ring buffer is not cgfw_events");
+	close_all(fdv, 8);
 }
 
 static void
@@ -672,6 +741,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mon_loader),
 	    cmocka_unit_test(test_mon_fds),
+	    cmocka_unit_test(test_mon_fds_sockets),
 	    cmocka_unit_test(test_mon_dns_channel),
 	    cmocka_unit_test(test_mon_http_channel),
 	    cmocka_unit_test(test_dns_loader),
