@@ -39,6 +39,7 @@ enum loader_cmd {
 
 /* Read by run, attach and ca when it exists and --config names no other file. */
 #define CGFW_DEFAULT_CONFIG  "/etc/cgfw.conf"
+#define CGFW_STATE_DIR       "/var/lib/cgfw" /* default of --state-dir */
 #define LOADER_MAX_FILES     64
 /* Named instances: CGFW_INST_DIR/<name>/ holds what readers of cgfw-log see. */
 #define CGFW_INST_DIR        CGFW_RUN_DIR "/instances"
@@ -77,12 +78,13 @@ struct loader_opts {
 	int block_nxdomain;
 	int have_cli_block_response;
 	int allow_dns_request;
-	int allow_raw;         /* --allow-raw-sockets */
-	int allow_event_loss;  /* --allow-event-loss: lost events do not fail the run */
-	const char *state_dir; /* cgfw's CA lives here unless $CAROOT has mkcert's */
-	int have_state_dir;    /* given explicitly: its CA wins over mkcert's default */
-	char *upstream_ca;     /* PEM bundle the servers' certificates must chain to */
-	char *name;            /* --name: the instance's name (instances.c) */
+	int allow_raw;        /* --allow-raw-sockets */
+	int allow_event_loss; /* --allow-event-loss: lost events do not fail the run */
+	char *state_dir;      /* cgfw's CA lives here unless $CAROOT has mkcert's */
+	int have_state_dir;   /* given explicitly (CLI or config): its CA wins over mkcert's */
+	int have_cli_state_dir, have_cli_upstream_ca;
+	char *upstream_ca; /* PEM bundle the servers' certificates must chain to */
+	char *name;        /* --name: the instance's name (instances.c) */
 };
 
 #define LOADER_N_PROGS 10

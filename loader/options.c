@@ -303,6 +303,22 @@ config_key(void *user, const char *section, const char *name, const char *value)
 			return config_error(c, "%s: empty value", origin);
 		if (!*dst)
 			set_str(dst, value);
+	} else if (!strcmp(name, "state-dir")) {
+		if (value[0] != '/')
+			return config_error(c, "%s: \"%s\" is not an absolute path", origin, q);
+		if (!o->have_cli_state_dir && !o->have_state_dir) {
+			set_str(&o->state_dir, value);
+			o->have_state_dir = 1;
+		}
+	} else if (!strcmp(name, "upstream-ca")) {
+		if (!value[0])
+			return config_error(c, "%s: empty file name", origin);
+		/* Read by the loader at start (ca.c): checked here, like --upstream-ca. */
+		if (access(value, R_OK) != 0)
+			return config_error(
+			    c, "%s: cannot read \"%s\": %s", origin, q, strerror(errno));
+		if (!o->have_cli_upstream_ca && !o->upstream_ca)
+			set_str(&o->upstream_ca, value);
 	} else if (!strcmp(name, "name")) {
 		if (!instance_name_valid(value))
 			return config_error(c,
@@ -448,12 +464,14 @@ opts_free(struct loader_opts *o)
 	free(o->cgroup);
 	free(o->unit);
 	free(o->upstream_ca);
+	free(o->state_dir);
 	free(o->name);
 	for (int i = 0; i < o->n_files; i++)
 		free(o->files[i].path);
 	for (int i = 0; i < o->n_upstreams; i++)
 		free(o->upstreams[i]);
 	o->log_file = o->user = o->cgroup = o->unit = o->upstream_ca = o->name = NULL;
+	o->state_dir = NULL;
 	o->n_files = o->n_upstreams = 0;
 }
 
@@ -512,7 +530,6 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	int c, bad = 0;
 
 	o->min_ttl = 300;
-	o->state_dir = "/var/lib/cgfw";
 
 	/* Global options, up to the subcommand. */
 	optind = 1;
@@ -614,13 +631,14 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			if (optarg[0] != '/')
 				fatalx("--state-dir: \"%s\" is not an absolute path",
 				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
-			o->state_dir = optarg;
-			o->have_state_dir = 1;
+			set_str(&o->state_dir, optarg);
+			o->have_state_dir = o->have_cli_state_dir = 1;
 			break;
 		case O_UPSTREAM_CA:
 			if (access(optarg, R_OK) != 0)
 				fatal("--upstream-ca %s", optarg);
 			set_str(&o->upstream_ca, optarg);
+			o->have_cli_upstream_ca = 1;
 			break;
 		case O_DEBUG:
 			o->debug = 1;
@@ -685,6 +703,8 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		o->config = CGFW_DEFAULT_CONFIG;
 	if (o->config)
 		config_load(o);
+	if (!o->state_dir)
+		set_str(&o->state_dir, CGFW_STATE_DIR);
 	for (int i = 0; o->cmd == CMD_CLEANUP && i < o->argc; i++)
 		if (strspn(o->argv[i], "0123456789") != strlen(o->argv[i]) || !o->argv[i][0])
 			fatalx("cleanup: \"%s\" is not a cgroup id (cgfw-loader status lists them)",
