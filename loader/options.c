@@ -29,7 +29,7 @@ static void __attribute__((noreturn)) usage(int code)
 	    "usage: cgfw-loader [--config FILE] run [OPTIONS] [--] CMD [ARGS...]\n"
 	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH | --unit NAME\n"
 	    "       cgfw-loader ca [--state-dir D]   print the CA certificate's path\n"
-	    "       cgfw-loader status               list instances (running, stale)\n"
+	    "       cgfw-loader status [NAME] [--json]  instances: policy, counters, health\n"
 	    "       cgfw-loader cleanup [ID...]      remove stale instances\n"
 	    "\n"
 	    "options:\n"
@@ -500,6 +500,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_ALLOW_EMPTY,
 		O_UNIT,
 		O_NAME,
+		O_JSON,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -524,6 +525,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
 	    {"unit", required_argument, NULL, O_UNIT},
 	    {"name", required_argument, NULL, O_NAME},
+	    {"json", no_argument, NULL, O_JSON},
 	    {NULL, 0, NULL, 0},
 	};
 	char q[LOG_ESC_LEN];
@@ -678,6 +680,11 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			o->have_cli_target = 1;
 			set_str(&o->unit, optarg);
 			break;
+		case O_JSON:
+			if (o->cmd != CMD_STATUS)
+				fatalx("--json is an option of status");
+			o->json = 1;
+			break;
 		case O_CONFIG:
 			o->config = optarg;
 			break;
@@ -709,7 +716,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		if (strspn(o->argv[i], "0123456789") != strlen(o->argv[i]) || !o->argv[i][0])
 			fatalx("cleanup: \"%s\" is not a cgroup id (cgfw-loader status lists them)",
 			    log_escape(q, 36, o->argv[i], strlen(o->argv[i])));
-	if ((o->cmd == CMD_CA || o->cmd == CMD_STATUS) && o->argc != 0)
+	if ((o->cmd == CMD_CA && o->argc != 0) || (o->cmd == CMD_STATUS && o->argc > 1))
 		fatalx("%s: unexpected argument \"%s\"", argv[0],
 		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));
 	if (o->cmd == CMD_RUN && o->argc == 0)
