@@ -194,6 +194,17 @@ expect_match "the first packet (ExecStartPre=) is already filtered" "^pre blocke
 expect_match "allowed IP and allowed name work from the service" "main blocked=7 allowed=0 name=0" "$log"
 st=$(in_ct systemctl show -P StatusText cgfw@web.service)
 expect_match "systemctl status says what is enforced (STATUS=)" "^enforcing on cgfw-web.slice: allow-list mode, 2 rules" "$st"
+# The counters in it are at most 2 s old.
+for i in $(seq 1 40); do
+	echo "$st" | grep -Eq '; [1-9][0-9]* blocked; ' && break
+	sleep 0.1
+	st=$(in_ct systemctl show -P StatusText cgfw@web.service)
+done
+expect_match "... how much it blocked, and that every worker is up" "; [1-9][0-9]* blocked; workers up$" "$st"
+out=$(in_ct setpriv --reuid=65534 --regid=65534 --groups=cgfw-log /usr/sbin/cgfw-loader status web 2>&1)
+expect_match "cgfw-loader status as a plain user of cgfw-log says the same" \
+	"^web: enforcing on cgfw-web.slice: allow-list mode, 2 rules; [1-9][0-9]* blocked; workers up" "$out"
+expect_match "... with the slice's cgroup" "cgroup /sys/fs/cgroup/(unified/)?cgfw.slice/cgfw-web.slice " "$out"
 wd=$(in_ct systemctl show -P WatchdogTimestampMonotonic cgfw@web.service)
 check "the watchdog is fed (WATCHDOG=1)" test -n "$wd" -a "$wd" != 0
 lpid=$(in_ct systemctl show -P MainPID cgfw@web.service)
