@@ -314,6 +314,7 @@ void helper_finish(pid_t pid, const char *who);
 
 /* status.c */
 void status_summary(const struct inst_status *s, char *buf, size_t len);
+int status_parse(char *buf, struct inst_status *s);
 void status_update(struct loader *l, const char *state);
 const char *status_now(struct loader *l);
 int status_main(struct loader_opts *o);

@@ -282,37 +282,19 @@ parse_u64(const char *v, uint64_t *ret)
 }
 
 /*
- * One status file into s.  It is root's (the loader's), in a directory only
- * root writes: trusted, but read strictly all the same; unknown keys are
- * skipped (a newer loader's).
+ * The text of a status file (NUL-terminated, changed in place) into s: 0,
+ * -EPROTO for another version, -EBADMSG for a bad number or a missing key.
+ * Written by root (the loader), in a directory only root writes: trusted,
+ * but read strictly all the same; unknown keys are skipped (a newer
+ * loader's).
  */
-static int
-status_read(int dfd, const char *name, struct inst_status *s)
+int
+status_parse(char *buf, struct inst_status *s)
 {
-	char path[NAME_MAX + 16], *buf, *line, *save = NULL;
-	struct stat st;
-	ssize_t n;
-	int fd, r = 0;
+	char *line, *save = NULL;
+	int r = 0;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(path, sizeof(path), "%s/status", name);
-	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    st.st_size > STATUS_MAX_BYTES) {
-		(void)close(fd);
-		return -EBADMSG;
-	}
-	buf = calloc(1, STATUS_MAX_BYTES + 1);
-	if (!buf)
-		fatal("calloc");
-	n = read(fd, buf, STATUS_MAX_BYTES);
-	(void)close(fd);
-	if (n < 0) {
-		free(buf);
-		return -errno;
-	}
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *v = strchr(line, '=');
 		uint64_t u = 0;
@@ -399,10 +381,37 @@ status_read(int dfd, const char *name, struct inst_status *s)
 				}
 		}
 	}
-	free(buf);
 	if (r == 0 &&
 	    (!s->name[0] || !s->state[0] || !s->mode[0] || s->pid <= 0 || s->pid > INT_MAX))
 		r = -EBADMSG;
+	return r;
+}
+
+/* One instance's status file into s, and whether its loader still lives. */
+static int
+status_read(int dfd, const char *name, struct inst_status *s)
+{
+	char path[NAME_MAX + 16], *buf;
+	struct stat st;
+	ssize_t n;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/status", name);
+	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    st.st_size > STATUS_MAX_BYTES) {
+		(void)close(fd);
+		return -EBADMSG;
+	}
+	buf = calloc(1, STATUS_MAX_BYTES + 1);
+	if (!buf)
+		fatal("calloc");
+	n = read(fd, buf, STATUS_MAX_BYTES);
+	(void)close(fd);
+	r = n < 0 ? -errno : status_parse(buf, s);
+	free(buf);
 	/*
 	 * A loader killed without its cleanup leaves its file: its pid is gone
 	 * (or, reused, it stopped writing).  EPERM: alive, not ours to signal.
@@ -613,13 +622,22 @@ status_main(struct loader_opts *o)
 	free(de);
 	if (dfd >= 0)
 		(void)close(dfd);
-	if (denied) {
+	/*
+	 * Nothing readable: not a member of the group.  Some: a directory made
+	 * while the group did not exist yet (it is root's then) is said, the
+	 * rest is shown.
+	 */
+	if (denied && !shown) {
 		log_warnx("cannot read the status of %d instance%s in " CGFW_INST_DIR
 		          ": it takes root or membership in the " CGFW_LOG_GROUP
 		          " group (usermod -aG " CGFW_LOG_GROUP " USER, then log in again)",
 		    denied, denied == 1 ? "" : "s");
 		return CGFW_EXIT_FAILED;
 	}
+	if (denied)
+		log_warnx("%d more instance%s in " CGFW_INST_DIR " %s not readable (started "
+		          "before the group " CGFW_LOG_GROUP " existed?), ignoring",
+		    denied, denied == 1 ? "" : "s", denied == 1 ? "is" : "are");
 	if (want && !shown) {
 		log_warnx("no running instance named %s", want);
 		return CGFW_EXIT_FAILED;
