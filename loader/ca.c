@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,14 +185,25 @@ ca_setup(struct loader *l)
 		if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
 			fatalx("CAROOT=%s holds no mkcert CA (rootCA.pem, rootCA-key.pem)", caroot);
 	} else {
+		int dfd;
+
 		if (mkdir(l->o->state_dir, 0755) < 0 && errno != EEXIST)
 			fatal("cannot create the state directory %s", l->o->state_dir);
 		snprintf(cert, sizeof(cert), "%s/ca.pem", l->o->state_dir);
 		snprintf(key, sizeof(key), "%s/ca-key.pem", l->o->state_dir);
+		/*
+		 * Instances share a state directory (and so one CA): the first
+		 * makes it while holding the directory's flock, the others wait
+		 * and find it whole, never half written.
+		 */
+		dfd = open(l->o->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
+			fatal("cannot lock the state directory %s", l->o->state_dir);
 		if (access(cert, F_OK) != 0) {
 			ca_make(l, cert, key);
 			log_info("created the CA %s (trust it, or use `run`, which does)", cert);
 		}
+		(void)close(dfd);
 	}
 	snprintf(l->ca_path, sizeof(l->ca_path), "%s", cert);
 	l->ca_fd = open(cert, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "loader.h"
@@ -115,7 +116,8 @@ instance_dir_open(struct loader *l)
 		fatal("%s", l->inst_dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0)
 		fatalx("%s is not a directory of root's", l->inst_dir);
-	if (chown(l->inst_dir, 0, l->log_gid) < 0 || chmod(l->inst_dir, 0750) < 0)
+	/* setgid: what the loader writes there later (no CAP_CHOWN by then) is cgfw-log's. */
+	if (chown(l->inst_dir, 0, l->log_gid) < 0 || chmod(l->inst_dir, 02750) < 0)
 		fatal("cannot set the owner and mode of %s", l->inst_dir);
 	snprintf(path, sizeof(path), "%s/lock", l->inst_dir);
 	l->name_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
@@ -256,6 +258,47 @@ workers_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/*
+ * cleanup: the directories of named instances whose loader is gone (nobody
+ * holds the flock of their lock file): a killed loader leaves its status.
+ */
+static int
+instance_dirs_cleanup(void)
+{
+	DIR *d = opendir(CGFW_INST_DIR);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		int fd, dfd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), CGFW_INST_DIR "/%s/lock", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (fd >= 0)
+				(void)close(fd);
+			continue;
+		}
+		snprintf(path, sizeof(path), CGFW_INST_DIR "/%s", de->d_name);
+		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (dfd >= 0) {
+			dir_empty(dfd, NULL);
+			if (rmdir(path) == 0) {
+				printf("removed %s (its loader is gone)\n", path);
+				n++;
+			}
+		}
+		(void)close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
 /* No ids: every instance; else only those (cgroup ids, as status prints them). */
 static int
 wanted(unsigned long long id, char **ids, int n_ids)
@@ -266,13 +309,43 @@ wanted(unsigned long long id, char **ids, int n_ids)
 	return n_ids == 0;
 }
 
+static int
+skipped(unsigned long long id, const unsigned long long *skip, int n_skip)
+{
+	for (int i = 0; i < n_skip; i++)
+		if (skip[i] == id)
+			return 1;
+	return 0;
+}
+
+/* status --json: a pinned instance without a status file, as one JSON line. */
+static void
+pinned_json(unsigned long long id, const char *state, pid_t pid, const char *cg)
+{
+	struct jbuf jb = {0};
+
+	jb_begin(&jb);
+	jb_str(&jb, "state", state);
+	if (pid > 0)
+		jb_int(&jb, "pid", pid);
+	jb_uint(&jb, "cgroupId", id);
+	if (cg)
+		jb_str(&jb, "cgroup", cg);
+	jb_end(&jb);
+	if (!jb.err)
+		(void)fwrite(jb.p, 1, jb.len, stdout);
+	jb_free(&jb);
+}
+
 /*
- * status (cleanup = 0): one line per instance, running or stale.
- * cleanup: unpin stale instances and remove the cgroups `run` left with them,
- * and the workers' cgroups of loaders that are gone.
+ * status (cleanup = 0): one line per pinned instance, running or stale, but
+ * those in skip (status.c showed them from their status files, n_shown in
+ * all).  cleanup: unpin stale instances and remove the cgroups `run` left
+ * with them, and the workers' cgroups of loaders that are gone.
  */
 int
-instances_walk(int cleanup, char **ids, int n_ids)
+instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *skip, int n_skip,
+    int n_shown, int json)
 {
 	char mnt[PATH_MAX];
 	DIR *d = opendir(PIN_ROOT);
@@ -284,7 +357,8 @@ instances_walk(int cleanup, char **ids, int n_ids)
 	if (!d) {
 		if (errno != ENOENT)
 			fatal("%s", PIN_ROOT);
-		printf("no cgfw instance\n");
+		if (!n_shown && !json)
+			printf("no cgfw instance\n");
 		return 0;
 	}
 	while ((de = readdir(d))) {
@@ -296,20 +370,28 @@ instances_walk(int cleanup, char **ids, int n_ids)
 
 		/* <id>-new: a replacement (attach.c) whose loader died before the rename. */
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || (*end && strcmp(end, "-new")) ||
-		    !wanted(id, ids, n_ids))
+		    !wanted(id, ids, n_ids) || (!*end && skipped(id, skip, n_skip)))
 			continue;
 		n++;
 		cg = mnt[0] ? cgroup_by_id(mnt, id) : NULL;
 		fd = instance_lock(id, &holder);
 		if (fd == -EBUSY) {
 			running++;
-			printf("%llu running pid %d cgroup %s\n", id, (int)holder,
-			    cg ? cg : "(not found)");
+			if (json)
+				pinned_json(id, "running", holder, cg);
+			else
+				printf("%llu running pid %d cgroup %s\n", id, (int)holder,
+				    cg ? cg : "(not found)");
 			continue;
 		}
 		if (fd < 0) {
 			log_warn_r(fd, "cannot check instance %llu", id);
 			bad = 1;
+			continue;
+		}
+		if (!cleanup && json) {
+			pinned_json(id, "stale", 0, cg);
+			instance_unlock(id, fd);
 			continue;
 		}
 		if (!cleanup) {
@@ -335,13 +417,15 @@ instances_walk(int cleanup, char **ids, int n_ids)
 	closedir(d);
 	if (cleanup && mnt[0])
 		(void)nftw(mnt, workers_cb, 32, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
+	if (cleanup && n_ids == 0)
+		n_workers_removed += instance_dirs_cleanup();
 	/*
 	 * A full cleanup with nothing running: the shared exempt map goes too
 	 * (what is left in it are the workers of loaders that were killed).
 	 */
 	if (cleanup && n_ids == 0 && running == 0 && !bad && unlink(PIN_ROOT "/cgfw_exempt") == 0)
 		printf("removed " PIN_ROOT "/cgfw_exempt (no instance left)\n");
-	if (!n && !n_workers_removed)
+	if (!n && !n_workers_removed && !n_shown && !json)
 		printf("no cgfw instance\n");
 	return bad ? CGFW_EXIT_FAILED : 0;
 }

@@ -381,10 +381,13 @@ main(int argc, char *argv[])
 	log_init("cgfw-loader", o.debug);
 	if (o.cmd == CMD_EVENTS)
 		return events_main(o.argc, o.argv); /* a reader: no root needed, none kept */
+	/* status needs no privilege: root, or a member of cgfw-log, reads it. */
+	if (o.cmd == CMD_STATUS)
+		return status_main(&o);
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
-	if (o.cmd == CMD_STATUS || o.cmd == CMD_CLEANUP)
-		return instances_walk(o.cmd == CMD_CLEANUP, o.argv, o.argc);
+	if (o.cmd == CMD_CLEANUP)
+		return instances_walk(1, o.argv, o.argc, NULL, 0, 0, 0);
 
 	compile_policy(&l);
 	r = opts_resolv_conf(&o, "/etc/resolv.conf");
@@ -483,6 +486,8 @@ main(int argc, char *argv[])
 	}
 	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
 	l.watch_target = 1;
+	l.started = time(NULL);
+	(void)status_now(&l); /* then loader_wait() keeps it current */
 
 	if (o.cmd == CMD_RUN) {
 		(void)loader_wait(&l, done_child, -1, NULL);
@@ -501,6 +506,7 @@ main(int argc, char *argv[])
 		loader_sd_stopping();
 	}
 	l.watch_target = 0;
+	status_update(&l, "stopping");
 	if (l.gave_up)
 		log_warnx("a worker died too often; stopping the command and cgfw");
 	if (l.child > 0 && !l.child_done)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "lib/ipc.h"
 #include "lib/protocol.h"
@@ -40,6 +41,7 @@ enum loader_cmd {
 
 /* Read by run, attach and ca when it exists and --config names no other file. */
 #define CGFW_DEFAULT_CONFIG  "/etc/cgfw.conf"
+#define CGFW_STATE_DIR       "/var/lib/cgfw" /* default of --state-dir */
 #define LOADER_MAX_FILES     64
 /* Named instances: CGFW_INST_DIR/<name>/ holds what readers of cgfw-log see. */
 #define CGFW_INST_DIR        CGFW_RUN_DIR "/instances"
@@ -81,12 +83,14 @@ struct loader_opts {
 	int block_nxdomain;
 	int have_cli_block_response;
 	int allow_dns_request;
-	int allow_raw;         /* --allow-raw-sockets */
-	int allow_event_loss;  /* --allow-event-loss: lost events do not fail the run */
-	const char *state_dir; /* cgfw's CA lives here unless $CAROOT has mkcert's */
-	int have_state_dir;    /* given explicitly: its CA wins over mkcert's default */
-	char *upstream_ca;     /* PEM bundle the servers' certificates must chain to */
-	char *name;            /* --name: the instance's name (instances.c) */
+	int allow_raw;        /* --allow-raw-sockets */
+	int allow_event_loss; /* --allow-event-loss: lost events do not fail the run */
+	char *state_dir;      /* cgfw's CA lives here unless $CAROOT has mkcert's */
+	int have_state_dir;   /* given explicitly (CLI or config): its CA wins over mkcert's */
+	int have_cli_state_dir, have_cli_upstream_ca;
+	char *upstream_ca; /* PEM bundle the servers' certificates must chain to */
+	char *name;        /* --name: the instance's name (instances.c) */
+	int json;          /* status --json */
 };
 
 #define LOADER_N_PROGS 10
@@ -216,6 +220,39 @@ struct loader {
 	int tgt_procfd;     /* /proc/PID of the target process, opened once */
 	int tgt_netns_fd;   /* its network namespace when it is not ours, else -1 */
 	char tgt_what[160]; /* "--pid N" or "--container NAME (pid N)", for messages */
+	struct loader_mon_counts {
+		uint64_t events, lost, dns_blocked, http_blocked;
+	} mon_base, mon_last;       /* the monitor's PROGRESS: its dead predecessors', its own */
+	int mon_gen;                /* the monitor's restarts when mon_last came */
+	time_t started;             /* when it began enforcing (status.c) */
+	long long status_next_ms;   /* the next periodic status write */
+	unsigned status_sig;        /* workers' health and restarts at the last write */
+	int status_warned;          /* the status file could not be written: said once */
+	char status_line[PATH_MAX]; /* what STATUS= last said (status.c) */
+};
+
+/* An instance's status file (status.c, docs/status.md), as written and read. */
+#define STATUS_MAX_WORKERS 8
+struct inst_status {
+	char name[CGFW_NAME_MAX + 1];
+	long long pid;
+	char command[8]; /* run, attach */
+	char state[16];  /* enforcing, degraded, target-lost, stopping */
+	char mode[16];   /* allow-list, block-list, log-only */
+	char target[PATH_MAX];
+	char cgroup[PATH_MAX];
+	uint64_t cgroup_id;
+	long long started, updated; /* seconds since the epoch */
+	uint64_t rules, rules_ip, rules_cidr, rules_name, rules_url, list_files;
+	uint64_t blocked, connect_blocked, egress_dropped, ring_lost;
+	uint64_t dns_blocked, http_blocked, events, events_lost; /* the monitor's */
+	struct {
+		char name[32];
+		int up;
+		int restarts;
+	} workers[STATUS_MAX_WORKERS];
+	int n_workers;
+	char down[32]; /* a worker that is not up */
 };
 
 /* options.c */
@@ -246,7 +283,9 @@ void instance_dir_open(struct loader *l);
 void instance_dir_close(struct loader *l);
 void instance_unlock(unsigned long long cg_id, int fd);
 int instance_unpin(const char *dir);
-int instances_walk(int cleanup, char **ids, int n_ids);
+/* skip: instances status.c showed already (n_shown of them); json: status --json. */
+int instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *skip, int n_skip,
+    int n_shown, int json);
 /* cgroup.kill, then rmdir (retried while it empties): 0 or -errno. */
 int cgroup_kill_remove(const char *path);
 
@@ -296,6 +335,13 @@ pid_t helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int
     const char *who, const char *const *syscalls);
 int helper_wait(pid_t pid, const char *who); /* its exit status, 125 if killed */
 void helper_finish(pid_t pid, const char *who);
+
+/* status.c */
+void status_summary(const struct inst_status *s, char *buf, size_t len);
+int status_parse(char *buf, struct inst_status *s);
+void status_update(struct loader *l, const char *state);
+const char *status_now(struct loader *l);
+int status_main(struct loader_opts *o);
 
 /* systemd.c */
 int path_has_dotdot(const char *path); /* a ".." component anywhere */

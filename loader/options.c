@@ -32,7 +32,7 @@ static void __attribute__((noreturn)) usage(int code)
 	    "       cgfw-loader [--config FILE] attach [OPTIONS] --cgroup PATH | --unit NAME |\n"
 	    "                                                --pid PID | --container NAME\n"
 	    "       cgfw-loader ca [--state-dir D]   print the CA certificate's path\n"
-	    "       cgfw-loader status               list instances (running, stale)\n"
+	    "       cgfw-loader status [NAME] [--json]  instances: policy, counters, health\n"
 	    "       cgfw-loader cleanup [ID...]      remove stale instances\n"
 	    "       cgfw-loader events [NAME] [--follow] [--last N]\n"
 	    "                                        an instance's events (group cgfw-log)\n"
@@ -360,6 +360,22 @@ config_key(void *user, const char *section, const char *name, const char *value)
 			return config_error(c, "%s: empty value", origin);
 		if (!*dst)
 			set_str(dst, value);
+	} else if (!strcmp(name, "state-dir")) {
+		if (value[0] != '/')
+			return config_error(c, "%s: \"%s\" is not an absolute path", origin, q);
+		if (!o->have_cli_state_dir && !o->have_state_dir) {
+			set_str(&o->state_dir, value);
+			o->have_state_dir = 1;
+		}
+	} else if (!strcmp(name, "upstream-ca")) {
+		if (!value[0])
+			return config_error(c, "%s: empty file name", origin);
+		/* Read by the loader at start (ca.c): checked here, like --upstream-ca. */
+		if (access(value, R_OK) != 0)
+			return config_error(
+			    c, "%s: cannot read \"%s\": %s", origin, q, strerror(errno));
+		if (!o->have_cli_upstream_ca && !o->upstream_ca)
+			set_str(&o->upstream_ca, value);
 	} else if (!strcmp(name, "name")) {
 		if (!instance_name_valid(value))
 			return config_error(c,
@@ -528,6 +544,7 @@ opts_free(struct loader_opts *o)
 	free(o->container);
 	free(o->engine);
 	free(o->upstream_ca);
+	free(o->state_dir);
 	free(o->name);
 	for (int i = 0; i < o->n_files; i++)
 		free(o->files[i].path);
@@ -535,6 +552,7 @@ opts_free(struct loader_opts *o)
 		free(o->upstreams[i]);
 	o->log_file = o->user = o->cgroup = o->unit = o->upstream_ca = o->name = NULL;
 	o->container = o->engine = NULL;
+	o->state_dir = NULL;
 	o->n_files = o->n_upstreams = 0;
 }
 
@@ -566,6 +584,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_CONTAINER,
 		O_ENGINE,
 		O_NAME,
+		O_JSON,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -594,13 +613,13 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"docker-container", required_argument, NULL, O_CONTAINER},
 	    {"container-engine", required_argument, NULL, O_ENGINE},
 	    {"name", required_argument, NULL, O_NAME},
+	    {"json", no_argument, NULL, O_JSON},
 	    {NULL, 0, NULL, 0},
 	};
 	char q[LOG_ESC_LEN];
 	int c, bad = 0, cli_engine = 0;
 
 	o->min_ttl = 300;
-	o->state_dir = "/var/lib/cgfw";
 
 	/* Global options, up to the subcommand. */
 	optind = 1;
@@ -711,13 +730,14 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			if (optarg[0] != '/')
 				fatalx("--state-dir: \"%s\" is not an absolute path",
 				    log_escape(q, sizeof(q), optarg, strlen(optarg)));
-			o->state_dir = optarg;
-			o->have_state_dir = 1;
+			set_str(&o->state_dir, optarg);
+			o->have_state_dir = o->have_cli_state_dir = 1;
 			break;
 		case O_UPSTREAM_CA:
 			if (access(optarg, R_OK) != 0)
 				fatal("--upstream-ca %s", optarg);
 			set_str(&o->upstream_ca, optarg);
+			o->have_cli_upstream_ca = 1;
 			break;
 		case O_DEBUG:
 			o->debug = 1;
@@ -785,6 +805,11 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			o->have_cli_target = 1;
 			set_str(&o->unit, optarg);
 			break;
+		case O_JSON:
+			if (o->cmd != CMD_STATUS)
+				fatalx("--json is an option of status");
+			o->json = 1;
+			break;
 		case O_CONFIG:
 			o->config = optarg;
 			break;
@@ -810,11 +835,13 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		o->config = CGFW_DEFAULT_CONFIG;
 	if (o->config)
 		config_load(o);
+	if (!o->state_dir)
+		set_str(&o->state_dir, CGFW_STATE_DIR);
 	for (int i = 0; o->cmd == CMD_CLEANUP && i < o->argc; i++)
 		if (strspn(o->argv[i], "0123456789") != strlen(o->argv[i]) || !o->argv[i][0])
 			fatalx("cleanup: \"%s\" is not a cgroup id (cgfw-loader status lists them)",
 			    log_escape(q, 36, o->argv[i], strlen(o->argv[i])));
-	if ((o->cmd == CMD_CA || o->cmd == CMD_STATUS) && o->argc != 0)
+	if ((o->cmd == CMD_CA && o->argc != 0) || (o->cmd == CMD_STATUS && o->argc > 1))
 		fatalx("%s: unexpected argument \"%s\"", argv[0],
 		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));
 	if (o->cmd == CMD_RUN && o->argc == 0)

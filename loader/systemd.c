@@ -22,7 +22,6 @@
 
 #include <cap-ng.h>
 
-#include "lib/cpolicy.h"
 #include "lib/log.h"
 #include "lib/sdnotify.h"
 #include "loader.h"
@@ -140,27 +139,6 @@ loader_unit_resolve(struct loader *l)
 	log_debug("%s: cgroup %s", o->unit, cg);
 }
 
-/* What systemctl status shows: where, which mode, how many rules. */
-static void
-status_line(const struct loader *l, char *buf, size_t len)
-{
-	const struct loader_opts *o = l->o;
-	const struct cp_hdr *h = l->cp.base;
-	size_t n = l->pol.n_ip4 + l->pol.n_cidr4 + (h ? (size_t)h->n_names : 0);
-	const char *mode = l->pol.mode == CGFW_MODE_ALLOW_LIST   ? "allow-list"
-	                   : l->pol.mode == CGFW_MODE_BLOCK_LIST ? "block-list"
-	                                                         : "log-only";
-
-	for (size_t i = 0; i < o->rules.n; i++)
-		n += o->rules.v[i].kind == RULE_URL && o->rules.v[i].addr;
-	if (l->pol.mode == CGFW_MODE_LOG_ONLY)
-		snprintf(buf, len, "STATUS=enforcing on %s: log-only mode (nothing blocked)",
-		    o->unit ? o->unit : l->cg_path);
-	else
-		snprintf(buf, len, "STATUS=enforcing on %s: %s mode, %zu rule%s",
-		    o->unit ? o->unit : l->cg_path, mode, n, n == 1 ? "" : "s");
-}
-
 void
 loader_sd_init(void)
 {
@@ -170,19 +148,20 @@ loader_sd_init(void)
 		log_warn_r(r, "NOTIFY_SOCKET: cannot use \"%s\"", getenv("NOTIFY_SOCKET"));
 }
 
-/* After the hooks are attached and the workers said READY. */
+/*
+ * After the hooks are attached and the workers said READY; STATUS= is
+ * status.c's line, the same `cgfw-loader status` shows.
+ */
 void
 loader_sd_ready(struct loader *l)
 {
-	char msg[PATH_MAX + 128];
+	char msg[sizeof(l->status_line) + 32];
 	int r;
 
-	status_line(l, msg + strlen("READY=1\n"), sizeof(msg) - strlen("READY=1\n"));
-	memcpy(msg, "READY=1\n", strlen("READY=1\n"));
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status_now(l));
 	r = sdnotify_send(msg);
 	if (r < 0)
 		log_warn_r(r, "cannot notify the service manager");
-	l->sd_healthy = 1;
 }
 
 /* ms between WATCHDOG=1 messages (half the manager's interval), or -1. */
@@ -200,31 +179,16 @@ loader_sd_watchdog_ms(void)
 /*
  * Called whenever the attach loop wakes: WATCHDOG=1 only while every worker
  * is up (a worker that stays down past WatchdogSec= gets cgfw restarted;
- * its pins keep the slice filtered meanwhile), and STATUS= when health
- * changes.
+ * its pins keep the slice filtered meanwhile).  STATUS= follows health and
+ * counters from status_update().
  */
 void
 loader_sd_tick(struct loader *l)
 {
-	char msg[PATH_MAX + 128];
 	int healthy = !l->gave_up && !l->target_lost;
-	const char *down = NULL;
 
 	for (int i = 0; i < W_N; i++)
-		if (!l->w[i].ready) {
-			healthy = 0;
-			down = l->w[i].name;
-		}
-	if (healthy != l->sd_healthy) {
-		if (healthy)
-			status_line(l, msg, sizeof(msg));
-		else
-			snprintf(msg, sizeof(msg),
-			    "STATUS=degraded: %s is down (its traffic fails until it is back)",
-			    down ? down : "enforcement");
-		(void)sdnotify_send(msg);
-		l->sd_healthy = healthy;
-	}
+		healthy &= l->w[i].ready;
 	if (healthy)
 		(void)sdnotify_send("WATCHDOG=1");
 }

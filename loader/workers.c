@@ -409,6 +409,26 @@ loader_on_mon_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+/* The counters so far, for the status file; a restarted monitor counts from 0. */
+static int
+loader_on_mon_progress(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct loader *l = ctx;
+	const Cgfw__MonStats *s = env->mon_loader_progress;
+
+	(void)p;
+	if (l->mon_gen != l->w[W_MON].restarts) {
+		l->mon_base.events += l->mon_last.events;
+		l->mon_base.lost += l->mon_last.lost;
+		l->mon_base.dns_blocked += l->mon_last.dns_blocked;
+		l->mon_base.http_blocked += l->mon_last.http_blocked;
+		l->mon_gen = l->w[W_MON].restarts;
+	}
+	l->mon_last =
+	    (struct loader_mon_counts){s->events, s->lost, s->dns_blocked, s->http_blocked};
+	return 0;
+}
+
 static int
 loader_on_dns_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 {
@@ -459,6 +479,7 @@ const struct ipc_handlers loader_from_mon = {
         {
             [IPC_M_MON_LOADER_READY] = loader_on_ready,
             [IPC_M_MON_LOADER_REPORTED] = loader_on_mon_reported,
+            [IPC_M_MON_LOADER_PROGRESS] = loader_on_mon_progress,
             [IPC_M_MON_LOADER_STATS] = loader_on_mon_stats,
         },
 };
@@ -655,6 +676,8 @@ loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int 
 		if (l->watch_target)
 			target_check(l);
 		respawn_due(l);
+		if (l->watch_target)
+			status_update(l, NULL); /* its file and STATUS=, when due (status.c) */
 		if (n <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN) {

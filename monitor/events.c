@@ -1336,6 +1336,7 @@ mon_dns_event_emit(struct mon_out *out, const Cgfw__DnsEvent *ev)
 		out->n_bad++;
 		return -EINVAL;
 	}
+	out->n_dns_blocked += ev->blocked != 0;
 	if (!ev->blocked) {
 		for (size_t i = 0; i < ev->n_ips; i++) {
 			struct in_addr a;
@@ -1424,6 +1425,7 @@ mon_http_event_emit(struct mon_out *out, const Cgfw__HttpEvent *ev)
 		out->n_bad++;
 		return -EINVAL;
 	}
+	out->n_http_blocked += ev->blocked != 0;
 	if (!ev->blocked && !out->debug && out->mode != CGFW_MODE_LOG_ONLY)
 		return 0;
 	r = mon_http_event_format(out, ev);

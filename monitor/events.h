@@ -69,6 +69,8 @@ struct mon_out {
 	struct mon_lost lost[MON_LOST_MAX];
 	uint64_t n_events; /* lines written, EVENTS LOST lines not counted */
 	uint64_t n_bad;
+	/* The proxies' blocked events, for MonStats. */
+	uint64_t n_dns_blocked, n_http_blocked;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	const char *proc_root;      /* "/proc" (tests may point elsewhere) */
 	struct mon_ipdom *ipdom;    /* MON_IPDOM_SLOTS, allocated on first use */

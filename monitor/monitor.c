@@ -19,7 +19,8 @@
  *
  * Loss is on the record: every 200 ms the kernel's count of ring-buffer drops
  * is read, and drops, like lines the log would not take (a full disk), become
- * EVENTS LOST lines in the stream and the lost count of MON_STATS at exit.
+ * EVENTS LOST lines in the stream and the lost count of MON_STATS at exit
+ * (and of MON_PROGRESS every 2 s, with the other counters, for `status`).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,8 @@
 
 /* How often the kernel's count of ring-buffer drops is read. */
 #define MON_LOST_POLL_MS 200
+/* How often the loader hears the counters (PROGRESS), when they changed. */
+#define MON_PROGRESS_MS  2000
 
 /* An events channel from a proxy: untrusted input, its own dispatch table. */
 struct mon_chan {
@@ -82,6 +85,8 @@ struct mon {
 	uv_poll_t rb_poll;
 	uv_timer_t lost_timer;
 	uint64_t ring_lost_seen; /* the kernel's count at the last look */
+	int progress_ticks;      /* lost_timer ticks since the last PROGRESS */
+	uint64_t progress_sum;   /* the counters' sum it carried (they only grow) */
 	int warned_write;        /* the current run of write failures is said */
 };
 
@@ -541,10 +546,45 @@ mon_check_lost(struct mon *m)
 		m->warned_write = 0;
 }
 
+/* The counters so far: PROGRESS while running, STATS at the end. */
+static void
+mon_stats_fill(struct mon *m, Cgfw__MonStats *st)
+{
+	st->events = m->out.n_events;
+	st->lost = mon_lost_sum(&m->out, 0);
+	st->unwritten = m->out.lost[MON_LOST_WRITE].total;
+	st->bad = m->out.n_bad;
+	st->dns_blocked = m->out.n_dns_blocked;
+	st->http_blocked = m->out.n_http_blocked;
+	st->readers = m->stream.served;
+	st->readers_dropped = m->stream.dropped;
+	st->readers_refused = m->stream.refused;
+	st->readers_bad = m->stream.bad;
+}
+
+/* For the loader's status file (`cgfw-loader status`): only what changed, every 2 s. */
+static void
+mon_progress(struct mon *m)
+{
+	Cgfw__MonStats st = CGFW__MON_STATS__INIT;
+	uint64_t sum;
+
+	if (m->stopping || ++m->progress_ticks < MON_PROGRESS_MS / MON_LOST_POLL_MS)
+		return;
+	m->progress_ticks = 0;
+	mon_stats_fill(m, &st);
+	sum = st.events + st.lost + st.bad + st.dns_blocked + st.http_blocked;
+	if (sum == m->progress_sum)
+		return;
+	m->progress_sum = sum;
+	(void)ipc_send_mon_loader_progress(&m->loader, &st);
+}
+
 static void
 lost_timer_cb(uv_timer_t *h)
 {
 	mon_check_lost(h->data);
+	mon_progress(h->data);
 }
 
 static void
@@ -554,14 +594,7 @@ mon_send_stats(struct mon *m)
 	int r;
 
 	mon_check_lost(m);
-	st.events = m->out.n_events;
-	st.lost = mon_lost_sum(&m->out, 0);
-	st.unwritten = m->out.lost[MON_LOST_WRITE].total;
-	st.bad = m->out.n_bad;
-	st.readers = m->stream.served;
-	st.readers_dropped = m->stream.dropped;
-	st.readers_refused = m->stream.refused;
-	st.readers_bad = m->stream.bad;
+	mon_stats_fill(m, &st);
 	if (st.lost)
 		log_warnx("%llu events were lost: %llu the ring buffer was full, %llu not written "
 		          "to the %s, %llu dropped by the proxies",

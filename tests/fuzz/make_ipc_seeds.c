@@ -529,6 +529,22 @@ stats(struct seed *s, int peer, uint64_t a, uint64_t b)
 	rec(s, peer, 0, &env);
 }
 
+/* The monitor's counters while it runs (PROGRESS). */
+static void
+progress(struct seed *s, uint64_t events, uint64_t lost, uint64_t unwritten)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__MonStats ms = CGFW__MON_STATS__INIT;
+
+	ms.events = events;
+	ms.lost = lost;
+	ms.unwritten = unwritten;
+	ms.dns_blocked = 2;
+	ms.http_blocked = 1;
+	ipc_env_mon_loader_progress(&env, &ms);
+	rec(s, 0, 0, &env);
+}
+
 static void
 reported(struct seed *s, uint64_t id)
 {
@@ -553,7 +569,9 @@ loader_seeds(void)
 	empty(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_READY);
 	empty(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_READY);
 	reported(&s, 2);
+	progress(&s, 10, 1, 0);
 	reported(&s, 99);
+	progress(&s, 12, 1, 1);
 	stats(&s, 1, 20, 3);
 	stats(&s, 2, 5, 1);
 	stats(&s, 0, 0, 0);
@@ -562,6 +580,7 @@ loader_seeds(void)
 	/* Out of order and out of range: each worker is cut off. */
 	seed_open(&s, "ipc_loader", "hostile");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
+	progress(&s, 1, 0, 0);
 	stats(&s, 0, 1, 0);
 	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
 	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);

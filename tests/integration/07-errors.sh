@@ -96,6 +96,20 @@ refused "a missing config list file the CLI replaces" 'missing\.list: cannot ope
 	--config "$T/ov3.conf" run --user nobody --allow-list-file "$T/good.list" -- touch "$W/ran"
 refused "--config naming a directory" "config $T: not a regular file" \
 	--config "$T" run --user nobody -- touch "$W/ran"
+# state-dir and upstream-ca have keys too: checked, and the command line wins.
+printf '[cgfw]\nstate-dir = relative/state\n' >"$T/sd.conf"
+refused "a relative state-dir in the config" 'sd\.conf: state-dir: "relative/state" is not an absolute path \(line 2\)' \
+	--config "$T/sd.conf" run --user nobody -- touch "$W/ran"
+refused "... even when --state-dir replaces it" 'sd\.conf: state-dir: "relative/state" is not an absolute path' \
+	--config "$T/sd.conf" run --user nobody --state-dir "$T/cli-state" -- touch "$W/ran"
+printf '[cgfw]\nupstream-ca = %s/no-such-ca.pem\n' "$T" >"$T/uca.conf"
+refused "a missing upstream-ca in the config" "uca\.conf: upstream-ca: cannot read \"$T/no-such-ca\.pem\": No such file or directory \(line 2\)" \
+	--config "$T/uca.conf" run --user nobody -- touch "$W/ran"
+printf '[cgfw]\nstate-dir = %s/conf-state\n' "$T" >"$T/sd2.conf"
+expect_eq "state-dir in the config: cgfw-loader ca makes the CA there" "$T/conf-state/ca.pem" \
+	"$("$LOADER" --config "$T/sd2.conf" ca 2>"$T/err")"
+expect_eq "... --state-dir wins over it" "$T/cli-state/ca.pem" \
+	"$("$LOADER" --config "$T/sd2.conf" ca --state-dir "$T/cli-state" 2>"$T/err")"
 # List files: control bytes anywhere, naming file and line.
 printf '203.0.113.10\n198.51.100.8\0,198.51.100.7\n' >"$T/nul.list"
 refused "NUL in a list file" 'nul\.list:2: control character \\x00' \

@@ -53,7 +53,8 @@ expect_match "... saying cgfw is already attached" "already attached" "$(cat "$T
 # Named instances: /run/cgfw/instances/NAME is the instance's, 0750, and the
 # name cannot be taken by another instance while it runs.
 expect_match "the instance says its name" "instance $NAME enforcing on $CG" "$(cat "$T/err3")"
-expect_eq "its directory is 0750 root's" "750 root" "$(stat -c '%a %U' "/run/cgfw/instances/$NAME")"
+expect_eq "its directory is 0750 root's, setgid (what the loader writes there is the group's)" \
+	"2750 root" "$(stat -c '%a %U' "/run/cgfw/instances/$NAME")"
 CGN=$mnt/cgfw-test-name-$$
 mkdir "$CGN"
 CLEANUPS+=("rmdir '$CGN'")

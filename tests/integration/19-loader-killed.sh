@@ -31,6 +31,9 @@ out=$(in_cg "$CG" $PROBE tcp 198.51.100.7 80)
 expect_match "the cgroup stays filtered" "result=EPERM" "$out"
 out=$(cgfw status)
 expect_match "status calls it stale" "^$ID stale cgroup $CG" "$(grep "^$ID " <<<"$out")"
+expect_match "... by its name too (its status file outlived it)" \
+	"^run-$LPID: stale: cgfw-loader pid $LPID is gone" "$out"
+KPID=$LPID
 out=$(cgfw cleanup "$ID")
 expect_match "cleanup removes it with its cgroup" "^$ID removed with $CG" "$(grep "^$ID " <<<"$out")"
 check "... no pins left" test ! -e "/sys/fs/bpf/cgfw/$ID"
@@ -62,10 +65,11 @@ out=$(in_cg "$CGA" $PROBE tcp 198.51.100.7 80)
 expect_match "after a clean exit the cgroup is unfiltered" "result=ok" "$out"
 cgfw cleanup "$(stat -c %i "$CGA")" >/dev/null # the workers' cgroups of the killed loaders
 # With nothing running, a full cleanup also removes the shared exempt map.
-if [ -z "$("$LOADER" status | grep ' running ')" ]; then
+if [ -z "$("$LOADER" status --json | jq -r 'select(.state != "stale") | .cgroupId')" ]; then
 	cgfw cleanup >/dev/null
 	check "a full cleanup with no instance left removes cgfw_exempt" \
 		test ! -e /sys/fs/bpf/cgfw/cgfw_exempt
+	check "... and the directory of the killed run's instance" test ! -e "/run/cgfw/instances/run-$KPID"
 fi
 
 no_leftovers

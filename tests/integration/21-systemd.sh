@@ -21,6 +21,20 @@ expect_match "protect = a non-service is a config error with its line" \
 	'bad.conf: protect: "x.socket" is not a service name .*line 3' "$out"
 out=$("$LOADER" attach --unit '-x.service' --allow-list 203.0.113.10 2>&1)
 expect_match "--unit refuses what is not a unit name" 'is not a unit name' "$out"
+# Two instance configs protecting one service: neither policy, and the
+# service cannot start (a unit it Requires= fails, naming both configs).
+mkdir -p "$E/conf" "$E/out"
+printf '[cgfw]\nprotect = web.service dup.service\n' >"$E/conf/a.conf"
+printf '[cgfw]\nprotect = dup.service\n' >"$E/conf/b.conf"
+CGFW_CONF_DIR=$E/conf CGFW_GENERATOR_STDERR=1 sh "$TOP/packaging/systemd/cgfw-generator" "$E/out" 2>"$E/gen.err"
+expect_status "the generator with two configs protecting one service" 0 $? "$E/gen.err"
+expect_match "... says so, naming both configs" "dup\.service is protected by more than one cgfw instance \($E/conf/a\.conf and $E/conf/b\.conf\)" \
+	"$(cat "$E/gen.err")"
+expect_match "... its drop-in requires the failing unit" "^Requires=cgfw-conflict-dup\.service" \
+	"$(cat "$E/out/dup.service.d/50-cgfw.conf" 2>&1)"
+check "... and puts it in no instance's slice" sh -c "! grep -q '^Slice=\|^Requires=cgfw@' '$E/out/dup.service.d/50-cgfw.conf'"
+expect_match "... the other service of a.conf is protected as usual" "^Slice=cgfw-a\.slice" \
+	"$(cat "$E/out/web.service.d/50-cgfw.conf" 2>&1)"
 rm -rf "$E"
 
 ROOTFS=$("$TOP/tests/tools/nspawn-rootfs.sh") || { not_ok "cannot build the nspawn rootfs"; exit 1; }
@@ -97,6 +111,14 @@ cat >"$R/etc/cgfw/web.conf" <<'EOT'
 protect = web.service
 allow-list = 203.0.113.10, example.com
 EOT
+# dup.service is protected by two instance configs: it must not start at all.
+cat >"$R/etc/systemd/system/dup.service" <<'EOT'
+[Service]
+ExecStartPre=-/usr/local/bin/web-probe pre dup
+ExecStart=/bin/sh -c '/usr/local/bin/web-probe main dup; exec sleep infinity'
+EOT
+printf '[cgfw]\nprotect = dup.service\nallow-list = 203.0.113.10\n' >"$R/etc/cgfw/dupa.conf"
+printf '[cgfw]\nprotect = dup.service\nblock-list = 203.0.113.10\n' >"$R/etc/cgfw/dupb.conf"
 
 # nspawn from cgroups of its own, in cgroup2 and in name=systemd (TESTING.md).
 mnt=$(cgroup2_mnt)
@@ -172,6 +194,17 @@ expect_match "the first packet (ExecStartPre=) is already filtered" "^pre blocke
 expect_match "allowed IP and allowed name work from the service" "main blocked=7 allowed=0 name=0" "$log"
 st=$(in_ct systemctl show -P StatusText cgfw@web.service)
 expect_match "systemctl status says what is enforced (STATUS=)" "^enforcing on cgfw-web.slice: allow-list mode, 2 rules" "$st"
+# The counters in it are at most 2 s old.
+for i in $(seq 1 40); do
+	echo "$st" | grep -Eq '; [1-9][0-9]* blocked; ' && break
+	sleep 0.1
+	st=$(in_ct systemctl show -P StatusText cgfw@web.service)
+done
+expect_match "... how much it blocked, and that every worker is up" "; [1-9][0-9]* blocked; workers up$" "$st"
+out=$(in_ct setpriv --reuid=65534 --regid=65534 --groups=cgfw-log /usr/sbin/cgfw-loader status web 2>&1)
+expect_match "cgfw-loader status as a plain user of cgfw-log says the same" \
+	"^web: enforcing on cgfw-web.slice: allow-list mode, 2 rules; [1-9][0-9]* blocked; workers up" "$out"
+expect_match "... with the slice's cgroup" "cgroup /sys/fs/cgroup/(unified/)?cgfw.slice/cgfw-web.slice " "$out"
 wd=$(in_ct systemctl show -P WatchdogTimestampMonotonic cgfw@web.service)
 check "the watchdog is fed (WATCHDOG=1)" test -n "$wd" -a "$wd" != 0
 lpid=$(in_ct systemctl show -P MainPID cgfw@web.service)
@@ -183,6 +216,16 @@ log=$(in_ct sed -n '3,$p' /run/web.log 2>/dev/null)
 expect_match "after a restart (a new cgroup) ExecStartPre= is still filtered" "^pre blocked=7 " "$log"
 expect_match "... and so is the service" "main blocked=7 allowed=0 name=0" "$log"
 expect_eq "... by the same cgfw@web" "$lpid" "$(in_ct systemctl show -P MainPID cgfw@web.service)"
+
+in_ct systemctl start dup.service 2>"$T/dup.err"
+expect_status "two configs protect dup.service: systemctl start fails" 1 $? "$T/dup.err"
+sleep 0.5
+check "... and dup.service never ran (not even ExecStartPre=)" in_ct test ! -e /run/dup.log
+expect_match "... the failed unit names both configs" \
+	"dup\.service is protected by more than one cgfw instance \(/etc/cgfw/dupa\.conf and /etc/cgfw/dupb\.conf\)" \
+	"$(in_ct journalctl -u cgfw-conflict-dup.service -o cat --no-pager 2>/dev/null)"
+expect_eq "... neither instance was started for it" "inactive inactive" \
+	"$(in_ct systemctl is-active cgfw@dupa.service cgfw@dupb.service | tr '\n' ' ' | sed 's/ $//')"
 
 in_ct systemctl start other.service
 wait_log other 2

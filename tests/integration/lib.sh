@@ -237,7 +237,8 @@ new_dead_pins() {
 	for id in $(comm -13 <(printf '%s\n' $PINS_BEFORE | sort) <(ls /sys/fs/bpf/cgfw 2>/dev/null | sort)); do
 		# cgfw_exempt is shared by every instance and stays.
 		case "$id" in *[!0-9]*) continue ;; esac
-		"$LOADER" status 2>/dev/null | grep -q "^$id running " || echo "$id"
+		"$LOADER" status --json 2>/dev/null | jq -r 'select(.state != "stale") | .cgroupId' |
+			grep -qx "$id" || echo "$id"
 	done
 }
 

@@ -1249,6 +1249,8 @@ test_dns_blocked(void **state)
 	ev.admitted = 0;
 	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
 	assert_int_equal(f->out.n_events, 1);
+	assert_int_equal(f->out.n_dns_blocked, 1); /* for the loader's status (PROGRESS) */
+	assert_int_equal(f->out.n_http_blocked, 0);
 	assert_int_equal(read(jp[0], line, sizeof(line)), (ssize_t)f->out.jb.len);
 	assert_has(f->out.jb.p, "\"msg\":\"DNS BLOCKED\"");
 	assert_has(f->out.jb.p, "\"blockedAt\":\"dns\"");
@@ -1275,6 +1277,7 @@ test_dns_learned(void **state)
 	f->out.json_fd = -1;
 	assert_int_equal(mon_dns_event_emit(&f->out, &ev), 0);
 	assert_int_equal(f->out.n_events, 0);
+	assert_int_equal(f->out.n_dns_blocked, 0);
 	assert_non_null(mon_ipdom_find(&f->out, inet_addr("192.0.2.8")));
 	assert_null(mon_ipdom_find(&f->out, inet_addr("192.0.2.9")));
 
