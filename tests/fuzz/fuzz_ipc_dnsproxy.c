@@ -2,9 +2,9 @@
 /*
  * cgfw-dnsproxy's loader channel fed datagrams from a hostile peer
  * (tests/fuzz/ipc_harness.h), through the real decode and dispatch into
- * dnsproxy.c's handlers with a real worker state.  The fds it can be given
- * are /dev/null and SEQPACKET sockets, so the fd checks refuse them: what is
- * fuzzed is everything up to and including those checks.
+ * dnsproxy.c's handlers with a real worker state.  The harness makes no
+ * UDP or TCP socket and no sealed name policy, so the fd checks refuse what
+ * it gives: what is fuzzed is everything up to and including those checks.
  */
 #include <stdlib.h>
 
@@ -23,6 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!d)
 		abort();
 	dns_worker.init(d, &rt);
+	fuzz_ipc_begin();
 	for (int i = 0; i < FUZZ_IPC_MAX_RECORDS && fuzz_ipc_next(&data, &size, &rec); i++) {
 		struct ipc_peer *p = dns_loader_peer(d);
 		int before = p->state;

@@ -30,6 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!l)
 		abort();
+	fuzz_ipc_begin();
 	memset(&o, 0, sizeof(o));
 	l->o = &o;
 	l->notify_fd = -1;

@@ -3,12 +3,19 @@
  * cgfw-monitor's three receiving channels (loader, dnsproxy, httpproxy) fed
  * datagrams from hostile peers (tests/fuzz/ipc_harness.h), through the real
  * decode and dispatch into monitor.c's handlers with a real worker state.
- * Events are written to /dev/null (stdout is that too); /proc is not read.  Beyond "no crash, no
- * leak": what a handler accepted leaves the state the table says.
+ * Events are written to /dev/null (stdout is that too); /proc is not read.
+ * Once the loader's COMMIT is taken, the monitor is started as
+ * lib/worker.c's worker_main() would (its handles on a loop; the fds are the
+ * harness's: BPF maps made here, sockets whose peers are gone), so the
+ * messages of the run meet a running monitor; at the end it is stopped and
+ * its loop run dry.  Beyond "no crash, no leak": what a handler accepted
+ * leaves the state the table says, and a stopped monitor leaves no handle.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include <uv.h>
 
 #include "ipc_harness.h"
 #include "monitor/events.h"
@@ -34,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_ipc_record rec;
 	struct mon *m = calloc(1, mon_worker.ctx_size);
 	struct mon_out *out;
-	int cut[N_CHANS] = {0};
+	int cut[N_CHANS] = {0}, started = 0;
 
 	if (!m)
 		abort();
@@ -45,6 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out = mon_out_of(m);
 	out->text_fd = fuzz_devnull();
 	out->proc_root = "/nonexistent";
+	fuzz_ipc_begin();
 	for (int i = 0; i < FUZZ_IPC_MAX_RECORDS && fuzz_ipc_next(&data, &size, &rec); i++) {
 		size_t c = rec.peer % N_CHANS;
 		struct ipc_peer *p = mon_peer(m, chans[c].chan);
@@ -58,6 +66,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (p->state != before)
 				abort();
 		}
+		/* Configured: what worker_main() does after the handshake. */
+		if (!started && mon_peer(m, IPC_CH_LOADER_MON)->state >= IPC_ST_RUNNING) {
+			if (uv_loop_init(rt.loop) < 0)
+				abort();
+			mon_worker.start(m);
+			started = 1;
+		}
+	}
+	if (started) {
+		worker_stop(&rt);
+		(void)uv_run(rt.loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(rt.loop) != 0)
+			abort(); /* a handle left open */
+		(void)mon_worker.finish(m);
 	}
 	mon_release(m);
 	return 0;

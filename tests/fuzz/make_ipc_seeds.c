@@ -5,7 +5,9 @@
  * tests/fuzz/corpus): valid conversations in the record format of
  * tests/fuzz/ipc_harness.h, with the sequence numbers right, so the fuzzer
  * starts past the handshake, and a few that the table must refuse.  The
- * output is deterministic.
+ * output is deterministic.  A seed's name ends in -running when every peer
+ * it speaks for must end RUNNING (or later), in -refused when a peer must be
+ * cut off: the replay checks it (fuzz_replay_check()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "lib/ipc_send.h"
 #include "lib/protocol.h"
+#include "tests/fuzz/ipc_harness.h"
 
 #define MAX_PEERS 3
 
@@ -57,12 +60,44 @@ seed_close(struct seed *s)
 static const char *patch_from, *patch_to;
 static size_t patch_len;
 
-/* One record: env from peer (its next sequence number) with fds as the harness reads them. */
-static void
-rec(struct seed *s, int peer, int fds, Cgfw__Envelope *env)
+/*
+ * The fds of a record, one letter each (enum fuzz_fd_kind): n /dev/null,
+ * s SEQPACKET, l listening unix stream, d unix datagram, and the maps R the
+ * ring buffer, S stats, A argv, L learned_v4, P peers.
+ */
+static uint8_t
+fd_kind(char c)
 {
-	uint8_t buf[CGFW_IPC_MAX], hdr[4];
-	size_t len;
+	switch (c) {
+	case 'n':
+		return FUZZ_FD_NULL;
+	case 's':
+		return FUZZ_FD_SEQPACKET;
+	case 'l':
+		return FUZZ_FD_LISTEN;
+	case 'd':
+		return FUZZ_FD_DGRAM;
+	case 'R':
+		return FUZZ_FD_MAP + CGFW_MAP_EVENTS;
+	case 'S':
+		return FUZZ_FD_MAP + CGFW_MAP_STATS;
+	case 'A':
+		return FUZZ_FD_MAP + CGFW_MAP_ARGV;
+	case 'L':
+		return FUZZ_FD_MAP + CGFW_MAP_LEARNED_V4;
+	case 'P':
+		return FUZZ_FD_MAP + CGFW_MAP_PEERS;
+	default:
+		abort();
+	}
+}
+
+/* One record: env from peer (its next sequence number) with the fds `fds` spells. */
+static void
+rec(struct seed *s, int peer, const char *fds, Cgfw__Envelope *env)
+{
+	uint8_t buf[CGFW_IPC_MAX], hdr[FUZZ_IPC_HDR] = {0};
+	size_t len, n = strlen(fds);
 
 	env->seq = ++s->seq[peer];
 	len = cgfw__envelope__get_packed_size(env);
@@ -77,11 +112,15 @@ rec(struct seed *s, int peer, int fds, Cgfw__Envelope *env)
 		memcpy(at, patch_to, patch_len);
 		patch_from = NULL;
 	}
+	if (n > CGFW_IPC_MAX_FDS)
+		abort();
 	hdr[0] = (uint8_t)peer;
-	hdr[1] = (uint8_t)fds;
+	hdr[1] = (uint8_t)n;
 	hdr[2] = (uint8_t)len;
 	hdr[3] = (uint8_t)(len >> 8);
-	if (fwrite(hdr, 1, 4, s->f) != 4 || fwrite(buf, 1, len, s->f) != len)
+	for (size_t i = 0; i < n; i++)
+		hdr[4 + i] = fd_kind(fds[i]);
+	if (fwrite(hdr, 1, sizeof(hdr), s->f) != sizeof(hdr) || fwrite(buf, 1, len, s->f) != len)
 		abort();
 }
 
@@ -122,7 +161,7 @@ hello(struct seed *s, int peer, Cgfw__Envelope__BodyCase body, Cgfw__Role role)
 	default:
 		abort();
 	}
-	rec(s, peer, 0, &env);
+	rec(s, peer, "", &env);
 }
 
 /* An empty body (COMMIT, SHUTDOWN, READY). */
@@ -160,13 +199,13 @@ empty(struct seed *s, int peer, Cgfw__Envelope__BodyCase body)
 	default:
 		abort();
 	}
-	rec(s, peer, 0, &env);
+	rec(s, peer, "", &env);
 }
 
 /* ---- the monitor: peer 0 the loader, 1 the DNS proxy, 2 the HTTP proxy ---- */
 
 static void
-mon_config(struct seed *s, uint32_t n_rules)
+mon_config_to(struct seed *s, uint32_t n_rules, int json_to_stdout)
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__MonConfigBegin cfg = CGFW__MON_CONFIG_BEGIN__INIT;
@@ -175,9 +214,15 @@ mon_config(struct seed *s, uint32_t n_rules)
 	cfg.target_cgroup_id = 4242;
 	cfg.target_cgroup = "/sys/fs/cgroup/cgfw-test";
 	cfg.n_rules = n_rules;
-	cfg.json_to_stdout = 1;
+	cfg.json_to_stdout = json_to_stdout;
 	ipc_env_loader_mon_config(&env, &cfg);
-	rec(s, 0, 0, &env);
+	rec(s, 0, "", &env);
+}
+
+static void
+mon_config(struct seed *s, uint32_t n_rules)
+{
+	mon_config_to(s, n_rules, 1);
 }
 
 static void
@@ -200,24 +245,87 @@ mon_rules(struct seed *s, uint32_t first, size_t n)
 	b.rules = pr;
 	b.n_rules = n;
 	ipc_env_loader_mon_rules(&env, &b);
-	rec(s, 0, 0, &env);
+	rec(s, 0, "", &env);
 }
 
-/* The monitor's fds: ring, stats, DNS events, HTTP events, argv (events as sockets). */
+/*
+ * The monitor's fds, one letter each (rec()): R ring, S stats, n log file,
+ * s DNS events, s HTTP events, A argv, l the event socket, d the journal's.
+ * Kinds of letters the table does not know abort.
+ */
 static void
-mon_fds(struct seed *s)
+mon_fds(struct seed *s, const char *fds)
 {
-	static Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_RINGBUF, CGFW__FD_KIND__FD_STATS_MAP,
-	    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS,
-	    CGFW__FD_KIND__FD_ARGV_MAP};
+	Cgfw__FdKind kinds[CGFW_IPC_MAX_FDS];
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__Fds f = CGFW__FDS__INIT;
+	int events = 0;
 
+	for (size_t i = 0; fds[i]; i++) {
+		switch (fds[i]) {
+		case 'R':
+			kinds[i] = CGFW__FD_KIND__FD_RINGBUF;
+			break;
+		case 'S':
+			kinds[i] = CGFW__FD_KIND__FD_STATS_MAP;
+			break;
+		case 'n':
+			kinds[i] = CGFW__FD_KIND__FD_LOG_FILE;
+			break;
+		case 's':
+			kinds[i] =
+			    events++ ? CGFW__FD_KIND__FD_HTTP_EVENTS : CGFW__FD_KIND__FD_DNS_EVENTS;
+			break;
+		case 'A':
+			kinds[i] = CGFW__FD_KIND__FD_ARGV_MAP;
+			break;
+		case 'l':
+			kinds[i] = CGFW__FD_KIND__FD_EVENTS_LISTEN;
+			break;
+		case 'd':
+			kinds[i] = CGFW__FD_KIND__FD_JOURNAL;
+			break;
+		default:
+			abort();
+		}
+		f.n_kinds = i + 1;
+	}
 	f.kinds = kinds;
-	f.n_kinds = 5;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
 	env.loader_mon_fds = &f;
-	rec(s, 0, 5 | (8 << 2) | (8 << 3), &env);
+	rec(s, 0, fds, &env);
+}
+
+/* What the loader says during the run: a notice, a refused syscall, a restarted proxy's channel. */
+static void
+mon_run(struct seed *s)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Notice n = CGFW__NOTICE__INIT;
+	Cgfw__Refused rf = CGFW__REFUSED__INIT;
+	Cgfw__Fds f = CGFW__FDS__INIT;
+	static Cgfw__FdKind http = CGFW__FD_KIND__FD_HTTP_EVENTS;
+	uint64_t args[3] = {2, 1, 0}; /* socket(AF_INET, SOCK_STREAM, 0) */
+
+	n.msg = "ATTACH LOST";
+	n.because = "CgroupRemoved";
+	n.comment = "the cgroup is gone; cgfw stops";
+	ipc_env_loader_mon_notice(&env, &n);
+	rec(s, 0, "", &env);
+
+	rf.tid = 4321;
+	rf.nr = 41;
+	rf.args = args;
+	rf.n_args = 3;
+	rf.id = 7;
+	ipc_env_loader_mon_refused(&env, &rf);
+	rec(s, 0, "", &env);
+
+	f.kinds = &http;
+	f.n_kinds = 1;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_CHANNEL;
+	env.loader_mon_channel = &f;
+	rec(s, 0, "s", &env);
 }
 
 static void
@@ -256,7 +364,7 @@ dns_event(struct seed *s, int blocked, const char *qname, const char *failure)
 	if (failure)
 		ev.upstream_failure = (char *)failure;
 	ipc_env_dns_mon_event(&env, &ev);
-	rec(s, 1, 0, &env);
+	rec(s, 1, "", &env);
 }
 
 static void
@@ -283,7 +391,7 @@ http_event(struct seed *s, int blocked, const char *url)
 	ev.port = 80;
 	ev.status = blocked ? 403 : 200;
 	ipc_env_http_mon_event(&env, &ev);
-	rec(s, 2, 0, &env);
+	rec(s, 2, "", &env);
 }
 
 static void
@@ -297,7 +405,7 @@ lost(struct seed *s, int peer, uint64_t n)
 		ipc_env_dns_mon_lost(&env, &l);
 	else
 		ipc_env_http_mon_lost(&env, &l);
-	rec(s, peer, 0, &env);
+	rec(s, peer, "", &env);
 }
 
 static void
@@ -305,16 +413,58 @@ monitor_seeds(void)
 {
 	struct seed s;
 
-	seed_open(&s, "ipc_monitor", "loader-config");
+	/* The whole handshake (log file, no journal), the run, SHUTDOWN. */
+	seed_open(&s, "ipc_monitor", "loader-running");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
 	mon_config(&s, 5);
 	mon_rules(&s, 1, 3);
 	mon_rules(&s, 4, 2);
-	mon_fds(&s);
+	mon_fds(&s, "RSnssAl");
 	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT);
+	mon_run(&s);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN);
 	seed_close(&s);
 
-	seed_open(&s, "ipc_monitor", "dns-events");
+	/* All eight fds: the journal's socket too; the run goes on to the end. */
+	seed_open(&s, "ipc_monitor", "loader-journal-running");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
+	mon_config(&s, 1);
+	mon_rules(&s, 1, 1);
+	mon_fds(&s, "RSnssAld");
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT);
+	mon_run(&s);
+	seed_close(&s);
+
+	/* The fewest: no log file (no JSON to stdout), no journal, no rules. */
+	seed_open(&s, "ipc_monitor", "loader-min-running");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
+	mon_config_to(&s, 0, 0);
+	mon_fds(&s, "RSssAl");
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_SHUTDOWN);
+	seed_close(&s);
+
+	/* The event socket is not listening (the journal's in its place): refused at FDS. */
+	seed_open(&s, "ipc_monitor", "listen-not-listening-refused");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
+	mon_config(&s, 0);
+	{
+		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+		Cgfw__Fds f = CGFW__FDS__INIT;
+		static Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_RINGBUF,
+		    CGFW__FD_KIND__FD_STATS_MAP, CGFW__FD_KIND__FD_LOG_FILE,
+		    CGFW__FD_KIND__FD_DNS_EVENTS, CGFW__FD_KIND__FD_HTTP_EVENTS,
+		    CGFW__FD_KIND__FD_ARGV_MAP, CGFW__FD_KIND__FD_EVENTS_LISTEN};
+
+		f.kinds = kinds;
+		f.n_kinds = 7;
+		env.body_case = CGFW__ENVELOPE__BODY_LOADER_MON_FDS;
+		env.loader_mon_fds = &f;
+		rec(&s, 0, "RSnssAd", &env);
+	}
+	seed_close(&s);
+
+	seed_open(&s, "ipc_monitor", "dns-events-running");
 	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
 	dns_event(&s, 1, "blocked.example.org", NULL);
 	dns_event(&s, 0, "www.example.com", NULL);
@@ -323,7 +473,7 @@ monitor_seeds(void)
 	dns_event(&s, 1, "again.example.org", NULL);
 	seed_close(&s);
 
-	seed_open(&s, "ipc_monitor", "http-events");
+	seed_open(&s, "ipc_monitor", "http-events-running");
 	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_MON_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
 	http_event(&s, 1, "http://www.example.com/b");
 	http_event(&s, 0, "http://www.example.com/a");
@@ -332,7 +482,7 @@ monitor_seeds(void)
 	seed_close(&s);
 
 	/* All three at once, the loader out of order at the end. */
-	seed_open(&s, "ipc_monitor", "mixed");
+	seed_open(&s, "ipc_monitor", "mixed-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
 	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
 	mon_config(&s, 1);
@@ -345,7 +495,7 @@ monitor_seeds(void)
 	seed_close(&s);
 
 	/* A NUL inside a string (protobuf-c would cut it there without a word). */
-	seed_open(&s, "ipc_monitor", "nul-in-qname");
+	seed_open(&s, "ipc_monitor", "nul-in-qname-refused");
 	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_MON_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
 	patch_from = "blocked.";
 	patch_to = "blocked\0";
@@ -378,7 +528,7 @@ dns_config(struct seed *s, char *upstream)
 	cfg.n_upstreams = 2;
 	cfg.timeout_ms = 1500;
 	ipc_env_loader_dns_config(&env, &cfg);
-	rec(s, 0, 0, &env);
+	rec(s, 0, "", &env);
 }
 
 static void
@@ -394,7 +544,7 @@ dns_fds(struct seed *s)
 	f.n_kinds = 6;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_FDS;
 	env.loader_dns_fds = &f;
-	rec(s, 0, 6 | (8 << 0) | (8 << 1), &env);
+	rec(s, 0, "dlLPsn", &env);
 }
 
 static void
@@ -402,20 +552,20 @@ dnsproxy_seeds(void)
 {
 	struct seed s;
 
-	seed_open(&s, "ipc_dnsproxy", "config");
+	seed_open(&s, "ipc_dnsproxy", "config-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
 	dns_config(&s, "192.0.2.53");
 	dns_fds(&s);
 	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT);
 	seed_close(&s);
 
-	seed_open(&s, "ipc_dnsproxy", "commit-early");
+	seed_open(&s, "ipc_dnsproxy", "commit-early-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
 	dns_config(&s, "192.0.2.53");
 	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT);
 	seed_close(&s);
 
-	seed_open(&s, "ipc_dnsproxy", "upstream-controls");
+	seed_open(&s, "ipc_dnsproxy", "upstream-controls-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
 	dns_config(&s, "192.0.2.53\r\n");
 	seed_close(&s);
@@ -433,7 +583,7 @@ http_config(struct seed *s, uint32_t n_rules)
 	cfg.n_rules = n_rules;
 	cfg.upstream_trust = "/etc/ssl/certs/ca-certificates.crt";
 	ipc_env_loader_http_config(&env, &cfg);
-	rec(s, 0, 0, &env);
+	rec(s, 0, "", &env);
 }
 
 static void
@@ -450,7 +600,7 @@ url_rule(struct seed *s, uint32_t id, const char *scheme, const char *path)
 	r.text = "http://www.example.com/a";
 	r.origin = "--allow-list";
 	ipc_env_loader_http_rule(&env, &r);
-	rec(s, 0, 0, &env);
+	rec(s, 0, "", &env);
 }
 
 static void
@@ -465,7 +615,7 @@ http_fds(struct seed *s)
 	f.n_kinds = 4;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS;
 	env.loader_http_fds = &f;
-	rec(s, 0, 4 | (8 << 0) | (8 << 2), &env);
+	rec(s, 0, "lPsn", &env);
 }
 
 static void
@@ -473,7 +623,7 @@ httpproxy_seeds(void)
 {
 	struct seed s;
 
-	seed_open(&s, "ipc_httpproxy", "config");
+	seed_open(&s, "ipc_httpproxy", "config-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
 	http_config(&s, 2);
 	url_rule(&s, 1, "http", "/a");
@@ -483,13 +633,13 @@ httpproxy_seeds(void)
 	seed_close(&s);
 
 	/* A path that would split a request line or a log line. */
-	seed_open(&s, "ipc_httpproxy", "rule-crlf");
+	seed_open(&s, "ipc_httpproxy", "rule-crlf-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
 	http_config(&s, 1);
 	url_rule(&s, 1, "http", "/a\r\nX-Injected: 1");
 	seed_close(&s);
 
-	seed_open(&s, "ipc_httpproxy", "too-many-rules");
+	seed_open(&s, "ipc_httpproxy", "too-many-rules-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
 	http_config(&s, 1);
 	url_rule(&s, 1, "http", "/a");
@@ -526,7 +676,7 @@ stats(struct seed *s, int peer, uint64_t a, uint64_t b)
 		ipc_env_http_loader_stats(&env, &hs);
 		break;
 	}
-	rec(s, peer, 0, &env);
+	rec(s, peer, "", &env);
 }
 
 /* The monitor's counters while it runs (PROGRESS). */
@@ -542,7 +692,7 @@ progress(struct seed *s, uint64_t events, uint64_t lost, uint64_t unwritten)
 	ms.dns_blocked = 2;
 	ms.http_blocked = 1;
 	ipc_env_mon_loader_progress(&env, &ms);
-	rec(s, 0, 0, &env);
+	rec(s, 0, "", &env);
 }
 
 static void
@@ -553,7 +703,7 @@ reported(struct seed *s, uint64_t id)
 
 	r.id = id;
 	ipc_env_mon_loader_reported(&env, &r);
-	rec(s, 0, 0, &env);
+	rec(s, 0, "", &env);
 }
 
 static void
@@ -561,7 +711,7 @@ loader_seeds(void)
 {
 	struct seed s;
 
-	seed_open(&s, "ipc_loader", "lifecycle");
+	seed_open(&s, "ipc_loader", "lifecycle-running");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
 	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
 	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
@@ -578,7 +728,7 @@ loader_seeds(void)
 	seed_close(&s);
 
 	/* Out of order and out of range: each worker is cut off. */
-	seed_open(&s, "ipc_loader", "hostile");
+	seed_open(&s, "ipc_loader", "hostile-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
 	progress(&s, 1, 0, 0);
 	stats(&s, 0, 1, 0);

@@ -5,7 +5,8 @@
 # old name) on a copy of its corpus (the committed seeds are never written to).
 # The fuzz_ipc_* targets are every IPC message handler of each worker and of the
 # loader, fed by hostile peers (tests/fuzz/ipc_harness.h); "make ipc-seeds" rewrites their
-# seeds (tests/fuzz/make_ipc_seeds.c).
+# seeds (tests/fuzz/make_ipc_seeds.c).  FUZZ_NAMES="ipc_monitor ipc_loader" on the
+# command line runs only those targets.
 
 FUZZ_BINS	+= $(B)/tests/fuzz_dnsmsg $(B)/tests/fuzz_http_request $(B)/tests/fuzz_clienthello \
 		   $(B)/tests/fuzz_config $(B)/tests/fuzz_listfile \

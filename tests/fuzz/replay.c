@@ -2,7 +2,9 @@
 /*
  * The replay driver of every fuzz target: each file argument is one input to
  * LLVMFuzzerTestOneInput().  Built with the normal toolchain, so make check
- * runs the seed corpora with gcc too.  A file that cannot be read fails.
+ * runs the seed corpora with gcc too.  A file that cannot be read fails, and
+ * so does one that the target's fuzz_replay_check(), if it has one, says did
+ * not do what its name says (tests/fuzz/ipc_harness.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,11 +13,13 @@
 #define REPLAY_MAX (1 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int fuzz_replay_check(const char *path) __attribute__((weak));
 
 int
 main(int argc, char **argv)
 {
 	uint8_t *buf = malloc(REPLAY_MAX);
+	int status = 0;
 
 	if (!buf)
 		return 1;
@@ -31,7 +35,9 @@ main(int argc, char **argv)
 		n = fread(buf, 1, REPLAY_MAX, f);
 		(void)fclose(f);
 		(void)LLVMFuzzerTestOneInput(buf, n);
+		if (fuzz_replay_check && fuzz_replay_check(argv[i]) != 0)
+			status = 1;
 	}
 	free(buf);
-	return 0;
+	return status;
 }
