@@ -597,15 +597,17 @@ mon_send_stats(struct mon *m)
 	mon_stats_fill(m, &st);
 	if (st.lost)
 		log_warnx("%llu events were lost: %llu the ring buffer was full, %llu not written "
-		          "to the %s, %llu dropped by the proxies",
+		          "to the %s, %llu not taken by the journal, %llu dropped by the proxies",
 		    (unsigned long long)st.lost,
 		    (unsigned long long)m->out.lost[MON_LOST_RING].total,
 		    (unsigned long long)st.unwritten, m->out.json_name,
+		    (unsigned long long)m->out.lost[MON_LOST_JOURNAL].total,
 		    (unsigned long long)(m->out.lost[MON_LOST_DNSQ].total +
 		                         m->out.lost[MON_LOST_HTTPQ].total));
 	if (mon_lost_sum(&m->out, 1))
-		log_warnx("%llu of them are in no EVENTS LOST line: the %s could not be written",
-		    (unsigned long long)mon_lost_sum(&m->out, 1), m->out.json_name);
+		log_warnx("%llu of them are in no EVENTS LOST line: %s could not be written",
+		    (unsigned long long)mon_lost_sum(&m->out, 1),
+		    m->out.lost[MON_LOST_JOURNAL].pending ? "the journal" : m->out.json_name);
 	r = ipc_send_mon_loader_stats(&m->loader, &st);
 	if (r < 0)
 		log_warn_r(r, "cannot report stats to the loader");
