@@ -371,6 +371,8 @@ main(int argc, char *argv[])
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fatal("PR_SET_DUMPABLE");
 	opts_parse(&o, argc, argv);
+	l.argc = argc;
+	l.argv = argv;
 	log_init("cgfw-loader", o.debug);
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
@@ -463,11 +465,14 @@ main(int argc, char *argv[])
 	} else {
 		int wd_ms = loader_sd_watchdog_ms();
 
-		log_info("enforcing on %s; stop with SIGINT or SIGTERM", l.cg_path);
+		log_info(
+		    "enforcing on %s; stop with SIGINT or SIGTERM, reload with SIGHUP", l.cg_path);
 		loader_sd_ready(&l); /* every hook attached, every worker READY */
 		do {
 			sig = 0;
 			(void)loader_wait(&l, done_target_lost, wd_ms, &sig);
+			while (sig == SIGHUP && !l.target_lost && !l.gave_up)
+				loader_reload(&l, &sig);
 			loader_sd_tick(&l);
 		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT && !l.target_lost &&
 		         !l.gave_up);

@@ -1,5 +1,5 @@
 LOADER_SRC := loader/loader.c loader/command.c loader/instances.c loader/options.c loader/workers.c loader/attach.c loader/caps.c \
-	      loader/ca.c loader/compile.c loader/systemd.c
+	      loader/ca.c loader/compile.c loader/systemd.c loader/reload.c
 LOADER_OBJ := $(LOADER_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-loader
 ALL_DEPS += $(LOADER_OBJ:.o=.d)

@@ -286,16 +286,23 @@ text_kv(struct jbuf *tb, const char *key, const char *val, size_t n)
 
 /* Everything mon_out owns: the rules, the line buffers, the address table. */
 void
+mon_rules_free(struct mon_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rules[i].text);
+		free(rules[i].origin);
+		free(rules[i].kind);
+	}
+	free(rules);
+}
+
+void
 mon_out_free(struct mon_out *out)
 {
-	for (size_t i = 0; i < out->n_rules; i++) {
-		free(out->rules[i].text);
-		free(out->rules[i].origin);
-		free(out->rules[i].kind);
-	}
-	free(out->rules);
-	out->rules = NULL;
-	out->n_rules = 0;
+	mon_rules_free(out->rules, out->n_rules);
+	mon_rules_free(out->alt_rules, out->n_alt_rules);
+	out->rules = out->alt_rules = NULL;
+	out->n_rules = out->n_alt_rules = 0;
 	jb_free(&out->jb);
 	jb_free(&out->tb);
 	jb_free(&out->lost_jb);
@@ -304,22 +311,37 @@ mon_out_free(struct mon_out *out)
 	out->ipdom = NULL;
 }
 
-const struct mon_rule *
-mon_rule_find(const struct mon_out *out, uint32_t id)
+static const struct mon_rule *
+rule_bsearch(const struct mon_rule *rules, size_t n, uint32_t id)
 {
-	size_t lo = 0, hi = out->n_rules;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (out->rules[mid].id == id)
-			return &out->rules[mid];
-		if (out->rules[mid].id < id)
+		if (rules[mid].id == id)
+			return &rules[mid];
+		if (rules[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return NULL;
+}
+
+const struct mon_rule *
+mon_rule_find(const struct mon_out *out, uint32_t id)
+{
+	return rule_bsearch(out->rules, out->n_rules, id);
+}
+
+/* The rule of the policy slot that decided (an event's CGFW_EV_SLOT1). */
+static const struct mon_rule *
+rule_of_slot(const struct mon_out *out, int slot, uint32_t id)
+{
+	if (slot == out->slot)
+		return mon_rule_find(out, id);
+	return rule_bsearch(out->alt_rules, out->n_alt_rules, id);
 }
 
 /*
@@ -641,6 +663,7 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	char *cmdline = NULL;
 	size_t cmd_len;
 	int known = e->flags & CGFW_EV_OWNER_KNOWN, learned, r;
+	int slot = (e->flags & CGFW_EV_SLOT1) ? 1 : 0;
 
 	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook >= CGFW_HOOK_MAX ||
 	    (e->verdict != CGFW_V_ALLOW && e->verdict != CGFW_V_BLOCK) || e->reason == 0 ||
@@ -648,13 +671,13 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	    (e->family != AF_INET && e->family != AF_INET6 && e->hook != CGFW_HOOK_SOCK_CREATE &&
 	        e->hook != CGFW_HOOK_SYSCALL) ||
 	    ((e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE) &&
-	        !mon_rule_find(out, e->rule_id))) {
+	        !rule_of_slot(out, slot, e->rule_id))) {
 		out->n_bad++;
 		return -EINVAL;
 	}
 	/* Learned addresses carry a name rule's id: their rule comes from the DNS event. */
 	if (e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE)
-		rule = mon_rule_find(out, e->rule_id);
+		rule = rule_of_slot(out, slot, e->rule_id);
 	l.blocked = e->verdict == CGFW_V_BLOCK;
 	snprintf(msg, sizeof(msg), "PACKET %s", l.blocked ? "BLOCKED" : "ALLOWED");
 	/* A socket refused at creation has no destination yet. */
@@ -778,7 +801,7 @@ json_write(struct mon_out *out, const char *p, size_t n)
 
 /* The first fields of an ERROR line (a notice, EVENTS LOST), both forms. */
 static void
-error_begin(struct jbuf *jb, struct jbuf *tb, const char *msg)
+error_begin(struct jbuf *jb, struct jbuf *tb, const char *level, const char *msg)
 {
 	struct timespec now;
 	char tbuf[64];
@@ -787,10 +810,11 @@ error_begin(struct jbuf *jb, struct jbuf *tb, const char *msg)
 	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
 	jb_begin(jb);
 	jb_str(jb, "time", tbuf);
-	jb_str(jb, "level", "ERROR");
+	jb_str(jb, "level", level);
 	jb_str(jb, "msg", msg);
 	jb_reset(tb);
-	jb_raw(tb, "ERROR ", 6);
+	jb_raw(tb, level, strlen(level));
+	jb_raw(tb, " ", 1);
 	jb_raw(tb, msg, strlen(msg));
 }
 
@@ -839,7 +863,7 @@ mon_lost_flush(struct mon_out *out)
 			    : k == MON_LOST_DNSQ ? "dnsproxy queue full"
 			                         : "httpproxy queue full");
 		snprintf(count, sizeof(count), "%" PRIu64, l->pending);
-		error_begin(&out->lost_jb, &out->lost_tb, "EVENTS LOST");
+		error_begin(&out->lost_jb, &out->lost_tb, "ERROR", "EVENTS LOST");
 		jb_str(&out->lost_jb, "because",
 		    k == MON_LOST_RING    ? "RingBufferFull"
 		    : k == MON_LOST_WRITE ? "LogUnwritable"
@@ -1233,7 +1257,9 @@ mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 	if (!bounded(n->msg, 32) || !n->msg[0] || !bounded(n->because, 40) ||
 	    !bounded(n->comment, 512))
 		return -EINVAL;
-	error_begin(&out->jb, &out->tb, n->msg);
+	/* A reload that worked is news, not trouble. */
+	error_begin(
+	    &out->jb, &out->tb, strcmp(n->msg, "POLICY RELOADED") ? "ERROR" : "INFO", n->msg);
 	jb_str(&out->jb, "because", n->because);
 	jb_str(&out->jb, "ruleSourceComment", n->comment);
 	text_kv(&out->tb, "because", n->because, strlen(n->because));
