@@ -281,6 +281,7 @@ dns_on_reload_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	    CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_LEARNED_MAP};
 	struct dns *d = ctx;
 	Cgfw__Reloaded ack = CGFW__RELOADED__INIT;
+	unsigned slot;
 	int fds[2], r;
 
 	if (!d->rl_gen || d->rl_policy_fd >= 0)
@@ -290,15 +291,18 @@ dns_on_reload_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 		return r;
 	d->rl_policy_fd = fds[0];
 	d->rl_learned_fd = fds[1];
-	/* The other slot's map, never the one in force. */
-	if (bpfmap_verify(
-	        d->rl_learned_fd, (d->rl_gen & 1) ? CGFW_MAP_LEARNED_B : CGFW_MAP_LEARNED_V4) < 0)
-		return ipc_violation(
-		    p, "reload fds: not the learned map of slot %u", d->rl_gen & 1);
+	/* The other slot's map, never the one in force.  Anything wrong ends the reload. */
+	slot = d->rl_gen & 1;
+	if (bpfmap_verify(d->rl_learned_fd, slot ? CGFW_MAP_LEARNED_B : CGFW_MAP_LEARNED_V4) < 0) {
+		reload_drop(d);
+		return ipc_violation(p, "reload fds: not the learned map of slot %u", slot);
+	}
 	r = np_table_open(d->rl_policy_fd, &d->rl_np);
-	if (r < 0)
+	if (r < 0) {
+		reload_drop(d);
 		return ipc_violation(p,
 		    "reload fds: the name policy is not a valid sealed table (%s)", strerror(-r));
+	}
 	rec_rejudge_all(d);
 	ack.gen = d->rl_gen;
 	r = ipc_send_dns_loader_reloaded(&d->loader, &ack);

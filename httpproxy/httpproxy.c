@@ -288,8 +288,10 @@ http_on_reload_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	if (r < 0)
 		return r;
 	r = np_table_open(h->rl_policy_fd, &h->rl_np);
-	if (r < 0)
+	if (r < 0) {
+		reload_drop(h); /* nothing prepared to commit */
 		return ipc_violation(p, "reload fds: the name policy is not a valid sealed table");
+	}
 	ack.gen = h->rl_gen;
 	r = ipc_send_http_loader_reloaded(&h->loader, &ack);
 	if (r < 0)
