@@ -288,6 +288,8 @@ void loader_sd_ready(struct loader *l);
 int loader_sd_watchdog_ms(void);
 void loader_sd_tick(struct loader *l);
 void loader_sd_stopping(void);
+void loader_sd_reloading(void);
+void loader_sd_reload_failed(struct loader *l, const char *why);
 
 /* ca.c */
 int ca_setup(struct loader *l);

@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "lib/sdnotify.h"
 #include "loader.h"
 
 #define RELOAD_WORKERS_MS 10000 /* for every worker's RELOADED */
@@ -248,8 +247,7 @@ reload_failed(struct loader *l, const char *why)
 			*p = ' ';
 	log_warnx("reload failed, the policy in force stays: %s", c);
 	workers_notice(l, "RELOAD FAILED", "ReloadFailed", c);
-	(void)sdnotify_send("READY=1");
-	l->sd_healthy = -1; /* the next tick says STATUS= again */
+	loader_sd_reload_failed(l, c);
 }
 
 void
@@ -263,7 +261,7 @@ loader_reload(struct loader *l, int *sig)
 
 	*sig = 0;
 	log_info("SIGHUP: reloading the policy");
-	(void)sdnotify_send("RELOADING=1\nSTATUS=reloading the policy");
+	loader_sd_reloading();
 	if (reload_compile(l, &np_fd, &cp, err, sizeof(err)) < 0) {
 		reload_failed(l, err);
 		return;
@@ -323,8 +321,7 @@ loader_reload(struct loader *l, int *sig)
 	    n_url_rules(&l->o->rules));
 	log_info("policy reloaded: %s", msg);
 	workers_notice(l, "POLICY RELOADED", "Reloaded", msg);
-	(void)sdnotify_send("READY=1");
-	l->sd_healthy = -1;
+	loader_sd_ready(l); /* READY=1 and the new policy's STATUS= line */
 out:
 	if (np_fd >= 0)
 		(void)close(np_fd);
