@@ -404,11 +404,13 @@ struct ev_field {
 static const struct ev_field ev_common[] = {
     EVF("time", EV_STR, time, "RFC 3339, UTC, nanoseconds: when the kernel (or the proxy) decided"),
     EVF("level", EV_STR, level,
-        "`WARN` blocked or upstream failed, `INFO` allowed, `ERROR` notices and lost events"),
+        "`WARN` blocked or upstream failed, `INFO` allowed (and `POLICY RELOADED`), `ERROR` "
+        "other notices and lost events"),
     EVF("msg", EV_STR, msg,
         "`PACKET BLOCKED` / `PACKET ALLOWED`, `DNS BLOCKED` / `DNS ALLOWED` / "
         "`DNS UPSTREAM FAILED`, `HTTP BLOCKED` / `HTTP ALLOWED`; `EVENTS LOST`, "
-        "`ATTACH LOST`, `WORKER DIED`, `WORKER RESTARTED` (see Notices)"),
+        "`ATTACH LOST`, `WORKER DIED`, `WORKER RESTARTED`, `POLICY RELOADED`, `RELOAD FAILED` "
+        "(see Notices)"),
     EVF("because", EV_STR, because, "why: for packets see below, for DNS and HTTP their sections"),
     EVF("blocked", EV_BOOL, blocked, "the call, packet, query or request was refused"),
     EVF("blockedAt", EV_STR, blocked_at,

@@ -4,7 +4,8 @@
 # addresses the new policy still allows stay, the others go; an open
 # connection to a server still allowed keeps working, one to a server now
 # blocked stops; a broken config keeps the policy in force, on stderr
-# (FILE:LINE) and as a RELOAD FAILED event, and the loader runs on.
+# (FILE:LINE) and as a RELOAD FAILED event, and the loader runs on.  Under
+# run, SIGHUP is the command's.
 . "$(dirname "$0")/lib.sh"
 fi_up
 
@@ -175,6 +176,16 @@ wait "$LPID"
 expect_status "attach exits 0 on SIGTERM after reloads" 0 $? "$T/err"
 check "the events are valid JSON" quiet events
 check "no record the monitor could not read" sh -c '! grep -qi malformed "$0"' "$T/err"
+
+# run: SIGHUP is the command's (forwarded, like SIGINT and SIGTERM), not a reload.
+cgfw_bg run --user nobody --allow-list 203.0.113.10 -- \
+	sh -c 'trap "echo hup >$0/hup; exit 3" HUP; echo up >$0/up; while :; do sleep 0.1; done' "$W" \
+	2>"$T/err-run"
+wait_file "$W/up"
+kill -HUP "$LPID"
+wait "$LPID"
+expect_status "run: SIGHUP goes to the command, whose status run exits with" 3 $? "$T/err-run"
+expect_eq "... which got it" hup "$(cat "$W/hup" 2>/dev/null)"
 
 if [ "$N_FAIL" -gt 0 ]; then
 	sed 's/^/#   hold: /' "$T/hold.log" 2>/dev/null
