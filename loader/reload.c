@@ -222,7 +222,7 @@ done_reloaded(struct loader *l)
 {
 	int lost;
 
-	return workers_reloaded(l, &lost);
+	return workers_reloaded(l, &lost) || l->target_lost || l->gave_up;
 }
 
 static size_t
@@ -287,8 +287,8 @@ loader_reload(struct loader *l, int *sig)
 	} while (r == 0 && *sig == SIGHUP);
 	if (r < 0 || *sig || !workers_reloaded(l, &lost) || lost) {
 		l->reload_gen = 0;
-		reload_failed(l, *sig   ? "stopped while reloading"
-		                 : lost ? "a worker died while reloading"
+		reload_failed(l, *sig || l->target_lost || l->gave_up ? "stopped while reloading"
+		                 : lost ? "a worker died or was down while reloading"
 		                        : "the workers did not take the new policy in time");
 		goto out;
 	}
