@@ -673,11 +673,15 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	    (e->family != AF_INET && e->family != AF_INET6 && e->hook != CGFW_HOOK_SOCK_CREATE &&
 	        e->hook != CGFW_HOOK_SYSCALL) ||
 	    ((e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE) &&
-	        !rule_of_slot(out, slot, e->rule_id))) {
+	        slot == out->slot && !mon_rule_find(out, e->rule_id))) {
 		out->n_bad++;
 		return -EINVAL;
 	}
-	/* Learned addresses carry a name rule's id: their rule comes from the DNS event. */
+	/*
+	 * Learned addresses carry a name rule's id: their rule comes from the DNS
+	 * event.  The other slot's table may be gone (a monitor started after a
+	 * reload): such an event is written without its rule, not refused.
+	 */
 	if (e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE)
 		rule = rule_of_slot(out, slot, e->rule_id);
 	l.blocked = e->verdict == CGFW_V_BLOCK;
