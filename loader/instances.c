@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +64,85 @@ instance_lock(unsigned long long cg_id, pid_t *ret_holder)
 		return -EIO;
 	}
 	return fd;
+}
+
+/* Every entry of dir but keep (a stale instance's socket and status, or all). */
+static void
+dir_empty(int dfd, const char *keep)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+
+	if (!d) {
+		(void)close(dfd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (!keep || strcmp(de->d_name, keep) != 0))
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/*
+ * The instance's name and directory CGFW_INST_DIR/<name> (0750 root:cgfw-log):
+ * what a reader in the cgfw-log group may see of it lives there.  The name is
+ * ours for as long as we hold the flock on its "lock" file; a directory left
+ * by a loader that died is emptied and taken over.
+ */
+void
+instance_dir_open(struct loader *l)
+{
+	const struct group *gr = getgrnam(CGFW_LOG_GROUP);
+	char path[PATH_MAX + 8], pid[16];
+	struct stat st;
+	int n;
+
+	if (l->o->name)
+		snprintf(l->name, sizeof(l->name), "%s", l->o->name);
+	else if (l->o->cmd == CMD_RUN)
+		snprintf(l->name, sizeof(l->name), "run-%d", (int)getpid());
+	else
+		snprintf(l->name, sizeof(l->name), "cg-%llu", l->cg_id);
+	l->log_gid = gr ? gr->gr_gid : 0;
+	snprintf(l->inst_dir, sizeof(l->inst_dir), CGFW_INST_DIR "/%s", l->name);
+	if (mkdir(CGFW_RUN_DIR, 0755) < 0 && errno != EEXIST)
+		fatal("cannot create " CGFW_RUN_DIR);
+	if (mkdir(CGFW_INST_DIR, 0755) < 0 && errno != EEXIST)
+		fatal("cannot create " CGFW_INST_DIR);
+	if (mkdir(l->inst_dir, 0750) < 0 && errno != EEXIST)
+		fatal("cannot create %s", l->inst_dir);
+	if (lstat(l->inst_dir, &st) < 0)
+		fatal("%s", l->inst_dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0)
+		fatalx("%s is not a directory of root's", l->inst_dir);
+	if (chown(l->inst_dir, 0, l->log_gid) < 0 || chmod(l->inst_dir, 0750) < 0)
+		fatal("cannot set the owner and mode of %s", l->inst_dir);
+	snprintf(path, sizeof(path), "%s/lock", l->inst_dir);
+	l->name_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (l->name_fd < 0)
+		fatal("cannot open %s", path);
+	if (flock(l->name_fd, LOCK_EX | LOCK_NB) < 0) {
+		n = (int)pread(l->name_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		fatalx("the instance name %s is in use (cgfw-loader pid %d); choose another "
+		       "with --name",
+		    l->name, atoi(pid));
+	}
+	dir_empty(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "lock");
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(l->name_fd, 0) < 0 || pwrite(l->name_fd, pid, (size_t)n, 0) != n)
+		fatal("cannot write %s", path);
+}
+
+void
+instance_dir_close(struct loader *l)
+{
+	if (l->name_fd < 0)
+		return;
+	dir_empty(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), NULL);
+	(void)rmdir(l->inst_dir);
+	(void)close(l->name_fd);
+	l->name_fd = -1;
 }
 
 void

@@ -205,6 +205,7 @@ loader_abort_cleanup(void)
 		(void)kill(l->child, SIGKILL);
 	loader_bpf_teardown(&l->bpf);
 	instance_unlock(l->cg_id, l->inst_fd);
+	instance_dir_close(l);
 	if (l->bundle_path[0])
 		(void)unlink(l->bundle_path);
 	if (l->created_cgroup)
@@ -356,6 +357,7 @@ main(int argc, char *argv[])
 	    .ca_key_fd = -1,
 	    .notify_fd = -1,
 	    .inst_fd = -1,
+	    .name_fd = -1,
 	    .helper_lock_fd = -1,
 	    .stats_ro_fd = -1,
 	    .argv_ro_fd = -1,
@@ -418,6 +420,7 @@ main(int argc, char *argv[])
 		if (l.inst_fd < 0)
 			fatal_r(l.inst_fd, "cannot lock instance %llu in " CGFW_RUN_DIR, l.cg_id);
 	}
+	instance_dir_open(&l);
 	r = bpffs_ensure();
 	if (r < 0) {
 		log_warn_r(r, "cannot mount bpffs on /sys/fs/bpf");
@@ -466,7 +469,8 @@ main(int argc, char *argv[])
 		int wd_ms = loader_sd_watchdog_ms();
 
 		log_info(
-		    "enforcing on %s; stop with SIGINT or SIGTERM, reload with SIGHUP", l.cg_path);
+		    "instance %s enforcing on %s; stop with SIGINT or SIGTERM, reload with SIGHUP",
+		    l.name, l.cg_path);
 		loader_sd_ready(&l); /* every hook attached, every worker READY */
 		do {
 			sig = 0;
@@ -492,6 +496,7 @@ main(int argc, char *argv[])
 	cgroup_remove(l.wcg_path);
 	loader_bpf_teardown(&l.bpf);
 	instance_unlock(l.cg_id, l.inst_fd);
+	instance_dir_close(&l);
 	(void)close(l.cg_fd);
 
 	loader_for_exit = NULL;

@@ -40,6 +40,10 @@ enum loader_cmd {
 /* Read by run, attach and ca when it exists and --config names no other file. */
 #define CGFW_DEFAULT_CONFIG  "/etc/cgfw.conf"
 #define LOADER_MAX_FILES     64
+/* Named instances: CGFW_INST_DIR/<name>/ holds what readers of cgfw-log see. */
+#define CGFW_INST_DIR        CGFW_RUN_DIR "/instances"
+#define CGFW_NAME_MAX        64
+#define CGFW_LOG_GROUP       "cgfw-log"
 #define LOADER_MAX_UPSTREAMS 8
 
 struct loader_file {
@@ -78,6 +82,7 @@ struct loader_opts {
 	const char *state_dir; /* cgfw's CA lives here unless $CAROOT has mkcert's */
 	int have_state_dir;    /* given explicitly: its CA wins over mkcert's default */
 	char *upstream_ca;     /* PEM bundle the servers' certificates must chain to */
+	char *name;            /* --name: the instance's name (instances.c) */
 };
 
 #define LOADER_N_PROGS 10
@@ -189,11 +194,15 @@ struct loader {
 		long long deadline_ms;
 	} pending[LOADER_MAX_PENDING]; /* refused calls waiting for the monitor's report */
 	int n_pending;
-	int inst_fd;     /* our instance lock (instances.c) */
-	int stopping;    /* workers_stop() began: deaths are expected */
-	int gave_up;     /* a worker died LOADER_RESPAWN_MAX times in a row */
-	int events_lost; /* the monitor reported lost events (MonStats) */
-	int stats_ro_fd; /* read-only map fds, kept for restarts */
+	int inst_fd;                  /* our instance lock (instances.c) */
+	char name[CGFW_NAME_MAX + 1]; /* the instance's name: --name, run-PID or cg-ID */
+	char inst_dir[PATH_MAX];      /* CGFW_INST_DIR/<name>: its socket and status */
+	int name_fd;                  /* flock on inst_dir/lock: the name is ours */
+	gid_t log_gid;                /* group cgfw-log (0 when there is none) */
+	int stopping;                 /* workers_stop() began: deaths are expected */
+	int gave_up;                  /* a worker died LOADER_RESPAWN_MAX times in a row */
+	int events_lost;              /* the monitor reported lost events (MonStats) */
+	int stats_ro_fd;              /* read-only map fds, kept for restarts */
 	int argv_ro_fd;
 	int peers_ro_fd;
 	struct loader_notice notices[LOADER_MAX_NOTICES];
@@ -230,6 +239,9 @@ int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, 
 
 /* instances.c */
 int instance_lock(unsigned long long cg_id, pid_t *ret_holder);
+int instance_name_valid(const char *name);
+void instance_dir_open(struct loader *l);
+void instance_dir_close(struct loader *l);
 void instance_unlock(unsigned long long cg_id, int fd);
 int instance_unpin(const char *dir);
 int instances_walk(int cleanup, char **ids, int n_ids);

@@ -59,10 +59,30 @@ static void __attribute__((noreturn)) usage(int code)
 	    "                     (--cgroup-path is accepted too)\n"
 	    "  --unit NAME        attach: the cgroup of systemd unit NAME (.service, .slice,\n"
 	    "                     .scope), as systemctl show reports it\n"
+	    "  --name NAME        the instance's name (default run-PID, or cg-ID for attach)\n"
 	    "\n"
 	    "One CMD argument is run with /bin/sh -c; several are executed as argv.\n"
 	    "See cgfw-loader(8).\n");
 	exit(code);
+}
+
+/* An instance name: a directory name under CGFW_INST_DIR, safe in a unit name. */
+int
+instance_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > CGFW_NAME_MAX || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' ||
+		        ch == '@'))
+			return 0;
+	}
+	return 1;
 }
 
 static int
@@ -283,6 +303,14 @@ config_key(void *user, const char *section, const char *name, const char *value)
 			return config_error(c, "%s: empty value", origin);
 		if (!*dst)
 			set_str(dst, value);
+	} else if (!strcmp(name, "name")) {
+		if (!instance_name_valid(value))
+			return config_error(c,
+			    "%s: \"%s\" is not an instance name (1-%d of A-Z a-z 0-9 _ . - @, "
+			    "not starting with a dot)",
+			    origin, q, CGFW_NAME_MAX);
+		if (!o->name)
+			set_str(&o->name, value);
 	} else if (!strcmp(name, "cgroup") || !strcmp(name, "unit")) {
 		if (!value[0])
 			return config_error(c, "%s: empty value", origin);
@@ -420,11 +448,12 @@ opts_free(struct loader_opts *o)
 	free(o->cgroup);
 	free(o->unit);
 	free(o->upstream_ca);
+	free(o->name);
 	for (int i = 0; i < o->n_files; i++)
 		free(o->files[i].path);
 	for (int i = 0; i < o->n_upstreams; i++)
 		free(o->upstreams[i]);
-	o->log_file = o->user = o->cgroup = o->unit = o->upstream_ca = NULL;
+	o->log_file = o->user = o->cgroup = o->unit = o->upstream_ca = o->name = NULL;
 	o->n_files = o->n_upstreams = 0;
 }
 
@@ -452,6 +481,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_UPSTREAM_CA,
 		O_ALLOW_EMPTY,
 		O_UNIT,
+		O_NAME,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -475,6 +505,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"upstream-ca", required_argument, NULL, O_UPSTREAM_CA},
 	    {"allow-empty", no_argument, NULL, O_ALLOW_EMPTY},
 	    {"unit", required_argument, NULL, O_UNIT},
+	    {"name", required_argument, NULL, O_NAME},
 	    {NULL, 0, NULL, 0},
 	};
 	char q[LOG_ESC_LEN];
@@ -593,6 +624,17 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			break;
 		case O_DEBUG:
 			o->debug = 1;
+			break;
+		case O_NAME:
+			if (!instance_name_valid(optarg)) {
+				log_warnx("--name: \"%s\" is not an instance name (1-%d of A-Z "
+				          "a-z 0-9 _ . - @, not starting with a dot)",
+				    log_escape(q, sizeof(q), optarg, strlen(optarg)),
+				    CGFW_NAME_MAX);
+				bad = 1;
+			} else {
+				set_str(&o->name, optarg);
+			}
 			break;
 		case O_USER:
 			set_str(&o->user, optarg);

@@ -58,6 +58,7 @@ reload_warn_fixed(const struct loader_opts *old, const struct loader_opts *o)
 	FIXED(old->allow_dns_request != o->allow_dns_request, "allow-dns-request");
 	FIXED(old->allow_raw != o->allow_raw, "allow-raw-sockets");
 	FIXED(old->debug != o->debug, "debug");
+	FIXED(!old->name != !o->name || (o->name && strcmp(old->name, o->name) != 0), "name");
 	FIXED(!old->log_file != !o->log_file ||
 	          (o->log_file && strcmp(old->log_file, o->log_file) != 0),
 	    "log-file");

@@ -44,13 +44,28 @@ wait "$LPID"
 expect_status "attach exits 0 on SIGINT" 0 $? "$T/err2"
 
 # Attaching twice to one cgroup is refused (the pins say it is taken).
-cgfw_bg attach --allow-list 203.0.113.10 --cgroup "$CG" 2>"$T/err3"
+NAME=t-attach-$$
+cgfw_bg attach --name "$NAME" --allow-list 203.0.113.10 --cgroup "$CG" 2>"$T/err3"
 for i in $(seq 1 200); do grep -q "enforcing on" "$T/err3" && break; sleep 0.05; done
 cgfw attach --allow-list 203.0.113.10 --cgroup "$CG" 2>"$T/err4"
 check "a second attach fails" test $? -ne 0
 expect_match "... saying cgfw is already attached" "already attached" "$(cat "$T/err4")"
+# Named instances: /run/cgfw/instances/NAME is the instance's, 0750, and the
+# name cannot be taken by another instance while it runs.
+expect_match "the instance says its name" "instance $NAME enforcing on $CG" "$(cat "$T/err3")"
+expect_eq "its directory is 0750 root's" "750 root" "$(stat -c '%a %U' "/run/cgfw/instances/$NAME")"
+CGN=$mnt/cgfw-test-name-$$
+mkdir "$CGN"
+CLEANUPS+=("rmdir '$CGN'")
+cgfw attach --name "$NAME" --allow-list 203.0.113.10 --cgroup "$CGN" 2>"$T/err5"
+expect_status "a second instance of the same name is refused" 125 $? "$T/err5"
+expect_match "... saying the name is in use" "instance name $NAME is in use" "$(cat "$T/err5")"
+cgfw attach --name ../x --allow-list 203.0.113.10 --cgroup "$CGN" 2>"$T/err5"
+expect_status "a name with a slash is refused" 125 $? "$T/err5"
+expect_match "... naming the option" "--name: \"../x\" is not an instance name" "$(cat "$T/err5")"
 kill -TERM "$LPID"
 wait "$LPID"
+check "the instance's directory goes with it" test ! -e "/run/cgfw/instances/$NAME"
 
 # A service manager restarting a unit removes its cgroup and makes a new one,
 # which has none of our programs: the loader notices, records it and exits 1.
