@@ -64,8 +64,9 @@
  * The maps a worker is handed, each checked against its row before use:
  * X(ID, name, type, key, value, max_entries) for the keyed ones, key and
  * value being types; R(ID, name, bytes) for a ring buffer.
- *   cgfw_learned_v4: IPs cgfw-dnsproxy resolved for allowed names (LRU: old
- *     ones make room), written by the DNS proxy;
+ *   cgfw_learned_v4, cgfw_learned_b: IPs cgfw-dnsproxy resolved for allowed
+ *     names (LRU: old ones make room), written by the DNS proxy; one per
+ *     policy slot (egress.h, struct cgfw_gen_cfg);
  *   cgfw_peers: (client addr, port, proto) -> owner, read by the proxies;
  *   cgfw_stats: per-CPU counters (enum cgfw_stat), read by the monitor;
  *   cgfw_events: the ring buffer of struct cgfw_event, read by the monitor;
@@ -74,6 +75,8 @@
  */
 #define CGFW_EGRESS_MAPS(X)                                                                        \
 	X(LEARNED_V4, cgfw_learned_v4, BPF_MAP_TYPE_LRU_HASH, __u32, struct cgfw_learned,          \
+	    CGFW_LEARNED_V4_MAX)                                                                   \
+	X(LEARNED_B, cgfw_learned_b, BPF_MAP_TYPE_LRU_HASH, __u32, struct cgfw_learned,            \
 	    CGFW_LEARNED_V4_MAX)                                                                   \
 	X(PEERS, cgfw_peers, BPF_MAP_TYPE_LRU_HASH, struct cgfw_peer_key, struct cgfw_peer,        \
 	    CGFW_PEERS_MAX)                                                                        \

@@ -29,33 +29,59 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Set by the loader between open and load (see loader/attach.c). */
-const volatile __u8 cgfw_mode = CGFW_MODE_ALLOW_LIST;
-const volatile __u8 cgfw_emit_allowed = 0;     /* --debug, or log-only mode */
-const volatile __u8 cgfw_emit_loopback = 0;    /* --debug only */
-const volatile __u8 cgfw_block_unresolved = 0; /* block-list mode with name rules */
-const volatile __u32 cgfw_dns_ip4 = 0;   /* cgfw-dnsproxy's address, network order; 0 = none */
-const volatile __u16 cgfw_dns_port = 0;  /* its UDP and TCP port, host order */
-const volatile __u32 cgfw_http_ip4 = 0;  /* cgfw-httpproxy's address, network order; 0 = none */
-const volatile __u16 cgfw_http_port = 0; /* its TCP port, host order */
-const volatile __u8 cgfw_allow_raw = 0;  /* --allow-raw-sockets */
+/*
+ * Set by the loader between open and load (see loader/attach.c); fixed for
+ * the instance's life.  What a reload may change (the mode, the maps) is in
+ * cgfw_gen_cfg and the policy slots below.
+ */
+const volatile __u8 cgfw_emit_loopback = 0; /* --debug only */
+const volatile __u32 cgfw_dns_ip4 = 0;      /* cgfw-dnsproxy's address, network order; 0 = none */
+const volatile __u16 cgfw_dns_port = 0;     /* its UDP and TCP port, host order */
+const volatile __u32 cgfw_http_ip4 = 0;     /* cgfw-httpproxy's address, network order; 0 = none */
+const volatile __u16 cgfw_http_port = 0;    /* its TCP port, host order */
+const volatile __u8 cgfw_allow_raw = 0;     /* --allow-raw-sockets */
 
-/* Exact IPv4 addresses (and IP:port) of the policy; DNS-learned IPs later. */
+/*
+ * The policy generation in force (egress.h, struct cgfw_gen_cfg): read once
+ * per decision, so one decision never mixes two policies.  Its slot (gen & 1)
+ * picks the maps below and the slot's settings.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CGFW_ALLOW_V4_MAX);
-	__type(key, struct cgfw_ip4_key);
-	__type(value, struct cgfw_policy_val);
-} cgfw_allow_v4 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgfw_gen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct cgfw_gen_cfg);
+} cgfw_gen_cfg SEC(".maps");
+
+/* Exact IPv4 addresses (and IP:port) of the policy, one map per slot. */
+#define CGFW_ALLOW_MAP(name)                                                                       \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
+		__uint(max_entries, CGFW_ALLOW_V4_MAX);                                            \
+		__type(key, struct cgfw_ip4_key);                                                  \
+		__type(value, struct cgfw_policy_val);                                             \
+	} name SEC(".maps");
+CGFW_ALLOW_MAP(cgfw_allow_v4)
+CGFW_ALLOW_MAP(cgfw_allow_b)
 
 /* User CIDRs; longest prefix wins.  LPM tries need BPF_F_NO_PREALLOC. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, CGFW_CIDR_V4_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cgfw_lpm4_key);
-	__type(value, struct cgfw_policy_val);
-} cgfw_cidr_v4 SEC(".maps");
+#define CGFW_CIDR_MAP(name)                                                                        \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);                                               \
+		__uint(max_entries, CGFW_CIDR_V4_MAX);                                             \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__type(key, struct cgfw_lpm4_key);                                                 \
+		__type(value, struct cgfw_policy_val);                                             \
+	} name SEC(".maps");
+CGFW_CIDR_MAP(cgfw_cidr_v4)
+CGFW_CIDR_MAP(cgfw_cidr_b)
 
 /* cgfw_learned_v4, cgfw_peers, cgfw_stats and cgfw_events: bpf/cgfw_defs.h. */
 CGFW_EGRESS_MAPS(CGFW_BPF_MAP)
@@ -86,10 +112,61 @@ struct {
 
 struct decision {
 	__u32 rule_id;
+	__u32 gen; /* the policy generation that decided */
 	__u8 verdict;
 	__u8 reason;
 	__u8 flags; /* CGFW_LEARNED_* of a learned address */
+	__u8 emit_allowed;
+	__u8 mode;
+	__u8 block_unresolved;
 };
+
+/*
+ * The generation in force and its settings, read once: everything this
+ * decision looks at comes from that generation's slot.  No settings (cannot
+ * happen: an array's slot always exists) means allow-list mode, nothing
+ * loaded: everything blocked.
+ */
+static __always_inline void
+decision_init(struct decision *d)
+{
+	__u32 zero = 0, slot;
+	__u32 *g = bpf_map_lookup_elem(&cgfw_gen, &zero);
+	struct cgfw_gen_cfg *c;
+
+	d->gen = g ? *g : 0;
+	slot = d->gen & 1;
+	c = bpf_map_lookup_elem(&cgfw_gen_cfg, &slot);
+	d->mode = c ? c->mode : CGFW_MODE_ALLOW_LIST;
+	d->block_unresolved = c ? c->block_unresolved : 0;
+	d->emit_allowed = c ? c->emit_allowed : 0;
+	d->rule_id = 0;
+	d->flags = 0;
+}
+
+static __always_inline struct cgfw_policy_val *
+allow_lookup(const struct decision *d, struct cgfw_ip4_key *k)
+{
+	if (d->gen & 1)
+		return bpf_map_lookup_elem(&cgfw_allow_b, k);
+	return bpf_map_lookup_elem(&cgfw_allow_v4, k);
+}
+
+static __always_inline struct cgfw_policy_val *
+cidr_lookup(const struct decision *d, struct cgfw_lpm4_key *k)
+{
+	if (d->gen & 1)
+		return bpf_map_lookup_elem(&cgfw_cidr_b, k);
+	return bpf_map_lookup_elem(&cgfw_cidr_v4, k);
+}
+
+static __always_inline struct cgfw_learned *
+learned_lookup(const struct decision *d, __u32 *addr)
+{
+	if (d->gen & 1)
+		return bpf_map_lookup_elem(&cgfw_learned_b, addr);
+	return bpf_map_lookup_elem(&cgfw_learned_v4, addr);
+}
 
 static __always_inline void
 stat_inc(__u32 idx)
@@ -125,33 +202,34 @@ policy_hit(struct cgfw_policy_val *v, struct decision *d)
 }
 
 /*
- * The policy for one IPv4 destination.  Most specific first: IP:port, then
- * the IP, then the longest CIDR.  Ties between allow and block on one key
- * were resolved (block wins) when the loader compiled the maps.
+ * The policy of d's generation (decision_init()) for one IPv4 destination.
+ * Most specific first: IP:port, then the IP, then the longest CIDR.  Ties
+ * between allow and block on one key were resolved (block wins) when the
+ * loader compiled the maps.  established: a connection admitted under an
+ * earlier generation, judged again; a learned address counts even past its
+ * deadline (an admitted connection outlives its DNS answer).
  */
 static __always_inline void
-decide4(__u32 daddr, __u16 dport, __u8 proto, struct decision *d)
+decide4(__u32 daddr, __u16 dport, __u8 proto, int established, struct decision *d)
 {
 	struct cgfw_ip4_key k = {.addr = daddr, .port = dport};
 	struct cgfw_lpm4_key lk = {.prefixlen = 32, .addr = daddr};
 	struct cgfw_learned *learned;
 
-	d->rule_id = 0;
-	d->flags = 0;
 	if (is_loopback4(daddr)) {
 		d->verdict = CGFW_V_ALLOW;
 		d->reason = CGFW_R_LOOPBACK;
 		return;
 	}
-	if (dport && policy_hit(bpf_map_lookup_elem(&cgfw_allow_v4, &k), d))
+	if (dport && policy_hit(allow_lookup(d, &k), d))
 		return;
 	k.port = 0;
-	if (policy_hit(bpf_map_lookup_elem(&cgfw_allow_v4, &k), d))
+	if (policy_hit(allow_lookup(d, &k), d))
 		return;
-	if (policy_hit(bpf_map_lookup_elem(&cgfw_cidr_v4, &lk), d))
+	if (policy_hit(cidr_lookup(d, &lk), d))
 		return;
-	learned = bpf_map_lookup_elem(&cgfw_learned_v4, &daddr);
-	if (learned && learned->expires_ns >= bpf_ktime_get_ns()) {
+	learned = learned_lookup(d, &daddr);
+	if (learned && (established || learned->expires_ns >= bpf_ktime_get_ns())) {
 		d->verdict = CGFW_V_ALLOW;
 		d->reason = CGFW_R_DNS_LEARNED;
 		d->rule_id = learned->rule_id;
@@ -169,13 +247,13 @@ decide4(__u32 daddr, __u16 dport, __u8 proto, struct decision *d)
 		return;
 	}
 
-	switch (cgfw_mode) {
+	switch (d->mode) {
 	case CGFW_MODE_LOG_ONLY:
 		d->verdict = CGFW_V_ALLOW;
 		d->reason = CGFW_R_LOG_ONLY;
 		break;
 	case CGFW_MODE_BLOCK_LIST:
-		if (cgfw_block_unresolved) {
+		if (d->block_unresolved) {
 			d->verdict = CGFW_V_BLOCK;
 			d->reason = CGFW_R_NOT_RESOLVED;
 		} else {
@@ -197,7 +275,7 @@ want_event(const struct decision *d)
 		return 1;
 	if (d->reason == CGFW_R_LOOPBACK)
 		return cgfw_emit_loopback;
-	return cgfw_emit_allowed;
+	return d->emit_allowed;
 }
 
 /* Reserve an event; a full ring buffer is counted, never silent. */
@@ -253,6 +331,7 @@ sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 hook, __u8 family, const __u32
 			o->daddr = daddr;
 			o->dport = dport;
 			o->admitted = 1;
+			o->gen = d->gen;
 		}
 	}
 	if (d->verdict == CGFW_V_BLOCK)
@@ -283,6 +362,8 @@ sock_addr_verdict(struct bpf_sock_addr *ctx, __u8 hook, __u8 family, const __u32
 		e->verdict = d->verdict;
 		e->reason = d->reason;
 		e->rule_id = d->rule_id;
+		if (d->gen & 1)
+			e->flags |= CGFW_EV_SLOT1;
 		bpf_ringbuf_submit(e, 0);
 	}
 	return d->verdict == CGFW_V_ALLOW ? CGFW_PASS : CGFW_DROP;
@@ -357,14 +438,14 @@ sock_addr_ip4(struct bpf_sock_addr *ctx, __u8 hook, int v6, __u32 daddr, __u16 d
 {
 	struct decision d;
 
+	decision_init(&d);
 	if (cgfw_dns_port && dport == 53 &&
 	    (ctx->protocol == IPPROTO_UDP || ctx->protocol == IPPROTO_TCP)) {
 		d.verdict = CGFW_V_ALLOW;
 		d.reason = CGFW_R_DNS_REDIRECT;
-		d.rule_id = 0;
 		return proxy_redirect(ctx, hook, v6, daddr, dport, cgfw_dns_ip4, cgfw_dns_port, &d);
 	}
-	decide4(daddr, dport, (__u8)ctx->protocol, &d);
+	decide4(daddr, dport, (__u8)ctx->protocol, 0, &d);
 	if (d.verdict == CGFW_V_ALLOW && (d.flags & CGFW_LEARNED_INTERCEPT) &&
 	    (dport == 80 || dport == 443) && cgfw_http_port && ctx->protocol == IPPROTO_TCP) {
 		d.reason = CGFW_R_HTTP_REDIRECT;
@@ -414,6 +495,7 @@ sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
 
 	if (exempt())
 		return CGFW_PASS;
+	decision_init(&d);
 	/* Each word is its own context access; the verifier wants them one by one. */
 	a[0] = ctx->user_ip6[0];
 	a[1] = ctx->user_ip6[1];
@@ -597,11 +679,23 @@ egress_skb(struct __sk_buff *skb)
 			if (o && (is_dns_proxy(daddr, dport) || is_http_proxy(daddr, dport)))
 				peer_record(skb, o, proto, bpf_ntohs(ports[0]));
 		}
-		if (o && o->admitted && o->daddr == daddr && o->dport == dport)
-			return CGFW_PASS;
-		decide4(daddr, dport, proto, &d);
+		decision_init(&d);
+		if (o && o->admitted && o->daddr == daddr && o->dport == dport) {
+			if (o->gen == d.gen)
+				return CGFW_PASS;
+			/* Admitted under an earlier policy: the one in force decides once. */
+			decide4(daddr, dport, proto, 1, &d);
+			if (d.verdict == CGFW_V_ALLOW) {
+				o->gen = d.gen;
+				return CGFW_PASS;
+			}
+			o->admitted = 0;
+		} else {
+			decide4(daddr, dport, proto, 0, &d);
+		}
 		daddr6[0] = daddr;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		decision_init(&d);
 		family = AF_INET6;
 		if (bpf_skb_load_bytes(skb, 6, &proto, 1) ||
 		    bpf_skb_load_bytes(skb, 24, daddr6, sizeof(daddr6)))
@@ -641,6 +735,8 @@ egress_skb(struct __sk_buff *skb)
 	e->verdict = d.verdict;
 	e->reason = d.reason;
 	e->rule_id = d.rule_id;
+	if (d.gen & 1)
+		e->flags |= CGFW_EV_SLOT1;
 	bpf_ringbuf_submit(e, 0);
 	return CGFW_DROP;
 }

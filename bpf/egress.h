@@ -126,9 +126,25 @@ struct cgfw_sock_owner {
 	__u16 orig_dport; /* host order */
 	__u8 redirected;  /* orig_* are set */
 	__u8 pad;
+	__u32 gen; /* the policy generation that admitted daddr:dport */
 };
 
 #define CGFW_EV_OWNER_KNOWN 0x1
+#define CGFW_EV_SLOT1       0x2 /* decided by the policy of slot 1 (rule_id is that slot's) */
+
+/*
+ * The policy in force (cgfw_gen, one __u32): generation g uses the maps of
+ * slot g & 1 (cgfw_allow_v4/cgfw_cidr_v4/cgfw_learned_v4 for slot 0,
+ * cgfw_allow_b/cgfw_cidr_b/cgfw_learned_b for slot 1) and cgfw_gen_cfg[g & 1].
+ * A reload fills the other slot, then stores g + 1: one 4-byte write flips
+ * every map at once (docs/architecture.md, "Reload").
+ */
+struct cgfw_gen_cfg {
+	__u8 mode;             /* enum cgfw_mode */
+	__u8 block_unresolved; /* block-list mode with name rules */
+	__u8 emit_allowed;     /* --debug, or log-only mode */
+	__u8 pad;
+};
 
 struct cgfw_event {
 	__u64 ts_ns; /* bpf_ktime_get_ns() */

@@ -6,7 +6,9 @@
  * REFUSED/NXDOMAIN or forwards upstream with c-ares, judges the CNAME chain
  * of the answer (judge.c), relays it with AAAA records stripped, and admits
  * the A records of allowed names into cgfw_learned_v4 for max(TTL,
- * --dns-min-ttl).
+ * --dns-min-ttl).  It remembers which names each address was admitted for,
+ * so that a reload (SIGHUP to the loader) can judge them again under the new
+ * policy: into the other slot's learned map, before the loader flips to it.
  *
  * Trusts: the loader (fd 3) for config and fds, each checked
  * (dns_from_loader, lib/protocol.def).  Untrusted: every query and every
@@ -49,7 +51,10 @@
 #define DNS_MAX_TCP_CONNS 512
 #define DNS_MAX_MSG       65535
 #define DNS_MAX_UPSTREAMS CGFW_IPC_UPSTREAMS_MAX
-#define DNS_FLUSH_MS      2000 /* at exit, how long queued events may wait */
+#define DNS_FLUSH_MS      2000                /* at exit, how long queued events may wait */
+#define DNS_REC_NAMES     4                   /* chains remembered per learned address */
+#define DNS_REC_BUCKETS   16384               /* of the record table */
+#define DNS_REC_BYTES     (16u * 1024 * 1024) /* the names' memory, at most */
 
 struct dns;
 
@@ -68,9 +73,28 @@ struct owner {
 	struct cgfw_peer p;
 };
 
+/*
+ * One learned address and the CNAME chains (question first, NUL-separated)
+ * it was admitted for: what a reload judges again.  lost: a chain could not
+ * be kept (too many, or the table full), so a reload drops the address
+ * rather than judge it on part of what admitted it.
+ */
+struct lrec {
+	struct lrec *next;
+	uint32_t addr;
+	int lost;
+	size_t n;
+	struct {
+		uint64_t deadline; /* CLOCK_MONOTONIC ns, as in the map */
+		size_t len;
+		char *names;
+	} c[DNS_REC_NAMES];
+};
+
 struct query {
 	struct dns *d;
-	int proto; /* IPPROTO_UDP / IPPROTO_TCP */
+	uint32_t gen; /* the policy generation that judged v */
+	int proto;    /* IPPROTO_UDP / IPPROTO_TCP */
 	struct sockaddr_in client;
 	struct tconn *conn;
 	struct dns_query q;
@@ -107,6 +131,15 @@ struct dns {
 	size_t n_conns;
 	uint64_t learned_present;
 	Cgfw__DnsStats st;
+	struct lrec **recs; /* DNS_REC_BUCKETS, by address */
+	size_t n_recs, rec_bytes;
+	uint32_t gen; /* the policy generation in force */
+	/* A reload prepared (rl_gen != 0): admissions go to both slots until its commit. */
+	uint32_t rl_gen;
+	int rl_mode;
+	uint32_t rl_present; /* addresses in the prepared slot's map */
+	int rl_learned_fd, rl_policy_fd;
+	struct np_table rl_np;
 };
 
 static uint64_t
@@ -142,6 +175,7 @@ dns_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	                     : DNS_RCODE_REFUSED;
 	d->min_ttl = c->min_ttl;
 	d->timeout_ms = c->timeout_ms;
+	d->gen = c->gen;
 	return 0;
 }
 
@@ -204,6 +238,104 @@ dns_on_shutdown(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	return 0;
 }
 
+static void rec_rejudge_all(struct dns *d);
+
+/* A prepared reload that will not be committed: its policy and map fd go. */
+static void
+reload_drop(struct dns *d)
+{
+	if (d->rl_learned_fd >= 0)
+		(void)close(d->rl_learned_fd);
+	if (d->rl_policy_fd >= 0)
+		(void)close(d->rl_policy_fd);
+	np_table_close(&d->rl_np);
+	memset(&d->rl_np, 0, sizeof(d->rl_np));
+	d->rl_learned_fd = d->rl_policy_fd = -1;
+	d->rl_gen = 0;
+}
+
+/* A new policy: its fds follow.  A newer reload replaces one never committed. */
+static int
+dns_on_reload(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct dns *d = ctx;
+	const Cgfw__Reload *r = env->loader_dns_reload;
+
+	if (r->gen != d->gen + 1)
+		return ipc_violation(p, "reload to generation %u, %u in force", r->gen, d->gen);
+	reload_drop(d);
+	d->rl_gen = r->gen;
+	d->rl_mode = r->mode;
+	d->rl_present = 0;
+	return 0;
+}
+
+/*
+ * The new name policy and the learned map of the slot the new generation
+ * uses: every address remembered is judged again into it, then RELOADED.
+ */
+static int
+dns_on_reload_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	static const Cgfw__FdKind want[] = {
+	    CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_LEARNED_MAP};
+	struct dns *d = ctx;
+	Cgfw__Reloaded ack = CGFW__RELOADED__INIT;
+	unsigned slot;
+	int fds[2], r;
+
+	if (!d->rl_gen || d->rl_policy_fd >= 0)
+		return ipc_violation(p, "reload fds without a reload");
+	r = ipc_take_fds(p, env->loader_dns_reload_fds, want, 2, fds);
+	if (r < 0)
+		return r;
+	d->rl_policy_fd = fds[0];
+	d->rl_learned_fd = fds[1];
+	/* The other slot's map, never the one in force.  Anything wrong ends the reload. */
+	slot = d->rl_gen & 1;
+	if (bpfmap_verify(d->rl_learned_fd, slot ? CGFW_MAP_LEARNED_B : CGFW_MAP_LEARNED_V4) < 0) {
+		reload_drop(d);
+		return ipc_violation(p, "reload fds: not the learned map of slot %u", slot);
+	}
+	r = np_table_open(d->rl_policy_fd, &d->rl_np);
+	if (r < 0) {
+		reload_drop(d);
+		return ipc_violation(p,
+		    "reload fds: the name policy is not a valid sealed table (%s)", strerror(-r));
+	}
+	rec_rejudge_all(d);
+	ack.gen = d->rl_gen;
+	r = ipc_send_dns_loader_reloaded(&d->loader, &ack);
+	if (r < 0)
+		log_warn_r(r, "cannot tell the loader the reload is prepared");
+	return 0;
+}
+
+/* The loader flipped the BPF maps to rl_gen: the new policy is ours now. */
+static int
+dns_on_reload_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct dns *d = ctx;
+	const Cgfw__ReloadCommit *c = env->loader_dns_reload_commit;
+
+	if (!d->rl_gen || d->rl_policy_fd < 0 || c->gen != d->rl_gen)
+		return ipc_violation(p, "commit of generation %u, %u prepared", c->gen, d->rl_gen);
+	np_table_close(&d->np);
+	(void)close(d->policy_fd);
+	(void)close(d->learned_fd);
+	d->np = d->rl_np;
+	d->policy_fd = d->rl_policy_fd;
+	d->learned_fd = d->rl_learned_fd;
+	d->mode = d->rl_mode;
+	d->gen = d->rl_gen;
+	d->learned_present = d->rl_present;
+	memset(&d->rl_np, 0, sizeof(d->rl_np));
+	d->rl_learned_fd = d->rl_policy_fd = -1;
+	d->rl_gen = 0;
+	log_debug("policy generation %u in force", d->gen);
+	return 0;
+}
+
 /* The loader's messages (HELLO is the table's alone; lib/protocol.def). */
 const struct ipc_handlers dns_from_loader = {
     .chan = IPC_CH_LOADER_DNS,
@@ -213,6 +345,9 @@ const struct ipc_handlers dns_from_loader = {
             [IPC_M_LOADER_DNS_FDS] = dns_on_fds,
             [IPC_M_LOADER_DNS_COMMIT] = dns_on_commit,
             [IPC_M_LOADER_DNS_SHUTDOWN] = dns_on_shutdown,
+            [IPC_M_LOADER_DNS_RELOAD] = dns_on_reload,
+            [IPC_M_LOADER_DNS_RELOAD_FDS] = dns_on_reload_fds,
+            [IPC_M_LOADER_DNS_RELOAD_COMMIT] = dns_on_reload_commit,
         },
 };
 
@@ -378,51 +513,224 @@ query_free(struct query *q)
 	free(q);
 }
 
+/* The learned entry an admission by verdict v writes. */
+static struct cgfw_learned
+learned_of(const struct dns_verdict *v, uint64_t deadline)
+{
+	struct cgfw_learned e = {.expires_ns = deadline, .rule_id = v->m.rule_id};
+
+	/* A host with URL rules goes through cgfw-httpproxy; one allowed only by them opens
+	 * nothing but HTTP(S). */
+	if (v->m.kind == NP_K_URL || v->m.has_allow_url || v->m.has_block_url)
+		e.flags |= CGFW_LEARNED_INTERCEPT;
+	if (v->m.verdict == NP_ALLOW && v->m.kind == NP_K_URL)
+		e.flags |= CGFW_LEARNED_URL_ONLY;
+	return e;
+}
+
+/*
+ * v into the learned map fd for key, merged with what is there: another name
+ * that got this address first keeps its URL rules on it (interception
+ * sticks, whichever name is resolved later), and a full allow for either
+ * name opens all ports.  The latest deadline wins.
+ */
+static int
+learned_put(int fd, __u32 key, struct cgfw_learned v, uint64_t now, int *ret_new)
+{
+	struct cgfw_learned old;
+
+	*ret_new = 1;
+	if (bpf_map_lookup_elem(fd, &key, &old) == 0) {
+		*ret_new = 0;
+		if (old.expires_ns > now) {
+			v.flags |= old.flags & CGFW_LEARNED_INTERCEPT;
+			if (!(old.flags & CGFW_LEARNED_URL_ONLY))
+				v.flags &= ~(uint32_t)CGFW_LEARNED_URL_ONLY;
+		}
+		if (old.expires_ns > v.expires_ns)
+			v.expires_ns = old.expires_ns;
+	}
+	return bpf_map_update_elem(fd, &key, &v, BPF_ANY) < 0 ? -errno : 0;
+}
+
+static size_t
+rec_bucket(uint32_t addr)
+{
+	return (size_t)((addr * 2654435761u) % DNS_REC_BUCKETS);
+}
+
+/*
+ * Remember that ai's chain admitted addr until deadline.  Bounded by count
+ * (the learned map's size) and bytes; what cannot be kept marks the address
+ * lost, and a reload drops it (fail closed).
+ */
+static void
+rec_add(struct dns *d, uint32_t addr, const struct dns_answer_info *ai, uint64_t deadline)
+{
+	struct lrec *r = NULL;
+	size_t len = 0;
+	char *names;
+
+	if (!d->recs && !(d->recs = calloc(DNS_REC_BUCKETS, sizeof(*d->recs))))
+		return; /* nothing remembered: a reload drops every learned address */
+	for (r = d->recs[rec_bucket(addr)]; r && r->addr != addr; r = r->next)
+		;
+	if (!r) {
+		if (d->n_recs >= CGFW_LEARNED_V4_MAX || !(r = calloc(1, sizeof(*r))))
+			return;
+		r->addr = addr;
+		r->next = d->recs[rec_bucket(addr)];
+		d->recs[rec_bucket(addr)] = r;
+		d->n_recs++;
+	}
+	for (size_t i = 0; i < ai->n_chain; i++)
+		len += strlen(ai->chain[i]) + 1;
+	if (!len || d->rec_bytes + len > DNS_REC_BYTES || !(names = malloc(len))) {
+		r->lost = 1;
+		return;
+	}
+	len = 0;
+	for (size_t i = 0; i < ai->n_chain; i++) {
+		size_t n = strlen(ai->chain[i]) + 1;
+
+		memcpy(names + len, ai->chain[i], n);
+		len += n;
+	}
+	/* The same chain again: a later deadline only. */
+	for (size_t k = 0; k < r->n; k++)
+		if (r->c[k].len == len && memcmp(r->c[k].names, names, len) == 0) {
+			if (deadline > r->c[k].deadline)
+				r->c[k].deadline = deadline;
+			free(names);
+			return;
+		}
+	if (r->n == DNS_REC_NAMES) {
+		r->lost = 1;
+		free(names);
+		return;
+	}
+	r->c[r->n].names = names;
+	r->c[r->n].len = len;
+	r->c[r->n].deadline = deadline;
+	r->n++;
+	d->rec_bytes += len;
+}
+
+static void
+rec_free_all(struct dns *d)
+{
+	if (!d->recs)
+		return;
+	for (size_t b = 0; b < DNS_REC_BUCKETS; b++)
+		while (d->recs[b]) {
+			struct lrec *r = d->recs[b];
+
+			d->recs[b] = r->next;
+			for (size_t k = 0; k < r->n; k++)
+				free(r->c[k].names);
+			free(r);
+		}
+	free(d->recs);
+	d->recs = NULL;
+	d->n_recs = d->rec_bytes = 0;
+}
+
+/*
+ * The verdict of the prepared policy on a chain (question first), as its
+ * query and answer would get it now.  Returns 1 if it admits the addresses.
+ */
+static int
+rl_judge(struct dns *d, const struct dns_answer_info *ai, struct dns_verdict *v)
+{
+	dns_judge_query(&d->rl_np, d->rl_mode, d->allow_dns_request, ai->chain[0], v);
+	(void)dns_judge_answer(&d->rl_np, d->allow_dns_request, ai, v);
+	return !v->blocked;
+}
+
+/*
+ * Every remembered address judged again by the prepared policy, into the
+ * prepared slot's learned map, emptied first: only what the new policy
+ * admits is there.  Deadlines stay as they were; an expired address is
+ * written too, for the connections admitted before (bpf/egress.bpf.c judges
+ * an established connection without the deadline), never for new ones.
+ */
+static void
+rec_rejudge_all(struct dns *d)
+{
+	struct dns_answer_info *ai = malloc(sizeof(*ai));
+	uint64_t now = now_ns(CLOCK_MONOTONIC), kept = 0, dropped = 0;
+	__u32 key = 0, *keys = malloc(CGFW_LEARNED_V4_MAX * sizeof(*keys));
+	size_t n = 0;
+
+	if (!ai || !keys)
+		fatal("malloc");
+	/* Empty the slot: what an older generation or an unfinished reload left there goes. */
+	while (n < CGFW_LEARNED_V4_MAX &&
+	       bpf_map_get_next_key(d->rl_learned_fd, n ? &key : NULL, &keys[n]) == 0)
+		key = keys[n++];
+	for (size_t i = 0; i < n; i++)
+		(void)bpf_map_delete_elem(d->rl_learned_fd, &keys[i]);
+	free(keys);
+	d->rl_present = 0;
+	for (size_t b = 0; d->recs && b < DNS_REC_BUCKETS; b++)
+		for (struct lrec *r = d->recs[b]; r; r = r->next) {
+			int any = 0, fresh;
+
+			for (size_t k = 0; k < r->n && !r->lost; k++) {
+				struct dns_verdict v;
+				size_t off = 0;
+
+				ai->n_chain = 0;
+				while (off < r->c[k].len && ai->n_chain < DNS_MAX_CHAIN) {
+					snprintf(ai->chain[ai->n_chain++], sizeof(ai->chain[0]),
+					    "%s", r->c[k].names + off);
+					off += strlen(r->c[k].names + off) + 1;
+				}
+				if (rl_judge(d, ai, &v) &&
+				    learned_put(d->rl_learned_fd, r->addr,
+				        learned_of(&v, r->c[k].deadline), now, &fresh) == 0)
+					any = 1;
+			}
+			kept += any;
+			dropped += !any;
+		}
+	free(ai);
+	d->rl_present = (uint32_t)kept;
+	log_info("reload to generation %u: %llu learned address%s kept, %llu dropped", d->rl_gen,
+	    (unsigned long long)kept, kept == 1 ? "" : "es", (unsigned long long)dropped);
+}
+
 /* Write the A records into the allow map; an IP keeps its latest deadline. */
 static int
 admit(struct dns *d, const struct query *q, const struct dns_answer_info *ai, uint32_t *ret_ttl)
 {
 	uint32_t ttl = ai->min_ttl > d->min_ttl ? ai->min_ttl : d->min_ttl;
-	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)ttl * 1000000000ULL;
-	uint32_t flags = 0;
-
-	/* A host with URL rules goes through cgfw-httpproxy; one allowed only by them opens
-	 * nothing but HTTP(S). */
-	if (q->v.m.kind == NP_K_URL || q->v.m.has_allow_url || q->v.m.has_block_url)
-		flags |= CGFW_LEARNED_INTERCEPT;
-	if (q->v.m.verdict == NP_ALLOW && q->v.m.kind == NP_K_URL)
-		flags |= CGFW_LEARNED_URL_ONLY;
+	uint64_t now = now_ns(CLOCK_MONOTONIC), deadline = now + (uint64_t)ttl * 1000000000ULL;
+	struct cgfw_learned v = learned_of(&q->v, deadline);
+	struct dns_verdict rv;
+	int rl_admits = d->rl_gen && d->rl_policy_fd >= 0 && rl_judge(d, ai, &rv);
 
 	*ret_ttl = ttl;
 	for (size_t i = 0; i < ai->n_a; i++) {
-		struct cgfw_learned v = {.expires_ns = deadline,
-		                        .rule_id = q->v.m.rule_id,
-		                        .flags = flags},
-		                    old;
 		__u32 key = ai->a[i].addr;
+		int fresh, r;
 
-		if (bpf_map_lookup_elem(d->learned_fd, &key, &old) == 0) {
-			/*
-			 * Another name got this address first.  Its URL rules still
-			 * apply to the address: interception sticks, whichever name is
-			 * resolved later.  A full allow for either name opens all ports.
-			 */
-			if (old.expires_ns > now_ns(CLOCK_MONOTONIC)) {
-				v.flags |= old.flags & CGFW_LEARNED_INTERCEPT;
-				if (!(old.flags & CGFW_LEARNED_URL_ONLY))
-					v.flags &= ~(uint32_t)CGFW_LEARNED_URL_ONLY;
-			}
-			if (old.expires_ns > v.expires_ns)
-				v.expires_ns = old.expires_ns;
-		} else if (d->learned_present >= CGFW_LEARNED_V4_MAX) {
-			/* The LRU map is full: this admission pushes an older IP out. */
-			d->st.evicted++;
-		} else {
-			d->learned_present++;
+		rec_add(d, key, ai, deadline);
+		/* A reload prepared: its slot gets the new policy's verdict too. */
+		if (rl_admits &&
+		    learned_put(d->rl_learned_fd, key, learned_of(&rv, deadline), now, &fresh) == 0)
+			d->rl_present += fresh;
+		r = learned_put(d->learned_fd, key, v, now, &fresh);
+		if (r < 0) {
+			log_warn_r(r, "cannot admit an address for %s", q->q.qname);
+			return r;
 		}
-		if (bpf_map_update_elem(d->learned_fd, &key, &v, BPF_ANY) < 0) {
-			log_warn("cannot admit an address for %s", q->q.qname);
-			return -errno;
+		if (fresh) {
+			if (d->learned_present >= CGFW_LEARNED_V4_MAX)
+				d->st
+				    .evicted++; /* the LRU map is full: this pushes an older IP out */
+			else
+				d->learned_present++;
 		}
 		d->st.admitted++;
 	}
@@ -443,6 +751,11 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	if (status == -ECANCELED || d->stopping) {
 		query_free(q);
 		return;
+	}
+	/* A reload came in between: the question is judged by the policy now in force. */
+	if (q->gen != d->gen) {
+		q->gen = d->gen;
+		dns_judge_query(&d->np, d->mode, d->allow_dns_request, q->q.qname, &q->v);
 	}
 	if (status < 0 || dns_parse_answer(abuf, alen, &q->q, &ai) < 0) {
 		/* Down, timed out or malformed: the client still gets an answer. */
@@ -557,6 +870,7 @@ handle_query(struct dns *d, const uint8_t *msg, size_t len, int proto,
 		return;
 	}
 	owner_lookup(d, client, proto, &q->own);
+	q->gen = d->gen;
 	dns_judge_query(&d->np, d->mode, d->allow_dns_request, q->q.qname, &q->v);
 	if (q->v.refuse) {
 		d->st.blocked++;
@@ -726,6 +1040,9 @@ static const char *const dns_sandbox[] = {
     "shutdown",    /* libuv */
     "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners, current deadlines */
     "bpf:2",       /* BPF_MAP_UPDATE_ELEM: admissions */
+    "bpf:3",       /* BPF_MAP_DELETE_ELEM: a reload empties the new slot's learned map */
+    "bpf:4",       /* BPF_MAP_GET_NEXT_KEY: ... walking it for that */
+    "bpf:15",      /* BPF_OBJ_GET_INFO_BY_FD: ... after checking it is that map */
     "sendmmsg",    /* libuv UDP */
     "recvmmsg",    /* libuv UDP */
     NULL,
@@ -765,6 +1082,8 @@ dns_start(void *ctx)
 static void
 dns_free_config(struct dns *d)
 {
+	reload_drop(d);
+	rec_free_all(d);
 	np_table_close(&d->np);
 	for (size_t i = 0; i < d->n_upstreams; i++)
 		free(d->upstreams[i]);
@@ -791,6 +1110,7 @@ dns_init(void *ctx, struct worker_rt *rt)
 	ipc_peer_init(&d->mon, -1, "monitor");
 	cgfw__dns_stats__init(&d->st);
 	d->udp_fd = d->tcp_fd = d->learned_fd = d->peers_fd = d->events_fd = d->policy_fd = -1;
+	d->rl_learned_fd = d->rl_policy_fd = -1;
 }
 
 struct ipc_peer *

@@ -127,6 +127,15 @@ struct http {
 	int tls; /* HTTPS is intercepted (URL rules exist) */
 	char *trust;
 	struct np_table np;
+	uint32_t gen; /* the policy generation in force */
+	/* A reload prepared aside (rl_gen != 0), in force from its commit. */
+	uint32_t rl_gen;
+	int rl_mode;
+	struct url_rule *rl_rules;
+	size_t rl_n_rules, rl_rules_cap;
+	uint32_t rl_n_rules_expected;
+	int rl_policy_fd;
+	struct np_table rl_np;
 	uv_loop_t loop;
 	uv_tcp_t listener;
 	size_t n_conns;
@@ -156,32 +165,33 @@ http_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	h->debug = c->debug;
 	h->n_rules_expected = c->n_rules;
 	h->tls = c->tls;
+	h->gen = c->gen;
 	h->trust = strdup(c->upstream_trust);
 	if (!h->trust)
 		fatal("strdup");
 	return 0;
 }
 
+/* One URL rule into *rules (the config's, or a reload's), as many as announced. */
 static int
-http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+url_rule_add(struct ipc_peer *p, const Cgfw__UrlRule *r, struct url_rule **rules, size_t *n,
+    size_t *cap, uint32_t expected)
 {
-	struct http *h = ctx;
-	const Cgfw__UrlRule *r = env->loader_http_rule;
 	struct url_rule *u;
 
 	/* check_url_rule() saw every field; as many as announced. */
-	if (h->n_rules >= h->n_rules_expected)
-		return ipc_violation(p, "more rules than the %u announced", h->n_rules_expected);
-	if (h->n_rules == h->rules_cap) {
-		size_t cap = h->rules_cap ? h->rules_cap * 2 : 64;
-		struct url_rule *v = reallocarray(h->rules, cap, sizeof(*v));
+	if (*n >= expected)
+		return ipc_violation(p, "more rules than the %u announced", expected);
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct url_rule *v = reallocarray(*rules, c, sizeof(*v));
 
 		if (!v)
 			fatal("reallocarray");
-		h->rules = v;
-		h->rules_cap = cap;
+		*rules = v;
+		*cap = c;
 	}
-	u = &h->rules[h->n_rules++];
+	u = &(*rules)[(*n)++];
 	u->id = r->id;
 	u->action = r->action;
 	snprintf(u->scheme, sizeof(u->scheme), "%s", r->scheme);
@@ -195,6 +205,125 @@ http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	u->origin = strdup(r->origin);
 	if (!u->host || !u->path || !u->text || !u->origin)
 		fatal("strdup");
+	return 0;
+}
+
+static int
+http_on_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+
+	return url_rule_add(
+	    p, env->loader_http_rule, &h->rules, &h->n_rules, &h->rules_cap, h->n_rules_expected);
+}
+
+static void
+url_rules_free(struct url_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rules[i].host);
+		free(rules[i].path);
+		free(rules[i].text);
+		free(rules[i].origin);
+	}
+	free(rules);
+}
+
+/* A prepared reload that will not be committed. */
+static void
+reload_drop(struct http *h)
+{
+	url_rules_free(h->rl_rules, h->rl_n_rules);
+	h->rl_rules = NULL;
+	h->rl_n_rules = h->rl_rules_cap = 0;
+	np_table_close(&h->rl_np);
+	if (h->rl_policy_fd >= 0)
+		(void)close(h->rl_policy_fd);
+	h->rl_policy_fd = -1;
+	h->rl_gen = 0;
+}
+
+/* A new policy: its URL rules and name policy follow.  A newer reload replaces one not committed. */
+static int
+http_on_reload(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+	const Cgfw__Reload *r = env->loader_http_reload;
+
+	if (r->gen != h->gen + 1)
+		return ipc_violation(p, "reload to generation %u, %u in force", r->gen, h->gen);
+	if (r->n_rules && !h->tls)
+		return ipc_violation(p, "reload: URL rules, but no CA was given");
+	reload_drop(h);
+	h->rl_gen = r->gen;
+	h->rl_mode = r->mode;
+	h->rl_n_rules_expected = r->n_rules;
+	return 0;
+}
+
+static int
+http_on_reload_rule(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+
+	if (!h->rl_gen || h->rl_policy_fd >= 0)
+		return ipc_violation(p, "a reload rule without a reload");
+	return url_rule_add(p, env->loader_http_reload_rule, &h->rl_rules, &h->rl_n_rules,
+	    &h->rl_rules_cap, h->rl_n_rules_expected);
+}
+
+/* The new name policy: the reload is whole, RELOADED. */
+static int
+http_on_reload_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	static const Cgfw__FdKind want[] = {CGFW__FD_KIND__FD_NAME_POLICY};
+	struct http *h = ctx;
+	Cgfw__Reloaded ack = CGFW__RELOADED__INIT;
+	int r;
+
+	if (!h->rl_gen || h->rl_policy_fd >= 0 || h->rl_n_rules != h->rl_n_rules_expected)
+		return ipc_violation(p, "reload fds of an incomplete reload (%zu of %u rules)",
+		    h->rl_n_rules, h->rl_n_rules_expected);
+	r = ipc_take_fds(p, env->loader_http_reload_fds, want, 1, &h->rl_policy_fd);
+	if (r < 0)
+		return r;
+	r = np_table_open(h->rl_policy_fd, &h->rl_np);
+	if (r < 0) {
+		reload_drop(h); /* nothing prepared to commit */
+		return ipc_violation(p, "reload fds: the name policy is not a valid sealed table");
+	}
+	ack.gen = h->rl_gen;
+	r = ipc_send_http_loader_reloaded(&h->loader, &ack);
+	if (r < 0)
+		log_warn_r(r, "cannot tell the loader the reload is prepared");
+	return 0;
+}
+
+/* The loader flipped the BPF maps: every request from now on meets the new rules. */
+static int
+http_on_reload_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct http *h = ctx;
+	const Cgfw__ReloadCommit *c = env->loader_http_reload_commit;
+
+	if (!h->rl_gen || h->rl_policy_fd < 0 || c->gen != h->rl_gen)
+		return ipc_violation(p, "commit of generation %u, %u prepared", c->gen, h->rl_gen);
+	url_rules_free(h->rules, h->n_rules);
+	np_table_close(&h->np);
+	(void)close(h->policy_fd);
+	h->rules = h->rl_rules;
+	h->n_rules = h->rl_n_rules;
+	h->rules_cap = h->rl_rules_cap;
+	h->n_rules_expected = h->rl_n_rules_expected;
+	h->np = h->rl_np;
+	h->policy_fd = h->rl_policy_fd;
+	h->mode = h->rl_mode;
+	h->gen = h->rl_gen;
+	h->rl_rules = NULL;
+	h->rl_n_rules = h->rl_rules_cap = 0;
+	memset(&h->rl_np, 0, sizeof(h->rl_np));
+	h->rl_policy_fd = -1;
+	h->rl_gen = 0;
 	return 0;
 }
 
@@ -267,6 +396,10 @@ const struct ipc_handlers http_from_loader = {
             [IPC_M_LOADER_HTTP_FDS] = http_on_fds,
             [IPC_M_LOADER_HTTP_COMMIT] = http_on_commit,
             [IPC_M_LOADER_HTTP_SHUTDOWN] = http_on_shutdown,
+            [IPC_M_LOADER_HTTP_RELOAD] = http_on_reload,
+            [IPC_M_LOADER_HTTP_RELOAD_RULE] = http_on_reload_rule,
+            [IPC_M_LOADER_HTTP_RELOAD_FDS] = http_on_reload_fds,
+            [IPC_M_LOADER_HTTP_RELOAD_COMMIT] = http_on_reload_commit,
         },
 };
 
@@ -1301,14 +1434,9 @@ http_start(void *ctx)
 static void
 http_free_config(struct http *h)
 {
+	reload_drop(h);
 	np_table_close(&h->np);
-	for (size_t i = 0; i < h->n_rules; i++) {
-		free(h->rules[i].host);
-		free(h->rules[i].path);
-		free(h->rules[i].text);
-		free(h->rules[i].origin);
-	}
-	free(h->rules);
+	url_rules_free(h->rules, h->n_rules);
 	free(h->trust);
 	h->rules = NULL;
 	h->trust = NULL;
@@ -1335,6 +1463,7 @@ http_init(void *ctx, struct worker_rt *rt)
 	ipc_peer_init(&h->mon, -1, "monitor");
 	cgfw__http_stats__init(&h->st);
 	h->listen_fd = h->peers_fd = h->events_fd = h->policy_fd = h->ca_fd = h->ca_key_fd = -1;
+	h->rl_policy_fd = -1;
 }
 
 struct ipc_peer *

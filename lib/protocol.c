@@ -234,6 +234,38 @@ check_http_config(struct ipc_peer *p, enum ipc_chan chan, const Cgfw__HttpConfig
 	return 0;
 }
 
+/* A reload's generation follows the one in force; its rules are announced within the caps. */
+static int
+check_reload(struct ipc_peer *p, enum ipc_chan chan, const Cgfw__Reload *r)
+{
+	uint32_t max = chan == IPC_CH_LOADER_MON    ? CGFW_IPC_MON_RULES_MAX
+	               : chan == IPC_CH_LOADER_HTTP ? CGFW_IPC_URL_RULES_MAX
+	                                            : 0;
+
+	if (r->gen == 0 || !mode_ok(r->mode) || r->n_rules > max)
+		return ipc_violation(p, "reload: generation %u, mode %d, %u rules", r->gen,
+		    (int)r->mode, r->n_rules);
+	return 0;
+}
+
+static int
+check_reloaded(struct ipc_peer *p, enum ipc_chan chan, const Cgfw__Reloaded *r)
+{
+	(void)chan;
+	if (r->gen == 0)
+		return ipc_violation(p, "reloaded: generation 0");
+	return 0;
+}
+
+static int
+check_reload_commit(struct ipc_peer *p, enum ipc_chan chan, const Cgfw__ReloadCommit *c)
+{
+	(void)chan;
+	if (c->gen == 0)
+		return ipc_violation(p, "reload commit: generation 0");
+	return 0;
+}
+
 static int
 check_url_rule(struct ipc_peer *p, enum ipc_chan chan, const Cgfw__UrlRule *r)
 {

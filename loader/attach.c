@@ -18,7 +18,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/membarrier.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -147,22 +150,49 @@ bpffs_ensure(void)
 	return 0;
 }
 
+/* The maps of one policy slot (bpf/egress.h, struct cgfw_gen_cfg). */
+static struct bpf_map *
+allow_map(const struct loader_bpf *b, unsigned slot)
+{
+	return slot ? b->skel->maps.cgfw_allow_b : b->skel->maps.cgfw_allow_v4;
+}
+
+static struct bpf_map *
+cidr_map(const struct loader_bpf *b, unsigned slot)
+{
+	return slot ? b->skel->maps.cgfw_cidr_b : b->skel->maps.cgfw_cidr_v4;
+}
+
 static int
-fill_maps(struct egress *skel, const struct cgfw_policy *pol)
+fill_maps(const struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol)
 {
 	int r;
 
-	if (pol->n_ip4 > bpf_map__max_entries(skel->maps.cgfw_allow_v4) ||
-	    pol->n_cidr4 > bpf_map__max_entries(skel->maps.cgfw_cidr_v4))
+	if (pol->n_ip4 > bpf_map__max_entries(allow_map(b, slot)) ||
+	    pol->n_cidr4 > bpf_map__max_entries(cidr_map(b, slot)))
 		return -E2BIG;
-	r = bpfmap_fill(bpf_map__fd(skel->maps.cgfw_allow_v4), pol->ip4, pol->n_ip4,
-	    sizeof(*pol->ip4), sizeof(pol->ip4->key), offsetof(struct cgfw_ip4_entry, val),
+	r = bpfmap_fill(bpf_map__fd(allow_map(b, slot)), pol->ip4, pol->n_ip4, sizeof(*pol->ip4),
+	    sizeof(pol->ip4->key), offsetof(struct cgfw_ip4_entry, val),
 	    sizeof(struct cgfw_policy_val));
 	if (r < 0)
 		return r;
-	return bpfmap_fill(bpf_map__fd(skel->maps.cgfw_cidr_v4), pol->cidr4, pol->n_cidr4,
+	return bpfmap_fill(bpf_map__fd(cidr_map(b, slot)), pol->cidr4, pol->n_cidr4,
 	    sizeof(*pol->cidr4), sizeof(pol->cidr4->key), offsetof(struct cgfw_lpm4_entry, val),
 	    sizeof(struct cgfw_policy_val));
+}
+
+/* The slot's settings (cgfw_gen_cfg) from the policy. */
+static int
+set_gen_cfg(const struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol)
+{
+	struct cgfw_gen_cfg c = {.mode = (__u8)pol->mode,
+	    .block_unresolved = (__u8)pol->block_unresolved,
+	    .emit_allowed = b->debug || pol->mode == CGFW_MODE_LOG_ONLY};
+	__u32 key = slot;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.cgfw_gen_cfg), &key, &c, BPF_ANY) < 0)
+		return -errno;
+	return 0;
 }
 
 /*
@@ -186,9 +216,14 @@ size_maps(struct egress *skel, const struct cgfw_policy *pol, char *err, size_t 
 		n_ip4 = (__u32)pol->n_ip4;
 	if (pol->n_cidr4 > n_cidr4)
 		n_cidr4 = (__u32)pol->n_cidr4;
+	/* Both slots alike: a reload may bring as many entries as the start did. */
 	r = bpf_map__set_max_entries(skel->maps.cgfw_allow_v4, n_ip4);
 	if (r == 0)
+		r = bpf_map__set_max_entries(skel->maps.cgfw_allow_b, n_ip4);
+	if (r == 0)
 		r = bpf_map__set_max_entries(skel->maps.cgfw_cidr_v4, n_cidr4);
+	if (r == 0)
+		r = bpf_map__set_max_entries(skel->maps.cgfw_cidr_b, n_cidr4);
 	if (r < 0)
 		snprintf(err, err_len, "cannot size the policy maps: %s", strerror(-r));
 	return r;
@@ -254,14 +289,12 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		snprintf(err, err_len, "cannot open the BPF object: %s", strerror(-r));
 		goto out;
 	}
-	b->skel->rodata->cgfw_mode = (__u8)pol->mode;
-	b->skel->rodata->cgfw_emit_allowed = cfg->debug || pol->mode == CGFW_MODE_LOG_ONLY;
+	b->debug = cfg->debug;
 	b->skel->rodata->cgfw_emit_loopback = cfg->debug;
 	b->skel->rodata->cgfw_dns_ip4 = cfg->dns_ip4;
 	b->skel->rodata->cgfw_dns_port = cfg->dns_port;
 	b->skel->rodata->cgfw_http_ip4 = cfg->http_ip4;
 	b->skel->rodata->cgfw_http_port = cfg->http_port;
-	b->skel->rodata->cgfw_block_unresolved = (__u8)pol->block_unresolved;
 	b->skel->rodata->cgfw_allow_raw = (__u8)cfg->allow_raw;
 	r = size_maps(b->skel, pol, err, err_len);
 	if (r < 0)
@@ -275,7 +308,10 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		    strerror(-r));
 		goto out;
 	}
-	r = fill_maps(b->skel, pol);
+	/* Generation 0 (cgfw_gen is 0 from the start): slot 0. */
+	r = fill_maps(b, 0, pol);
+	if (r == 0)
+		r = set_gen_cfg(b, 0, pol);
 	if (r < 0) {
 		snprintf(err, err_len,
 		    "cannot fill the policy maps (%zu IP entries in a map of %u, %zu CIDR entries in "
@@ -397,10 +433,91 @@ loader_bpf_stats_fd(const struct loader_bpf *b)
 	return bpf_map__fd(b->skel->maps.cgfw_stats);
 }
 
+/* The learned map of the generation in force, or of slot (gen & 1). */
 int
 loader_bpf_learned_fd(const struct loader_bpf *b)
 {
-	return bpf_map__fd(b->skel->maps.cgfw_learned_v4);
+	return loader_bpf_learned_slot_fd(b, b->gen & 1);
+}
+
+int
+loader_bpf_learned_slot_fd(const struct loader_bpf *b, unsigned slot)
+{
+	return bpf_map__fd(slot ? b->skel->maps.cgfw_learned_b : b->skel->maps.cgfw_learned_v4);
+}
+
+/* Every key of a hash or LPM map removed (no program reads it meanwhile). */
+static int
+map_clear(int fd, size_t max, size_t key_size)
+{
+	char *keys = malloc((max + 1) * key_size);
+	size_t n = 0;
+	int r = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (n < max && bpf_map_get_next_key(
+	                      fd, n ? keys + (n - 1) * key_size : NULL, keys + n * key_size) == 0)
+		n++;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) < 0 && errno != ENOENT) {
+			r = -errno;
+			break;
+		}
+	free(keys);
+	return r;
+}
+
+/*
+ * The slot the generation in force does not use, emptied and filled with
+ * pol: nothing in force changes.  The capacity is the start's (size_maps()).
+ */
+int
+loader_bpf_prepare(
+    struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol, char *err, size_t err_len)
+{
+	__u32 n_ip4 = bpf_map__max_entries(allow_map(b, slot)),
+	      n_cidr4 = bpf_map__max_entries(cidr_map(b, slot));
+	int r;
+
+	if (pol->n_ip4 > n_ip4 || pol->n_cidr4 > n_cidr4) {
+		snprintf(err, err_len,
+		    "%zu IP and %zu CIDR entries, but the policy maps were sized at start for %u "
+		    "and %u: restart cgfw to load more",
+		    pol->n_ip4, pol->n_cidr4, n_ip4, n_cidr4);
+		return -E2BIG;
+	}
+	r = map_clear(bpf_map__fd(allow_map(b, slot)), n_ip4, sizeof(struct cgfw_ip4_key));
+	if (r == 0)
+		r = map_clear(
+		    bpf_map__fd(cidr_map(b, slot)), n_cidr4, sizeof(struct cgfw_lpm4_key));
+	if (r == 0)
+		r = fill_maps(b, slot, pol);
+	if (r == 0)
+		r = set_gen_cfg(b, slot, pol);
+	if (r < 0)
+		snprintf(err, err_len, "cannot fill the policy maps: %s", strerror(-r));
+	return r;
+}
+
+/*
+ * Put generation gen in force: one 4-byte write, which every program reads
+ * once per decision.  Then wait for an RCU grace period (membarrier's
+ * MEMBARRIER_CMD_GLOBAL is synchronize_rcu()), which every program run that
+ * read the old generation ends within: after it, the old slot is no one's
+ * and the next reload may empty it.
+ */
+int
+loader_bpf_flip(struct loader_bpf *b, uint32_t gen)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.cgfw_gen), &zero, &gen, BPF_ANY) < 0)
+		return -errno;
+	b->gen = gen;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(100 * 1000); /* no membarrier: a grace period is far shorter than this */
+	return 0;
 }
 
 int

@@ -190,21 +190,20 @@ np_fd_ok(int fd)
 }
 
 /*
- * The loader's side: open the list files, let the helper compile, take the
- * two memfds and check them.  On success l->np_fd, l->cp (the IP maps and
- * the rules the workers need) are set and o->rules is the compiled view.
+ * The loader's side: open o's list files, let the helper compile, take the
+ * two memfds (the name policy, the compiled policy) into fds, unchecked.
+ * A helper that failed said why on stderr; then this exits as it did.
  */
 void
-compile_policy(struct loader *l)
+compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
 {
 	static const char *const allow[] = {"memfd_create", "ftruncate", "pwrite64", NULL};
-	struct loader_opts *o = l->o;
-	int keep[LOADER_MAX_FILES + 1], errs[LOADER_MAX_FILES], sv[2], fds[2], r;
+	int keep[LOADER_MAX_FILES + 1], errs[LOADER_MAX_FILES], sv[2];
 	char byte;
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(fds))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 	} cm;
 	struct msghdr mh = {.msg_iov = &iov,
 	    .msg_iovlen = 1,
@@ -233,16 +232,50 @@ compile_policy(struct loader *l)
 	n = recvmsg(sv[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	c = n == 1 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(fds)))
+	    c->cmsg_len != CMSG_LEN(2 * sizeof(int)))
 		fatalx("the policy compiler handed over no policy");
-	memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
 	(void)close(sv[0]);
-	if (!np_fd_ok(fds[0]))
-		fatalx("the policy compiler's name policy is not sealed or not whole");
-	r = cp_open(fds[1], &l->cp);
-	if (r < 0)
-		fatal_r(r, "the policy compiler's policy");
+}
+
+/*
+ * The two memfds checked (seals, sizes, headers) and the compiled one mapped
+ * into ret: 0, or -errno with err saying which is wrong.  fds[1] is closed.
+ */
+int
+compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len)
+{
+	int r;
+
+	if (!np_fd_ok(fds[0])) {
+		snprintf(
+		    err, err_len, "the policy compiler's name policy is not sealed or not whole");
+		return -EBADMSG;
+	}
+	r = cp_open(fds[1], ret);
+	if (r < 0) {
+		snprintf(err, err_len, "the policy compiler's policy: %s", strerror(-r));
+		return r;
+	}
 	(void)close(fds[1]);
+	fds[1] = -1;
+	return 0;
+}
+
+/*
+ * At start: on success l->np_fd, l->cp (the IP maps and the rules the
+ * workers need) are set and o->rules is the compiled view.
+ */
+void
+compile_policy(struct loader *l)
+{
+	struct loader_opts *o = l->o;
+	char err[256];
+	int fds[2];
+
+	compile_policy_fds(l, o, fds);
+	if (compile_check(fds, &l->cp, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	l->np_fd = fds[0];
 	l->pol = l->cp.pol;
 	rules_free(&o->rules);

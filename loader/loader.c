@@ -378,6 +378,8 @@ main(int argc, char *argv[])
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fatal("PR_SET_DUMPABLE");
 	opts_parse(&o, argc, argv);
+	l.argc = argc;
+	l.argv = argv;
 	log_init("cgfw-loader", o.debug);
 	if (o.cmd == CMD_EVENTS)
 		return events_main(o.argc, o.argv); /* a reader: no root needed, none kept */
@@ -495,11 +497,14 @@ main(int argc, char *argv[])
 		int wd_ms = loader_sd_watchdog_ms();
 
 		log_info(
-		    "instance %s enforcing on %s; stop with SIGINT or SIGTERM", l.name, l.cg_path);
+		    "instance %s enforcing on %s; stop with SIGINT or SIGTERM, reload with SIGHUP",
+		    l.name, l.cg_path);
 		loader_sd_ready(&l); /* every hook attached, every worker READY */
 		do {
 			sig = 0;
 			(void)loader_wait(&l, done_target_lost, wd_ms, &sig);
+			while (sig == SIGHUP && !l.target_lost && !l.gave_up)
+				loader_reload(&l, &sig);
 			loader_sd_tick(&l);
 		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT && !l.target_lost &&
 		         !l.gave_up);

@@ -105,6 +105,8 @@ struct loader_bpf {
 	char pin_dir[256];
 	int n_pinned;
 	unsigned long long exempt_id; /* our workers' cgroup, in the shared cgfw_exempt */
+	uint32_t gen;                 /* the policy generation in force (cgfw_gen) */
+	int debug;
 };
 
 /* The BPF settings fixed at load time (rodata). */
@@ -137,6 +139,7 @@ struct worker {
 	const struct ipc_handlers *table; /* what it may send (lib/protocol.def) */
 	int ready;
 	int done;
+	uint32_t reloaded; /* the reload generation it has prepared (RELOADED) */
 };
 
 /* What the loader does with each worker's messages (workers.c; the fuzzers feed them). */
@@ -215,7 +218,11 @@ struct loader {
 	struct loader_notice notices[LOADER_MAX_NOTICES];
 	int n_notices;
 	int sfd;
-	int sd_healthy; /* what STATUS= last said (systemd.c) */
+	int sd_healthy;        /* what STATUS= last said (systemd.c) */
+	uint32_t reload_gen;   /* a reload waiting for RELOADED, 0 none (reload.c) */
+	uint32_t reload_tried; /* the last one asked for: a late RELOADED is no violation */
+	int argc;              /* the command line, read again by a reload */
+	char **argv;
 	/* attach --pid, --container (target.c) */
 	int tgt_procfd;     /* /proc/PID of the target process, opened once */
 	int tgt_netns_fd;   /* its network namespace when it is not ours, else -1 */
@@ -272,6 +279,9 @@ long long loader_now_ms(void); /* CLOCK_MONOTONIC */
 void workers_map_fds(struct loader *l);
 void workers_start(struct loader *l);
 void workers_stop(struct loader *l);
+void workers_reload_send(struct loader *l, uint32_t gen, const struct cp_view *cp, int np_fd);
+void workers_reload_commit(struct loader *l, uint32_t gen);
+int workers_reloaded(const struct loader *l, int *ret_lost);
 void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
 int workers_refused(struct loader *l, uint32_t tid, int nr, const uint64_t *args, uint64_t id);
 int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig);
@@ -320,11 +330,17 @@ void loader_bpf_teardown(struct loader_bpf *b);
 int loader_bpf_ringbuf_fd(const struct loader_bpf *b);
 int loader_bpf_stats_fd(const struct loader_bpf *b);
 int loader_bpf_learned_fd(const struct loader_bpf *b);
+int loader_bpf_learned_slot_fd(const struct loader_bpf *b, unsigned slot);
+int loader_bpf_prepare(
+    struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol, char *err, size_t err_len);
+int loader_bpf_flip(struct loader_bpf *b, uint32_t gen);
 int loader_bpf_peers_fd(const struct loader_bpf *b);
 int loader_bpf_argv_fd(const struct loader_bpf *b);
 
 /* compile.c */
 void compile_policy(struct loader *l);
+void compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds);
+int compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len);
 /*
  * fork a helper that keeps only keep[0..n_keep) (renumbered from 3), becomes
  * uid (its groups from user, l->gid) or, for (uid_t)-1, the reserved helper
@@ -342,6 +358,8 @@ int status_parse(char *buf, struct inst_status *s);
 void status_update(struct loader *l, const char *state);
 const char *status_now(struct loader *l);
 int status_main(struct loader_opts *o);
+/* reload.c: SIGHUP to attach; a stop signal received meanwhile is left in *sig. */
+void loader_reload(struct loader *l, int *sig);
 
 /* systemd.c */
 int path_has_dotdot(const char *path); /* a ".." component anywhere */
@@ -370,6 +388,8 @@ void loader_target_netns_leave(struct loader *l, int self_fd);
 #define LOADER_QUERY_MS 10000
 int query_run(char *const argv[], char *const env[], char *out, size_t out_len, char *err,
     size_t err_len, int timeout_ms, int *ret_overflow);
+void loader_sd_reloading(void);
+void loader_sd_reload_failed(struct loader *l, const char *why);
 
 /* ca.c */
 int ca_setup(struct loader *l);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -191,6 +192,31 @@ loader_sd_tick(struct loader *l)
 		healthy &= l->w[i].ready;
 	if (healthy)
 		(void)sdnotify_send("WATCHDOG=1");
+}
+
+/* SIGHUP: RELOADING=1 (with the time, as Type=notify-reload wants it) until READY=1. */
+void
+loader_sd_reloading(void)
+{
+	struct timespec ts;
+	char msg[128];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the policy",
+	    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	(void)sdnotify_send(msg);
+}
+
+/* The reload failed: ready again, on the previous policy, and the status line says why. */
+void
+loader_sd_reload_failed(struct loader *l, const char *why)
+{
+	char msg[640];
+
+	snprintf(
+	    msg, sizeof(msg), "READY=1\nSTATUS=reload failed, the previous policy stays: %s", why);
+	(void)sdnotify_send(msg);
+	l->sd_healthy = 1;
 }
 
 void

@@ -150,7 +150,7 @@ w_sent(struct worker *w, int r, const char *what)
 {
 	if (w->ipc.fd < 0)
 		return -EPIPE;
-	if (r < 0 && !w->restarts)
+	if (r < 0 && !w->restarts && !w->ready)
 		fatal_r(r, "cannot send %s to %s", what, w->name);
 	if (r < 0)
 		worker_lost(w, "cannot configure it");
@@ -187,7 +187,8 @@ mon_rule_wanted(const struct cgfw_rule *r)
 #define LOADER_BATCH_RULES 1024
 
 static void
-mon_send_rules(struct loader *l, struct worker *w)
+mon_send_rules(struct worker *w, const struct cgfw_ruleset *rs,
+    int (*send)(struct ipc_peer *, const Cgfw__MonRules *))
 {
 	static Cgfw__MonRule mr[LOADER_BATCH_RULES];
 	static Cgfw__MonRule *pmr[LOADER_BATCH_RULES];
@@ -195,8 +196,8 @@ mon_send_rules(struct loader *l, struct worker *w)
 	size_t n = 0, bytes = 0;
 
 	batch.rules = pmr;
-	for (size_t i = 0; i < l->o->rules.n; i++) {
-		const struct cgfw_rule *rule = &l->o->rules.v[i];
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct cgfw_rule *rule = &rs->v[i];
 		Cgfw__MonRule r = CGFW__MON_RULE__INIT;
 		size_t sz;
 
@@ -210,7 +211,7 @@ mon_send_rules(struct loader *l, struct worker *w)
 		sz = cgfw__mon_rule__get_packed_size(&r) + 8; /* + its tag and length */
 		if (n && (n == LOADER_BATCH_RULES || bytes + sz > LOADER_BATCH_BYTES)) {
 			batch.n_rules = n;
-			(void)w_sent(w, ipc_send_loader_mon_rules(&w->ipc, &batch), "rules");
+			(void)w_sent(w, send(&w->ipc, &batch), "rules");
 			n = 0;
 			bytes = 0;
 		}
@@ -221,8 +222,51 @@ mon_send_rules(struct loader *l, struct worker *w)
 	}
 	if (n) {
 		batch.n_rules = n;
-		(void)w_sent(w, ipc_send_loader_mon_rules(&w->ipc, &batch), "rules");
+		(void)w_sent(w, send(&w->ipc, &batch), "rules");
 	}
+}
+
+static uint32_t
+mon_rules_count(const struct cgfw_ruleset *rs)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < rs->n; i++)
+		n += mon_rule_wanted(&rs->v[i]);
+	return n;
+}
+
+/* The URL rules without an address (the HTTP proxy's), one message each. */
+static void
+http_send_rules(struct worker *w, const struct cgfw_ruleset *rs,
+    int (*send)(struct ipc_peer *, const Cgfw__UrlRule *))
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct cgfw_rule *r = &rs->v[i];
+		Cgfw__UrlRule ur = CGFW__URL_RULE__INIT;
+
+		if (r->kind != RULE_URL || r->addr)
+			continue;
+		ur.id = r->id ? r->id : (uint32_t)i + 1;
+		ur.action = (Cgfw__Action)r->action;
+		ur.scheme = r->scheme;
+		ur.host = r->name;
+		ur.port = r->port;
+		ur.path = r->path;
+		ur.text = r->text;
+		ur.origin = r->origin;
+		(void)w_sent(w, send(&w->ipc, &ur), "a URL rule");
+	}
+}
+
+static uint32_t
+http_rules_count(const struct cgfw_ruleset *rs)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < rs->n; i++)
+		n += rs->v[i].kind == RULE_URL && !rs->v[i].addr;
+	return n;
 }
 
 static void
@@ -233,21 +277,19 @@ mon_configure(struct loader *l, int events_fd, int http_events_fd)
 	Cgfw__Fds fds = CGFW__FDS__INIT;
 	Cgfw__FdKind kinds[8];
 	int fdv[8];
-	uint32_t n = 0;
 
 	if (w_sent(w, ipc_send_loader_mon_hello(&w->ipc), "hello") < 0)
 		return;
-	for (size_t i = 0; i < l->o->rules.n; i++)
-		n += mon_rule_wanted(&l->o->rules.v[i]);
 	cfg.mode = (Cgfw__Mode)l->pol.mode;
 	cfg.debug = l->o->debug;
 	cfg.target_cgroup_id = l->cg_id;
 	cfg.target_cgroup = l->cg_path;
-	cfg.n_rules = n;
+	cfg.n_rules = mon_rules_count(&l->o->rules);
 	cfg.json_to_stdout = l->o->log_file && !strcmp(l->o->log_file, "-");
+	cfg.gen = l->bpf.gen;
 	(void)w_sent(w, ipc_send_loader_mon_config(&w->ipc, &cfg), "config");
 
-	mon_send_rules(l, w);
+	mon_send_rules(w, &l->o->rules, ipc_send_loader_mon_rules);
 
 	kinds[0] = CGFW__FD_KIND__FD_RINGBUF;
 	fdv[0] = loader_bpf_ringbuf_fd(&l->bpf);
@@ -297,6 +339,7 @@ dns_configure(struct loader *l, int events_fd)
 	cfg.upstreams = l->o->upstreams;
 	cfg.n_upstreams = (size_t)l->o->n_upstreams;
 	cfg.timeout_ms = 1500;
+	cfg.gen = l->bpf.gen;
 	(void)w_sent(w, ipc_send_loader_dns_config(&w->ipc, &cfg), "config");
 
 	fdv[0] = l->dns_udp_fd;
@@ -321,34 +364,17 @@ http_configure(struct loader *l, int events_fd)
 	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_CA_CERT,
 	    CGFW__FD_KIND__FD_CA_KEY};
 	int fdv[6];
-	uint32_t n = 0;
 
 	if (w_sent(w, ipc_send_loader_http_hello(&w->ipc), "hello") < 0)
 		return;
-	for (size_t i = 0; i < l->o->rules.n; i++)
-		n += l->o->rules.v[i].kind == RULE_URL && !l->o->rules.v[i].addr;
 	cfg.mode = (Cgfw__Mode)l->pol.mode;
 	cfg.debug = l->o->debug;
-	cfg.n_rules = n;
+	cfg.n_rules = http_rules_count(&l->o->rules);
 	cfg.upstream_trust = (char *)ca_upstream_trust(l);
 	cfg.tls = l->need_tls;
+	cfg.gen = l->bpf.gen;
 	(void)w_sent(w, ipc_send_loader_http_config(&w->ipc, &cfg), "config");
-	for (size_t i = 0; i < l->o->rules.n; i++) {
-		const struct cgfw_rule *r = &l->o->rules.v[i];
-		Cgfw__UrlRule ur = CGFW__URL_RULE__INIT;
-
-		if (r->kind != RULE_URL || r->addr)
-			continue;
-		ur.id = r->id ? r->id : (uint32_t)i + 1;
-		ur.action = (Cgfw__Action)r->action;
-		ur.scheme = r->scheme;
-		ur.host = r->name;
-		ur.port = r->port;
-		ur.path = r->path;
-		ur.text = r->text;
-		ur.origin = r->origin;
-		(void)w_sent(w, ipc_send_loader_http_rule(&w->ipc, &ur), "a URL rule");
-	}
+	http_send_rules(w, &l->o->rules, ipc_send_loader_http_rule);
 	fdv[0] = l->http_fd;
 	fdv[1] = l->peers_ro_fd;
 	fdv[2] = events_fd;
@@ -462,16 +488,43 @@ loader_on_http_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
  * What the loader does with each worker's messages; which may come when, and
  * their checks, are lib/protocol.def's.  A violation stops the worker.
  */
+static int loader_on_reloaded(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env);
+
 const struct ipc_handlers loader_from_http = {
     .chan = IPC_CH_HTTP_LOADER,
     .on =
         {
             [IPC_M_HTTP_LOADER_READY] = loader_on_ready,
             [IPC_M_HTTP_LOADER_STATS] = loader_on_http_stats,
+            [IPC_M_HTTP_LOADER_RELOADED] = loader_on_reloaded,
         },
 };
 
 static int loader_on_mon_reported(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env);
+
+/* A worker has the reload's policy aside (reload.c waits for all three). */
+static int
+loader_on_reloaded(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct loader *l = ctx;
+	struct worker *w = worker_of(ctx, p);
+	const Cgfw__Reloaded *r = env->body_case == CGFW__ENVELOPE__BODY_MON_LOADER_RELOADED
+	                              ? env->mon_loader_reloaded
+	                          : env->body_case == CGFW__ENVELOPE__BODY_DNS_LOADER_RELOADED
+	                              ? env->dns_loader_reloaded
+	                              : env->http_loader_reloaded;
+
+	/* Late for a reload that failed meanwhile (another worker died): moot. */
+	if (!l->reload_gen && r->gen == l->reload_tried && w->reloaded != r->gen) {
+		w->reloaded = r->gen;
+		return 0;
+	}
+	if (!l->reload_gen || r->gen != l->reload_gen || w->reloaded == r->gen)
+		return ipc_violation(
+		    p, "reloaded: generation %u, %u asked for", r->gen, l->reload_gen);
+	w->reloaded = r->gen;
+	return 0;
+}
 
 const struct ipc_handlers loader_from_mon = {
     .chan = IPC_CH_MON_LOADER,
@@ -481,6 +534,7 @@ const struct ipc_handlers loader_from_mon = {
             [IPC_M_MON_LOADER_REPORTED] = loader_on_mon_reported,
             [IPC_M_MON_LOADER_PROGRESS] = loader_on_mon_progress,
             [IPC_M_MON_LOADER_STATS] = loader_on_mon_stats,
+            [IPC_M_MON_LOADER_RELOADED] = loader_on_reloaded,
         },
 };
 
@@ -490,6 +544,7 @@ const struct ipc_handlers loader_from_dns = {
         {
             [IPC_M_DNS_LOADER_READY] = loader_on_ready,
             [IPC_M_DNS_LOADER_STATS] = loader_on_dns_stats,
+            [IPC_M_DNS_LOADER_RELOADED] = loader_on_reloaded,
         },
 };
 
@@ -1052,4 +1107,74 @@ workers_stop(struct loader *l)
 		log_warnx("cgfw-monitor did not report what it wrote: events may be lost");
 		l->events_lost = 1;
 	}
+}
+
+/*
+ * Reload, first step: each worker gets the new policy aside (the generation
+ * gen, the rules of cp, the name policy np_fd; the DNS proxy the learned map
+ * of gen's slot) and answers RELOADED when it is whole.  The policy in force
+ * stays theirs until workers_reload_commit().
+ */
+void
+workers_reload_send(struct loader *l, uint32_t gen, const struct cp_view *cp, int np_fd)
+{
+	struct worker *m = &l->w[W_MON], *d = &l->w[W_DNS], *h = &l->w[W_HTTP];
+	Cgfw__Reload rl = CGFW__RELOAD__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	Cgfw__FdKind kinds[2] = {CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_LEARNED_MAP};
+	int fdv[2] = {np_fd, loader_bpf_learned_slot_fd(&l->bpf, gen & 1)};
+
+	l->reload_gen = l->reload_tried = gen;
+	for (int i = 0; i < W_N; i++)
+		l->w[i].reloaded = 0;
+	rl.gen = gen;
+	rl.mode = (Cgfw__Mode)cp->pol.mode;
+	fds.kinds = kinds;
+
+	rl.n_rules = mon_rules_count(&cp->rules);
+	if (w_sent(m, ipc_send_loader_mon_reload(&m->ipc, &rl), "a reload") == 0)
+		mon_send_rules(m, &cp->rules, ipc_send_loader_mon_reload_rules);
+
+	rl.n_rules = 0;
+	fds.n_kinds = 2;
+	if (w_sent(d, ipc_send_loader_dns_reload(&d->ipc, &rl), "a reload") == 0)
+		(void)w_sent(d, ipc_send_loader_dns_reload_fds(&d->ipc, &fds, fdv), "reload fds");
+
+	rl.n_rules = http_rules_count(&cp->rules);
+	fds.n_kinds = 1;
+	if (w_sent(h, ipc_send_loader_http_reload(&h->ipc, &rl), "a reload") == 0) {
+		http_send_rules(h, &cp->rules, ipc_send_loader_http_reload_rule);
+		(void)w_sent(h, ipc_send_loader_http_reload_fds(&h->ipc, &fds, fdv), "reload fds");
+	}
+}
+
+/* Reload, last step: the maps are flipped to gen; the workers take their new policy up. */
+void
+workers_reload_commit(struct loader *l, uint32_t gen)
+{
+	Cgfw__ReloadCommit c = CGFW__RELOAD_COMMIT__INIT;
+
+	c.gen = gen;
+	l->reload_gen = 0;
+	(void)w_sent(&l->w[W_MON], ipc_send_loader_mon_reload_commit(&l->w[W_MON].ipc, &c),
+	    "a reload commit");
+	(void)w_sent(&l->w[W_DNS], ipc_send_loader_dns_reload_commit(&l->w[W_DNS].ipc, &c),
+	    "a reload commit");
+	(void)w_sent(&l->w[W_HTTP], ipc_send_loader_http_reload_commit(&l->w[W_HTTP].ipc, &c),
+	    "a reload commit");
+}
+
+/* Every worker answered RELOADED, or one is gone (its restart has the old policy). */
+int
+workers_reloaded(const struct loader *l, int *ret_lost)
+{
+	int all = 1;
+
+	*ret_lost = 0;
+	for (int i = 0; i < W_N; i++) {
+		if (l->w[i].ipc.fd < 0 || l->w[i].pending || !l->w[i].ready)
+			*ret_lost = 1;
+		all &= l->w[i].reloaded == l->reload_gen;
+	}
+	return all || *ret_lost;
 }

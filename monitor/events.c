@@ -287,16 +287,23 @@ text_kv(struct jbuf *tb, const char *key, const char *val, size_t n)
 
 /* Everything mon_out owns: the rules, the line buffers, the address table. */
 void
+mon_rules_free(struct mon_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rules[i].text);
+		free(rules[i].origin);
+		free(rules[i].kind);
+	}
+	free(rules);
+}
+
+void
 mon_out_free(struct mon_out *out)
 {
-	for (size_t i = 0; i < out->n_rules; i++) {
-		free(out->rules[i].text);
-		free(out->rules[i].origin);
-		free(out->rules[i].kind);
-	}
-	free(out->rules);
-	out->rules = NULL;
-	out->n_rules = 0;
+	mon_rules_free(out->rules, out->n_rules);
+	mon_rules_free(out->alt_rules, out->n_alt_rules);
+	out->rules = out->alt_rules = NULL;
+	out->n_rules = out->n_alt_rules = 0;
 	jb_free(&out->jb);
 	jb_free(&out->tb);
 	jb_free(&out->lost_jb);
@@ -307,22 +314,37 @@ mon_out_free(struct mon_out *out)
 	out->ipdom = NULL;
 }
 
-const struct mon_rule *
-mon_rule_find(const struct mon_out *out, uint32_t id)
+static const struct mon_rule *
+rule_bsearch(const struct mon_rule *rules, size_t n, uint32_t id)
 {
-	size_t lo = 0, hi = out->n_rules;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (out->rules[mid].id == id)
-			return &out->rules[mid];
-		if (out->rules[mid].id < id)
+		if (rules[mid].id == id)
+			return &rules[mid];
+		if (rules[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return NULL;
+}
+
+const struct mon_rule *
+mon_rule_find(const struct mon_out *out, uint32_t id)
+{
+	return rule_bsearch(out->rules, out->n_rules, id);
+}
+
+/* The rule of the policy slot that decided (an event's CGFW_EV_SLOT1). */
+static const struct mon_rule *
+rule_of_slot(const struct mon_out *out, int slot, uint32_t id)
+{
+	if (slot == out->slot)
+		return mon_rule_find(out, id);
+	return rule_bsearch(out->alt_rules, out->n_alt_rules, id);
 }
 
 /*
@@ -385,11 +407,13 @@ struct ev_field {
 static const struct ev_field ev_common[] = {
     EVF("time", EV_STR, time, "RFC 3339, UTC, nanoseconds: when the kernel (or the proxy) decided"),
     EVF("level", EV_STR, level,
-        "`WARN` blocked or upstream failed, `INFO` allowed, `ERROR` notices and lost events"),
+        "`WARN` blocked or upstream failed, `INFO` allowed (and `POLICY RELOADED`), `ERROR` "
+        "other notices and lost events"),
     EVF("msg", EV_STR, msg,
         "`PACKET BLOCKED` / `PACKET ALLOWED`, `DNS BLOCKED` / `DNS ALLOWED` / "
         "`DNS UPSTREAM FAILED`, `HTTP BLOCKED` / `HTTP ALLOWED`; `EVENTS LOST`, "
-        "`ATTACH LOST`, `WORKER DIED`, `WORKER RESTARTED` (see Notices)"),
+        "`ATTACH LOST`, `WORKER DIED`, `WORKER RESTARTED`, `POLICY RELOADED`, `RELOAD FAILED` "
+        "(see Notices)"),
     EVF("because", EV_STR, because, "why: for packets see below, for DNS and HTTP their sections"),
     EVF("blocked", EV_BOOL, blocked, "the call, packet, query or request was refused"),
     EVF("blockedAt", EV_STR, blocked_at,
@@ -781,6 +805,7 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	char *cmdline = NULL;
 	size_t cmd_len;
 	int known = e->flags & CGFW_EV_OWNER_KNOWN, learned, r;
+	int slot = (e->flags & CGFW_EV_SLOT1) ? 1 : 0;
 
 	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook >= CGFW_HOOK_MAX ||
 	    (e->verdict != CGFW_V_ALLOW && e->verdict != CGFW_V_BLOCK) || e->reason == 0 ||
@@ -788,13 +813,17 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	    (e->family != AF_INET && e->family != AF_INET6 && e->hook != CGFW_HOOK_SOCK_CREATE &&
 	        e->hook != CGFW_HOOK_SYSCALL) ||
 	    ((e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE) &&
-	        !mon_rule_find(out, e->rule_id))) {
+	        slot == out->slot && !mon_rule_find(out, e->rule_id))) {
 		out->n_bad++;
 		return -EINVAL;
 	}
-	/* Learned addresses carry a name rule's id: their rule comes from the DNS event. */
+	/*
+	 * Learned addresses carry a name rule's id: their rule comes from the DNS
+	 * event.  The other slot's table may be gone (a monitor started after a
+	 * reload): such an event is written without its rule, not refused.
+	 */
 	if (e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE)
-		rule = mon_rule_find(out, e->rule_id);
+		rule = rule_of_slot(out, slot, e->rule_id);
 	l.blocked = e->verdict == CGFW_V_BLOCK;
 	snprintf(msg, sizeof(msg), "PACKET %s", l.blocked ? "BLOCKED" : "ALLOWED");
 	/* A socket refused at creation has no destination yet. */
@@ -920,7 +949,7 @@ json_write(struct mon_out *out, const char *p, size_t n)
 
 /* The first fields of an ERROR line (a notice, EVENTS LOST), both forms. */
 static void
-error_begin(struct lbuf *b, struct jbuf *tb, const char *msg)
+error_begin(struct lbuf *b, struct jbuf *tb, const char *level, const char *msg)
 {
 	struct timespec now;
 	char tbuf[64];
@@ -928,10 +957,11 @@ error_begin(struct lbuf *b, struct jbuf *tb, const char *msg)
 	clock_gettime(CLOCK_REALTIME, &now);
 	fmt_realtime((int64_t)now.tv_sec * 1000000000 + now.tv_nsec, tbuf, sizeof(tbuf));
 	l_str(b, "time", tbuf);
-	l_str(b, "level", "ERROR");
+	l_str(b, "level", level);
 	l_str(b, "msg", msg);
 	jb_reset(tb);
-	jb_raw(tb, "ERROR ", 6);
+	jb_raw(tb, level, strlen(level));
+	jb_raw(tb, " ", 1);
 	jb_raw(tb, msg, strlen(msg));
 }
 
@@ -1040,7 +1070,7 @@ mon_lost_flush(struct mon_out *out)
 			                         : "httpproxy queue full");
 		snprintf(count, sizeof(count), "%" PRIu64, l->pending);
 		b = l_begin(out, 1);
-		error_begin(&b, &out->lost_tb, "EVENTS LOST");
+		error_begin(&b, &out->lost_tb, "ERROR", "EVENTS LOST");
 		l_str(&b, "because", because[k]);
 		l_uint(&b, "count", l->pending);
 		l_str(&b, "reason", reason);
@@ -1438,19 +1468,21 @@ int
 mon_notice_emit(struct mon_out *out, const Cgfw__Notice *n)
 {
 	struct lbuf b;
-	int r;
+	int r, info;
 
 	if (!bounded(n->msg, 32) || !n->msg[0] || !bounded(n->because, 40) ||
 	    !bounded(n->comment, 512))
 		return -EINVAL;
 	b = l_begin(out, 0);
-	error_begin(&b, &out->tb, n->msg);
+	/* A reload that worked is news, not trouble. */
+	info = !strcmp(n->msg, "POLICY RELOADED");
+	error_begin(&b, &out->tb, info ? "INFO" : "ERROR", n->msg);
 	l_str(&b, "because", n->because);
 	l_str(&b, "ruleSourceComment", n->comment);
 	text_kv(&out->tb, "because", n->because, strlen(n->because));
 	text_kv(&out->tb, "comment", n->comment, strlen(n->comment));
 	r = error_end(out, &b, &out->tb);
-	out->prio = 3;
+	out->prio = info ? 6 : 3; /* the journal's LOG_INFO, LOG_ERR */
 	if (r < 0)
 		return r;
 	return write_event(out);
@@ -1477,7 +1509,7 @@ mon_reader_dropped_emit(struct mon_out *out, uint64_t count, const char *reason)
 	int r;
 
 	snprintf(num, sizeof(num), "%" PRIu64, count);
-	error_begin(&b, &out->tb, "READER DROPPED");
+	error_begin(&b, &out->tb, "ERROR", "READER DROPPED");
 	l_str(&b, "because", "ReaderTooSlow");
 	l_uint(&b, "count", count);
 	l_str(&b, "reason", reason);

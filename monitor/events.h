@@ -50,6 +50,9 @@ struct mon_out {
 	int mode;               /* enum cgfw_mode */
 	struct mon_rule *rules; /* IP/CIDR rules, ids strictly increasing */
 	size_t n_rules;
+	int slot;                   /* the policy slot rules belong to (bpf/egress.h) */
+	struct mon_rule *alt_rules; /* the other slot's: a reload's, or the one before */
+	size_t n_alt_rules;
 	uint64_t cgroup_id;
 	int json_fd;           /* the log file (--log-file), -1: none */
 	const char *json_name; /* "log file" or "stdout", for EVENTS LOST; NULL: "log file" */
@@ -80,6 +83,7 @@ struct mon_out {
 
 void mon_out_free(struct mon_out *out);
 const struct mon_rule *mon_rule_find(const struct mon_out *out, uint32_t id);
+void mon_rules_free(struct mon_rule *rules, size_t n);
 /* Formats one record into out->jb (JSON) and out->tb (text); -EINVAL if malformed. */
 int mon_event_format(struct mon_out *out, const void *data, size_t len);
 /* Formats and writes. */

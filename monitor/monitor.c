@@ -88,6 +88,12 @@ struct mon {
 	int progress_ticks;      /* lost_timer ticks since the last PROGRESS */
 	uint64_t progress_sum;   /* the counters' sum it carried (they only grow) */
 	int warned_write;        /* the current run of write failures is said */
+	uint32_t gen;            /* the policy generation in force */
+	/* A reload (rl_gen != 0): its rules arrive here, then go to out.alt_rules. */
+	uint32_t rl_gen, rl_expected;
+	int rl_mode, rl_ready;
+	struct mon_rule *rl_rules;
+	size_t rl_n, rl_cap;
 };
 
 static int
@@ -104,29 +110,33 @@ mon_on_config(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	m->n_rules_expected = c->n_rules;
 	/* The log file's name in messages: "stdout" when it is the loader's (--log-file -). */
 	m->json_to_stdout = c->json_to_stdout;
+	m->gen = c->gen;
+	m->out.slot = (int)(c->gen & 1);
 	m->out.json_name = c->json_to_stdout ? "stdout" : "log file";
 	return 0;
 }
 
+/* One rule into *rules (the config's, or a reload's): ids in order, as many as announced. */
 static int
-mon_on_rule(struct mon *m, struct ipc_peer *p, const Cgfw__MonRule *r)
+mon_on_rule(struct ipc_peer *p, const Cgfw__MonRule *r, struct mon_rule **rules, size_t *n,
+    size_t *cap, uint32_t expected)
 {
 	struct mon_rule *mr;
 
-	if (m->out.n_rules >= m->n_rules_expected)
-		return ipc_violation(p, "more rules than the %u announced", m->n_rules_expected);
-	if (m->out.n_rules && r->id <= m->out.rules[m->out.n_rules - 1].id)
+	if (*n >= expected)
+		return ipc_violation(p, "more rules than the %u announced", expected);
+	if (*n && r->id <= (*rules)[*n - 1].id)
 		return ipc_violation(p, "rule id %u out of order", r->id);
-	if (m->out.n_rules == m->rules_cap) {
-		size_t cap = m->rules_cap ? m->rules_cap * 2 : 1024;
-		struct mon_rule *v = reallocarray(m->out.rules, cap, sizeof(*v));
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 1024;
+		struct mon_rule *v = reallocarray(*rules, c, sizeof(*v));
 
 		if (!v)
 			fatal("reallocarray");
-		m->out.rules = v;
-		m->rules_cap = cap;
+		*rules = v;
+		*cap = c;
 	}
-	mr = &m->out.rules[m->out.n_rules];
+	mr = &(*rules)[*n];
 	mr->id = r->id;
 	mr->action = r->action;
 	mr->text = strdup(r->text);
@@ -134,7 +144,7 @@ mon_on_rule(struct mon *m, struct ipc_peer *p, const Cgfw__MonRule *r)
 	mr->kind = strdup(r->kind);
 	if (!mr->text || !mr->origin || !mr->kind)
 		fatal("strdup");
-	m->out.n_rules++;
+	(*n)++;
 	return 0;
 }
 
@@ -146,7 +156,8 @@ mon_on_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	const Cgfw__MonRules *b = env->loader_mon_rules;
 
 	for (size_t i = 0; i < b->n_rules; i++) {
-		int r = mon_on_rule(m, p, b->rules[i]);
+		int r = mon_on_rule(p, b->rules[i], &m->out.rules, &m->out.n_rules, &m->rules_cap,
+		    m->n_rules_expected);
 
 		if (r < 0)
 			return r;
@@ -161,6 +172,91 @@ listening(int fd)
 	socklen_t len = sizeof(v);
 
 	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+}
+
+/*
+ * A reload's rules are whole: they name the events of the other slot from
+ * now on (the loader flips to it only after RELOADED), replacing that
+ * slot's previous table, two generations old.
+ */
+static int
+mon_reload_ready(struct mon *m)
+{
+	Cgfw__Reloaded ack = CGFW__RELOADED__INIT;
+	int r;
+
+	mon_rules_free(m->out.alt_rules, m->out.n_alt_rules);
+	m->out.alt_rules = m->rl_rules;
+	m->out.n_alt_rules = m->rl_n;
+	m->rl_rules = NULL;
+	m->rl_n = m->rl_cap = 0;
+	m->rl_ready = 1;
+	ack.gen = m->rl_gen;
+	r = ipc_send_mon_loader_reloaded(&m->loader, &ack);
+	if (r < 0)
+		log_warn_r(r, "cannot tell the loader the reload is prepared");
+	return 0;
+}
+
+/* A new policy's IP and CIDR rules follow.  A newer reload replaces one not committed. */
+static int
+mon_on_reload(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	const Cgfw__Reload *r = env->loader_mon_reload;
+
+	if (r->gen != m->gen + 1)
+		return ipc_violation(p, "reload to generation %u, %u in force", r->gen, m->gen);
+	mon_rules_free(m->rl_rules, m->rl_n);
+	m->rl_rules = NULL;
+	m->rl_n = m->rl_cap = 0;
+	m->rl_gen = r->gen;
+	m->rl_mode = r->mode;
+	m->rl_expected = r->n_rules;
+	m->rl_ready = 0;
+	return r->n_rules ? 0 : mon_reload_ready(m);
+}
+
+static int
+mon_on_reload_rules(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	const Cgfw__MonRules *b = env->loader_mon_reload_rules;
+
+	if (!m->rl_gen || m->rl_ready)
+		return ipc_violation(p, "reload rules without a reload");
+	for (size_t i = 0; i < b->n_rules; i++) {
+		int r =
+		    mon_on_rule(p, b->rules[i], &m->rl_rules, &m->rl_n, &m->rl_cap, m->rl_expected);
+
+		if (r < 0)
+			return r;
+	}
+	return m->rl_n == m->rl_expected ? mon_reload_ready(m) : 0;
+}
+
+/* The loader flipped the BPF maps: the new slot is the one in force. */
+static int
+mon_on_reload_commit(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
+{
+	struct mon *m = ctx;
+	const Cgfw__ReloadCommit *c = env->loader_mon_reload_commit;
+	struct mon_rule *v = m->out.rules;
+	size_t n = m->out.n_rules;
+
+	if (!m->rl_ready || c->gen != m->rl_gen)
+		return ipc_violation(p, "commit of generation %u, %u prepared", c->gen, m->rl_gen);
+	/* The old table stays as the other slot's: its events may still be in the ring. */
+	m->out.rules = m->out.alt_rules;
+	m->out.n_rules = m->out.n_alt_rules;
+	m->out.alt_rules = v;
+	m->out.n_alt_rules = n;
+	m->out.slot = (int)(c->gen & 1);
+	m->out.mode = m->rl_mode;
+	m->gen = c->gen;
+	m->rl_gen = 0;
+	m->rl_ready = 0;
+	return 0;
 }
 
 /*
@@ -387,6 +483,9 @@ const struct ipc_handlers mon_from_loader = {
             [IPC_M_LOADER_MON_REFUSED] = mon_on_refused,
             [IPC_M_LOADER_MON_CHANNEL] = mon_on_channel,
             [IPC_M_LOADER_MON_SHUTDOWN] = mon_on_shutdown,
+            [IPC_M_LOADER_MON_RELOAD] = mon_on_reload,
+            [IPC_M_LOADER_MON_RELOAD_RULES] = mon_on_reload_rules,
+            [IPC_M_LOADER_MON_RELOAD_COMMIT] = mon_on_reload_commit,
         },
 };
 
@@ -725,6 +824,9 @@ mon_finish(void *ctx)
 	ring_buffer__free(m->rb);
 	r = m->out.n_bad ? 1 : 0;
 	mon_out_free(&m->out);
+	mon_rules_free(m->rl_rules, m->rl_n);
+	m->rl_rules = NULL;
+	m->rl_n = 0;
 	return r;
 }
 
@@ -753,6 +855,9 @@ void
 mon_release(struct mon *m)
 {
 	mon_out_free(&m->out);
+	mon_rules_free(m->rl_rules, m->rl_n);
+	m->rl_rules = NULL;
+	m->rl_n = 0;
 	for (int i = 0; i < MON_N_CHANS; i++) {
 		if (m->chans[i].fd >= 0 && m->chans[i].fd != m->chans[i].ipc.fd)
 			(void)close(m->chans[i].fd);

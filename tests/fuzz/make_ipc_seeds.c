@@ -504,6 +504,42 @@ monitor_seeds(void)
 	dns_event(&s, 1, "blocked.example.org", NULL);
 	seed_close(&s);
 
+	/* A reload: its rules into the other slot, RELOADED, then the commit. */
+	seed_open(&s, "ipc_monitor", "reload-running");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);
+	mon_config(&s, 1);
+	mon_rules(&s, 1, 1);
+	mon_fds(&s, "RSnssAl");
+	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_COMMIT);
+	{
+		Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+		Cgfw__Reload r = CGFW__RELOAD__INIT;
+		Cgfw__ReloadCommit c = CGFW__RELOAD_COMMIT__INIT;
+		Cgfw__MonRules b = CGFW__MON_RULES__INIT;
+		Cgfw__MonRule mr = CGFW__MON_RULE__INIT, *pmr = &mr;
+
+		r.gen = 1;
+		r.mode = CGFW__MODE__MODE_BLOCK_LIST;
+		r.n_rules = 1;
+		ipc_env_loader_mon_reload(&env, &r);
+		rec(&s, 0, "", &env);
+		mr.id = 1;
+		mr.action = CGFW__ACTION__ACTION_BLOCK;
+		mr.text = "198.51.100.7";
+		mr.origin = "/etc/cgfw.conf: block-list";
+		mr.kind = "IP";
+		b.rules = &pmr;
+		b.n_rules = 1;
+		env = (Cgfw__Envelope)CGFW__ENVELOPE__INIT;
+		ipc_env_loader_mon_reload_rules(&env, &b);
+		rec(&s, 0, "", &env);
+		c.gen = 1;
+		env = (Cgfw__Envelope)CGFW__ENVELOPE__INIT;
+		ipc_env_loader_mon_reload_commit(&env, &c);
+		rec(&s, 0, "", &env);
+	}
+	seed_close(&s);
+
 	/* 16M rules announced: nothing is allocated for them before they come. */
 	seed_open(&s, "ipc_monitor", "big-announce");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_MON_HELLO, CGFW__ROLE__ROLE_LOADER);

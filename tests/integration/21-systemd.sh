@@ -5,7 +5,8 @@
 # `make install`, and a service protected by one line of its instance config
 # (protect = web.service; cgfw-generator writes the slice and the drop-in).
 # Shown: the service's first packet (ExecStartPre=) is filtered, allowed
-# traffic works, it is still filtered after `systemctl restart`, another unit
+# traffic works, it is still filtered after `systemctl restart`, `systemctl
+# reload cgfw@web` swaps its policy (a broken config keeps it), another unit
 # is not, stopping cgfw@web stops the service, and the events are in the
 # journal of cgfw@web as structured entries, and on its event socket.  The booted tree is an overlay: the cache stays clean.
 . "$(dirname "$0")/lib.sh"
@@ -261,6 +262,40 @@ done
 ev=$(in_ct /usr/sbin/cgfw-loader events web --last 50 2>"$T/events.err")
 expect_status "cgfw-loader events web in the container" 0 $? "$T/events.err"
 expect_match "... returns its events" '"msg":"PACKET BLOCKED".*"ip":"198\.51\.100\.7"' "$ev"
+
+# systemctl reload: the instance config read again and swapped in while the
+# service runs; its next probe meets the new policy (203.0.113.10, learned
+# for example.com, goes with the name).  A broken file keeps the policy.
+cp "$R/etc/cgfw/web.conf" "$T/web.conf.orig"
+printf '[cgfw]\nprotect = web.service\nallow-list = 198.51.100.7\n' >"$R/etc/cgfw/web.conf"
+in_ct systemctl reload cgfw@web.service 2>"$T/reload.err"
+expect_status "systemctl reload cgfw@web" 0 $? "$T/reload.err"
+for i in $(seq 1 100); do
+	in_ct journalctl -u cgfw@web.service -o cat --no-pager 2>/dev/null | grep -q "POLICY RELOADED" && break
+	sleep 0.1
+done
+expect_match "... POLICY RELOADED is in the journal" "POLICY RELOADED" \
+	"$(in_ct journalctl -u cgfw@web.service -o cat --no-pager 2>/dev/null)"
+expect_match "... STATUS= says the new policy" "^enforcing on cgfw-web.slice: allow-list mode, 1 rule$" \
+	"$(in_ct systemctl show -P StatusText cgfw@web.service)"
+expect_eq "... by the same loader" "$lpid" "$(in_ct systemctl show -P MainPID cgfw@web.service)"
+in_ct systemctl restart web.service
+wait_log web 6
+expect_match "the service meets the new policy" "main blocked=0 allowed=7 name=6" \
+	"$(in_ct sed -n '5,$p' /run/web.log 2>/dev/null)"
+printf '[cgfw]\nprotect = web.service\nallow-list = 198.51.100.7\nbogus = 1\n' >"$R/etc/cgfw/web.conf"
+in_ct systemctl reload cgfw@web.service
+for i in $(seq 1 100); do
+	in_ct systemctl show -P StatusText cgfw@web.service | grep -q "reload failed" && break
+	sleep 0.1
+done
+expect_match "a broken config: STATUS= says the reload failed, and why" \
+	"^reload failed, the previous policy stays: /etc/cgfw/web.conf: bogus: unknown key \(line 4\)" \
+	"$(in_ct systemctl show -P StatusText cgfw@web.service)"
+expect_match "... RELOAD FAILED is in the journal" "RELOAD FAILED" \
+	"$(in_ct journalctl -u cgfw@web.service -o cat --no-pager 2>/dev/null)"
+expect_eq "... cgfw@web runs on" active "$(in_ct systemctl is-active cgfw@web.service)"
+cp "$T/web.conf.orig" "$R/etc/cgfw/web.conf"
 
 # Stopping cgfw never leaves the service running unfiltered: it stops first.
 in_ct systemctl stop cgfw@web.service

@@ -407,6 +407,61 @@ test_malformed(void **state)
 	}
 }
 
+/*
+ * After a reload: an event names the rule of the policy slot that decided it
+ * (CGFW_EV_SLOT1), the other slot's table holding the rules before; with no
+ * table for its slot (a monitor started after a reload) it is written without
+ * a rule, not refused.
+ */
+static void
+test_slots(void **state)
+{
+	static const struct mon_rule alt[] = {
+	    {.id = 1,
+	        .action = CGFW_ACT_ALLOW,
+	        .text = "192.0.2.0/24",
+	        .origin = "cgfw.conf:2",
+	        .kind = "CIDR"},
+	};
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+
+	f->out.alt_rules = (struct mon_rule *)alt;
+	f->out.n_alt_rules = 1;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"rule\":\"192.0.2.7\"");
+	e.flags |= CGFW_EV_SLOT1;
+	e.verdict = CGFW_V_ALLOW;
+	e.reason = CGFW_R_ALLOW_RULE;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"rule\":\"192.0.2.0/24\"");
+	assert_has(f->out.jb.p, "\"because\":\"MatchedAllowListCIDR\"");
+	/* The slot in force is 1 now: the same event of slot 0 names slot 0's table. */
+	f->out.slot = 1;
+	f->out.rules = (struct mon_rule *)alt;
+	f->out.n_rules = 1;
+	f->out.alt_rules = f->rules;
+	f->out.n_alt_rules = sizeof(rules) / sizeof(rules[0]);
+	e.flags &= ~CGFW_EV_SLOT1;
+	e.verdict = CGFW_V_BLOCK;
+	e.reason = CGFW_R_BLOCK_RULE;
+	e.rule_id = 5;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"rule\":\"198.51.100.0/24\"");
+	/* No table for slot 0: no rule named, and not malformed. */
+	f->out.alt_rules = NULL;
+	f->out.n_alt_rules = 0;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "\"rule\":\"\"");
+	/* A missing rule of the slot in force is still malformed. */
+	e.flags |= CGFW_EV_SLOT1;
+	e.rule_id = 2;
+	assert_int_equal(mon_event_format(&f->out, &e, sizeof(e)), -EINVAL);
+	f->out.slot = 0;
+	f->out.rules = f->rules;
+	f->out.n_rules = sizeof(rules) / sizeof(rules[0]);
+}
+
 /* The command line: NUL-separated argv with a quote, a newline and invalid UTF-8. */
 static void
 test_cmdline(void **state)
@@ -1577,6 +1632,7 @@ main(void)
 	    T(test_owner_unknown),
 	    T(test_allowed_and_defaults),
 	    T(test_malformed),
+	    T(test_slots),
 	    T(test_cmdline),
 	    T(test_comm_fallback),
 	    T(test_ipv6),

@@ -266,6 +266,128 @@ listener(void)
 	return fd;
 }
 
+/* Reload: RELOAD, RELOAD_RULES... (RELOADED back), RELOAD_COMMIT; RUNNING only. */
+static void
+mon_reload(struct ipc_peer *tx, uint32_t gen, int mode, uint32_t n_rules)
+{
+	Cgfw__Reload r = CGFW__RELOAD__INIT;
+
+	r.gen = gen;
+	r.mode = (Cgfw__Mode)mode;
+	r.n_rules = n_rules;
+	assert_int_equal(ipc_send_loader_mon_reload(tx, &r), 0);
+}
+
+static void
+reload_commit(
+    struct ipc_peer *tx, uint32_t gen, int (*send)(struct ipc_peer *, const Cgfw__ReloadCommit *))
+{
+	Cgfw__ReloadCommit c = CGFW__RELOAD_COMMIT__INIT;
+
+	c.gen = gen;
+	assert_int_equal(send(tx, &c), 0);
+}
+
+/* The worker answered RELOADED for gen on the link. */
+static void
+got_reloaded(struct ipc_peer *tx, Cgfw__Envelope__BodyCase body, uint32_t gen)
+{
+	Cgfw__Envelope *env = NULL;
+	const Cgfw__Reloaded *r;
+
+	assert_int_equal(ipc_recv(tx, &env), 0);
+	assert_int_equal(env->body_case, body);
+	r = body == CGFW__ENVELOPE__BODY_MON_LOADER_RELOADED   ? env->mon_loader_reloaded
+	    : body == CGFW__ENVELOPE__BODY_DNS_LOADER_RELOADED ? env->dns_loader_reloaded
+	                                                       : env->http_loader_reloaded;
+	assert_int_equal(r->gen, gen);
+	cgfw__envelope__free_unpacked(env, NULL);
+}
+
+static void
+test_mon_reload(void **state)
+{
+	struct monf *f = mon_setup(IPC_CH_LOADER_MON, "loader");
+	const struct ipc_handlers *h = &mon_from_loader;
+	Cgfw__MonRules b = CGFW__MON_RULES__INIT;
+
+	(void)state;
+	/* Only while running. */
+	mon_reload(&f->tx, 1, CGFW__MODE__MODE_ALLOW_LIST, 0);
+	refused(f->rx, h, f->m, "loader sent loader_mon_reload in state HELLO");
+	f->rx->state = IPC_ST_RUNNING;
+	/* The fields: generation 0, a mode of none, more rules than the cap. */
+	mon_reload(&f->tx, 0, CGFW__MODE__MODE_ALLOW_LIST, 0);
+	refused(f->rx, h, f->m, "reload: generation 0");
+	mon_reload(&f->tx, 1, 9, 0);
+	refused(f->rx, h, f->m, "reload: generation 1, mode 9");
+	mon_reload(&f->tx, 1, CGFW__MODE__MODE_ALLOW_LIST, CGFW_IPC_MON_RULES_MAX + 1);
+	refused(f->rx, h, f->m, "16777217 rules");
+	/* Not the next generation. */
+	mon_reload(&f->tx, 2, CGFW__MODE__MODE_ALLOW_LIST, 0);
+	refused(f->rx, h, f->m, "reload to generation 2, 0 in force");
+	/* Rules and commit without a reload. */
+	mon_rules(&f->tx, 1, 1, "192.0.2.1", CGFW__ACTION__ACTION_ALLOW);
+	refused(f->rx, h, f->m, "in state RUNNING"); /* the start's RULES, not a reload's */
+	b.n_rules = 0;
+	assert_int_equal(ipc_send_loader_mon_reload_rules(&f->tx, &b), 0);
+	refused(f->rx, h, f->m, "a batch of 0 rules");
+	reload_commit(&f->tx, 1, ipc_send_loader_mon_reload_commit);
+	refused(f->rx, h, f->m, "commit of generation 1, 0 prepared");
+	reload_commit(&f->tx, 0, ipc_send_loader_mon_reload_commit);
+	refused(f->rx, h, f->m, "reload commit: generation 0");
+	/* Two rules announced: RELOADED once both are in, not before. */
+	mon_reload(&f->tx, 1, CGFW__MODE__MODE_BLOCK_LIST, 2);
+	accepted(f->rx, h, f->m);
+	{
+		Cgfw__MonRule r = CGFW__MON_RULE__INIT, *pr = &r;
+
+		r.id = 7;
+		r.action = CGFW__ACTION__ACTION_BLOCK;
+		r.text = "192.0.2.7";
+		r.origin = "--block-list";
+		r.kind = "IP";
+		b.rules = &pr;
+		b.n_rules = 1;
+		assert_int_equal(ipc_send_loader_mon_reload_rules(&f->tx, &b), 0);
+		accepted(f->rx, h, f->m);
+		assert_int_equal(ipc_send_loader_mon_reload_rules(&f->tx, &b), 0);
+		refused(f->rx, h, f->m, "rule id 7 out of order");
+		r.text = "192.0.2.8\nforged";
+		r.id = 8;
+		assert_int_equal(ipc_send_loader_mon_reload_rules(&f->tx, &b), 0);
+		refused(f->rx, h, f->m, "bad text, origin or kind");
+		r.text = "192.0.2.8";
+		assert_int_equal(ipc_send_loader_mon_reload_rules(&f->tx, &b), 0);
+		accepted(f->rx, h, f->m);
+		got_reloaded(&f->tx, CGFW__ENVELOPE__BODY_MON_LOADER_RELOADED, 1);
+		/* Whole: no more. */
+		r.id = 9;
+		assert_int_equal(ipc_send_loader_mon_reload_rules(&f->tx, &b), 0);
+		refused(f->rx, h, f->m, "reload rules without a reload");
+	}
+	/* The rules wait in the other slot until the commit names their generation. */
+	assert_int_equal(mon_out_of(f->m)->n_rules, 0);
+	assert_int_equal(mon_out_of(f->m)->n_alt_rules, 2);
+	reload_commit(&f->tx, 2, ipc_send_loader_mon_reload_commit);
+	refused(f->rx, h, f->m, "commit of generation 2, 1 prepared");
+	reload_commit(&f->tx, 1, ipc_send_loader_mon_reload_commit);
+	accepted(f->rx, h, f->m);
+	assert_int_equal(mon_out_of(f->m)->slot, 1);
+	assert_int_equal(mon_out_of(f->m)->n_rules, 2);
+	assert_int_equal(mon_out_of(f->m)->rules[1].id, 8);
+	assert_int_equal(mon_out_of(f->m)->mode, CGFW__MODE__MODE_BLOCK_LIST);
+	reload_commit(&f->tx, 1, ipc_send_loader_mon_reload_commit);
+	refused(f->rx, h, f->m, "commit of generation 1, 0 prepared");
+	/* The next one is generation 2, and may have no rules at all. */
+	mon_reload(&f->tx, 1, CGFW__MODE__MODE_ALLOW_LIST, 0);
+	refused(f->rx, h, f->m, "reload to generation 1, 1 in force");
+	mon_reload(&f->tx, 2, CGFW__MODE__MODE_LOG_ONLY, 0);
+	accepted(f->rx, h, f->m);
+	got_reloaded(&f->tx, CGFW__ENVELOPE__BODY_MON_LOADER_RELOADED, 2);
+	mon_teardown(f);
+}
+
 static void
 test_mon_fds(void **state)
 {
@@ -617,6 +739,65 @@ test_dns_loader(void **state)
 	dns_teardown(f);
 }
 
+static void
+test_dns_reload(void **state)
+{
+	static Cgfw__FdKind two[] = {CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_LEARNED_MAP};
+	struct dnsf *f = dns_setup();
+	const struct ipc_handlers *h = &dns_from_loader;
+	Cgfw__Reload r = CGFW__RELOAD__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	int fdv[3];
+
+	(void)state;
+	r.gen = 1;
+	r.mode = CGFW__MODE__MODE_ALLOW_LIST;
+	assert_int_equal(ipc_send_loader_dns_reload(&f->tx, &r), 0);
+	refused(f->rx, h, f->d, "loader sent loader_dns_reload in state HELLO");
+	f->rx->state = IPC_ST_RUNNING;
+	/* The DNS proxy takes no rules by message; the next generation only. */
+	r.n_rules = 1;
+	assert_int_equal(ipc_send_loader_dns_reload(&f->tx, &r), 0);
+	refused(f->rx, h, f->d, "reload: generation 1, mode 2, 1 rules");
+	r.n_rules = 0;
+	r.gen = 3;
+	assert_int_equal(ipc_send_loader_dns_reload(&f->tx, &r), 0);
+	refused(f->rx, h, f->d, "reload to generation 3, 0 in force");
+	/* Fds and commit without a reload. */
+	open_nulls(fdv, 3);
+	fds.kinds = two;
+	fds.n_kinds = 2;
+	assert_int_equal(ipc_send_loader_dns_reload_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->d, "reload fds without a reload");
+	reload_commit(&f->tx, 1, ipc_send_loader_dns_reload_commit);
+	refused(f->rx, h, f->d, "commit of generation 1, 0 prepared");
+	r.gen = 1;
+	assert_int_equal(ipc_send_loader_dns_reload(&f->tx, &r), 0);
+	accepted(f->rx, h, f->d);
+	/* Too few, a kind of another message, then right kinds that are no map. */
+	fds.n_kinds = 1;
+	assert_int_equal(ipc_send_loader_dns_reload_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->d, "loader_dns_reload_fds: 1 kinds, 1 fds");
+	{
+		Cgfw__FdKind k[2] = {CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_RINGBUF};
+
+		fds.kinds = k;
+		fds.n_kinds = 2;
+		assert_int_equal(ipc_send_loader_dns_reload_fds(&f->tx, &fds, fdv), 0);
+		refused(f->rx, h, f->d, "kind 1");
+	}
+	fds.kinds = two;
+	assert_int_equal(ipc_send_loader_dns_reload_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->d, "not the learned map of slot 1");
+	/* Its fds were taken: a second set is refused, the commit too (nothing prepared). */
+	assert_int_equal(ipc_send_loader_dns_reload_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->d, "reload fds without a reload");
+	reload_commit(&f->tx, 1, ipc_send_loader_dns_reload_commit);
+	refused(f->rx, h, f->d, "commit of generation 1, 0 prepared");
+	close_all(fdv, 3);
+	dns_teardown(f);
+}
+
 /* ---- the HTTP proxy ---- */
 
 struct httpf {
@@ -735,17 +916,78 @@ test_http_loader(void **state)
 	http_teardown(f);
 }
 
+static void
+test_http_reload(void **state)
+{
+	static Cgfw__FdKind one[] = {CGFW__FD_KIND__FD_NAME_POLICY};
+	struct httpf *f = http_setup();
+	const struct ipc_handlers *h = &http_from_loader;
+	Cgfw__Reload r = CGFW__RELOAD__INIT;
+	Cgfw__UrlRule u = CGFW__URL_RULE__INIT;
+	Cgfw__Fds fds = CGFW__FDS__INIT;
+	int fdv[1];
+
+	(void)state;
+	r.gen = 1;
+	r.mode = CGFW__MODE__MODE_ALLOW_LIST;
+	assert_int_equal(ipc_send_loader_http_reload(&f->tx, &r), 0);
+	refused(f->rx, h, f->h, "loader sent loader_http_reload in state HELLO");
+	f->rx->state = IPC_ST_RUNNING;
+	r.n_rules = CGFW_IPC_URL_RULES_MAX + 1;
+	assert_int_equal(ipc_send_loader_http_reload(&f->tx, &r), 0);
+	refused(f->rx, h, f->h, "65537 rules");
+	/* URL rules need the CA the start gave (none here). */
+	r.n_rules = 1;
+	assert_int_equal(ipc_send_loader_http_reload(&f->tx, &r), 0);
+	refused(f->rx, h, f->h, "reload: URL rules, but no CA was given");
+	u.id = 1;
+	u.action = CGFW__ACTION__ACTION_ALLOW;
+	u.scheme = "https";
+	u.host = "example.com";
+	u.path = "/a";
+	u.text = "https://example.com/a";
+	assert_int_equal(ipc_send_loader_http_reload_rule(&f->tx, &u), 0);
+	refused(f->rx, h, f->h, "a reload rule without a reload");
+	r.n_rules = 0;
+	assert_int_equal(ipc_send_loader_http_reload(&f->tx, &r), 0);
+	accepted(f->rx, h, f->h);
+	/* A rule's fields, then one more than announced. */
+	u.path = "/a\r\nX-Injected: 1";
+	assert_int_equal(ipc_send_loader_http_reload_rule(&f->tx, &u), 0);
+	refused(f->rx, h, f->h, "rule 1: a field is out of range");
+	u.path = "/a";
+	assert_int_equal(ipc_send_loader_http_reload_rule(&f->tx, &u), 0);
+	refused(f->rx, h, f->h, "more rules than the 0 announced");
+	/* Commit before the name policy; then a name policy that is not one. */
+	reload_commit(&f->tx, 1, ipc_send_loader_http_reload_commit);
+	refused(f->rx, h, f->h, "commit of generation 1, 1 prepared");
+	open_nulls(fdv, 1);
+	fds.kinds = one;
+	fds.n_kinds = 1;
+	assert_int_equal(ipc_send_loader_http_reload_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->h, "the name policy is not a valid sealed table");
+	assert_int_equal(ipc_send_loader_http_reload_fds(&f->tx, &fds, fdv), 0);
+	refused(f->rx, h, f->h, "reload fds of an incomplete reload");
+	reload_commit(&f->tx, 1, ipc_send_loader_http_reload_commit);
+	refused(f->rx, h, f->h, "commit of generation 1, 0 prepared");
+	close_all(fdv, 1);
+	http_teardown(f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mon_loader),
+	    cmocka_unit_test(test_mon_reload),
 	    cmocka_unit_test(test_mon_fds),
 	    cmocka_unit_test(test_mon_fds_sockets),
 	    cmocka_unit_test(test_mon_dns_channel),
 	    cmocka_unit_test(test_mon_http_channel),
 	    cmocka_unit_test(test_dns_loader),
+	    cmocka_unit_test(test_dns_reload),
 	    cmocka_unit_test(test_http_loader),
+	    cmocka_unit_test(test_http_reload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

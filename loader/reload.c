@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SIGHUP to `attach` (systemctl reload): the policy is read and compiled
+ * again and swapped in atomically, or the one in force stays.
+ *
+ * 1. A child of the loader (root, the loader's few capabilities) parses the
+ *    command line given at start and the config file again (options.c: the
+ *    command line still wins) and has the unprivileged compiler compile it
+ *    (compile.c); it hands back the two memfds.  Any error is its stderr
+ *    line, as at start (FILE:LINE: ...), which the loader relays and puts
+ *    in the RELOAD FAILED event: the child can exit, the loader goes on.
+ * 2. The loader checks the memfds as at start and fills the policy slot the
+ *    generation in force does not use (attach.c, loader_bpf_prepare()).
+ * 3. Each worker gets the new policy aside (workers.c) and answers RELOADED;
+ *    the DNS proxy has by then judged every learned address again into the
+ *    new slot's learned map.
+ * 4. One write to cgfw_gen flips every BPF map at once; then the workers
+ *    are told to commit.  Before the flip nothing in force changed; a
+ *    failure there keeps the old policy whole.  The flip cannot half
+ *    happen.  See docs/architecture.md, "Reload".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "loader.h"
+
+#define RELOAD_WORKERS_MS 10000 /* for every worker's RELOADED */
+#define RELOAD_ERR_MAX    4096  /* of the child's stderr kept for the event */
+
+/* Settings a reload cannot change: said, and left as they are. */
+static void
+reload_warn_fixed(const struct loader_opts *old, const struct loader_opts *o)
+{
+	int ups = old->n_upstreams != o->n_upstreams;
+
+	for (int i = 0; !ups && i < o->n_upstreams; i++)
+		ups = strcmp(old->upstreams[i], o->upstreams[i]) != 0;
+#define FIXED(cond, what)                                                                          \
+	do {                                                                                       \
+		if (cond)                                                                          \
+			log_warnx("%s changed: a reload changes the rules only; restart cgfw "     \
+			          "for it, ignoring",                                              \
+			    what);                                                                 \
+	} while (0)
+	FIXED(ups, "upstream");
+	FIXED(old->min_ttl != o->min_ttl, "dns-min-ttl");
+	FIXED(old->block_nxdomain != o->block_nxdomain, "dns-block-response");
+	FIXED(old->allow_dns_request != o->allow_dns_request, "allow-dns-request");
+	FIXED(old->allow_raw != o->allow_raw, "allow-raw-sockets");
+	FIXED(old->debug != o->debug, "debug");
+	FIXED(!old->name != !o->name || (o->name && strcmp(old->name, o->name) != 0), "name");
+	FIXED(!old->log_file != !o->log_file ||
+	          (o->log_file && strcmp(old->log_file, o->log_file) != 0),
+	    "log-file");
+	FIXED(!old->unit != !o->unit || (o->unit && strcmp(old->unit, o->unit) != 0) ||
+	          (!o->unit && o->cgroup && old->cgroup && strcmp(old->cgroup, o->cgroup) != 0),
+	    "the target (cgroup or unit)");
+#undef FIXED
+}
+
+/* In the child: options, config, compiler; the memfds to sock.  Never returns. */
+static void __attribute__((noreturn)) reload_child(struct loader *l, int sock, int err_fd)
+{
+	struct loader_opts no = {0};
+	int fds[2];
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} cm;
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof(cm.buf)};
+	sigset_t all;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+	if (dup2(err_fd, STDERR_FILENO) < 0)
+		_exit(CGFW_EXIT_FAILED);
+	opts_parse(&no, l->argc, l->argv);
+	compile_policy_fds(l, &no, fds);
+	if (!no.have_cli_upstream && no.n_upstreams == 0)
+		(void)opts_resolv_conf(&no, "/etc/resolv.conf");
+	reload_warn_fixed(l->o, &no);
+	cm.h.cmsg_level = SOL_SOCKET;
+	cm.h.cmsg_type = SCM_RIGHTS;
+	cm.h.cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(&cm.h), fds, sizeof(fds));
+	if (sendmsg(sock, &mh, 0) != 1)
+		fatal("cannot hand the reloaded policy over");
+	_exit(0);
+}
+
+/* The last line of what the child said, without our "cgfw-loader[pid]: " prefix. */
+static void
+last_line(char *text, char *out, size_t len)
+{
+	char *end = text + strlen(text), *start, *p;
+
+	while (end > text && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	start = strrchr(text, '\n');
+	start = start ? start + 1 : text;
+	p = strstr(start, "]: ");
+	if (p && strncmp(start, "cgfw-loader[", 12) == 0)
+		start = p + 3;
+	snprintf(out, len, "%s", start);
+}
+
+/*
+ * Steps 1 and 2 of the file's comment: 0 with fds[0] (the name policy) and
+ * cp, or -1 with why in err.  The child's stderr is relayed to ours.
+ */
+static int
+reload_compile(struct loader *l, int *np_fd, struct cp_view *cp, char *err, size_t err_len)
+{
+	char text[RELOAD_ERR_MAX], byte;
+	size_t tlen = 0;
+	int sv[2], ep[2], fds[2], status, r;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} cm;
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof(cm.buf)};
+	struct cmsghdr *c;
+	ssize_t n;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(ep, O_CLOEXEC) < 0) {
+		snprintf(err, err_len, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, err_len, "fork: %s", strerror(errno));
+		(void)close(sv[0]);
+		(void)close(sv[1]);
+		(void)close(ep[0]);
+		(void)close(ep[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		(void)close(sv[0]);
+		(void)close(ep[0]);
+		reload_child(l, sv[1], ep[1]);
+	}
+	(void)close(sv[1]);
+	(void)close(ep[1]);
+	/* Relay every line as it comes; keep the end for the event. */
+	for (;;) {
+		char buf[1024];
+
+		n = read(ep[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		(void)!write(STDERR_FILENO, buf, (size_t)n);
+		/* buf is smaller than text: keep text's tail. */
+		if (tlen + (size_t)n >= sizeof(text)) {
+			size_t drop = tlen + (size_t)n - (sizeof(text) - 1);
+
+			memmove(text, text + drop, tlen - drop);
+			tlen -= drop;
+		}
+		memcpy(text + tlen, buf, (size_t)n);
+		tlen += (size_t)n;
+	}
+	text[tlen] = '\0';
+	(void)close(ep[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	if (status != 0) {
+		last_line(text, err, err_len);
+		if (!err[0])
+			snprintf(err, err_len, "the reload's compiler failed (status %d)", status);
+		(void)close(sv[0]);
+		return -1;
+	}
+	n = recvmsg(sv[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	(void)close(sv[0]);
+	c = n == 1 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(fds))) {
+		snprintf(err, err_len, "the policy compiler handed over no policy");
+		return -1;
+	}
+	memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	r = compile_check(fds, cp, err, err_len);
+	if (r < 0) {
+		(void)close(fds[0]);
+		if (fds[1] >= 0)
+			(void)close(fds[1]);
+		return -1;
+	}
+	*np_fd = fds[0];
+	return 0;
+}
+
+static int
+done_reloaded(struct loader *l)
+{
+	int lost;
+
+	return workers_reloaded(l, &lost) || l->target_lost || l->gave_up;
+}
+
+static size_t
+n_url_rules(const struct cgfw_ruleset *rs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->n; i++)
+		n += rs->v[i].kind == RULE_URL;
+	return n;
+}
+
+static void
+reload_failed(struct loader *l, const char *why)
+{
+	char c[512];
+
+	/* The event's comment: one line, no control characters (check_notice()). */
+	snprintf(c, sizeof(c), "%s", why);
+	for (char *p = c; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	log_warnx("reload failed, the policy in force stays: %s", c);
+	workers_notice(l, "RELOAD FAILED", "ReloadFailed", c);
+	loader_sd_reload_failed(l, c);
+}
+
+void
+loader_reload(struct loader *l, int *sig)
+{
+	struct cp_view cp = {0}, old_cp;
+	char err[RELOAD_ERR_MAX], msg[512];
+	uint32_t gen = l->bpf.gen + 1;
+	int np_fd = -1, lost = 0, hup = 0, r;
+	const struct cp_hdr *h;
+
+	*sig = 0;
+	log_info("SIGHUP: reloading the policy");
+	loader_sd_reloading();
+	if (reload_compile(l, &np_fd, &cp, err, sizeof(err)) < 0) {
+		reload_failed(l, err);
+		return;
+	}
+	/* The HTTP proxy intercepts HTTPS with the CA made at start, only if URL rules were there. */
+	if (n_url_rules(&cp.rules) && !l->need_tls) {
+		reload_failed(l, "URL rules need cgfw's CA, which is set up only when the policy "
+		                 "has URL rules at start: restart cgfw to add the first ones");
+		goto out;
+	}
+	r = loader_bpf_prepare(&l->bpf, gen & 1, &cp.pol, err, sizeof(err));
+	if (r < 0) {
+		reload_failed(l, err);
+		goto out;
+	}
+	workers_reload_send(l, gen, &cp, np_fd);
+	/* Another SIGHUP meanwhile: this reload finishes, then the next one reads the files again. */
+	do {
+		if (*sig == SIGHUP)
+			hup = 1;
+		*sig = 0;
+		r = loader_wait(l, done_reloaded, RELOAD_WORKERS_MS, sig);
+	} while (r == 0 && *sig == SIGHUP);
+	if (r < 0 || *sig || !workers_reloaded(l, &lost) || lost) {
+		l->reload_gen = 0;
+		reload_failed(l, *sig || l->target_lost || l->gave_up ? "stopped while reloading"
+		                 : lost ? "a worker died or was down while reloading"
+		                        : "the workers did not take the new policy in time");
+		goto out;
+	}
+	r = loader_bpf_flip(&l->bpf, gen);
+	if (r < 0) {
+		l->reload_gen = 0;
+		snprintf(err, sizeof(err), "cannot put the new policy in force: %s", strerror(-r));
+		reload_failed(l, err);
+		goto out;
+	}
+	/* In force: the loader's copy for restarted workers and status, then the workers. */
+	old_cp = l->cp;
+	l->cp = cp;
+	l->pol = cp.pol;
+	l->o->rules = cp.rules;
+	(void)close(l->np_fd);
+	l->np_fd = np_fd;
+	np_fd = -1;
+	cp_close(&old_cp);
+	cp = (struct cp_view){0};
+	workers_reload_commit(l, gen);
+
+	h = l->cp.base;
+	snprintf(msg, sizeof(msg),
+	    "generation %u: %s mode, %zu IP, %zu CIDR, %llu name and %zu URL rule(s)", gen,
+	    l->pol.mode == CGFW_MODE_ALLOW_LIST   ? "allow-list"
+	    : l->pol.mode == CGFW_MODE_BLOCK_LIST ? "block-list"
+	                                          : "log-only",
+	    l->pol.n_ip4, l->pol.n_cidr4, (unsigned long long)h->n_names,
+	    n_url_rules(&l->o->rules));
+	log_info("policy reloaded: %s", msg);
+	workers_notice(l, "POLICY RELOADED", "Reloaded", msg);
+	loader_sd_ready(l); /* READY=1 and the new policy's STATUS= line */
+out:
+	if (np_fd >= 0)
+		(void)close(np_fd);
+	cp_close(&cp);
+	if (hup && !*sig)
+		*sig = SIGHUP;
+}
