@@ -276,7 +276,7 @@ for i in $(seq 1 100); do
 done
 expect_match "... POLICY RELOADED is in the journal" "POLICY RELOADED" \
 	"$(in_ct journalctl -u cgfw@web.service -o cat --no-pager 2>/dev/null)"
-expect_match "... STATUS= says the new policy" "^enforcing on cgfw-web.slice: allow-list mode, 1 rule$" \
+expect_match "... STATUS= says the new policy" "^enforcing on cgfw-web.slice: allow-list mode, 1 rule; [0-9]+ blocked; workers up$" \
 	"$(in_ct systemctl show -P StatusText cgfw@web.service)"
 expect_eq "... by the same loader" "$lpid" "$(in_ct systemctl show -P MainPID cgfw@web.service)"
 in_ct systemctl restart web.service
