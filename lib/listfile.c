@@ -17,6 +17,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "bpf/egress.h"
 #include "lib/listfile.h"
@@ -418,19 +421,54 @@ ctl_ok(const char *s, size_t i, size_t n)
 	return s[i] == '\t' || s[i] == '\n' || (s[i] == '\r' && (i + 1 == n || s[i + 1] == '\n'));
 }
 
+static inline int
+is_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/*
+ * The first control character ctl_ok() does not allow, or n.  16 bytes at a
+ * time: a block with none but tabs and line feeds (nearly every block of a
+ * list) is passed with a few vector instructions, and only the others are
+ * looked at byte by byte.
+ */
+static size_t
+first_bad_ctl(const char *s, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i lim = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+	              tab = _mm_set1_epi8('\t'), lf = _mm_set1_epi8('\n');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		/* c <= 0x1f (unsigned) or c == 0x7f, but not tab or LF */
+		__m128i ctl =
+		    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, lim), v), _mm_cmpeq_epi8(v, del));
+		__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(v, tab), _mm_cmpeq_epi8(v, lf));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
+
+		/* A CR (of a CRLF) or worse: each one looked at. */
+		for (; m; m &= m - 1)
+			if (!ctl_ok(s, i + (size_t)__builtin_ctz(m), n))
+				return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; i < n; i++)
+		if (is_ctl((unsigned char)s[i]) && !ctl_ok(s, i, n))
+			return i;
+	return n;
+}
+
 int
 listfile_check_text(const char *path, const char *s, size_t n, char *err, size_t err_len)
 {
 	const char *line, *eol;
 	char q[LOG_ESC_LEN];
-	size_t i, n_line = 1;
+	size_t i = first_bad_ctl(s, n), n_line = 1;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 || c == 0x7f) && !ctl_ok(s, i, n))
-			break;
-	}
 	if (i == n)
 		return 0;
 	line = s;

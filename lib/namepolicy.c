@@ -34,27 +34,26 @@
  * One per rule added, appended in order; finish sorts them by bucket.  The
  * rank inputs ride along, so only a name with several rules compares rules.
  * A rule written as its name, with no port (the bulk of any list), is all
- * here (rule NP_NOREC): it becomes an inline entry, or a rules[] record only
- * if its name has other rules too.
+ * here: it becomes an inline entry, or a rules[] record only if its name has
+ * other rules too.  Any other rule is in rules[] from the start (REC_RULE).
  */
-#define NP_NOREC UINT32_MAX
-
-#define REC_PFX 0x10 /* text is the kind's prefix and the name */
+#define REC_KIND  0x07 /* enum np_kind */
+#define REC_BLOCK 0x08 /* the rule blocks (else allows) */
+#define REC_PFX   0x10 /* text is the kind's prefix and the name */
+#define REC_RULE  0x20 /* id_or_rule is an index into rules[]: line and origin are unused */
 
 struct np_rec {
 	uint32_t bucket_hash; /* the hash's low half */
 	uint32_t tag;         /* its high half */
 	uint32_t name_off;
-	uint32_t id;
+	uint32_t id_or_rule;
 	uint32_t line;
-	uint32_t rule; /* index into rules, or NP_NOREC */
 	uint16_t origin;
 	uint8_t name_len;
-	uint8_t kind; /* enum np_kind | REC_PFX */
-	uint8_t action;
-	uint8_t any_port;
-	uint16_t pad;
+	uint8_t kind; /* REC_* */
 };
+
+_Static_assert(sizeof(struct np_rec) == 24, "a million records are 24 MB");
 
 struct np_builder {
 	uint64_t seed;
@@ -288,14 +287,11 @@ b_add(struct np_builder *b, enum np_kind kind, int action, const char *name, siz
 	uint64_t hash = np_hash(b->seed, name, name_len);
 	struct np_rec rec = {.bucket_hash = (uint32_t)hash,
 	    .tag = (uint32_t)(hash >> 32),
-	    .id = id,
+	    .id_or_rule = id,
 	    .line = line,
-	    .rule = NP_NOREC,
 	    .origin = origin,
 	    .name_len = (uint8_t)name_len,
-	    .kind = (uint8_t)kind,
-	    .action = (uint8_t)action,
-	    .any_port = port == 0};
+	    .kind = (uint8_t)(kind | (action == NP_BLOCK ? REC_BLOCK : 0))};
 	int r;
 
 	if (name_len == 0 || name_len > NP_NAME_MAX || text_len > NP_TEXT_MAX ||
@@ -334,7 +330,10 @@ b_add(struct np_builder *b, enum np_kind kind, int action, const char *name, siz
 			nr.text_off = rec.name_off;
 		else if ((r = pool_add(b, text, text_len, 0, &nr.text_off)) < 0)
 			return r;
-		rec.rule = (uint32_t)b->n_rules;
+		rec.id_or_rule = (uint32_t)b->n_rules;
+		rec.kind |= REC_RULE;
+		rec.line = 0;
+		rec.origin = 0;
 		b->rules[b->n_rules++] = nr;
 	}
 	b->recs[b->n_recs++] = rec;
@@ -446,24 +445,18 @@ np_builder_count_action(const struct np_builder *b, int action)
 /*
  * Stable LSD radix sort of the records on their bucket bits, 11 at a time:
  * a few sequential passes instead of a cache miss per insert, and records of
- * one name keep the order they were added in.
+ * one name keep the order they were added in.  tmp: room for n records.
  */
-static int
-sort_recs(struct np_rec *v, size_t n, uint32_t mask)
+static void
+sort_recs(struct np_rec *v, struct np_rec *tmp, size_t n, uint32_t mask)
 {
-	struct np_rec *tmp, *src = v, *dst;
+	struct np_rec *src = v, *dst = tmp;
 	uint32_t bits = 0;
 
 	while (bits < 32 && (mask >> bits))
 		bits++;
 	if (n < 2 || bits == 0)
-		return 0;
-	tmp = malloc(n * sizeof(*tmp));
-	if (!tmp)
-		return -ENOMEM;
-	if (n * sizeof(*tmp) >= 4 * NP_HUGE)
-		huge_hint(tmp, n * sizeof(*tmp));
-	dst = tmp;
+		return;
 	for (uint32_t shift = 0; shift < bits; shift += 11) {
 		size_t count[2048] = {0}, sum = 0;
 		uint32_t dmask = (1u << (bits - shift < 11 ? bits - shift : 11)) - 1;
@@ -485,8 +478,6 @@ sort_recs(struct np_rec *v, size_t n, uint32_t mask)
 	}
 	if (src != v)
 		memcpy(v, src, n * sizeof(*v));
-	free(tmp);
-	return 0;
 }
 
 struct build {
@@ -524,18 +515,18 @@ rule_record(struct np_builder *b, const struct np_rule *nr, uint32_t *ret_idx)
 static int
 rec_rule(struct np_builder *b, const struct np_rec *rc, uint32_t *ret_idx)
 {
-	int kind = rc->kind & ~REC_PFX;
+	int kind = rc->kind & REC_KIND;
 	size_t pfx = rc->kind & REC_PFX ? kind_pfx_len(kind) : 0;
-	struct np_rule nr = {.id = rc->id,
+	struct np_rule nr = {.id = rc->id_or_rule,
 	    .text_off = rc->name_off - (uint32_t)pfx,
 	    .line = rc->line,
 	    .text_len = (uint16_t)(rc->name_len + pfx),
 	    .origin = rc->origin,
 	    .kind = (uint8_t)kind,
-	    .action = rc->action};
+	    .action = rc->kind & REC_BLOCK ? NP_BLOCK : NP_ALLOW};
 
-	if (rc->rule != NP_NOREC) {
-		*ret_idx = rc->rule;
+	if (rc->kind & REC_RULE) {
+		*ret_idx = rc->id_or_rule;
 		return 0;
 	}
 	return rule_record(b, &nr, ret_idx);
@@ -602,13 +593,13 @@ entry_add(struct build *bd, struct np_entry *e, int is_new, const struct np_rec 
 	uint32_t idx;
 	int r;
 
-	if (is_new && rc->rule == NP_NOREC) {
-		int kind = rc->kind & ~REC_PFX;
+	if (is_new && !(rc->kind & REC_RULE)) {
+		int kind = rc->kind & REC_KIND;
 
-		e->a = rc->id;
+		e->a = rc->id_or_rule;
 		e->line = rc->line;
 		e->origin = rc->origin;
-		e->flags = (uint8_t)(NP_E_INLINE | (rc->action == NP_BLOCK ? NP_E_BLOCK : 0) |
+		e->flags = (uint8_t)(NP_E_INLINE | (rc->kind & REC_BLOCK ? NP_E_BLOCK : 0) |
 		                     kind << NP_E_KIND_SHIFT | (rc->kind & REC_PFX ? NP_E_PFX : 0));
 		return 0;
 	}
@@ -713,18 +704,20 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	/* Load factor at most 1. */
 	while (n_buckets < b->n_recs)
 		n_buckets *= 2;
-	/* Sorting first: its scratch copy is gone before the entries exist. */
-	r = sort_recs(b->recs, b->n_recs, n_buckets - 1);
-	if (r < 0)
-		return r;
+	/*
+	 * The sort's scratch copy then holds the entries: fresh memory is what
+	 * costs most here (zeroed pages, and on a VM the host's faults).
+	 */
+	_Static_assert(sizeof(struct np_entry) <= sizeof(struct np_rec), "entries fit the scratch");
 	buckets = malloc(((size_t)n_buckets + 1) * sizeof(*buckets));
-	ents = malloc((b->n_recs ? b->n_recs : 1) * sizeof(*ents));
+	ents = malloc((b->n_recs ? b->n_recs : 1) * sizeof(struct np_rec));
 	if (!buckets || !ents) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (b->n_recs * sizeof(*ents) >= 4 * NP_HUGE)
-		huge_hint(ents, b->n_recs * sizeof(*ents));
+	if (b->n_recs * sizeof(struct np_rec) >= 4 * NP_HUGE)
+		huge_hint(ents, b->n_recs * sizeof(struct np_rec));
+	sort_recs(b->recs, (struct np_rec *)(void *)ents, b->n_recs, n_buckets - 1);
 	r = build_entries(&bd, n_buckets, buckets, ents, &n_ents);
 	if (r < 0)
 		goto out;
