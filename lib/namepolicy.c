@@ -362,33 +362,57 @@ np_kind_of(int rule_kind)
 }
 
 int
-np_builder_add_name(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
-    const char *text, size_t text_len, const char *origin, uint32_t line, uint32_t rule_id)
+np_builder_origin(struct np_builder *b, const char *origin, uint16_t *ret_idx)
 {
-	int k = np_kind_of(kind), r;
-	uint16_t o;
+	size_t n;
+	int r;
 
-	if (!b || !name || !text || k < 0)
+	if (!b || !ret_idx)
 		return -EINVAL;
 	if (!origin)
 		origin = "";
-	/* A list file passes the same path a million times. */
+	/* The same string as last time: no search. */
 	if (origin == b->last_origin &&
 	    !strncmp(origin, b->pool + b->origins[b->last_origin_idx], b->last_origin_len + 1)) {
-		o = b->last_origin_idx;
-	} else {
-		size_t n = strlen(origin);
-
-		r = b_origin(b, origin, n, &o);
-		if (r < 0)
-			return r;
-		b->last_origin = origin;
-		b->last_origin_len = n;
-		b->last_origin_idx = o;
+		*ret_idx = b->last_origin_idx;
+		return 0;
 	}
+	n = strlen(origin);
+	r = b_origin(b, origin, n, ret_idx);
+	if (r < 0)
+		return r;
+	b->last_origin = origin;
+	b->last_origin_len = n;
+	b->last_origin_idx = *ret_idx;
+	return 0;
+}
+
+int
+np_builder_add_at(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, uint16_t origin, uint32_t line, uint32_t rule_id)
+{
+	int k = np_kind_of(kind);
+
+	if (!b || !name || !text || k < 0 || origin >= b->n_origins)
+		return -EINVAL;
 	/* CGFW_ACT_ALLOW/BLOCK and NP_ALLOW/BLOCK share their values. */
 	return b_add(
-	    b, (enum np_kind)k, action, name, name_len, text, text_len, o, line, 0, rule_id);
+	    b, (enum np_kind)k, action, name, name_len, text, text_len, origin, line, 0, rule_id);
+}
+
+int
+np_builder_add_name(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, const char *origin, uint32_t line, uint32_t rule_id)
+{
+	uint16_t o;
+	int r;
+
+	if (!b || !name || !text || np_kind_of(kind) < 0)
+		return -EINVAL;
+	r = np_builder_origin(b, origin, &o);
+	if (r < 0)
+		return r;
+	return np_builder_add_at(b, kind, action, name, name_len, text, text_len, o, line, rule_id);
 }
 
 int

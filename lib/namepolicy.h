@@ -139,6 +139,13 @@ int np_builder_add(struct np_builder *b, const struct cgfw_rule *r, uint32_t rul
 int np_builder_add_name(struct np_builder *b, int kind /* RULE_* */, int action /* CGFW_ACT_* */,
     const char *name, size_t name_len, const char *text, size_t text_len, const char *origin,
     uint32_t line, uint32_t rule_id);
+/*
+ * The same, with the origin as np_builder_origin() gave it: a list file
+ * looks its path up once, not once a line.
+ */
+int np_builder_origin(struct np_builder *b, const char *origin, uint16_t *ret_idx);
+int np_builder_add_at(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, uint16_t origin, uint32_t line, uint32_t rule_id);
 /* Rules added (duplicates included). */
 size_t np_builder_count(const struct np_builder *b);
 /* Rules added with this action (CGFW_ACT_ALLOW or CGFW_ACT_BLOCK). */
