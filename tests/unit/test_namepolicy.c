@@ -337,6 +337,56 @@ test_add_invalid(void **state)
 }
 
 /* Names of 253 bytes, and queries longer than any rule. */
+/*
+ * A name that is held inline until a second rule for it arrives: both rules
+ * keep their id, origin, line and text as written when they move out of the
+ * entry, and the table says the same as one built the other way round.
+ */
+static void
+test_inline_then_more(void **state)
+{
+	struct np_builder *b = np_builder_new();
+	struct np_table t;
+	struct np_match m;
+
+	(void)state;
+	assert_int_equal(np_builder_add_name(b, RULE_WILDCARD, B, "ads.test", 8, "*.ads.test", 10,
+	                     "/lists/one", 5, 11),
+	    0);
+	assert_int_equal(np_builder_add_name(b, RULE_EXACT_NAME, A, "ads.test", 8, "=ads.test", 9,
+	                     "/lists/two", 7, 12),
+	    0);
+	assert_int_equal(np_builder_add_name(
+	                     b, RULE_NAME, A, "only.test", 9, "only.test", 9, "/lists/two", 9, 13),
+	    0);
+	table_from(b, &t);
+	np_builder_free(b);
+
+	assert_int_equal(np_lookup(&t, "x.ads.test", &m), NP_BLOCK);
+	assert_int_equal(m.kind, NP_K_WILDCARD);
+	assert_int_equal(m.rule_id, 11);
+	assert_string_equal(m.origin, "/lists/one");
+	assert_int_equal(m.origin_line, 5);
+	assert_int_equal(m.rule_text_len, 10);
+	assert_memory_equal(m.rule_text, "*.ads.test", 10);
+
+	assert_int_equal(np_lookup(&t, "ADS.test.", &m), NP_ALLOW);
+	assert_int_equal(m.kind, NP_K_EXACT);
+	assert_int_equal(m.rule_id, 12);
+	assert_string_equal(m.origin, "/lists/two");
+	assert_int_equal(m.origin_line, 7);
+	assert_int_equal(m.rule_text_len, 9);
+	assert_memory_equal(m.rule_text, "=ads.test", 9);
+
+	assert_int_equal(np_lookup(&t, "a.only.test", &m), NP_ALLOW);
+	assert_int_equal(m.kind, NP_K_SUFFIX);
+	assert_int_equal(m.rule_id, 13);
+	assert_int_equal(m.origin_line, 9);
+	assert_memory_equal(m.rule_text, "only.test", 9);
+	assert_int_equal(np_lookup(&t, "test", &m), NP_NONE);
+	np_table_close(&t);
+}
+
 static void
 test_long_names(void **state)
 {
@@ -1171,6 +1221,7 @@ main(void)
 	    cmocka_unit_test(test_match_fields),
 	    cmocka_unit_test(test_counts),
 	    cmocka_unit_test(test_add_invalid),
+	    cmocka_unit_test(test_inline_then_more),
 	    cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_many_names),
 	    cmocka_unit_test(test_validate),
