@@ -55,6 +55,12 @@
 #define DNS_REC_NAMES     4                   /* chains remembered per learned address */
 #define DNS_REC_BUCKETS   16384               /* of the record table */
 #define DNS_REC_BYTES     (16u * 1024 * 1024) /* the names' memory, at most */
+/* UDP answers wait for the end of the loop's I/O round, then leave in one sendmmsg(). */
+#define DNS_OUT_MAX       64
+#define DNS_OUT_BYTES     (64 * 1024)
+/* recvmmsg(): libuv hands out 64 KiB per datagram, at most 20 in one call. */
+#define DNS_RECV_CHUNK    65536
+#define DNS_RECV_N        20
 
 struct dns;
 
@@ -104,6 +110,15 @@ struct query {
 	uint8_t raw[];
 };
 
+/* UDP answers queued for one sendmmsg(). */
+struct outq {
+	struct mmsghdr msg[DNS_OUT_MAX];
+	struct iovec iov[DNS_OUT_MAX];
+	struct sockaddr_in to[DNS_OUT_MAX];
+	size_t n, used;
+	uint8_t buf[DNS_OUT_BYTES];
+};
+
 struct dns {
 	struct worker_rt *rt;
 	struct ipc_peer loader;
@@ -127,6 +142,9 @@ struct dns {
 	uv_loop_t loop;
 	uv_udp_t udp;
 	uv_tcp_t tcp;
+	uv_check_t flush; /* sends the queued UDP answers after each I/O round */
+	struct outq out;
+	uint8_t answer[DNS_MSG_MAX]; /* the answer being relayed (one at a time) */
 	size_t inflight;
 	size_t n_conns;
 	uint64_t learned_present;
@@ -461,15 +479,68 @@ write_done(uv_write_t *w, int status)
 		free(c);
 }
 
+/* Every queued UDP answer, in order; one that cannot be sent is said and dropped. */
+static void
+outq_flush(struct dns *d)
+{
+	struct outq *o = &d->out;
+	size_t sent = 0;
+
+	while (sent < o->n) {
+		int r = sendmmsg(d->udp_fd, o->msg + sent, (unsigned)(o->n - sent), MSG_DONTWAIT);
+
+		if (r > 0) {
+			sent += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		log_warn("cannot answer a query from %s:%u", inet_ntoa(o->to[sent].sin_addr),
+		    ntohs(o->to[sent].sin_port));
+		sent++;
+	}
+	o->n = o->used = 0;
+}
+
+static void
+flush_cb(uv_check_t *h)
+{
+	outq_flush(h->data);
+}
+
+static void
+outq_add(struct dns *d, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+{
+	struct outq *o = &d->out;
+	size_t i;
+
+	if (o->n == DNS_OUT_MAX || len > sizeof(o->buf) - o->used)
+		outq_flush(d);
+	if (len > sizeof(o->buf)) {
+		/* Bigger than the queue: no UDP answer is (TCP's go by uv_write). */
+		if (sendto(d->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to,
+		        sizeof(*to)) < 0)
+			log_warn("cannot answer a query");
+		return;
+	}
+	i = o->n++;
+	memcpy(o->buf + o->used, msg, len);
+	o->to[i] = *to;
+	o->iov[i] = (struct iovec){.iov_base = o->buf + o->used, .iov_len = len};
+	o->msg[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &o->to[i],
+	                                 .msg_namelen = sizeof(o->to[i]),
+	                                 .msg_iov = &o->iov[i],
+	                                 .msg_iovlen = 1}};
+	o->used += len;
+}
+
 static void
 respond(struct query *q, const uint8_t *msg, size_t len)
 {
 	struct dns *d = q->d;
 
 	if (q->proto == IPPROTO_UDP) {
-		if (sendto(d->udp_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)&q->client,
-		        sizeof(q->client)) < 0)
-			log_warn("cannot answer %s", q->q.qname);
+		outq_add(d, &q->client, msg, len);
 		return;
 	}
 	if (q->conn->closed)
@@ -743,7 +814,7 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	struct query *q = arg;
 	struct dns *d = q->d;
 	struct dns_answer_info ai;
-	uint8_t *out = NULL;
+	uint8_t *out = d->answer;
 	size_t out_len = 0, limit;
 	uint32_t ttl = 0;
 	int admitted = 0, r;
@@ -783,13 +854,10 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 		return;
 	}
 	/* Names the upstream compressed may be written out whole: room for the maximum. */
-	out = malloc(DNS_MSG_MAX);
-	if (!out || dns_strip_aaaa(abuf, alen, out, DNS_MSG_MAX, &out_len) < 0) {
+	if (dns_strip_aaaa(abuf, alen, out, sizeof(d->answer), &out_len) < 0) {
 		d->st.servfail++;
 		respond_rcode(q, DNS_RCODE_SERVFAIL);
-		send_event(
-		    d, q, 0, DNS_RCODE_SERVFAIL, NULL, 0, 0, out ? "UpstreamMalformed" : NULL);
-		free(out);
+		send_event(d, q, 0, DNS_RCODE_SERVFAIL, NULL, 0, 0, "UpstreamMalformed");
 		query_free(q);
 		return;
 	}
@@ -818,7 +886,6 @@ upstream_cb(void *arg, int status, const uint8_t *abuf, size_t alen)
 	    ai.rcode == DNS_RCODE_SERVFAIL  ? "UpstreamServfail"
 	    : ai.rcode == DNS_RCODE_REFUSED ? "UpstreamRefused"
 	                                    : NULL);
-	free(out);
 	query_free(q);
 }
 
@@ -884,10 +951,15 @@ handle_query(struct dns *d, const uint8_t *msg, size_t len, int proto,
 
 /* ---- UDP and TCP servers ---- */
 
+/*
+ * Room for DNS_RECV_N datagrams: libuv reads them with one recvmmsg() and
+ * hands them over one by one (UV_UDP_MMSG_CHUNK), then the buffer back
+ * (UV_UDP_MMSG_FREE).  Each query is copied before the next read.
+ */
 static void
 udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	static char mem[DNS_MAX_MSG];
+	static char mem[DNS_RECV_CHUNK * DNS_RECV_N];
 
 	(void)h;
 	(void)suggested;
@@ -1021,6 +1093,7 @@ dns_stop(void *ctx)
 	if (d->committed)
 		dns_send_stats(d);
 	resolver_close(&d->res);
+	outq_flush(d);
 	/* Stopping: the queued events may wait a little for the monitor now. */
 	lost = evq_close(&d->events, DNS_FLUSH_MS);
 	if (lost)
@@ -1067,9 +1140,12 @@ dns_start(void *ctx)
 	    CGFW_EVQ_MAX_BYTES);
 	if (r < 0)
 		fatalx("cannot watch the monitor's channel: %s", uv_strerror(r));
-	uv_udp_init(&d->loop, &d->udp);
+	if (uv_udp_init_ex(&d->loop, &d->udp, AF_UNSPEC | UV_UDP_RECVMMSG) < 0)
+		fatalx("cannot set up the UDP handle");
 	uv_tcp_init(&d->loop, &d->tcp);
-	d->udp.data = d->tcp.data = d;
+	uv_check_init(&d->loop, &d->flush);
+	d->udp.data = d->tcp.data = d->flush.data = d;
+	uv_check_start(&d->flush, flush_cb);
 	if (uv_udp_open(&d->udp, d->udp_fd) < 0 || uv_tcp_open(&d->tcp, d->tcp_fd) < 0)
 		fatalx("cannot use the DNS sockets");
 	/* The TCP socket already listens (the loader did it); uv_listen just starts accepting. */

@@ -17,6 +17,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "bpf/egress.h"
 #include "lib/listfile.h"
@@ -27,6 +30,7 @@
 struct lf {
 	const char *path;
 	size_t path_len;
+	uint16_t origin; /* path, in b */
 	int action;
 	struct np_builder *b;
 	struct cgfw_ruleset *rs;
@@ -201,8 +205,8 @@ add_name(
 	r = take_id(f, &id);
 	if (r < 0)
 		return r;
-	r = np_builder_add_name(
-	    f->b, kind, f->action, name, name_len, text, text_len, f->path, f->line, id);
+	r = np_builder_add_at(
+	    f->b, kind, f->action, name, name_len, text, text_len, f->origin, f->line, id);
 	if (r < 0 && f->err_len)
 		snprintf(f->err, f->err_len, "%s:%u: cannot add rule: %s", f->path, f->line,
 		    strerror(-r));
@@ -418,26 +422,73 @@ ctl_ok(const char *s, size_t i, size_t n)
 	return s[i] == '\t' || s[i] == '\n' || (s[i] == '\r' && (i + 1 == n || s[i + 1] == '\n'));
 }
 
-int
-listfile_check_text(const char *path, const char *s, size_t n, char *err, size_t err_len)
+static inline int
+is_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/*
+ * The first control character ctl_ok() does not allow, or n; *ret_lf: the
+ * line feeds before it.  16 bytes at a time: a block with none but tabs and
+ * line feeds (nearly every block of a list) is passed with a few vector
+ * instructions, and only the others are looked at byte by byte.
+ */
+static size_t
+scan_text(const char *s, size_t n, size_t *ret_lf)
+{
+	size_t i = 0, lf = 0;
+
+#ifdef __SSE2__
+	const __m128i lim = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+	              tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		/* c <= 0x1f (unsigned) or c == 0x7f, but not tab or LF */
+		__m128i ctl =
+		    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, lim), v), _mm_cmpeq_epi8(v, del));
+		__m128i is_nl = _mm_cmpeq_epi8(v, nl);
+		__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(v, tab), is_nl);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
+
+		/* A CR (of a CRLF) or worse: each one looked at. */
+		for (; m; m &= m - 1) {
+			size_t at = i + (size_t)__builtin_ctz(m);
+
+			if (!ctl_ok(s, at, n)) {
+				for (size_t k = i; k < at; k++)
+					lf += s[k] == '\n';
+				*ret_lf = lf;
+				return at;
+			}
+		}
+		lf += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(is_nl));
+	}
+#endif
+	for (; i < n; i++) {
+		if (is_ctl((unsigned char)s[i]) && !ctl_ok(s, i, n))
+			break;
+		lf += s[i] == '\n';
+	}
+	*ret_lf = lf;
+	return i;
+}
+
+/* listfile_check_text(), and the line feeds in s (when it returns 0). */
+static int
+check_text(const char *path, const char *s, size_t n, char *err, size_t err_len, size_t *ret_lf)
 {
 	const char *line, *eol;
 	char q[LOG_ESC_LEN];
-	size_t i, n_line = 1;
+	size_t n_lf, i = scan_text(s, n, &n_lf), n_line = n_lf + 1;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 || c == 0x7f) && !ctl_ok(s, i, n))
-			break;
-	}
+	*ret_lf = n_lf;
 	if (i == n)
 		return 0;
-	line = s;
-	for (const char *p = s; (p = memchr(p, '\n', (size_t)(s + i - p))); p++) {
-		n_line++;
-		line = p + 1;
-	}
+	line = s + i;
+	while (line > s && line[-1] != '\n')
+		line--;
 	eol = memchr(s + i, '\n', n - i);
 	if (!eol)
 		eol = s + n;
@@ -447,6 +498,14 @@ listfile_check_text(const char *path, const char *s, size_t n, char *err, size_t
 	    path, n_line, (unsigned char)s[i],
 	    log_escape(q, sizeof(q), line, (size_t)(eol - line)));
 	return -EINVAL;
+}
+
+int
+listfile_check_text(const char *path, const char *s, size_t n, char *err, size_t err_len)
+{
+	size_t n_lf;
+
+	return check_text(path, s, n, err, err_len, &n_lf);
 }
 
 /* Pipes and the like: read it all, up to LISTFILE_MAX_BYTES. */
@@ -518,7 +577,7 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 	    .next_id = next_id,
 	    .err = err,
 	    .err_len = err_len};
-	size_t n0 = rs->n, len = 0, n_lines = 1;
+	size_t n0 = rs->n, len = 0, n_lf;
 	uint32_t id0 = *next_id;
 	char *data = NULL;
 	const char *p, *end;
@@ -556,18 +615,19 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 		}
 	}
 
-	r = listfile_check_text(path, data ? data : "", len, err, err_len);
+	/* One pass checks the text and counts the lines. */
+	r = check_text(path, data ? data : "", len, err, err_len, &n_lf);
 	if (r < 0)
 		goto out;
 	p = data;
 	end = data ? data + len : NULL;
 	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
 		p += 3; /* a UTF-8 byte order mark, as some editors write */
-	for (const char *q = p; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++)
-		n_lines++;
-	f.n_lines = n_lines;
+	f.n_lines = n_lf + 1;
 	f.path_len = strlen(path);
-	r = np_builder_reserve(b, n_lines, len);
+	r = np_builder_reserve(b, f.n_lines, len);
+	if (r == 0)
+		r = np_builder_origin(b, path, &f.origin);
 	if (r < 0) {
 		snprintf(err, err_len, "%s: cannot load: %s", path, strerror(-r));
 		goto out;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * The name-rule table (layout in namepolicy.h).  Adding a rule only appends;
- * finishing sorts the rules by bucket and resolves specificity and ties once
- * per name, so a lookup is one probe per label suffix of the query and finds
- * the deciding rule without comparing rules.  The reader trusts nothing in
- * the memfd until table_init() has checked it.
+ * The name-rule table (layout in namepolicy.h).  Adding a rule only appends
+ * a record (and its name to the pool); finishing sorts the records by bucket
+ * and resolves specificity and ties once per name, so a lookup is one probe per label
+ * suffix of the query and finds the deciding rule without comparing rules.
+ * The reader trusts nothing in the memfd until table_init() has checked it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,19 +32,28 @@
 
 /*
  * One per rule added, appended in order; finish sorts them by bucket.  The
- * rank inputs ride along, so only a name with several rules reaches back
- * into rules[] (a cache miss) to compare.
+ * rank inputs ride along, so only a name with several rules compares rules.
+ * A rule written as its name, with no port (the bulk of any list), is all
+ * here: it becomes an inline entry, or a rules[] record only if its name has
+ * other rules too.  Any other rule is in rules[] from the start (REC_RULE).
  */
+#define REC_KIND  0x07 /* enum np_kind */
+#define REC_BLOCK 0x08 /* the rule blocks (else allows) */
+#define REC_PFX   0x10 /* text is the kind's prefix and the name */
+#define REC_RULE  0x20 /* id_or_rule is an index into rules[]: line and origin are unused */
+
 struct np_rec {
-	uint64_t hash;
+	uint32_t bucket_hash; /* the hash's low half */
+	uint32_t tag;         /* its high half */
 	uint32_t name_off;
-	uint32_t rule; /* index into rules */
+	uint32_t id_or_rule;
+	uint32_t line;
+	uint16_t origin;
 	uint8_t name_len;
-	uint8_t kind;
-	uint8_t action;
-	uint8_t any_port;
-	uint32_t pad;
+	uint8_t kind; /* REC_* */
 };
+
+_Static_assert(sizeof(struct np_rec) == 24, "a million records are 24 MB");
 
 struct np_builder {
 	uint64_t seed;
@@ -250,11 +259,24 @@ np_builder_reserve(struct np_builder *b, size_t n_names, size_t pool_bytes)
 	    (void **)&b->recs, &b->cap_recs, b->n_recs + n_names, sizeof(*b->recs), NP_BUCKETS_MAX);
 	if (r < 0)
 		return r;
-	r = grow((void **)&b->rules, &b->cap_rules, b->n_rules + n_names, sizeof(*b->rules),
-	    NP_BUCKETS_MAX);
-	if (r < 0)
-		return r;
 	return grow((void **)&b->pool, &b->pool_cap, b->pool_len + pool_bytes, 1, UINT32_MAX);
+}
+
+/* The bytes a rule of this kind is written with before its name. */
+static size_t
+kind_pfx_len(int kind)
+{
+	return kind == NP_K_WILDCARD ? 2 : kind == NP_K_EXACT ? 1 : 0;
+}
+
+static int
+text_is_name(int kind, const char *name, size_t name_len, const char *text, size_t text_len)
+{
+	size_t p = kind_pfx_len(kind);
+
+	if (text_len != name_len + p || memcmp(text + p, name, name_len))
+		return 0;
+	return p == 0 || (p == 2 ? text[0] == '*' && text[1] == '.' : text[0] == '=');
 }
 
 /* Append only: which rules win is decided in np_builder_finish(). */
@@ -262,18 +284,14 @@ static int
 b_add(struct np_builder *b, enum np_kind kind, int action, const char *name, size_t name_len,
     const char *text, size_t text_len, uint16_t origin, uint32_t line, uint16_t port, uint32_t id)
 {
-	struct np_rule nr = {.id = id,
+	uint64_t hash = np_hash(b->seed, name, name_len);
+	struct np_rec rec = {.bucket_hash = (uint32_t)hash,
+	    .tag = (uint32_t)(hash >> 32),
+	    .id_or_rule = id,
 	    .line = line,
 	    .origin = origin,
-	    .text_len = (uint16_t)text_len,
-	    .port = port,
-	    .kind = (uint8_t)kind,
-	    .action = (uint8_t)action};
-	struct np_rec rec = {.hash = np_hash(b->seed, name, name_len),
 	    .name_len = (uint8_t)name_len,
-	    .kind = (uint8_t)kind,
-	    .action = (uint8_t)action,
-	    .any_port = port == 0};
+	    .kind = (uint8_t)(kind | (action == NP_BLOCK ? REC_BLOCK : 0))};
 	int r;
 
 	if (name_len == 0 || name_len > NP_NAME_MAX || text_len > NP_TEXT_MAX ||
@@ -282,20 +300,42 @@ b_add(struct np_builder *b, enum np_kind kind, int action, const char *name, siz
 	r = grow((void **)&b->recs, &b->cap_recs, b->n_recs + 1, sizeof(*b->recs), NP_BUCKETS_MAX);
 	if (r < 0)
 		return r;
-	r = grow(
-	    (void **)&b->rules, &b->cap_rules, b->n_rules + 1, sizeof(*b->rules), NP_BUCKETS_MAX);
-	if (r < 0)
-		return r;
-	r = pool_add(b, name, name_len, 0, &rec.name_off);
-	if (r < 0)
-		return r;
-	/* Most rules are written as their name: share the bytes. */
-	if (text_len == name_len && !memcmp(text, name, name_len))
-		nr.text_off = rec.name_off;
-	else if ((r = pool_add(b, text, text_len, 0, &nr.text_off)) < 0)
-		return r;
-	rec.rule = (uint32_t)b->n_rules;
-	b->rules[b->n_rules++] = nr;
+	if (kind != NP_K_URL && port == 0 && text_is_name(kind, name, name_len, text, text_len)) {
+		/* The text holds the name: one copy of both. */
+		uint32_t off;
+
+		r = pool_add(b, text, text_len, 0, &off);
+		if (r < 0)
+			return r;
+		rec.name_off = off + (uint32_t)kind_pfx_len(kind);
+		if (kind_pfx_len(kind))
+			rec.kind |= REC_PFX;
+	} else {
+		struct np_rule nr = {.id = id,
+		    .line = line,
+		    .origin = origin,
+		    .text_len = (uint16_t)text_len,
+		    .port = port,
+		    .kind = (uint8_t)kind,
+		    .action = (uint8_t)action};
+
+		r = grow((void **)&b->rules, &b->cap_rules, b->n_rules + 1, sizeof(*b->rules),
+		    NP_BUCKETS_MAX);
+		if (r < 0)
+			return r;
+		r = pool_add(b, name, name_len, 0, &rec.name_off);
+		if (r < 0)
+			return r;
+		if (text_len == name_len && !memcmp(text, name, name_len))
+			nr.text_off = rec.name_off;
+		else if ((r = pool_add(b, text, text_len, 0, &nr.text_off)) < 0)
+			return r;
+		rec.id_or_rule = (uint32_t)b->n_rules;
+		rec.kind |= REC_RULE;
+		rec.line = 0;
+		rec.origin = 0;
+		b->rules[b->n_rules++] = nr;
+	}
 	b->recs[b->n_recs++] = rec;
 	if (action == NP_ALLOW)
 		b->n_allow++;
@@ -322,33 +362,57 @@ np_kind_of(int rule_kind)
 }
 
 int
-np_builder_add_name(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
-    const char *text, size_t text_len, const char *origin, uint32_t line, uint32_t rule_id)
+np_builder_origin(struct np_builder *b, const char *origin, uint16_t *ret_idx)
 {
-	int k = np_kind_of(kind), r;
-	uint16_t o;
+	size_t n;
+	int r;
 
-	if (!b || !name || !text || k < 0)
+	if (!b || !ret_idx)
 		return -EINVAL;
 	if (!origin)
 		origin = "";
-	/* A list file passes the same path a million times. */
+	/* The same string as last time: no search. */
 	if (origin == b->last_origin &&
 	    !strncmp(origin, b->pool + b->origins[b->last_origin_idx], b->last_origin_len + 1)) {
-		o = b->last_origin_idx;
-	} else {
-		size_t n = strlen(origin);
-
-		r = b_origin(b, origin, n, &o);
-		if (r < 0)
-			return r;
-		b->last_origin = origin;
-		b->last_origin_len = n;
-		b->last_origin_idx = o;
+		*ret_idx = b->last_origin_idx;
+		return 0;
 	}
+	n = strlen(origin);
+	r = b_origin(b, origin, n, ret_idx);
+	if (r < 0)
+		return r;
+	b->last_origin = origin;
+	b->last_origin_len = n;
+	b->last_origin_idx = *ret_idx;
+	return 0;
+}
+
+int
+np_builder_add_at(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, uint16_t origin, uint32_t line, uint32_t rule_id)
+{
+	int k = np_kind_of(kind);
+
+	if (!b || !name || !text || k < 0 || origin >= b->n_origins)
+		return -EINVAL;
 	/* CGFW_ACT_ALLOW/BLOCK and NP_ALLOW/BLOCK share their values. */
 	return b_add(
-	    b, (enum np_kind)k, action, name, name_len, text, text_len, o, line, 0, rule_id);
+	    b, (enum np_kind)k, action, name, name_len, text, text_len, origin, line, 0, rule_id);
+}
+
+int
+np_builder_add_name(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, const char *origin, uint32_t line, uint32_t rule_id)
+{
+	uint16_t o;
+	int r;
+
+	if (!b || !name || !text || np_kind_of(kind) < 0)
+		return -EINVAL;
+	r = np_builder_origin(b, origin, &o);
+	if (r < 0)
+		return r;
+	return np_builder_add_at(b, kind, action, name, name_len, text, text_len, o, line, rule_id);
 }
 
 int
@@ -405,31 +469,25 @@ np_builder_count_action(const struct np_builder *b, int action)
 /*
  * Stable LSD radix sort of the records on their bucket bits, 11 at a time:
  * a few sequential passes instead of a cache miss per insert, and records of
- * one name keep the order they were added in.
+ * one name keep the order they were added in.  tmp: room for n records.
  */
-static int
-sort_recs(struct np_rec *v, size_t n, uint32_t mask)
+static void
+sort_recs(struct np_rec *v, struct np_rec *tmp, size_t n, uint32_t mask)
 {
-	struct np_rec *tmp, *src = v, *dst;
+	struct np_rec *src = v, *dst = tmp;
 	uint32_t bits = 0;
 
 	while (bits < 32 && (mask >> bits))
 		bits++;
 	if (n < 2 || bits == 0)
-		return 0;
-	tmp = malloc(n * sizeof(*tmp));
-	if (!tmp)
-		return -ENOMEM;
-	if (n * sizeof(*tmp) >= 4 * NP_HUGE)
-		huge_hint(tmp, n * sizeof(*tmp));
-	dst = tmp;
+		return;
 	for (uint32_t shift = 0; shift < bits; shift += 11) {
 		size_t count[2048] = {0}, sum = 0;
 		uint32_t dmask = (1u << (bits - shift < 11 ? bits - shift : 11)) - 1;
 		struct np_rec *t;
 
 		for (size_t i = 0; i < n; i++)
-			count[(src[i].hash >> shift) & dmask]++;
+			count[(src[i].bucket_hash >> shift) & dmask]++;
 		for (size_t d = 0; d <= dmask; d++) {
 			size_t c = count[d];
 
@@ -437,74 +495,188 @@ sort_recs(struct np_rec *v, size_t n, uint32_t mask)
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i].hash >> shift) & dmask]++] = src[i];
+			dst[count[(src[i].bucket_hash >> shift) & dmask]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
 	}
 	if (src != v)
 		memcpy(v, src, n * sizeof(*v));
-	free(tmp);
+}
+
+struct build {
+	struct np_builder *b;
+	struct np_ext *ext;
+	size_t n_ext, cap_ext;
+};
+
+/* Rank of the rule an ext holds (index + 1), -1 for none. */
+static int
+held_rank(const struct np_builder *b, uint32_t idx, int (*rank)(int, int, int))
+{
+	const struct np_rule *o;
+
+	if (!idx)
+		return -1;
+	o = &b->rules[idx - 1];
+	return rank(o->kind, o->action, o->port == 0);
+}
+
+/* A rule held by a record or an inline entry, as a rules[] record: its index. */
+static int
+rule_record(struct np_builder *b, const struct np_rule *nr, uint32_t *ret_idx)
+{
+	int r = grow(
+	    (void **)&b->rules, &b->cap_rules, b->n_rules + 1, sizeof(*b->rules), NP_BUCKETS_MAX);
+
+	if (r < 0)
+		return r;
+	b->rules[b->n_rules] = *nr;
+	*ret_idx = (uint32_t)b->n_rules++;
 	return 0;
 }
 
-/* Fold one record into its name's entry, creating the entry if need be. */
-static void
-entry_fold(struct np_entry *e, const struct np_rec *rc, const struct np_rule *rules)
+static int
+rec_rule(struct np_builder *b, const struct np_rec *rc, uint32_t *ret_idx)
 {
-	int s = self_rank(rc->kind, rc->action, rc->any_port);
-	int a = anc_rank(rc->kind, rc->action, rc->any_port);
-	uint32_t idx = rc->rule + 1;
+	int kind = rc->kind & REC_KIND;
+	size_t pfx = rc->kind & REC_PFX ? kind_pfx_len(kind) : 0;
+	struct np_rule nr = {.id = rc->id_or_rule,
+	    .text_off = rc->name_off - (uint32_t)pfx,
+	    .line = rc->line,
+	    .text_len = (uint16_t)(rc->name_len + pfx),
+	    .origin = rc->origin,
+	    .kind = (uint8_t)kind,
+	    .action = rc->kind & REC_BLOCK ? NP_BLOCK : NP_ALLOW};
 
-	if (s >= 0) {
-		const struct np_rule *o = e->self ? &rules[e->self - 1] : NULL;
-
-		if (!o || s > self_rank(o->kind, o->action, o->port == 0))
-			e->self = idx;
+	if (rc->kind & REC_RULE) {
+		*ret_idx = rc->id_or_rule;
+		return 0;
 	}
-	if (a >= 0) {
-		const struct np_rule *o = e->anc ? &rules[e->anc - 1] : NULL;
+	return rule_record(b, &nr, ret_idx);
+}
 
-		if (!o || a > anc_rank(o->kind, o->action, o->port == 0))
-			e->anc = idx;
+/* Fold one rule (index idx) into an ext: the higher rank wins, the first among equals. */
+static void
+ext_fold(const struct np_builder *b, struct np_ext *x, uint8_t *flags, uint32_t idx)
+{
+	const struct np_rule *nr = &b->rules[idx];
+	int any = nr->port == 0;
+
+	if (self_rank(nr->kind, nr->action, any) > held_rank(b, x->self, self_rank))
+		x->self = idx + 1;
+	if (anc_rank(nr->kind, nr->action, any) > held_rank(b, x->anc, anc_rank))
+		x->anc = idx + 1;
+	if (nr->kind == NP_K_URL && nr->action == NP_ALLOW && !x->url)
+		x->url = idx + 1;
+	if (nr->kind == NP_K_URL && nr->action == NP_BLOCK)
+		*flags |= NP_E_BLOCK_URL;
+}
+
+/* A new ext for entry e, holding its inline rule if it has one. */
+static int
+ext_new(struct build *bd, struct np_entry *e)
+{
+	struct np_builder *b = bd->b;
+	struct np_ext *x;
+	int r;
+
+	r = grow((void **)&bd->ext, &bd->cap_ext, bd->n_ext + 1, sizeof(*bd->ext), NP_BUCKETS_MAX);
+	if (r < 0)
+		return r;
+	x = &bd->ext[bd->n_ext];
+	*x = (struct np_ext){0};
+	if (e->flags & NP_E_INLINE) {
+		int kind = (e->flags & NP_E_KIND_MASK) >> NP_E_KIND_SHIFT;
+		size_t pfx = e->flags & NP_E_PFX ? kind_pfx_len(kind) : 0;
+		struct np_rule nr = {.id = e->a,
+		    .text_off = e->name_off - (uint32_t)pfx,
+		    .line = e->line,
+		    .text_len = (uint16_t)(e->name_len + pfx),
+		    .origin = e->origin,
+		    .kind = (uint8_t)kind,
+		    .action = e->flags & NP_E_BLOCK ? NP_BLOCK : NP_ALLOW};
+		uint32_t idx;
+
+		r = rule_record(b, &nr, &idx);
+		if (r < 0)
+			return r;
+		ext_fold(b, x, &e->flags, idx);
 	}
-	if (rc->kind == NP_K_URL && rc->action == NP_ALLOW && !e->url)
-		e->url = idx;
-	if (rc->kind == NP_K_URL && rc->action == NP_BLOCK)
-		e->flags |= NP_E_BLOCK_URL;
+	e->flags &= NP_E_BLOCK_URL;
+	e->a = (uint32_t)bd->n_ext++;
+	e->line = 0;
+	e->origin = 0;
+	return 0;
+}
+
+/* A record into its name's entry: inline if it is the name's only rule so far. */
+static int
+entry_add(struct build *bd, struct np_entry *e, int is_new, const struct np_rec *rc)
+{
+	uint32_t idx;
+	int r;
+
+	if (is_new && !(rc->kind & REC_RULE)) {
+		int kind = rc->kind & REC_KIND;
+
+		e->a = rc->id_or_rule;
+		e->line = rc->line;
+		e->origin = rc->origin;
+		e->flags = (uint8_t)(NP_E_INLINE | (rc->kind & REC_BLOCK ? NP_E_BLOCK : 0) |
+		                     kind << NP_E_KIND_SHIFT | (rc->kind & REC_PFX ? NP_E_PFX : 0));
+		return 0;
+	}
+	if (is_new || (e->flags & NP_E_INLINE)) {
+		r = ext_new(bd, e);
+		if (r < 0)
+			return r;
+	}
+	r = rec_rule(bd->b, rc, &idx);
+	if (r < 0)
+		return r;
+	ext_fold(bd->b, &bd->ext[e->a], &e->flags, idx);
+	return 0;
 }
 
 /* Records sorted by bucket into entries (one per name) and the bucket index. */
-static void
-build_entries(struct np_builder *b, uint32_t n_buckets, uint32_t *buckets, struct np_entry *ents,
-    size_t *ret_n)
+static int
+build_entries(
+    struct build *bd, uint32_t n_buckets, uint32_t *buckets, struct np_entry *ents, size_t *ret_n)
 {
+	struct np_builder *b = bd->b;
 	uint32_t mask = n_buckets - 1;
 	size_t n = 0, i = 0;
+	int r;
 
 	for (uint32_t k = 0; k < n_buckets; k++) {
 		size_t first = n;
 
 		buckets[k] = (uint32_t)n;
-		for (; i < b->n_recs && (b->recs[i].hash & mask) == k; i++) {
+		for (; i < b->n_recs && (b->recs[i].bucket_hash & mask) == k; i++) {
 			const struct np_rec *rc = &b->recs[i];
-			uint32_t tag = (uint32_t)(rc->hash >> 32);
 			size_t j;
+			int fresh;
 
 			/* Buckets hold one or two names: a scan is the cheap way. */
 			for (j = first; j < n; j++)
-				if (ents[j].tag == tag && ents[j].name_len == rc->name_len &&
+				if (ents[j].tag == rc->tag && ents[j].name_len == rc->name_len &&
 				    !memcmp(b->pool + ents[j].name_off, b->pool + rc->name_off,
 				        rc->name_len))
 					break;
-			if (j == n)
-				ents[n++] = (struct np_entry){
-				    .tag = tag, .name_off = rc->name_off, .name_len = rc->name_len};
-			entry_fold(&ents[j], rc, b->rules);
+			fresh = j == n;
+			if (fresh)
+				ents[n++] = (struct np_entry){.tag = rc->tag,
+				    .name_off = rc->name_off,
+				    .name_len = rc->name_len};
+			r = entry_add(bd, &ents[j], fresh, rc);
+			if (r < 0)
+				return r;
 		}
 	}
 	buckets[n_buckets] = (uint32_t)n;
 	*ret_n = n;
+	return 0;
 }
 
 static int
@@ -533,13 +705,21 @@ align8(uint64_t v)
 	return (v + 7) & ~(uint64_t)7;
 }
 
+/*
+ * The entries are built in memory and written to the memfd with pwrite():
+ * the kernel copies through its own large-page mapping, where writing
+ * through a mapping of the memfd would take a TLB miss every 4 KiB.  The
+ * ext and rules[] records exist only for names with several rules or rules
+ * not written as their name.
+ */
 int
 np_builder_finish(struct np_builder *b, int *ret_fd)
 {
 	struct np_hdr h = {.magic = NP_MAGIC, .version = NP_VERSION};
+	struct build bd = {.b = b};
 	uint32_t n_buckets = NP_BUCKETS_MIN, *buckets = NULL;
+	size_t n_rules0 = b ? b->n_rules : 0, n_ents = 0;
 	struct np_entry *ents = NULL;
-	size_t n_ents = 0;
 	uint64_t off;
 	int fd = -1, r;
 
@@ -548,31 +728,37 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	/* Load factor at most 1. */
 	while (n_buckets < b->n_recs)
 		n_buckets *= 2;
-	/* Sorting first: its scratch copy is gone before the entries exist. */
-	r = sort_recs(b->recs, b->n_recs, n_buckets - 1);
-	if (r < 0)
-		return r;
+	/*
+	 * The sort's scratch copy then holds the entries: fresh memory is what
+	 * costs most here (zeroed pages, and on a VM the host's faults).
+	 */
+	_Static_assert(sizeof(struct np_entry) <= sizeof(struct np_rec), "entries fit the scratch");
 	buckets = malloc(((size_t)n_buckets + 1) * sizeof(*buckets));
-	ents = malloc((b->n_recs ? b->n_recs : 1) * sizeof(*ents));
+	ents = malloc((b->n_recs ? b->n_recs : 1) * sizeof(struct np_rec));
 	if (!buckets || !ents) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (b->n_recs * sizeof(*ents) >= 4 * NP_HUGE)
-		huge_hint(ents, b->n_recs * sizeof(*ents));
-	build_entries(b, n_buckets, buckets, ents, &n_ents);
+	if (b->n_recs * sizeof(struct np_rec) >= 4 * NP_HUGE)
+		huge_hint(ents, b->n_recs * sizeof(struct np_rec));
+	sort_recs(b->recs, (struct np_rec *)(void *)ents, b->n_recs, n_buckets - 1);
+	r = build_entries(&bd, n_buckets, buckets, ents, &n_ents);
+	if (r < 0)
+		goto out;
 
 	off = align8(sizeof(h));
+	h.off_pool = (uint32_t)off;
+	off = align8(off + b->pool_len);
+	h.off_origins = (uint32_t)off;
+	off = align8(off + (uint64_t)b->n_origins * sizeof(uint32_t));
 	h.off_buckets = (uint32_t)off;
 	off = align8(off + ((uint64_t)n_buckets + 1) * sizeof(uint32_t));
 	h.off_entries = (uint32_t)off;
 	off = align8(off + (uint64_t)n_ents * sizeof(struct np_entry));
+	h.off_ext = (uint32_t)off;
+	off = align8(off + (uint64_t)bd.n_ext * sizeof(struct np_ext));
 	h.off_rules = (uint32_t)off;
 	off = align8(off + (uint64_t)b->n_rules * sizeof(struct np_rule));
-	h.off_origins = (uint32_t)off;
-	off = align8(off + (uint64_t)b->n_origins * sizeof(uint32_t));
-	h.off_pool = (uint32_t)off;
-	off = align8(off + b->pool_len);
 	if (off > UINT32_MAX) {
 		r = -E2BIG;
 		goto out;
@@ -582,6 +768,7 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	h.n_added = (uint32_t)b->n_recs;
 	h.n_buckets = n_buckets;
 	h.n_entries = (uint32_t)n_ents;
+	h.n_ext = (uint32_t)bd.n_ext;
 	h.n_rules = (uint32_t)b->n_rules;
 	h.n_origins = (uint32_t)b->n_origins;
 	h.pool_len = (uint32_t)b->pool_len;
@@ -597,12 +784,13 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 		goto out;
 	}
 	if ((r = pwrite_all(fd, &h, sizeof(h), 0)) < 0 ||
+	    (r = pwrite_all(fd, b->pool, b->pool_len, h.off_pool)) < 0 ||
+	    (r = pwrite_all(fd, b->origins, b->n_origins * sizeof(uint32_t), h.off_origins)) < 0 ||
 	    (r = pwrite_all(
 	         fd, buckets, ((size_t)n_buckets + 1) * sizeof(uint32_t), h.off_buckets)) < 0 ||
 	    (r = pwrite_all(fd, ents, n_ents * sizeof(struct np_entry), h.off_entries)) < 0 ||
-	    (r = pwrite_all(fd, b->rules, b->n_rules * sizeof(struct np_rule), h.off_rules)) < 0 ||
-	    (r = pwrite_all(fd, b->origins, b->n_origins * sizeof(uint32_t), h.off_origins)) < 0 ||
-	    (r = pwrite_all(fd, b->pool, b->pool_len, h.off_pool)) < 0)
+	    (r = pwrite_all(fd, bd.ext, bd.n_ext * sizeof(struct np_ext), h.off_ext)) < 0 ||
+	    (r = pwrite_all(fd, b->rules, b->n_rules * sizeof(struct np_rule), h.off_rules)) < 0)
 		goto out;
 	if (fcntl(fd, F_ADD_SEALS, NP_SEALS) < 0) {
 		r = -errno;
@@ -616,6 +804,9 @@ out:
 		(void)close(fd);
 	free(buckets);
 	free(ents);
+	free(bd.ext);
+	/* The rules promoted for this table are its own: the builder stays as it was. */
+	b->n_rules = n_rules0;
 	return r;
 }
 
@@ -635,6 +826,7 @@ table_init(const uint8_t *base, size_t len, struct np_table *t)
 	const struct np_hdr *h = (const struct np_hdr *)base;
 	const uint32_t *buckets, *origins;
 	const struct np_entry *ents;
+	const struct np_ext *ext;
 	const struct np_rule *rules;
 	const char *pool;
 
@@ -643,19 +835,32 @@ table_init(const uint8_t *base, size_t len, struct np_table *t)
 	if (h->magic != NP_MAGIC || h->version != NP_VERSION || h->total_len != len)
 		return -EBADMSG;
 	if (h->n_buckets == 0 || h->n_buckets > NP_BUCKETS_MAX ||
-	    (h->n_buckets & (h->n_buckets - 1)) || h->n_entries > NP_BUCKETS_MAX)
+	    (h->n_buckets & (h->n_buckets - 1)) || h->n_entries > NP_BUCKETS_MAX ||
+	    h->n_origins > UINT16_MAX + 1)
 		return -EBADMSG;
-	if (!section_ok(len, h->off_buckets, (uint64_t)h->n_buckets + 1, sizeof(uint32_t)) ||
-	    !section_ok(len, h->off_entries, h->n_entries, sizeof(struct np_entry)) ||
-	    !section_ok(len, h->off_rules, h->n_rules, sizeof(struct np_rule)) ||
+	/* The sections in their order, each where the one before ends, the last at the end. */
+	if (!section_ok(len, h->off_pool, h->pool_len, 1) ||
 	    !section_ok(len, h->off_origins, h->n_origins, sizeof(uint32_t)) ||
-	    !section_ok(len, h->off_pool, h->pool_len, 1))
+	    !section_ok(len, h->off_buckets, (uint64_t)h->n_buckets + 1, sizeof(uint32_t)) ||
+	    !section_ok(len, h->off_entries, h->n_entries, sizeof(struct np_entry)) ||
+	    !section_ok(len, h->off_ext, h->n_ext, sizeof(struct np_ext)) ||
+	    !section_ok(len, h->off_rules, h->n_rules, sizeof(struct np_rule)) ||
+	    h->off_pool != align8(sizeof(*h)) ||
+	    h->off_origins != align8((uint64_t)h->off_pool + h->pool_len) ||
+	    h->off_buckets != align8(h->off_origins + (uint64_t)h->n_origins * sizeof(uint32_t)) ||
+	    h->off_entries !=
+	        align8(h->off_buckets + ((uint64_t)h->n_buckets + 1) * sizeof(uint32_t)) ||
+	    h->off_ext !=
+	        align8(h->off_entries + (uint64_t)h->n_entries * sizeof(struct np_entry)) ||
+	    h->off_rules != align8(h->off_ext + (uint64_t)h->n_ext * sizeof(struct np_ext)) ||
+	    len != align8(h->off_rules + (uint64_t)h->n_rules * sizeof(struct np_rule)))
 		return -EBADMSG;
+	pool = (const char *)(base + h->off_pool);
+	origins = (const uint32_t *)(base + h->off_origins);
 	buckets = (const uint32_t *)(base + h->off_buckets);
 	ents = (const struct np_entry *)(base + h->off_entries);
+	ext = (const struct np_ext *)(base + h->off_ext);
 	rules = (const struct np_rule *)(base + h->off_rules);
-	origins = (const uint32_t *)(base + h->off_origins);
-	pool = (const char *)(base + h->off_pool);
 
 	for (uint32_t i = 0; i < h->n_origins; i++) {
 		uint32_t o = origins[i];
@@ -675,6 +880,9 @@ table_init(const uint8_t *base, size_t len, struct np_table *t)
 		    (uint64_t)r->text_off + r->text_len > h->pool_len)
 			return -EBADMSG;
 	}
+	for (uint32_t i = 0; i < h->n_ext; i++)
+		if (ext[i].self > h->n_rules || ext[i].anc > h->n_rules || ext[i].url > h->n_rules)
+			return -EBADMSG;
 	/* Never decreasing, from 0 to n_entries: every probe stays in the entries. */
 	if (buckets[0] != 0 || buckets[h->n_buckets] != h->n_entries)
 		return -EBADMSG;
@@ -682,17 +890,28 @@ table_init(const uint8_t *base, size_t len, struct np_table *t)
 		if (buckets[i] > buckets[i + 1])
 			return -EBADMSG;
 	/*
-	 * Bounds only: whether e->self really is an exact or suffix rule is the
-	 * builder's business, and checking it here costs a cache miss per name.
+	 * Bounds only: whether an ext's self really is an exact or suffix rule is
+	 * the builder's business, and checking it here costs a cache miss per name.
 	 */
 	for (uint32_t i = 0; i < h->n_entries; i++) {
 		const struct np_entry *e = &ents[i];
 
 		if (e->name_len == 0 || e->name_len > NP_NAME_MAX ||
-		    (uint64_t)e->name_off + e->name_len > h->pool_len ||
-		    (e->flags & ~NP_E_BLOCK_URL) || e->self > h->n_rules || e->anc > h->n_rules ||
-		    e->url > h->n_rules)
+		    (uint64_t)e->name_off + e->name_len > h->pool_len)
 			return -EBADMSG;
+		if (e->flags & NP_E_INLINE) {
+			uint32_t kind = (e->flags & NP_E_KIND_MASK) >> NP_E_KIND_SHIFT;
+
+			if ((e->flags & ~(NP_E_INLINE | NP_E_BLOCK | NP_E_KIND_MASK | NP_E_PFX)) ||
+			    kind < NP_K_EXACT || kind > NP_K_WILDCARD ||
+			    e->origin >= h->n_origins ||
+			    ((e->flags & NP_E_PFX) &&
+			        (kind == NP_K_SUFFIX || e->name_off < kind_pfx_len((int)kind))))
+				return -EBADMSG;
+		} else if ((e->flags & ~NP_E_BLOCK_URL) || e->a >= h->n_ext || e->line ||
+		           e->origin) {
+			return -EBADMSG;
+		}
 	}
 	if (t) {
 		*t = (struct np_table){.base = base,
@@ -701,6 +920,7 @@ table_init(const uint8_t *base, size_t len, struct np_table *t)
 		    .mask = h->n_buckets - 1,
 		    .buckets = buckets,
 		    .entries = ents,
+		    .ext = ext,
 		    .rules = rules,
 		    .origins = origins,
 		    .pool = pool,
@@ -779,8 +999,24 @@ table_find(const struct np_table *t, uint64_t hash, const char *name, size_t len
 	return NULL;
 }
 
+/* An inline entry's rule as a rules[] record would hold it. */
+static const struct np_rule *
+inline_rule(const struct np_entry *e, int kind, struct np_rule *buf)
+{
+	uint32_t pfx = e->flags & NP_E_PFX ? (uint32_t)kind_pfx_len(kind) : 0;
+
+	*buf = (struct np_rule){.id = e->a,
+	    .text_off = e->name_off - pfx,
+	    .line = e->line,
+	    .text_len = (uint16_t)(e->name_len + pfx),
+	    .origin = e->origin,
+	    .kind = (uint8_t)kind,
+	    .action = e->flags & NP_E_BLOCK ? NP_BLOCK : NP_ALLOW};
+	return buf;
+}
+
 /*
- * The longest name with a host rule that applies decides (np_entry comment).
+ * The longest name with a host rule that applies decides (np_ext comment).
  * An allow URL rule for exactly the query is more specific than any host
  * rule ("URL over host", DESIGN.md §3): unless a host rule allows the name
  * outright, the match is the URL rule, so the name resolves and the HTTP
@@ -794,6 +1030,7 @@ np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
 	uint8_t at[NP_NAME_MAX + 1];
 	uint64_t hs[NP_NAME_MAX + 1], h;
 	const struct np_rule *r = NULL, *url = NULL;
+	struct np_rule rbuf;
 	size_t len, start, n, n_suf = 0;
 	int block_url = 0;
 
@@ -831,18 +1068,30 @@ np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
 	while (n_suf-- > 0) {
 		size_t i = at[n_suf];
 		const struct np_entry *e = table_find(t, hs[n_suf], buf + i, n - i);
+		const struct np_ext *x;
 
 		if (!e)
 			continue;
-		if (start + i == 0) {
-			url = e->url ? &t->rules[e->url - 1] : NULL;
-			block_url = e->flags & NP_E_BLOCK_URL;
-			if (e->self) {
-				r = &t->rules[e->self - 1];
+		if (e->flags & NP_E_INLINE) {
+			int kind = (e->flags & NP_E_KIND_MASK) >> NP_E_KIND_SHIFT;
+
+			/* Exact and suffix decide for the name, suffix and wildcard below it. */
+			if (start + i == 0 ? kind != NP_K_WILDCARD : kind != NP_K_EXACT) {
+				r = inline_rule(e, kind, &rbuf);
 				break;
 			}
-		} else if (e->anc) {
-			r = &t->rules[e->anc - 1];
+			continue;
+		}
+		x = &t->ext[e->a];
+		if (start + i == 0) {
+			url = x->url ? &t->rules[x->url - 1] : NULL;
+			block_url = e->flags & NP_E_BLOCK_URL;
+			if (x->self) {
+				r = &t->rules[x->self - 1];
+				break;
+			}
+		} else if (x->anc) {
+			r = &t->rules[x->anc - 1];
 			break;
 		}
 	}

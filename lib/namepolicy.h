@@ -35,18 +35,24 @@ struct np_match {
  * The memfd, in host byte order (it never leaves the host):
  *
  *	struct np_hdr
+ *	char pool[pool_len]		names, rule texts, origins
+ *	uint32_t origins[n_origins]	pool offsets of NUL-terminated origin strings
  *	uint32_t buckets[n_buckets + 1]	bucket i holds entries[buckets[i] .. buckets[i + 1])
  *	struct np_entry [n_entries]	one per distinct name, in bucket order
- *	struct np_rule [n_rules]	every rule added, in order
- *	uint32_t origins[n_origins]	pool offsets of NUL-terminated origin strings
- *	char pool[pool_len]		names, rule texts, origins
+ *	struct np_ext [n_ext]		the winners of names with several rules
+ *	struct np_rule [n_rules]	the rules no entry holds inline
  *
- * Every section starts 8-aligned.  The bucket of a name is hash & (n_buckets
- * - 1), its tag hash >> 32; buckets[] never decreases and ends at n_entries,
- * so a probe stays inside the entries.
+ * Every section starts 8-aligned, in this order.  The bucket of a name is
+ * hash & (n_buckets - 1), its tag hash >> 32; buckets[] never decreases and
+ * ends at n_entries, so a probe stays inside the entries.
+ *
+ * Most names have one rule, written as the name ("ads.example", "*.ads.example",
+ * "=ads.example"), from one origin and with no port: the entry holds that
+ * rule inline (NP_E_INLINE) and nothing else is stored for it, which is what
+ * keeps a list of a million names small.
  */
 #define NP_MAGIC   0x504e4743u /* "CGNP" */
-#define NP_VERSION 1u
+#define NP_VERSION 2u
 
 struct np_hdr {
 	uint32_t magic;
@@ -56,34 +62,52 @@ struct np_hdr {
 	uint32_t n_added; /* rules given to the builder: np_table_count() */
 	uint32_t n_buckets;
 	uint32_t n_entries;
+	uint32_t n_ext;
 	uint32_t n_rules;
 	uint32_t n_origins;
 	uint32_t pool_len;
+	uint32_t off_pool;
+	uint32_t off_origins;
 	uint32_t off_buckets;
 	uint32_t off_entries;
+	uint32_t off_ext;
 	uint32_t off_rules;
-	uint32_t off_origins;
-	uint32_t off_pool;
-	uint32_t reserved[2];
+};
+
+/*
+ * An entry is one name.  NP_E_INLINE: the name's only rule is in the entry
+ * (a: its id, line, origin; its kind and action in flags; no port; its
+ * text is the name, or with NP_E_PFX the name with "*." or "=" in front,
+ * just before the name in the pool).  Otherwise a indexes ext[] and line,
+ * origin and the inline bits are 0.
+ */
+#define NP_E_BLOCK_URL  0x01 /* a block URL rule for exactly this name */
+#define NP_E_INLINE     0x02
+#define NP_E_BLOCK      0x04 /* inline: the rule blocks (else allows) */
+#define NP_E_KIND_SHIFT 3    /* inline: enum np_kind, NP_K_EXACT .. NP_K_WILDCARD */
+#define NP_E_KIND_MASK  0x18
+#define NP_E_PFX        0x20 /* inline: the text has the kind's prefix */
+
+struct np_entry {
+	uint32_t tag; /* hash >> 32 */
+	uint32_t name_off;
+	uint32_t a;      /* inline: the rule's id; else the index into ext[] */
+	uint32_t line;   /* inline: the rule's line in its origin, 0 = none */
+	uint16_t origin; /* inline: index into origins */
+	uint8_t name_len;
+	uint8_t flags; /* NP_E_* */
 };
 
 /*
  * The winners are decided when the table is built: "self" is the host rule
  * that decides a query for exactly this name (exact, else suffix), "anc" the
  * one that decides for names below it (suffix or wildcard), "url" the first
- * allow URL rule for exactly this name.
+ * allow URL rule for exactly this name.  Each a rule index + 1, 0 = none.
  */
-#define NP_E_BLOCK_URL 0x1
-
-struct np_entry {
-	uint32_t tag; /* hash >> 32 */
-	uint32_t name_off;
-	uint32_t self; /* rule index + 1, 0 = none */
-	uint32_t anc;  /* rule index + 1, 0 = none */
-	uint32_t url;  /* rule index + 1, 0 = none */
-	uint8_t name_len;
-	uint8_t flags; /* NP_E_* */
-	uint16_t pad;
+struct np_ext {
+	uint32_t self;
+	uint32_t anc;
+	uint32_t url;
 };
 
 struct np_rule {
@@ -115,6 +139,13 @@ int np_builder_add(struct np_builder *b, const struct cgfw_rule *r, uint32_t rul
 int np_builder_add_name(struct np_builder *b, int kind /* RULE_* */, int action /* CGFW_ACT_* */,
     const char *name, size_t name_len, const char *text, size_t text_len, const char *origin,
     uint32_t line, uint32_t rule_id);
+/*
+ * The same, with the origin as np_builder_origin() gave it: a list file
+ * looks its path up once, not once a line.
+ */
+int np_builder_origin(struct np_builder *b, const char *origin, uint16_t *ret_idx);
+int np_builder_add_at(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
+    const char *text, size_t text_len, uint16_t origin, uint32_t line, uint32_t rule_id);
 /* Rules added (duplicates included). */
 size_t np_builder_count(const struct np_builder *b);
 /* Rules added with this action (CGFW_ACT_ALLOW or CGFW_ACT_BLOCK). */
@@ -135,6 +166,7 @@ struct np_table {
 	uint32_t mask;
 	const uint32_t *buckets; /* n_buckets + 1 */
 	const struct np_entry *entries;
+	const struct np_ext *ext;
 	const struct np_rule *rules;
 	const uint32_t *origins;
 	const char *pool;
@@ -142,7 +174,8 @@ struct np_table {
 };
 
 /*
- * Checks the seals (all four: -EPERM if not), maps the memfd PROT_READ and
+ * Checks the seals (all four: -EPERM if not), maps the memfd PROT_READ
+ * (shared: every worker reads the same pages, none copies them) and
  * validates the whole layout (-EBADMSG).  The fd is not closed; the mapping
  * outlives it.
  */

@@ -337,6 +337,56 @@ test_add_invalid(void **state)
 }
 
 /* Names of 253 bytes, and queries longer than any rule. */
+/*
+ * A name that is held inline until a second rule for it arrives: both rules
+ * keep their id, origin, line and text as written when they move out of the
+ * entry, and the table says the same as one built the other way round.
+ */
+static void
+test_inline_then_more(void **state)
+{
+	struct np_builder *b = np_builder_new();
+	struct np_table t;
+	struct np_match m;
+
+	(void)state;
+	assert_int_equal(np_builder_add_name(b, RULE_WILDCARD, B, "ads.test", 8, "*.ads.test", 10,
+	                     "/lists/one", 5, 11),
+	    0);
+	assert_int_equal(np_builder_add_name(b, RULE_EXACT_NAME, A, "ads.test", 8, "=ads.test", 9,
+	                     "/lists/two", 7, 12),
+	    0);
+	assert_int_equal(np_builder_add_name(
+	                     b, RULE_NAME, A, "only.test", 9, "only.test", 9, "/lists/two", 9, 13),
+	    0);
+	table_from(b, &t);
+	np_builder_free(b);
+
+	assert_int_equal(np_lookup(&t, "x.ads.test", &m), NP_BLOCK);
+	assert_int_equal(m.kind, NP_K_WILDCARD);
+	assert_int_equal(m.rule_id, 11);
+	assert_string_equal(m.origin, "/lists/one");
+	assert_int_equal(m.origin_line, 5);
+	assert_int_equal(m.rule_text_len, 10);
+	assert_memory_equal(m.rule_text, "*.ads.test", 10);
+
+	assert_int_equal(np_lookup(&t, "ADS.test.", &m), NP_ALLOW);
+	assert_int_equal(m.kind, NP_K_EXACT);
+	assert_int_equal(m.rule_id, 12);
+	assert_string_equal(m.origin, "/lists/two");
+	assert_int_equal(m.origin_line, 7);
+	assert_int_equal(m.rule_text_len, 9);
+	assert_memory_equal(m.rule_text, "=ads.test", 9);
+
+	assert_int_equal(np_lookup(&t, "a.only.test", &m), NP_ALLOW);
+	assert_int_equal(m.kind, NP_K_SUFFIX);
+	assert_int_equal(m.rule_id, 13);
+	assert_int_equal(m.origin_line, 9);
+	assert_memory_equal(m.rule_text, "only.test", 9);
+	assert_int_equal(np_lookup(&t, "test", &m), NP_NONE);
+	np_table_close(&t);
+}
+
 static void
 test_long_names(void **state)
 {
@@ -443,6 +493,26 @@ table_copy(size_t *ret_len)
 #define RULE(buf, i) ((struct np_rule *)((buf) + HDR(buf)->off_rules) + (i))
 #define BKT(buf, i)  ((uint32_t *)((buf) + HDR(buf)->off_buckets) + (i))
 #define ORIG(buf, i) ((uint32_t *)((buf) + HDR(buf)->off_origins) + (i))
+#define EXT(buf, i)  ((struct np_ext *)((buf) + HDR(buf)->off_ext) + (i))
+
+/*
+ * The entry of table_copy()'s name with this inline kind, or (kind 0) the
+ * one entry with an ext: which index each has depends on the hash seed.
+ */
+static struct np_entry *
+entry_of(uint8_t *b, int kind)
+{
+	for (uint32_t i = 0; i < HDR(b)->n_entries; i++) {
+		struct np_entry *e = ENT(b, i);
+
+		if (kind ? (e->flags & NP_E_INLINE) &&
+		               ((e->flags & NP_E_KIND_MASK) >> NP_E_KIND_SHIFT) == (unsigned)kind
+		         : !(e->flags & NP_E_INLINE))
+			return e;
+	}
+	fail_msg("no entry of kind %d", kind);
+	return NULL;
+}
 
 /* Each case breaks one rule of the layout in a copy; *len may shrink. */
 static const char *
@@ -455,7 +525,7 @@ corrupt(int which, uint8_t *b, size_t *len)
 		h->magic ^= 1;
 		return "magic";
 	case 1:
-		h->version = 2;
+		h->version = 1;
 		return "version";
 	case 2:
 		h->total_len += 8;
@@ -528,16 +598,16 @@ corrupt(int which, uint8_t *b, size_t *len)
 		ENT(b, 1)->name_len = 254;
 		return "name of 254 bytes";
 	case 25:
-		ENT(b, 0)->flags |= 0x80;
+		entry_of(b, NP_K_SUFFIX)->flags |= 0x80;
 		return "unknown flag";
 	case 26:
-		ENT(b, 0)->self = h->n_rules + 1;
+		EXT(b, 0)->self = h->n_rules + 1;
 		return "self past the rules";
 	case 27:
-		ENT(b, 0)->anc = h->n_rules + 1;
+		EXT(b, 0)->anc = h->n_rules + 1;
 		return "anc past the rules";
 	case 28:
-		ENT(b, 0)->url = h->n_rules + 1;
+		EXT(b, 0)->url = h->n_rules + 1;
 		return "url past the rules";
 	case 29:
 		RULE(b, 0)->text_off = h->pool_len;
@@ -565,6 +635,30 @@ corrupt(int which, uint8_t *b, size_t *len)
 		*ORIG(b, 0) = h->pool_len - 1;
 		b[h->off_pool + h->pool_len - 1] = 'x';
 		return "origin without a NUL";
+	case 37:
+		h->n_ext = 1000;
+		return "ext past the end";
+	case 38:
+		entry_of(b, NP_K_SUFFIX)->flags &= (uint8_t)~NP_E_KIND_MASK;
+		return "inline kind 0";
+	case 39:
+		entry_of(b, NP_K_EXACT)->origin = (uint16_t)h->n_origins;
+		return "inline origin past the origins";
+	case 40:
+		entry_of(b, 0)->a = h->n_ext;
+		return "ext index past the ext";
+	case 41:
+		entry_of(b, 0)->line = 1;
+		return "an ext entry with a line";
+	case 42:
+		entry_of(b, 0)->flags |= NP_E_BLOCK;
+		return "an ext entry with an inline flag";
+	case 43:
+		entry_of(b, NP_K_SUFFIX)->flags |= NP_E_PFX;
+		return "a suffix with a prefix";
+	case 44:
+		entry_of(b, NP_K_WILDCARD)->name_off = 1;
+		return "a prefix before the pool";
 	default:
 		return NULL;
 	}
@@ -1127,6 +1221,7 @@ main(void)
 	    cmocka_unit_test(test_match_fields),
 	    cmocka_unit_test(test_counts),
 	    cmocka_unit_test(test_add_invalid),
+	    cmocka_unit_test(test_inline_then_more),
 	    cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_many_names),
 	    cmocka_unit_test(test_validate),
