@@ -322,11 +322,14 @@ curl_once() {
 	    { echo "curl: $out" | tail -n 3 >&2; return 1; }
 }
 
-# tlsconn_once plain|cgfw direct|squid: bench/tls_conn, a new connection
-# per request; the plain side straight to nginx or through squid.
+# tlsconn_once plain|cgfw direct|squid [resume]: bench/tls_conn, a new
+# connection per request; the plain side straight to nginx or through squid.
+# resume: the client offers its newest session (-R); how many handshakes
+# resumed goes to stderr.
 tlsconn_once() {
 	local mode=$1 via=$2 out
 	local -a args=(-c "$HTTP_CONC" -d "$HTTP_SECS")
+	[ "${3:-}" = resume ] && args+=(-R)
 	if [ "$mode" = plain ] && [ "$via" = squid ]; then
 		args+=(-x "192.0.2.2:$SQUID_TLS_PORT" -C "$T/squidtls/ca.pem")
 	elif [ "$mode" = plain ]; then
@@ -334,6 +337,8 @@ tlsconn_once() {
 	fi
 	out=$(http_run "$mode" "$T/tls_conn" "${args[@]}" "$HTTP_NAME" "$HTTP_PATH" 2>&1) ||
 	    { echo "tls_conn: $out" | tail -n 3 >&2; return 1; }
+	[ "${3:-}" = resume ] && awk '/^RESULT / { printf "bench: tls_conn -R: %d of %d handshakes resumed\n", $5, $4 }' \
+	    <<<"$out" >&2
 	awk '/^RESULT / { print $2, $3; ok = 1 } END { exit !ok }' <<<"$out" ||
 	    { echo "tls_conn: $out" | tail -n 3 >&2; return 1; }
 }
