@@ -14,11 +14,15 @@
 #                      does not matter there).  wrk does not verify TLS.
 #   squid vs cgfw      ab -k -c 8: wrk cannot use a forward proxy, ab can (-X).
 #                      squid runs in the client netns, cache off.
-#   new connection per request, direct / squid vs cgfw: bench/tls_conn.c,
-#                      8 threads each doing TCP connect, a full TLS handshake
-#                      (no resumption; verified: the mkcert CA direct, squid's
-#                      CA, cgfw's CA via SSL_CERT_FILE from `run`), one GET
-#                      with "Connection: close", close.  squid is Debian's
+#   new connection per request, direct / squid vs cgfw: bench/tls_conn.c
+#                      (on the system's OpenSSL, as curl), 8 threads each
+#                      doing TCP connect, a full TLS handshake (no session
+#                      offered; verified: the mkcert CA direct, squid's CA,
+#                      cgfw's CA via SSL_CERT_FILE from `run`), one GET with
+#                      "Connection: close", close.  The "resumed" pair: the
+#                      same, but each thread offers the newest session it was
+#                      given, as browsers and curl do (tls_conn -R; how many
+#                      resumed is said).  squid is Debian's
 #                      squid-openssl with ssl-bump (bump at CONNECT, leaf
 #                      certificates minted from its own EC P-256 CA, like
 #                      cgfw's, and cached in memory), in the client netns,
@@ -322,11 +326,14 @@ curl_once() {
 	    { echo "curl: $out" | tail -n 3 >&2; return 1; }
 }
 
-# tlsconn_once plain|cgfw direct|squid: bench/tls_conn, a new connection
-# per request; the plain side straight to nginx or through squid.
+# tlsconn_once plain|cgfw direct|squid [resume]: bench/tls_conn, a new
+# connection per request; the plain side straight to nginx or through squid.
+# resume: the client offers its newest session (-R); how many handshakes
+# resumed goes to stderr.
 tlsconn_once() {
 	local mode=$1 via=$2 out
 	local -a args=(-c "$HTTP_CONC" -d "$HTTP_SECS")
+	[ "${3:-}" = resume ] && args+=(-R)
 	if [ "$mode" = plain ] && [ "$via" = squid ]; then
 		args+=(-x "192.0.2.2:$SQUID_TLS_PORT" -C "$T/squidtls/ca.pem")
 	elif [ "$mode" = plain ]; then
@@ -334,6 +341,8 @@ tlsconn_once() {
 	fi
 	out=$(http_run "$mode" "$T/tls_conn" "${args[@]}" "$HTTP_NAME" "$HTTP_PATH" 2>&1) ||
 	    { echo "tls_conn: $out" | tail -n 3 >&2; return 1; }
+	[ "${3:-}" = resume ] && awk '/^RESULT / { printf "bench: tls_conn -R: %d of %d handshakes resumed\n", $5, $4 }' \
+	    <<<"$out" >&2
 	awk '/^RESULT / { print $2, $3; ok = 1 } END { exit !ok }' <<<"$out" ||
 	    { echo "tls_conn: $out" | tail -n 3 >&2; return 1; }
 }
@@ -373,7 +382,8 @@ bench_http() {
 	    "HTTPS req/s: direct vs cgfw" "HTTPS latency: direct vs cgfw"
 	    "HTTPS req/s: mitmproxy vs cgfw" "HTTPS latency: mitm vs cgfw"
 	    "HTTPS new-conn req/s: direct vs cgfw" "HTTPS new-conn latency: direct vs cgfw"
-	    "HTTPS new-conn req/s: squid vs cgfw" "HTTPS new-conn latency: squid vs cgfw")
+	    "HTTPS new-conn req/s: squid vs cgfw" "HTTPS new-conn latency: squid vs cgfw"
+	    "HTTPS resumed req/s: squid vs cgfw" "HTTPS resumed latency: squid vs cgfw")
 	bpf_watch_start http
 	bench_http_rows "${rows[@]}"
 	bpf_watch_stop
@@ -406,8 +416,11 @@ bench_http_rows() {
 	http_pair direct "${rows[8]}" "${rows[9]}" tlsconn_once direct
 	if squid_tls_setup; then
 		http_pair squid "${rows[10]}" "${rows[11]}" tlsconn_once squid
+		http_pair squid "${rows[12]}" "${rows[13]}" tlsconn_once squid resume
 	else
 		row "${rows[10]}" error error req/s
 		row "${rows[11]}" error error us
+		row "${rows[12]}" error error req/s
+		row "${rows[13]}" error error us
 	fi
 }

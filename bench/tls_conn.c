@@ -5,16 +5,20 @@
  * to the server, through cgfw (which intercepts it), or through a proxy that
  * bumps TLS after an HTTP CONNECT (squid with ssl-bump).
  *
- *   tls_conn [-x PROXY-IP:PORT] [-r IP] [-C CAFILE] [-c CONC] [-d SECS] HOST PATH
+ *   tls_conn [-R] [-x PROXY-IP:PORT] [-r IP] [-C CAFILE] [-c CONC] [-d SECS] HOST PATH
  *
  * CONC threads (default 8) each loop: TCP connect (to IP:443 with -r, to the
  * proxy with -x then "CONNECT HOST:443", else to HOST:443 as resolved once at
- * start), a full TLS handshake (no session resumption: a new SSL each time,
- * the client session cache off) verifying the chain against CAFILE (default
+ * start), a TLS handshake verifying the chain against CAFILE (default
  * $SSL_CERT_FILE) and the name HOST, "GET PATH" with "Connection: close",
- * the whole response read (Content-Length), close.  After a 0.3 s warm-up,
- * SECS seconds (default 3) are counted.  Prints one line
- *	RESULT <requests/s> <mean latency, us> <requests>
+ * the whole response read (Content-Length), close.  Without -R every
+ * handshake is full (a new SSL each time, no session offered: what a client
+ * seeing a server for the first time pays).  With -R each thread offers the
+ * newest session it was given (a TLS 1.3 ticket, read with the response)
+ * for the same name, as browsers and curl do, so a server that resumes
+ * skips its certificate and signature; SSL_session_reused is counted.
+ * After a 0.3 s warm-up, SECS seconds (default 3) are counted.  Prints
+ *	RESULT <requests/s> <mean latency, us> <requests> <resumed>
  * Any failure (connect, CONNECT refused, handshake or verification, a status
  * other than 200, a short body, a 10 s stall) is fatal: exit 1.
  */
@@ -47,7 +51,9 @@
 
 struct stats {
 	_Atomic unsigned long n;
+	_Atomic unsigned long resumed;
 	_Atomic unsigned long long lat_ns;
+	SSL_SESSION *sess; /* -R: this thread's newest session */
 };
 
 static struct {
@@ -56,6 +62,7 @@ static struct {
 	struct sockaddr_storage dst; /* the proxy, the server by -r, or HOST resolved */
 	socklen_t dst_len;
 	int via_proxy;
+	int resume;
 	SSL_CTX *ctx;
 	char req[1024];
 	size_t req_len;
@@ -67,7 +74,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: tls_conn [-x PROXY-IP:PORT] [-r IP] [-C CAFILE] [-c CONC] [-d SECS] "
+	    "usage: tls_conn [-R] [-x PROXY-IP:PORT] [-r IP] [-C CAFILE] [-c CONC] [-d SECS] "
 	    "HOST PATH\n");
 	exit(2);
 }
@@ -214,8 +221,23 @@ read_response(SSL *ssl)
 	}
 }
 
+/* The thread whose connection is being read: its tickets are its own. */
+static __thread struct stats *cur;
+
+/* -R: a session the server gave (a TLS 1.3 ticket, read with the response). */
+static int
+new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	if (!cur || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	SSL_SESSION_free(cur->sess);
+	cur->sess = sess;
+	return 1;
+}
+
 static void
-one_request(void)
+one_request(struct stats *st)
 {
 	int fd = tcp_connect();
 	SSL *ssl;
@@ -229,11 +251,23 @@ one_request(void)
 	SSL_set_tlsext_host_name(ssl, g.host);
 	if (!X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), g.host, strlen(g.host)))
 		fail("cannot set the name to verify");
+	cur = st;
+	if (g.resume && st->sess && !SSL_set_session(ssl, st->sess))
+		fail("SSL_set_session");
 	if (SSL_connect(ssl) != 1)
 		fail("TLS handshake");
 	if (SSL_write(ssl, g.req, (int)g.req_len) != (int)g.req_len)
 		fail("writing the request");
 	read_response(ssl);
+	if (SSL_session_reused(ssl))
+		atomic_fetch_add_explicit(&st->resumed, 1, memory_order_relaxed);
+	/*
+	 * The response is whole: a clean end, no close_notify sent (the server
+	 * closes).  Without it OpenSSL takes the connection for a failed one and
+	 * marks its sessions, the one kept by -R too, not resumable.
+	 */
+	SSL_set_quiet_shutdown(ssl, 1);
+	(void)SSL_shutdown(ssl);
 	SSL_free(ssl);
 	close(fd);
 }
@@ -246,7 +280,7 @@ worker(void *arg)
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
 		double t0 = now();
 
-		one_request();
+		one_request(st);
 		atomic_fetch_add_explicit(
 		    &st->lat_ns, (unsigned long long)((now() - t0) * 1e9), memory_order_relaxed);
 		atomic_fetch_add_explicit(&st->n, 1, memory_order_relaxed);
@@ -255,12 +289,14 @@ worker(void *arg)
 }
 
 static void
-totals(int conc, unsigned long *n, unsigned long long *lat)
+totals(int conc, unsigned long *n, unsigned long *resumed, unsigned long long *lat)
 {
 	*n = 0;
+	*resumed = 0;
 	*lat = 0;
 	for (int i = 0; i < conc; i++) {
 		*n += atomic_load(&g.st[i].n);
+		*resumed += atomic_load(&g.st[i].resumed);
 		*lat += atomic_load(&g.st[i].lat_ns);
 	}
 }
@@ -281,13 +317,16 @@ main(int argc, char *argv[])
 	const char *proxy = NULL, *ip = NULL, *cafile = getenv("SSL_CERT_FILE");
 	long conc = 8, secs = 3;
 	pthread_t th[MAX_CONC];
-	unsigned long n0, n1;
+	unsigned long n0, n1, r0, r1;
 	unsigned long long l0, l1;
 	double t0, t1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "x:r:C:c:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "Rx:r:C:c:d:")) != -1) {
 		switch (opt) {
+		case 'R':
+			g.resume = 1;
+			break;
 		case 'x':
 			proxy = optarg;
 			break;
@@ -339,28 +378,32 @@ main(int argc, char *argv[])
 	g.ctx = SSL_CTX_new(TLS_client_method());
 	if (!g.ctx)
 		fail("SSL_CTX_new");
-	SSL_CTX_set_session_cache_mode(g.ctx, SSL_SESS_CACHE_OFF);
+	/* Sessions are kept and offered by hand (-R), each thread its own. */
+	SSL_CTX_set_session_cache_mode(
+	    g.ctx, g.resume ? SSL_SESS_CACHE_CLIENT : SSL_SESS_CACHE_OFF);
+	if (g.resume)
+		SSL_CTX_sess_set_new_cb(g.ctx, new_session);
 	SSL_CTX_set_verify(g.ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(g.ctx, cafile, NULL) != 1)
 		fail("cannot load the CA file");
 
 	/* One request alone first: a setup error is one message, not CONC. */
-	one_request();
+	one_request(&g.st[0]);
 	for (long i = 0; i < conc; i++)
 		if (pthread_create(&th[i], NULL, worker, &g.st[i]) != 0)
 			fail("pthread_create");
 	sleep_secs(WARMUP_SECS);
-	totals((int)conc, &n0, &l0);
+	totals((int)conc, &n0, &r0, &l0);
 	t0 = now();
 	sleep_secs((double)secs);
-	totals((int)conc, &n1, &l1);
+	totals((int)conc, &n1, &r1, &l1);
 	t1 = now();
 	atomic_store(&g.stop, 1);
 	for (long i = 0; i < conc; i++)
 		pthread_join(th[i], NULL);
 	if (n1 == n0)
 		fail("no request completed");
-	printf("RESULT %.3f %.3f %lu\n", (double)(n1 - n0) / (t1 - t0),
-	    (double)(l1 - l0) / (double)(n1 - n0) / 1e3, n1 - n0);
+	printf("RESULT %.3f %.3f %lu %lu\n", (double)(n1 - n0) / (t1 - t0),
+	    (double)(l1 - l0) / (double)(n1 - n0) / 1e3, n1 - n0, r1 - r0);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@
 #define HTTP_LINGER_MS  2000          /* after a refusal: how long the client is drained */
 #define HTTP_LINGER_MAX (1024 * 1024) /* ... and how many of its bytes at most */
 #define HTTP_FLUSH_MS   2000          /* at exit, how long queued events may wait */
+#define HTTP_READ_BUF   65536         /* one read from either side */
 
 struct url_rule {
 	uint32_t id;
@@ -92,7 +94,6 @@ struct conn {
 	enum conn_state st;
 	http_parser req;
 	http_parser resp;
-	uint8_t head[HTTP_HEAD_MAX];
 	size_t head_len;
 	uint8_t *pending; /* request bytes read but not parsed (pipelined) */
 	size_t pending_len;
@@ -106,10 +107,16 @@ struct conn {
 	SSL *tls_u;    /* toward the server (verified) */
 	int tls_ready; /* both handshakes done */
 	char sni[256];
-	int client_paused;   /* reading stopped: the upstream's queue is full */
-	int upstream_paused; /* reading stopped: the client's queue is full */
-	int answered;        /* the server's response to this request has begun */
+	int client_paused;      /* reading stopped: the upstream's queue is full */
+	int upstream_paused;    /* reading stopped: the client's queue is full */
+	int answered;           /* the server's response to this request has begun */
+	struct conn *next_free; /* in h->free_conns */
+	/* Last: a reused conn is cleared up to here, never through the head's bytes. */
+	uint8_t head[HTTP_HEAD_MAX];
 };
+
+/* Freed conns kept for the next accepts: no 70 KiB malloc, clear and trim per connection. */
+#define HTTP_FREE_CONNS 64
 
 struct http {
 	struct worker_rt *rt;
@@ -139,6 +146,14 @@ struct http {
 	uv_loop_t loop;
 	uv_tcp_t listener;
 	size_t n_conns;
+	struct conn *free_conns; /* up to HTTP_FREE_CONNS */
+	size_t n_free_conns;
+	/*
+	 * Every read lands here: each read callback is done with the bytes
+	 * before the next read (what must wait is copied: pending, the TLS
+	 * BIOs, queued writes), so one buffer serves every connection.
+	 */
+	char rbuf[HTTP_READ_BUF];
 	Cgfw__HttpStats st;
 };
 
@@ -583,13 +598,20 @@ static void
 conn_handle_closed(uv_handle_t *hd)
 {
 	struct conn *c = hd->data;
+	struct http *h = c->h;
 
 	if (--c->n_open == 0) {
-		c->h->n_conns--;
+		h->n_conns--;
 		tls_free(c->tls_c);
 		tls_free(c->tls_u);
 		free(c->pending);
-		free(c);
+		if (h->n_free_conns < HTTP_FREE_CONNS && !h->stopping) {
+			c->next_free = h->free_conns;
+			h->free_conns = c;
+			h->n_free_conns++;
+		} else {
+			free(c);
+		}
 	}
 }
 
@@ -697,7 +719,13 @@ write_done(uv_write_t *w, int status)
 	free(q);
 }
 
-/* Queue bytes on one socket; the caller stops reading the other side when it backs up. */
+/*
+ * Bytes to one socket: written at once when its queue is empty and the
+ * socket takes them all (no request, no copy, no callback), else the rest
+ * queued behind what waits.  The caller stops reading the other side when
+ * the queue backs up.  close_after always goes through the queue: its
+ * callback starts the linger.
+ */
 static int
 raw_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int close_after)
 {
@@ -706,6 +734,24 @@ raw_write(struct conn *c, uv_stream_t *to, const void *data, size_t len, int clo
 
 	if (c->closing)
 		return -EPIPE;
+	if (len && !close_after) {
+		int n;
+
+		b = uv_buf_init((char *)data, (unsigned)len);
+		n = uv_try_write(to, &b, 1);
+		if (n == (int)len)
+			return 0;
+		if (n < 0 && n != UV_EAGAIN) {
+			conn_close(c);
+			return -EPIPE;
+		}
+		if (n > 0) {
+			data = (const uint8_t *)data + n;
+			len -= (size_t)n;
+		}
+	} else if (!len && !close_after) {
+		return 0;
+	}
 	q = malloc(sizeof(*q) + len);
 	if (!q)
 		return -ENOMEM;
@@ -994,10 +1040,11 @@ conn_feed(struct conn *c, const uint8_t *data, size_t len)
 static void
 alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 {
-	(void)hd;
+	struct conn *c = hd->data;
+
 	(void)suggested;
-	buf->base = malloc(65536);
-	buf->len = buf->base ? 65536 : 0;
+	buf->base = c->h->rbuf;
+	buf->len = sizeof(c->h->rbuf);
 }
 
 static void upstream_connected(uv_connect_t *req, int status);
@@ -1079,7 +1126,6 @@ client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	} else if (n > 0) {
 		conn_feed(c, (const uint8_t *)buf->base, (size_t)n);
 	}
-	free(buf->base);
 }
 
 static void
@@ -1158,14 +1204,12 @@ upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 	if (c->st == ST_CLOSING) {
 		/* Refused: the server has nothing more to say to this client. */
-		free(buf->base);
 		uv_read_stop(s);
 		return;
 	}
 	if (n < 0) {
 		/* EOF may end a response that runs until close: flush it, then close. */
 		(void)http_parser_execute(&c->resp, &resp_settings, NULL, 0);
-		free(buf->base);
 		uv_read_stop(s);
 		if (c->closing ||
 		    uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->client, shutdown_done) < 0)
@@ -1173,10 +1217,8 @@ upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	if (n > 0 && c->tls_u) {
-		if (upstream_tls_in(c, buf->base, (size_t)n) < 0) {
-			free(buf->base);
+		if (upstream_tls_in(c, buf->base, (size_t)n) < 0)
 			return;
-		}
 	} else if (n > 0) {
 		c->answered = 1;
 		(void)http_parser_execute(&c->resp, &resp_settings, buf->base, (size_t)n);
@@ -1200,7 +1242,6 @@ upstream_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		if (c->st == ST_HEAD)
 			conn_read_client(c);
 	}
-	free(buf->base);
 }
 
 static void
@@ -1225,7 +1266,7 @@ upstream_connected(uv_connect_t *req, int status)
 	c->upstream_connected = 1;
 	uv_read_start((uv_stream_t *)&c->upstream, alloc_cb, upstream_read);
 	if (c->https) {
-		c->tls_u = tls_client_new(c->sni);
+		c->tls_u = tls_client_new(c->sni, c->orig.sin_addr.s_addr, c->orig.sin_port);
 		if (!c->tls_u || tls_handshake(c->tls_u) < 0) {
 			conn_close(c);
 			return;
@@ -1247,9 +1288,14 @@ accept_cb(uv_stream_t *srv, int status)
 
 	if (status < 0)
 		return;
-	c = calloc(1, sizeof(*c));
-	if (!c)
+	c = h->free_conns;
+	if (c) {
+		h->free_conns = c->next_free;
+		h->n_free_conns--;
+	} else if (!(c = malloc(sizeof(*c)))) {
 		return;
+	}
+	memset(c, 0, offsetof(struct conn, head));
 	c->h = h;
 	h->n_conns++;
 	uv_tcp_init(&h->loop, &c->client);
@@ -1259,7 +1305,14 @@ accept_cb(uv_stream_t *srv, int status)
 	http_parser_init(&c->req, HTTP_REQUEST);
 	http_parser_init(&c->resp, HTTP_RESPONSE);
 	c->req.data = c->resp.data = c;
+	/*
+	 * No Nagle either way: every write is a whole message (a request, a
+	 * response, a TLS flight), and waiting for an ACK before the next one
+	 * costs a delayed-ACK timeout per handshake.
+	 */
+	(void)uv_tcp_nodelay(&c->upstream, 1);
 	if (uv_accept(srv, (uv_stream_t *)&c->client) < 0 || h->n_conns > HTTP_MAX_CONNS ||
+	    uv_tcp_nodelay(&c->client, 1) < 0 ||
 	    uv_tcp_getpeername(&c->client, (struct sockaddr *)&peer, &len) < 0 ||
 	    peer.sin_family != AF_INET) {
 		conn_close(c);
@@ -1443,9 +1496,23 @@ http_free_config(struct http *h)
 	h->n_rules = 0;
 }
 
+/* The conns kept for reuse (conn_handle_closed). */
+static void
+http_free_conns(struct http *h)
+{
+	struct conn *c;
+
+	while ((c = h->free_conns)) {
+		h->free_conns = c->next_free;
+		free(c);
+	}
+	h->n_free_conns = 0;
+}
+
 static int
 http_finish(void *ctx)
 {
+	http_free_conns(ctx);
 	http_free_config(ctx);
 	return 0;
 }
@@ -1478,6 +1545,7 @@ http_release(struct http *h)
 	int *fds[] = {
 	    &h->listen_fd, &h->peers_fd, &h->events_fd, &h->policy_fd, &h->ca_fd, &h->ca_key_fd};
 
+	http_free_conns(h);
 	http_free_config(h);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)

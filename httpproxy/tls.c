@@ -7,6 +7,22 @@
  * name the policy does not allow, ends the handshake.  Toward the server:
  * the chain and the name are verified against the trust file; a failure is
  * reported, never passed.
+ *
+ * Resumption, both ways, to spare a full handshake per connection:
+ *  - toward the client, BoringSSL's own: session tickets under a key that
+ *    lives only in this process's memory, made at random on first use and
+ *    rotated by BoringSSL every two days (SSL_DEFAULT_TICKET_KEY_ROTATION_
+ *    INTERVAL), with its in-memory session cache for TLS 1.2 session IDs.  A
+ *    session belongs to one SNI name (its session ID context is that name's
+ *    SHA-256), so it never resumes under another name.  The servername
+ *    callback, and so the policy check of the SNI, runs on every handshake,
+ *    resumed or not; every request is judged the same either way.
+ *  - toward the server, a session is kept per (SNI name, address, port) and
+ *    offered on the next connection there.  Only a handshake that verified
+ *    the chain and the name makes one (a failure ends the handshake), and a
+ *    session is offered for at most TLS_UPSTREAM_SESSION_SECS after that full
+ *    verification, however often it was resumed since: then a full handshake
+ *    verifies the server again.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,17 +37,33 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "tls.h"
 
-#define LEAF_CACHE 256
+#define LEAF_CACHE                256
+#define UPSTREAM_SESSIONS         256
+#define TLS_UPSTREAM_SESSION_SECS 300
 
 struct leaf {
 	char host[256];
 	X509 *cert;
+};
+
+/* Where a client-side SSL goes, and when the session it offers was verified in full. */
+struct upstream_key {
+	uint32_t addr; /* network order */
+	uint16_t port;
+	int64_t verified; /* monotonic seconds; 0: nothing offered */
+};
+
+struct upstream_session {
+	char host[256];
+	struct upstream_key key;
+	SSL_SESSION *sess;
 };
 
 static struct {
@@ -43,8 +75,20 @@ static struct {
 	tls_sni_check check;
 	struct leaf cache[LEAF_CACHE];
 	size_t n_cache, next;
+	struct upstream_session sess[UPSTREAM_SESSIONS];
+	size_t n_sess, next_sess;
 	int conn_idx;
+	int key_idx; /* a client SSL's struct upstream_key */
 } tls;
+
+static int64_t
+mono_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
 
 static X509 *
 mint(const char *host)
@@ -120,6 +164,7 @@ servername_cb(SSL *ssl, int *alert, void *arg)
 {
 	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	void *conn = SSL_get_ex_data(ssl, tls.conn_idx);
+	uint8_t sid_ctx[SHA256_DIGEST_LENGTH];
 	X509 *leaf;
 
 	(void)arg;
@@ -128,8 +173,10 @@ servername_cb(SSL *ssl, int *alert, void *arg)
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
+	SHA256((const uint8_t *)sni, strlen(sni), sid_ctx);
 	leaf = leaf_for(sni);
-	if (!leaf || !SSL_use_certificate(ssl, leaf) || !SSL_use_PrivateKey(ssl, tls.leaf_key)) {
+	if (!leaf || !SSL_use_certificate(ssl, leaf) || !SSL_use_PrivateKey(ssl, tls.leaf_key) ||
+	    !SSL_set_session_id_context(ssl, sid_ctx, sizeof(sid_ctx))) {
 		*alert = SSL_AD_INTERNAL_ERROR;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
@@ -158,6 +205,62 @@ alpn_cb(
 	return SSL_TLSEXT_ERR_NOACK;
 }
 
+static struct upstream_session *
+session_find(const char *host, const struct upstream_key *k)
+{
+	for (size_t i = 0; i < tls.n_sess; i++) {
+		struct upstream_session *e = &tls.sess[i];
+
+		if (e->key.addr == k->addr && e->key.port == k->port && !strcmp(e->host, host))
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * The server gave a session (a TLS 1.3 ticket comes after the handshake, a
+ * TLS 1.2 one with it): keep it for the next connection to the same name
+ * and address.  The handshake verified the server in full, or resumed a
+ * session that had been (key->verified says when).
+ */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct upstream_key *k = SSL_get_ex_data(ssl, tls.key_idx);
+	const char *host = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	struct upstream_session *e;
+
+	if (!k || !host || strlen(host) >= sizeof(e->host) || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	if (!SSL_session_reused(ssl))
+		k->verified = mono_secs();
+	else if (!k->verified)
+		return 0;
+	e = session_find(host, k);
+	if (!e) {
+		e = &tls.sess[tls.next_sess];
+		tls.next_sess = (tls.next_sess + 1) % UPSTREAM_SESSIONS;
+		if (tls.n_sess < UPSTREAM_SESSIONS)
+			tls.n_sess++;
+		snprintf(e->host, sizeof(e->host), "%s", host);
+	}
+	SSL_SESSION_free(e->sess);
+	e->sess = sess;
+	e->key = *k;
+	return 1; /* ours now */
+}
+
+static void
+key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)index;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
 int
 tls_init(const char *ca_pem, size_t ca_len, const char *key_pem, size_t key_len,
     const char *trust_file, tls_sni_check check)
@@ -181,6 +284,7 @@ tls_init(const char *ca_pem, size_t ca_len, const char *key_pem, size_t key_len,
 	    !EVP_PKEY_assign_EC_KEY(tls.leaf_key, ec))
 		return -ENOMEM;
 	tls.conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	tls.key_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, key_free);
 
 	tls.server = SSL_CTX_new(TLS_method());
 	tls.client = SSL_CTX_new(TLS_method());
@@ -196,6 +300,11 @@ tls_init(const char *ca_pem, size_t ca_len, const char *key_pem, size_t key_len,
 	SSL_CTX_set_verify(tls.client, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_set_alpn_protos(tls.client, alpn, sizeof(alpn) - 1) != 0)
 		return -ENOMEM;
+	/* Sessions to servers: ours to keep (new_session_cb), none older than the cap. */
+	SSL_CTX_set_session_cache_mode(tls.client, SSL_SESS_CACHE_CLIENT);
+	SSL_CTX_sess_set_new_cb(tls.client, new_session_cb);
+	SSL_CTX_set_timeout(tls.client, TLS_UPSTREAM_SESSION_SECS);
+	SSL_CTX_set_session_psk_dhe_timeout(tls.client, TLS_UPSTREAM_SESSION_SECS);
 	/* Whatever BoringSSL opens lazily (the entropy source...) is opened now, before
 	 * the sandbox: mint one throwaway leaf. */
 	{
@@ -240,16 +349,28 @@ tls_server_new(void *conn)
 }
 
 SSL *
-tls_client_new(const char *sni)
+tls_client_new(const char *sni, uint32_t addr, uint16_t port)
 {
 	SSL *ssl = tls_new(tls.client);
+	struct upstream_key *k = calloc(1, sizeof(*k));
+	struct upstream_session *e;
 
-	if (!ssl)
+	if (!ssl || !k || !SSL_set_ex_data(ssl, tls.key_idx, k)) {
+		free(k);
+		SSL_free(ssl);
 		return NULL;
+	}
+	k->addr = addr;
+	k->port = port;
 	if (!SSL_set_tlsext_host_name(ssl, sni) || !SSL_set1_host(ssl, sni)) {
 		SSL_free(ssl);
 		return NULL;
 	}
+	/* A session this name and address verified in full, not too long ago. */
+	e = session_find(sni, k);
+	if (e && mono_secs() - e->key.verified < TLS_UPSTREAM_SESSION_SECS &&
+	    SSL_set_session(ssl, e->sess))
+		k->verified = e->key.verified;
 	SSL_set_connect_state(ssl);
 	return ssl;
 }

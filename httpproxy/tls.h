@@ -16,8 +16,11 @@ int tls_init(const char *ca_pem, size_t ca_len, const char *key_pem, size_t key_
     const char *trust_file, tls_sni_check check);
 /* A server-side TLS object for a client connection, on memory BIOs. */
 SSL *tls_server_new(void *conn);
-/* A client-side TLS object to the real server: SNI, name and chain verified. */
-SSL *tls_client_new(const char *sni);
+/*
+ * A client-side TLS object to the real server (addr and port in network
+ * order): SNI, name and chain verified, or a session that was, resumed.
+ */
+SSL *tls_client_new(const char *sni, uint32_t addr, uint16_t port);
 void tls_free(SSL *ssl);
 /* Ciphertext in from the network. */
 int tls_put(SSL *ssl, const void *data, size_t len);
