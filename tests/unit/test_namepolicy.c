@@ -505,8 +505,8 @@ entry_of(uint8_t *b, int kind)
 	for (uint32_t i = 0; i < HDR(b)->n_entries; i++) {
 		struct np_entry *e = ENT(b, i);
 
-		if (kind ? (e->flags & NP_E_INLINE) &&
-		               ((e->flags & NP_E_KIND_MASK) >> NP_E_KIND_SHIFT) == (unsigned)kind
+		if (kind ? (e->flags & NP_E_INLINE) && (unsigned)((e->flags & NP_E_KIND_MASK) >>
+		                                                  NP_E_KIND_SHIFT) == (unsigned)kind
 		         : !(e->flags & NP_E_INLINE))
 			return e;
 	}
