@@ -381,11 +381,15 @@ main(int argc, char *argv[])
 	l.argc = argc;
 	l.argv = argv;
 	log_init("cgfw-loader", o.debug);
-	if (o.cmd == CMD_EVENTS)
-		return events_main(o.argc, o.argv); /* a reader: no root needed, none kept */
-	/* status needs no privilege: root, or a member of cgfw-log, reads it. */
-	if (o.cmd == CMD_STATUS)
-		return status_main(&o);
+	/*
+	 * Readers: no root needed, none kept (events); status needs no
+	 * privilege either: root, or a member of cgfw-log, reads it.
+	 */
+	if (o.cmd == CMD_EVENTS || o.cmd == CMD_STATUS) {
+		code = o.cmd == CMD_EVENTS ? events_main(o.argc, o.argv) : status_main(&o);
+		opts_free(&o);
+		return code;
+	}
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
 	if (o.cmd == CMD_CLEANUP)
