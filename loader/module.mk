@@ -8,7 +8,7 @@ ALL_DEPS += $(LOADER_OBJ:.o=.d)
 $(LOADER_OBJ): $(BPF_SKEL) $(EXEC_SKEL) $(PROTO_H)
 
 $(B)/cgfw-loader: $(LOADER_OBJ) $(LIBCGFW)
-	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -linih $(LDFLAGS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -linih -pthread $(LDFLAGS)
 
 # The CA's keygen and self-signature (loader/ca.c) use BoringSSL's libcrypto.
 $(B)/loader/ca.o: CFLAGS += $(BORINGSSL_CFLAGS)
