@@ -232,11 +232,10 @@ size_maps(struct egress *skel, const struct cgfw_policy *pol, char *err, size_t 
 
 /*
  * The exec program, loaded by a thread of its own while the main thread
- * loads and fills egress.bpf.c: its load is mostly libbpf reading and
- * parsing the kernel's BTF (/sys/kernel/btf/vmlinux, several MB, for the
- * tp_btf target and the CO-RE reads of exec.bpf.c) and the kernel
- * allocating cgfw_argv, the egress load mostly the kernel creating maps and
- * verifying programs, so on two cores the two overlap.  Safe with libbpf:
+ * loads and fills egress.bpf.c: its load is mostly reading the kernel's BTF
+ * for three offsets (kbtf.c) and the kernel allocating cgfw_argv (an LRU
+ * map, so preallocated: 16 MiB), the egress load mostly the kernel creating
+ * maps and verifying programs, so on two cores the two overlap.  Safe with libbpf:
  * the two threads share no bpf_object, and what libbpf keeps globally (its
  * feature probes, read and written with READ_ONCE/WRITE_ONCE, the print
  * callback, the memlock bump) gives the same answer whichever thread gets
@@ -248,16 +247,42 @@ struct exec_load {
 	pthread_t tid;
 	int started; /* tid is to be joined */
 	struct execargv *skel;
-	int err; /* -errno when skel is NULL */
+	int err;          /* -errno when skel is NULL */
+	const char *what; /* and what failed */
 };
 
 static void *
 exec_load_run(void *arg)
 {
 	struct exec_load *e = arg;
+	struct kbtf_exec_off off;
+	struct execargv *skel;
+	int r;
 
-	e->skel = execargv__open_and_load();
-	e->err = e->skel ? 0 : -(errno ? errno : EINVAL);
+	r = kbtf_exec_offsets(&off);
+	if (r < 0) {
+		e->err = r;
+		e->what = "cannot find task->mm and mm->arg_start in the kernel's BTF "
+		          "(/sys/kernel/btf/vmlinux)";
+		return NULL;
+	}
+	skel = execargv__open();
+	if (!skel) {
+		e->err = -(errno ? errno : EINVAL);
+		e->what = "cannot open the exec program";
+		return NULL;
+	}
+	skel->rodata->cgfw_off_task_mm = off.task_mm;
+	skel->rodata->cgfw_off_mm_arg_start = off.mm_arg_start;
+	skel->rodata->cgfw_off_mm_arg_end = off.mm_arg_end;
+	r = execargv__load(skel);
+	if (r < 0) {
+		execargv__destroy(skel);
+		e->err = r;
+		e->what = "cannot load the exec program";
+		return NULL;
+	}
+	e->skel = skel;
 	return NULL;
 }
 
@@ -271,7 +296,7 @@ exec_load_start(struct exec_load *e)
 
 /* The loaded skeleton (the caller owns it), or NULL and -errno in *ret_err. */
 static struct execargv *
-exec_load_wait(struct exec_load *e, int *ret_err)
+exec_load_wait(struct exec_load *e, int *ret_err, const char **ret_what)
 {
 	struct execargv *skel;
 
@@ -286,6 +311,7 @@ exec_load_wait(struct exec_load *e, int *ret_err)
 	}
 	skel = e->skel;
 	*ret_err = e->err;
+	*ret_what = e->what ? e->what : "cannot load the exec program";
 	e->skel = NULL;
 	e->err = -EALREADY;
 	return skel;
@@ -295,13 +321,14 @@ exec_load_wait(struct exec_load *e, int *ret_err)
 static int
 exec_setup(struct loader_bpf *b, struct exec_load *e, int cgroup_fd, char *err, size_t err_len)
 {
+	const char *what;
 	char pin[320];
 	__u32 zero = 0;
 	int r;
 
-	b->exec = exec_load_wait(e, &r);
+	b->exec = exec_load_wait(e, &r, &what);
 	if (!b->exec) {
-		snprintf(err, err_len, "cannot load the exec program: %s", strerror(-r));
+		snprintf(err, err_len, "%s: %s", what, strerror(-r));
 		return r;
 	}
 	if (bpf_map_update_elem(
@@ -453,11 +480,12 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	}
 out:
 	if (r < 0) {
+		const char *what;
 		int er;
 
 		/* Failed before exec_setup() took it: the thread's skeleton just goes. */
 		if (ex.started)
-			execargv__destroy(exec_load_wait(&ex, &er));
+			execargv__destroy(exec_load_wait(&ex, &er, &what));
 		loader_bpf_teardown(b);
 	}
 	return r;
