@@ -60,11 +60,22 @@ struct {
 	__type(value, struct cgfw_gen_cfg);
 } cgfw_gen_cfg SEC(".maps");
 
-/* Exact IPv4 addresses (and IP:port) of the policy, one map per slot. */
+/*
+ * Exact IPv4 addresses (and IP:port) of the policy, one map per slot.
+ * BPF_F_NO_PREALLOC: only the loader writes these (from userspace, at start
+ * and when a reload fills the other slot); the programs only look them up,
+ * and a lookup costs the same either way.  Preallocated, both slots' full
+ * capacity (65536 entries each, or the size of a big list) was allocated and
+ * threaded onto a free list at every start: about 15 ms each, for a slot that
+ * holds a handful of rules or, until a reload, nothing.  max_entries still
+ * bounds them; an entry the kernel cannot allocate fails the fill, which
+ * fails the start or the reload (never a silently partial policy).
+ */
 #define CGFW_ALLOW_MAP(name)                                                                       \
 	struct {                                                                                   \
 		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
 		__uint(max_entries, CGFW_ALLOW_V4_MAX);                                            \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
 		__type(key, struct cgfw_ip4_key);                                                  \
 		__type(value, struct cgfw_policy_val);                                             \
 	} name SEC(".maps");

@@ -12,17 +12,12 @@ $(BPF_SKEL): $(BPF_OBJ)
 
 EXEC_OBJ  := $(B)/bpf/exec.bpf.o
 EXEC_SKEL := $(B)/exec.skel.h
-VMLINUX_H := $(B)/vmlinux.h
 
-# Kernel types for CO-RE, from the running kernel's BTF.
-$(VMLINUX_H):
-	@mkdir -p $(@D)
-	$(call say,GEN,$@)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
-
-$(EXEC_OBJ): bpf/exec.bpf.c bpf/exec.h bpf/cgfw_defs.h $(VMLINUX_H)
+# No kernel types: the loader hands it the two offsets it needs (loader/kbtf.c).
+$(EXEC_OBJ): bpf/exec.bpf.c bpf/exec.h bpf/cgfw_defs.h
 	@mkdir -p $(@D)
 	$(call say,BPF,$@)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
-		-I$(B) -Ibpf -c $< -o $@.tmp && \
+		-I/usr/include/$(MULTIARCH) -Ibpf -c $< -o $@.tmp && \
 		$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
 
 $(EXEC_SKEL): $(EXEC_OBJ)

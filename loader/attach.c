@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,18 +230,105 @@ size_maps(struct egress *skel, const struct cgfw_policy *pol, char *err, size_t 
 	return r;
 }
 
+/*
+ * The exec program, loaded by a thread of its own while the main thread
+ * loads and fills egress.bpf.c: its load is mostly reading the kernel's BTF
+ * for three offsets (kbtf.c) and the kernel allocating cgfw_argv (an LRU
+ * map, so preallocated: 16 MiB), the egress load mostly the kernel creating
+ * maps and verifying programs, so on two cores the two overlap.  Safe with libbpf:
+ * the two threads share no bpf_object, and what libbpf keeps globally (its
+ * feature probes, read and written with READ_ONCE/WRITE_ONCE, the print
+ * callback, the memlock bump) gives the same answer whichever thread gets
+ * there first.  Nothing is attached here: exec_setup() attaches once both
+ * are loaded, in the order it always did.  The thread inherits the loader's
+ * blocked signals (signals_block()), so no signal lands on it.
+ */
+struct exec_load {
+	pthread_t tid;
+	int started; /* tid is to be joined */
+	struct execargv *skel;
+	int err;          /* -errno when skel is NULL */
+	const char *what; /* and what failed */
+};
+
+static void *
+exec_load_run(void *arg)
+{
+	struct exec_load *e = arg;
+	struct kbtf_exec_off off;
+	struct execargv *skel;
+	int r;
+
+	r = kbtf_exec_offsets(&off);
+	if (r < 0) {
+		e->err = r;
+		e->what = "cannot find task->mm and mm->arg_start in the kernel's BTF "
+		          "(/sys/kernel/btf/vmlinux)";
+		return NULL;
+	}
+	skel = execargv__open();
+	if (!skel) {
+		e->err = -(errno ? errno : EINVAL);
+		e->what = "cannot open the exec program";
+		return NULL;
+	}
+	skel->rodata->cgfw_off_task_mm = off.task_mm;
+	skel->rodata->cgfw_off_mm_arg_start = off.mm_arg_start;
+	skel->rodata->cgfw_off_mm_arg_end = off.mm_arg_end;
+	r = execargv__load(skel);
+	if (r < 0) {
+		execargv__destroy(skel);
+		e->err = r;
+		e->what = "cannot load the exec program";
+		return NULL;
+	}
+	e->skel = skel;
+	return NULL;
+}
+
+static void
+exec_load_start(struct exec_load *e)
+{
+	memset(e, 0, sizeof(*e));
+	/* No thread (cannot happen but for ENOMEM/EAGAIN): loaded in exec_load_wait(). */
+	e->started = pthread_create(&e->tid, NULL, exec_load_run, e) == 0;
+}
+
+/* The loaded skeleton (the caller owns it), or NULL and -errno in *ret_err. */
+static struct execargv *
+exec_load_wait(struct exec_load *e, int *ret_err, const char **ret_what)
+{
+	struct execargv *skel;
+
+	if (e->started) {
+		int r = pthread_join(e->tid, NULL);
+
+		if (r != 0)
+			fatalx("cannot join the exec program's loader thread: %s", strerror(r));
+		e->started = 0;
+	} else if (!e->skel && !e->err) {
+		(void)exec_load_run(e);
+	}
+	skel = e->skel;
+	*ret_err = e->err;
+	*ret_what = e->what ? e->what : "cannot load the exec program";
+	e->skel = NULL;
+	e->err = -EALREADY;
+	return skel;
+}
+
 /* argv at exec for the cgroup's processes: a global hook filtered by cgroup. */
 static int
-exec_setup(struct loader_bpf *b, int cgroup_fd, char *err, size_t err_len)
+exec_setup(struct loader_bpf *b, struct exec_load *e, int cgroup_fd, char *err, size_t err_len)
 {
+	const char *what;
 	char pin[320];
 	__u32 zero = 0;
 	int r;
 
-	b->exec = execargv__open_and_load();
+	b->exec = exec_load_wait(e, &r, &what);
 	if (!b->exec) {
-		r = -errno;
-		snprintf(err, err_len, "cannot load the exec program: %s", strerror(-r));
+		snprintf(err, err_len, "%s: %s", what, strerror(-r));
 		return r;
 	}
 	if (bpf_map_update_elem(
@@ -273,10 +361,12 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	int r;
 
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = BPFFS_DIR "/cgfw");
+	struct exec_load ex;
 	char stale[256] = "";
 	__u8 one = 1;
 
 	memset(b, 0, sizeof(*b));
+	exec_load_start(&ex);
 	/* cgfw_exempt is pinned there, shared by every instance: the directory first. */
 	if (mkdir(BPFFS_DIR "/cgfw", 0700) < 0 && errno != EEXIST) {
 		r = -errno;
@@ -378,7 +468,7 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		}
 		b->n_pinned++;
 	}
-	r = exec_setup(b, cgroup_fd, err, err_len);
+	r = exec_setup(b, &ex, cgroup_fd, err, err_len);
 	if (r == 0 && stale[0]) {
 		r = instance_unpin(stale);
 		if (r == 0)
@@ -389,8 +479,15 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 			snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", stale);
 	}
 out:
-	if (r < 0)
+	if (r < 0) {
+		const char *what;
+		int er;
+
+		/* Failed before exec_setup() took it: the thread's skeleton just goes. */
+		if (ex.started)
+			execargv__destroy(exec_load_wait(&ex, &er, &what));
 		loader_bpf_teardown(b);
+	}
 	return r;
 }
 

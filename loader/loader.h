@@ -323,6 +323,15 @@ int cgroup2_mount(char *buf, size_t len);
 int cgroup_self_path(char *buf, size_t len);
 int cgroup_open_target(const char *mnt, const char *path, char *ret_path, size_t len);
 int bpffs_ensure(void);
+
+/* kbtf.c: where the exec program reads argv from (bpf/exec.bpf.c, its rodata). */
+struct kbtf_exec_off {
+	uint32_t task_mm;      /* offsetof(struct task_struct, mm) */
+	uint32_t mm_arg_start; /* offsetof(struct mm_struct, arg_start) */
+	uint32_t mm_arg_end;   /* offsetof(struct mm_struct, arg_end) */
+};
+int kbtf_find_offsets(const void *data, size_t size, struct kbtf_exec_off *ret);
+int kbtf_exec_offsets(struct kbtf_exec_off *ret);
 int loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
     const struct loader_bpf_cfg *cfg, int cgroup_fd, unsigned long long cgroup_id, char *err,
     size_t err_len);

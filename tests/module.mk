@@ -23,6 +23,11 @@ $(B)/tests/test_evq: $(B)/tests/unit/test_evq.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -luv -lcmocka
 
+# loader/kbtf.c against libbpf's own BTF parser.
+$(B)/tests/test_kbtf: $(B)/tests/unit/test_kbtf.o $(B)/loader/kbtf.o $(LIBCGFW)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
