@@ -1116,7 +1116,7 @@ static const char *const dns_sandbox[] = {
     "bpf:3",       /* BPF_MAP_DELETE_ELEM: a reload empties the new slot's learned map */
     "bpf:4",       /* BPF_MAP_GET_NEXT_KEY: ... walking it for that */
     "bpf:15",      /* BPF_OBJ_GET_INFO_BY_FD: ... after checking it is that map */
-    "sendmmsg",    /* libuv UDP */
+    "sendmmsg",    /* libuv UDP; answers; the events (lib/evq.c) */
     "recvmmsg",    /* libuv UDP */
     NULL,
 };

@@ -1397,6 +1397,7 @@ static const char *const http_sandbox[] = {
     "accept4",     /* clients */
     "shutdown",    /* libuv */
     "bpf:1",       /* BPF_MAP_LOOKUP_ELEM: owners */
+    "sendmmsg",    /* the events to the monitor (lib/evq.c) */
     NULL,
 };
 

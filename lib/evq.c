@@ -2,12 +2,18 @@
 /*
  * A proxy's events must not wait for the monitor: a DNS answer held up by a
  * stopped or slow monitor is an outage caused by logging.  So an event goes
- * straight to the socket when it has room, else into a queue bounded by count
- * and bytes, which a uv_poll_t on UV_WRITABLE flushes in order.  A full queue
- * drops the event and counts it; the count becomes an EventsLost message
- * queued as soon as there is room again, so it lands in the record exactly
- * where the missing events were.  Sequence numbers are spent when a message
- * is queued, never by a dropped one, so the receiver's check still holds.
+ * into a queue bounded by count and bytes, and the queue goes to the socket
+ * in order, up to EVQ_BATCH datagrams per sendmmsg() (still one datagram per
+ * event): once per turn of the loop, from a uv_prepare_t (which runs before
+ * the loop can block again, whichever callback queued the event), at once
+ * when EVQ_BATCH wait or the queue would be full, and on UV_WRITABLE (a
+ * uv_poll_t) while the socket has no room.  Only a socket with no room
+ * makes the queue fill; then an event is dropped and counted, and the count
+ * becomes an EventsLost message queued as soon as there is room again, so it
+ * lands in the record exactly where the missing events were.  Sequence
+ * numbers are spent when a message is queued, never by a dropped one, so the
+ * receiver's check still holds.  Without a loop (tests) an event goes
+ * straight to the socket when nothing waits before it.
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +23,9 @@
 #include <time.h>
 
 #include "lib/evq.h"
+
+/* Datagrams per sendmmsg(). */
+#define EVQ_BATCH 64
 
 struct evq_msg {
 	struct evq_msg *next;
@@ -41,7 +50,12 @@ evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p,
 	r = uv_poll_init(loop, &q->poll, p->fd);
 	if (r < 0)
 		return r;
-	q->poll.data = q;
+	r = uv_prepare_init(loop, &q->turn);
+	if (r < 0) {
+		uv_close((uv_handle_t *)&q->poll, NULL);
+		return r;
+	}
+	q->poll.data = q->turn.data = q;
 	q->have_poll = 1;
 	return 0;
 }
@@ -61,22 +75,68 @@ sendmsg_once(int fd, const uint8_t *buf, size_t len)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/*
+ * Sends the queue's first datagrams, up to EVQ_BATCH, with one sendmmsg().
+ * Returns how many went (> 0), -EAGAIN when the socket has no room, or -errno.
+ */
+static int
+sendmmsg_head(struct evq *q)
+{
+	struct mmsghdr mm[EVQ_BATCH];
+	struct iovec iov[EVQ_BATCH];
+	struct evq_msg *m = q->head;
+	unsigned n = 0;
+	int r;
+
+	for (; m && n < EVQ_BATCH; m = m->next, n++) {
+		iov[n] = (struct iovec){.iov_base = m->data, .iov_len = m->len};
+		mm[n] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
+	}
+	do {
+		r = sendmmsg(q->peer->fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (r == 0)
+		return -EAGAIN;
+	/* SOCK_SEQPACKET: a datagram goes whole or not at all. */
+	for (int i = 0; i < r; i++)
+		if (mm[i].msg_len != iov[i].iov_len)
+			return -EIO;
+	return r;
+}
+
 static void free_queue(struct evq *q);
 static void poll_cb(uv_poll_t *h, int status, int events);
+static void turn_cb(uv_prepare_t *h);
 
-/* Watch for room only while something waits. */
+/*
+ * While something waits: watch for room when the socket had none (q->full),
+ * else flush before the loop blocks again.  Neither keeps running idle.
+ */
 static void
 update_poll(struct evq *q)
 {
-	int want = q->head != NULL && !q->err;
+	int live = q->have_poll && !uv_is_closing((uv_handle_t *)&q->poll);
+	int want = q->head != NULL && !q->err && q->full;
+	int want_turn = q->head != NULL && !q->err && !q->full;
 
-	if (!q->have_poll || want == q->polling || uv_is_closing((uv_handle_t *)&q->poll))
+	if (!live)
 		return;
-	if (want)
-		want = uv_poll_start(&q->poll, UV_WRITABLE, poll_cb) == 0;
-	else
-		(void)uv_poll_stop(&q->poll);
-	q->polling = want;
+	if (want != q->polling) {
+		if (want)
+			want = uv_poll_start(&q->poll, UV_WRITABLE, poll_cb) == 0;
+		else
+			(void)uv_poll_stop(&q->poll);
+		q->polling = want;
+	}
+	if (want_turn != q->turning) {
+		if (want_turn)
+			want_turn = uv_prepare_start(&q->turn, turn_cb) == 0;
+		else
+			(void)uv_prepare_stop(&q->turn);
+		q->turning = want_turn;
+	}
 }
 
 /* The peer is gone or the socket broke: what is queued will never arrive. */
@@ -90,6 +150,12 @@ fail(struct evq *q, int err)
 	return err;
 }
 
+static int
+no_room(const struct evq *q, size_t len)
+{
+	return q->n_msgs >= q->max_msgs || q->n_bytes + len > q->max_bytes;
+}
+
 /* Sends or queues env; -ENOBUFS if the queue has no room for it. */
 static int
 push(struct evq *q, Cgfw__Envelope *env)
@@ -101,7 +167,8 @@ push(struct evq *q, Cgfw__Envelope *env)
 
 	if (len < 0)
 		return (int)len;
-	if (!q->head) {
+	if (!q->head && !q->have_poll) {
+		/* No loop to flush a batch: straight to the socket if it takes it. */
 		cgfw__envelope__pack(env, buf);
 		r = sendmsg_once(q->peer->fd, buf, (size_t)len);
 		if (r == 0) {
@@ -110,15 +177,22 @@ push(struct evq *q, Cgfw__Envelope *env)
 		}
 		if (r != -EAGAIN)
 			return fail(q, r);
+		q->full = 1;
 	}
-	if (q->n_msgs >= q->max_msgs || q->n_bytes + (size_t)len > q->max_bytes)
+	/* Only a socket with no room drops events, never a batch not yet sent. */
+	if (no_room(q, (size_t)len) && !q->full) {
+		r = evq_flush(q);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+	if (no_room(q, (size_t)len))
 		return -ENOBUFS;
 	m = malloc(sizeof(*m) + (size_t)len);
 	if (!m)
 		return -ENOBUFS;
 	m->next = NULL;
 	m->len = (size_t)len;
-	if (q->head)
+	if (q->head || q->have_poll)
 		cgfw__envelope__pack(env, m->data);
 	else
 		memcpy(m->data, buf, (size_t)len);
@@ -130,7 +204,10 @@ push(struct evq *q, Cgfw__Envelope *env)
 	q->n_msgs++;
 	q->n_bytes += (size_t)len;
 	q->peer->seq_out++;
-	update_poll(q);
+	if (q->n_msgs >= EVQ_BATCH && !q->full)
+		(void)evq_flush(q); /* a full batch goes now; errors show in q->err */
+	else
+		update_poll(q);
 	return 0;
 }
 
@@ -177,21 +254,36 @@ evq_flush(struct evq *q)
 	struct evq_msg *m;
 	int r;
 
-	while ((m = q->head) && !q->err) {
-		r = sendmsg_once(q->peer->fd, m->data, m->len);
-		if (r == -EAGAIN)
+	if (q->flushing) /* push_lost() below, or a full queue in push() */
+		return q->err ? q->err : -EAGAIN;
+	q->flushing = 1;
+	for (;;) {
+		while (q->head && !q->err) {
+			r = sendmmsg_head(q);
+			if (r == -EAGAIN) {
+				q->full = 1;
+				break;
+			}
+			if (r < 0) {
+				(void)fail(q, r);
+				break;
+			}
+			q->full = 0;
+			for (; r > 0; r--) {
+				m = q->head;
+				q->head = m->next;
+				if (!q->head)
+					q->tail = NULL;
+				q->n_msgs--;
+				q->n_bytes -= m->len;
+				free(m);
+			}
+		}
+		/* The report of the drops, as soon as the queue has room; sent now if the socket has. */
+		if (q->err || !q->n_unreported || push_lost(q) < 0 || q->full)
 			break;
-		if (r < 0)
-			return fail(q, r);
-		q->head = m->next;
-		if (!q->head)
-			q->tail = NULL;
-		q->n_msgs--;
-		q->n_bytes -= m->len;
-		free(m);
 	}
-	if (q->n_unreported && !q->err)
-		(void)push_lost(q);
+	q->flushing = 0;
 	update_poll(q);
 	if (q->err)
 		return q->err;
@@ -201,9 +293,23 @@ evq_flush(struct evq *q)
 static void
 poll_cb(uv_poll_t *h, int status, int events)
 {
-	(void)status; /* an error shows in the next sendmsg */
+	struct evq *q = h->data;
+
+	(void)status; /* an error shows in the next sendmmsg */
 	(void)events;
-	(void)evq_flush(h->data);
+	q->full = 0;
+	(void)evq_flush(q);
+}
+
+/* Once per turn of the loop, before it blocks: what the turn queued goes out. */
+static void
+turn_cb(uv_prepare_t *h)
+{
+	struct evq *q = h->data;
+
+	if (!q->full)
+		(void)evq_flush(q);
+	update_poll(q);
 }
 
 static void
@@ -249,8 +355,10 @@ evq_close(struct evq *q, int wait_ms)
 	}
 	lost = q->n_failed + q->n_msgs + q->n_unreported;
 	free_queue(q);
-	if (q->have_poll && !uv_is_closing((uv_handle_t *)&q->poll))
+	if (q->have_poll && !uv_is_closing((uv_handle_t *)&q->poll)) {
 		uv_close((uv_handle_t *)&q->poll, NULL);
-	q->polling = 0;
+		uv_close((uv_handle_t *)&q->turn, NULL);
+	}
+	q->polling = q->turning = 0;
 	return lost;
 }

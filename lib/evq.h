@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sending end of an events channel (a proxy -> the monitor), which never
- * blocks: what the socket does not take at once waits in a bounded queue that
- * a uv_poll_t flushes on UV_WRITABLE.  When the queue is full the event is
- * dropped and counted, and the count goes out as the channel's EventsLost
- * message as soon as there is room, ahead of every later event.
+ * blocks: events wait in a bounded queue that goes out once per turn of the
+ * loop (a uv_prepare_t), many datagrams per sendmmsg(), and, while the socket
+ * has no room, on UV_WRITABLE (a uv_poll_t).  When the queue is full (only a
+ * socket with no room fills it) the event is dropped and counted, and the
+ * count goes out as the channel's EventsLost message as soon as there is
+ * room, ahead of every later event.
  */
 #ifndef CGFW_EVQ_H
 #define CGFW_EVQ_H
@@ -36,9 +38,13 @@ struct evq {
 	uint64_t n_dropped;    /* dropped in all because the queue was full */
 	uint64_t n_failed;     /* lost with the channel: it failed, or closed with them queued */
 	int err;               /* -errno once the channel failed; nothing is sent after */
-	int have_poll;
+	int have_poll;         /* poll and turn were set up (a loop was given) */
 	int polling;
+	int turning;
+	int full;     /* the socket had no room at the last try */
+	int flushing; /* in evq_flush() */
 	uv_poll_t poll;
+	uv_prepare_t turn; /* flushes what a turn of the loop queued */
 };
 
 /*
@@ -49,12 +55,13 @@ int evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p,
     void (*lost_env)(Cgfw__Envelope *env, Cgfw__EventsLost *lost), size_t max_msgs,
     size_t max_bytes);
 /*
- * Sends env now or queues it (setting env->seq); never waits.  0, -ENOBUFS
+ * Queues env (setting env->seq) for this turn's flush, or with no loop sends
+ * it now when nothing waits and the socket takes it; never waits.  0, -ENOBUFS
  * when the queue was full (dropped, counted, reported later), q->err once the
  * channel failed (counted in n_failed), or -EMSGSIZE.
  */
 int evq_send(struct evq *q, Cgfw__Envelope *env);
-/* Sends what the socket takes: 0 when nothing is left, -EAGAIN, or q->err. */
+/* Sends what the socket takes (sendmmsg): 0 when nothing is left, -EAGAIN, or q->err. */
 int evq_flush(struct evq *q);
 /*
  * Flushes for at most wait_ms (poll(), blocking: for shutdown), frees the

@@ -5,7 +5,9 @@
  * (count and bytes), further events are dropped and counted, and once the
  * reader drains the socket the queue flushes in order, partly when the
  * socket takes only part, with one EventsLost carrying the count between the
- * last event queued before the drops and the first one after.  The reader
+ * last event queued before the drops and the first one after.  With a loop,
+ * a turn's events wait for its end (or a full batch) and then go together;
+ * events not yet tried never cause a drop.  The reader
  * checks sequence numbers (ipc_recv), so a dropped event must spend none.
  */
 #include <errno.h>
@@ -132,6 +134,19 @@ init_q(struct fix *f, size_t max_msgs, size_t max_bytes, int with_loop)
 	assert_int_equal(evq_init(&f->q, with_loop ? &f->loop : NULL, &f->tx, ipc_env_dns_mon_lost,
 	                     max_msgs, max_bytes),
 	    0);
+}
+
+/*
+ * With a loop: offers until the socket has no room and the queue holds n.
+ * A queue that is full while the socket was not yet tried is flushed first.
+ */
+static void
+fill(struct fix *f, size_t n)
+{
+	for (int i = 0; !(f->q.full && f->q.n_msgs == n); i++) {
+		assert_int_equal(offer(f, 300), 0);
+		assert_true(i < 10000);
+	}
 }
 
 /* Room in the socket: straight through, nothing queued. */
@@ -274,10 +289,10 @@ test_loop_flushes(void **state)
 	struct fix *f = *state;
 
 	init_q(f, 32, 1 << 20, 1);
-	while (f->q.n_msgs < 32)
-		assert_int_equal(offer(f, 300), 0);
+	fill(f, 32);
 	assert_int_equal(offer(f, 300), -ENOBUFS);
 	assert_true(f->q.polling);
+	assert_false(f->q.turning);
 	for (int i = 0; i < 1000 && (f->q.n_msgs || f->q.n_unreported); i++) {
 		(void)drain(f);
 		(void)uv_run(&f->loop, UV_RUN_NOWAIT);
@@ -288,6 +303,72 @@ test_loop_flushes(void **state)
 	assert_int_equal(f->lost, 1);
 	assert_int_equal(f->next_rx, f->sent);
 	assert_int_equal(evq_close(&f->q, 0), 0);
+}
+
+/* With a loop: a turn's events wait for the turn's end, then go in one sendmmsg, in order. */
+static void
+test_turn_batches(void **state)
+{
+	struct fix *f = *state;
+
+	init_q(f, 64, 1 << 20, 1);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(offer(f, 10), 0);
+	assert_int_equal(f->q.n_msgs, 5);
+	assert_true(f->q.turning);
+	assert_false(f->q.polling);
+	assert_int_equal(drain(f), 0); /* nothing sent yet */
+	(void)uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(f->q.n_msgs, 0);
+	assert_false(f->q.turning); /* idle: nothing runs per turn */
+	assert_int_equal(drain(f), 5);
+	assert_int_equal(f->next_rx, f->sent);
+	assert_int_equal(f->tx.seq_out, 5);
+	assert_int_equal(evq_close(&f->q, 0), 0);
+}
+
+/*
+ * Events not yet sent never make a drop: a queue that would be full goes to
+ * the socket first, and only what the socket refuses stays.
+ */
+static void
+test_no_drop_while_socket_has_room(void **state)
+{
+	struct fix *f = *state;
+
+	init_q(f, 4, 1 << 20, 1);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(offer(f, 10), 0);
+		if (i % 3 == 2)
+			(void)drain(f); /* the reader keeps up; the loop never runs */
+	}
+	assert_int_equal(f->q.n_dropped, 0);
+	(void)uv_run(&f->loop, UV_RUN_NOWAIT);
+	(void)drain(f);
+	assert_int_equal(f->q.n_msgs, 0);
+	assert_int_equal(f->next_rx, f->sent);
+	assert_int_equal(f->lost, 0);
+	assert_int_equal(evq_close(&f->q, 0), 0);
+}
+
+/* A full batch goes at once, without waiting for the turn's end. */
+static void
+test_batch_goes_at_once(void **state)
+{
+	struct fix *f = *state;
+	int big = 1 << 20;
+
+	(void)setsockopt(f->tx.fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	init_q(f, 4096, 1 << 20, 1);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(offer(f, 10), 0);
+	assert_int_equal(f->q.n_msgs, 0);
+	assert_int_equal(drain(f), 64);
+	assert_int_equal(offer(f, 10), 0);
+	assert_int_equal(f->q.n_msgs, 1);
+	assert_int_equal(evq_close(&f->q, 0), 0); /* flushes at close */
+	assert_int_equal(drain(f), 1);
+	assert_int_equal(f->next_rx, f->sent);
 }
 
 /* The monitor is gone: no blocking, no error per event after the first, all counted. */
@@ -318,8 +399,7 @@ test_close_counts(void **state)
 	struct fix *f = *state;
 
 	init_q(f, 4, 1 << 20, 1);
-	while (f->q.n_msgs < 4)
-		assert_int_equal(offer(f, 300), 0);
+	fill(f, 4);
 	assert_int_equal(offer(f, 300), -ENOBUFS);
 	assert_int_equal(offer(f, 300), -ENOBUFS);
 	assert_int_equal(evq_close(&f->q, 50), 4 + 2);
@@ -338,6 +418,9 @@ main(void)
 	    T(test_no_overtaking),
 	    T(test_partial_flush),
 	    T(test_loop_flushes),
+	    T(test_turn_batches),
+	    T(test_no_drop_while_socket_has_room),
+	    T(test_batch_goes_at_once),
 	    T(test_peer_gone),
 	    T(test_close_counts),
 	};
