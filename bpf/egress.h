@@ -13,7 +13,7 @@
 
 #define CGFW_ALLOW_V4_MAX   65536
 #define CGFW_CIDR_V4_MAX    65536
-#define CGFW_EVENTS_BYTES   (1 << 22)
+#define CGFW_EVENTS_BYTES   (1 << 24) /* 16 MiB: ~190k events of burst */
 #define CGFW_LEARNED_V4_MAX 65536
 #define CGFW_PEERS_MAX      16384
 #define CGFW_EXEMPT_MAX     4096 /* workers' cgroups of every instance on the machine */

@@ -95,16 +95,69 @@ mon_command(const struct mon_out *out, uint32_t pid, size_t *ret_len)
 }
 
 /*
+ * A process's command line, kept while batching: a flood of events from a
+ * few processes costs one argv-map lookup (or /proc read) per process every
+ * MON_CMD_TTL_NS, not one per event.  An entry is the pid's only while its
+ * comm is the event's too and it is younger than MON_CMD_TTL_NS: an exec or
+ * a reused pid renames the task (or is seen within that time, as a lookup
+ * made when the event is read, often later than the exec, would see it).
+ */
+struct mon_cmd_cache {
+	uint32_t pid;
+	int have; /* 0: empty; 1: cmd holds len bytes; 2: no command line (comm is used) */
+	int64_t at;
+	char comm[16];
+	size_t len;
+	char cmd[CMDLINE_MAX];
+};
+
+static struct mon_cmd_cache *
+cmd_cached(struct mon_out *out, uint32_t pid, const char *comm, size_t comm_len)
+{
+	struct mon_cmd_cache *c;
+	size_t len;
+	char *cmdline;
+
+	if (!out->cmds) {
+		out->cmds = calloc(MON_CMD_SLOTS, sizeof(*out->cmds));
+		if (!out->cmds)
+			return NULL;
+	}
+	c = &out->cmds[(pid * 2654435761u) >> 26 & (MON_CMD_SLOTS - 1)];
+	if (c->have && c->pid == pid && out->batch_now_ns - c->at < MON_CMD_TTL_NS &&
+	    comm_len < sizeof(c->comm) && !memcmp(c->comm, comm, comm_len) &&
+	    c->comm[comm_len] == '\0')
+		return c;
+	cmdline = mon_command(out, pid, &len);
+	c->pid = pid;
+	c->at = out->batch_now_ns;
+	memset(c->comm, 0, sizeof(c->comm));
+	memcpy(c->comm, comm, comm_len < sizeof(c->comm) ? comm_len : sizeof(c->comm) - 1);
+	c->have = cmdline ? 1 : 2;
+	if (cmdline) {
+		c->len = len < sizeof(c->cmd) ? len : sizeof(c->cmd);
+		memcpy(c->cmd, cmdline, c->len);
+		free(cmdline);
+	}
+	return c;
+}
+
+/*
  * The cmd field: the command line, else comm, else "unknown".  Returns what
- * the caller frees (NULL when cmd points at comm or a literal).
+ * the caller frees (NULL when cmd points at comm, a literal or the cache).
  */
 static char *
-event_cmd(const struct mon_out *out, int known, uint32_t pid, const char *comm, size_t comm_len,
+event_cmd(struct mon_out *out, int known, uint32_t pid, const char *comm, size_t comm_len,
     const char **ret_cmd, size_t *ret_len)
 {
-	char *cmdline = known ? mon_command(out, pid, ret_len) : NULL;
+	struct mon_cmd_cache *c =
+	    known && out->batching ? cmd_cached(out, pid, comm, comm_len) : NULL;
+	char *cmdline = known && !c ? mon_command(out, pid, ret_len) : NULL;
 
-	if (cmdline) {
+	if (c && c->have == 1) {
+		*ret_cmd = c->cmd;
+		*ret_len = c->len;
+	} else if (cmdline) {
 		*ret_cmd = cmdline;
 	} else if (known) {
 		*ret_cmd = comm;
@@ -258,13 +311,70 @@ comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_
 static void
 fmt_realtime(int64_t real, char *buf, size_t len)
 {
+	/* The second's text is kept: events come many to a second. */
+	static time_t last_sec = -1;
+	static char last[32];
+	static size_t last_n;
 	time_t sec = (time_t)(real / 1000000000);
+	int64_t ns = real % 1000000000;
 	struct tm tm;
-	size_t n;
 
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%09" PRId64 "Z", real % 1000000000);
+	if (real < 0 || len < sizeof(last) + 11) {
+		gmtime_r(&sec, &tm);
+		last_n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(buf + last_n, len - last_n, ".%09" PRId64 "Z", ns);
+		last_sec = -1;
+		return;
+	}
+	if (sec != last_sec) {
+		gmtime_r(&sec, &tm);
+		last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
+	}
+	memcpy(buf, last, last_n);
+	buf[last_n] = '.';
+	for (int i = 9; i > 0; i--, ns /= 10)
+		buf[last_n + (size_t)i] = (char)('0' + ns % 10);
+	buf[last_n + 10] = 'Z';
+	buf[last_n + 11] = '\0';
+}
+
+/* Printable ASCII without a quote or a backslash: JSON as it is. */
+static int
+json_plain(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+/* jb_escape(), with the common case (nothing to escape) copied at once. */
+static void
+j_escape(struct jbuf *jb, const char *v, size_t n)
+{
+	if (!json_plain(v, n)) {
+		jb_escape(jb, v, n);
+		return;
+	}
+	jb_raw(jb, "\"", 1);
+	jb_raw(jb, v, n);
+	jb_raw(jb, "\"", 1);
+}
+
+/* jb_strn() the same way; key is one of ours (plain). */
+static void
+j_strn(struct jbuf *jb, const char *key, const char *v, size_t n)
+{
+	if (jb->n_fields++)
+		jb_raw(jb, ",", 1);
+	jb_raw(jb, "\"", 1);
+	jb_raw(jb, key, strlen(key));
+	jb_raw(jb, "\":", 2);
+	j_escape(jb, v, n);
 }
 
 /* " key=value" for people; a value with spaces, quotes or odd bytes is JSON-quoted. */
@@ -280,7 +390,7 @@ text_kv(struct jbuf *tb, const char *key, const char *val, size_t n)
 	jb_raw(tb, key, strlen(key));
 	jb_raw(tb, "=", 1);
 	if (quote)
-		jb_escape(tb, val, n);
+		j_escape(tb, val, n);
 	else
 		jb_raw(tb, val, n);
 }
@@ -310,8 +420,13 @@ mon_out_free(struct mon_out *out)
 	jb_free(&out->lost_tb);
 	jb_free(&out->jn);
 	jb_free(&out->lost_jn);
+	jb_free(&out->batch);
+	jb_free(&out->tbatch);
+	out->batch_lines = 0;
 	free(out->ipdom);
 	out->ipdom = NULL;
+	free(out->cmds);
+	out->cmds = NULL;
 }
 
 static const struct mon_rule *
@@ -537,7 +652,7 @@ jn_value(struct jbuf *jn, const char *v, size_t n)
 static void
 l_strn(struct lbuf *b, const char *key, const char *v, size_t n)
 {
-	jb_strn(b->jb, key, v, n);
+	j_strn(b->jb, key, v, n);
 	if (b->jn) {
 		jn_name(b->jn, key);
 		jn_value(b->jn, v, n);
@@ -632,7 +747,7 @@ ev_json(struct lbuf *b, const struct ev_line *l, const struct ev_field *f, size_
 			for (size_t i = 0; i < l->answers.n; i++) {
 				if (i)
 					jb_raw(b->jb, ",", 1);
-				jb_escape(b->jb, l->answers.v[i], strlen(l->answers.v[i]));
+				j_escape(b->jb, l->answers.v[i], strlen(l->answers.v[i]));
 				if (b->jn) {
 					if (i)
 						jb_raw(b->jn, ",", 1);
@@ -915,20 +1030,27 @@ json_undo(struct mon_out *out, size_t n)
 }
 
 /*
- * One line, in one write(), whole or not at all: a reader never sees half a
- * line, and the next line never lands on a fragment.  A short write (a full
- * disk, a file size limit) is undone; the write of the rest, which fails,
- * says why.  On a pipe or a device it cannot be undone: nothing more is
- * written there.
+ * Whole lines (one, or a batch of them), in one write(): a reader never sees
+ * half a line, and the next line never lands on a fragment.  A short write
+ * (a full disk, a file size limit) keeps the lines it wrote whole and undoes
+ * the part of the next one; the write of the rest, which fails, says why.
+ * On a pipe or a device the part cannot be undone: nothing more is written
+ * there.  *ret_kept (if set): the bytes of p that stay written.
  */
 static int
-json_write(struct mon_out *out, const char *p, size_t n)
+json_write_n(struct mon_out *out, const char *p, size_t n, size_t *ret_kept)
 {
 	ssize_t w, rest;
+	size_t done, kept;
 	int r;
 
-	if (out->json_fd < 0)
+	if (ret_kept)
+		*ret_kept = 0;
+	if (out->json_fd < 0) {
+		if (ret_kept)
+			*ret_kept = n;
 		return 0; /* no log file: the stream and stderr have the event */
+	}
 	if (out->json_broken)
 		return out->json_broken;
 	do
@@ -936,15 +1058,30 @@ json_write(struct mon_out *out, const char *p, size_t n)
 	while (w < 0 && errno == EINTR);
 	if (w < 0)
 		return -errno;
-	if ((size_t)w == n)
+	if ((size_t)w == n) {
+		if (ret_kept)
+			*ret_kept = n;
 		return 0;
+	}
 	do
 		rest = write(out->json_fd, p + w, n - (size_t)w);
 	while (rest < 0 && errno == EINTR);
 	r = rest < 0 ? -errno : -ENOSPC;
-	if (json_undo(out, (size_t)w + (size_t)(rest > 0 ? rest : 0)) < 0)
+	done = (size_t)w + (size_t)(rest > 0 ? rest : 0);
+	/* The lines written whole stay; a part of the next one is taken back. */
+	for (kept = done; kept > 0 && p[kept - 1] != '\n'; kept--)
+		;
+	if (kept < done && json_undo(out, done - kept) < 0)
 		out->json_broken = r;
+	if (ret_kept)
+		*ret_kept = kept;
 	return r;
+}
+
+static int
+json_write(struct mon_out *out, const char *p, size_t n)
+{
+	return json_write_n(out, p, n, NULL);
 }
 
 /* The first fields of an ERROR line (a notice, EVENTS LOST), both forms. */
@@ -1022,8 +1159,65 @@ line_out(struct mon_out *out, struct lbuf *b, struct jbuf *tb, int prio)
 		if (r < 0)
 			mon_lost_add(out, MON_LOST_JOURNAL, 1, r);
 	} else if (out->text_fd >= 0 && out->journal_fd < 0) {
-		(void)write_all(out->text_fd, tb->p, tb->len);
+		if (out->batching)
+			jb_raw(&out->tbatch, tb->p, tb->len);
+		else
+			(void)write_all(out->text_fd, tb->p, tb->len);
 	}
+}
+
+/*
+ * The gathered lines, each in one write(): the text lines, then the JSON
+ * lines, counted as events as far as they were written whole, the rest lost.
+ */
+static int
+batch_flush(struct mon_out *out)
+{
+	size_t kept, lines = 0;
+	int r;
+
+	if (out->tbatch.len && out->text_fd >= 0)
+		(void)write_all(out->text_fd, out->tbatch.p, out->tbatch.len);
+	jb_reset(&out->tbatch);
+	if (!out->batch_lines)
+		return 0;
+	r = json_write_n(out, out->batch.p, out->batch.len, &kept);
+	for (const char *p = out->batch.p, *end = p + kept;
+	     p < end && (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		lines++;
+	if (r == 0 && out->batch.err)
+		r = out->batch.err; /* a line did not fit in memory */
+	out->n_events += lines;
+	if (lines < out->batch_lines)
+		mon_lost_add(out, MON_LOST_WRITE, out->batch_lines - lines, r < 0 ? r : -EIO);
+	jb_reset(&out->batch);
+	out->batch_lines = 0;
+	if (out->batching) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		out->batch_now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	}
+	return r;
+}
+
+void
+mon_batch_begin(struct mon_out *out)
+{
+	struct timespec now;
+
+	out->batching = 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	out->batch_now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+int
+mon_batch_end(struct mon_out *out)
+{
+	int r = batch_flush(out);
+
+	out->batching = 0;
+	return r;
 }
 
 void
@@ -1052,6 +1246,12 @@ mon_lost_flush(struct mon_out *out)
 	char reason[128], count[24];
 	int r;
 
+	/* The lines gathered so far go first: they came before the loss is told. */
+	if (out->batch_lines && mon_lost_sum(out, 1)) {
+		r = batch_flush(out);
+		if (r < 0)
+			return r;
+	}
 	for (int k = 0; k < MON_LOST_MAX; k++) {
 		struct mon_lost *l = &out->lost[k];
 		struct lbuf b;
@@ -1107,13 +1307,21 @@ write_event(struct mon_out *out)
 
 	struct lbuf b = {&out->jb, out->journal_fd >= 0 ? &out->jn : NULL};
 
-	if (r == 0)
+	if (r == 0 && out->batching) {
+		/* Counted when written (batch_flush()). */
+		jb_raw(&out->batch, out->jb.p, out->jb.len);
+		out->batch_lines++;
+	} else if (r == 0) {
 		r = json_write(out, out->jb.p, out->jb.len);
+		if (r == 0)
+			out->n_events++;
+	}
 	if (r < 0)
 		mon_lost_add(out, MON_LOST_WRITE, 1, r);
-	else
-		out->n_events++;
 	line_out(out, &b, &out->tb, out->prio);
+	if (r == 0 && out->batching &&
+	    (out->batch.len >= MON_BATCH_BYTES || out->tbatch.len >= MON_BATCH_BYTES))
+		r = batch_flush(out);
 	return r;
 }
 

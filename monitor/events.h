@@ -79,7 +79,23 @@ struct mon_out {
 	struct mon_ipdom *ipdom;    /* MON_IPDOM_SLOTS, allocated on first use */
 	int debug;                  /* write allowed DNS events too */
 	int argv_fd;                /* cgfw_argv map (bpf/exec.bpf.c), -1 if none */
+	/*
+	 * Between mon_batch_begin() and mon_batch_end(), JSON lines gather in
+	 * batch (batch_lines events) and text lines in tbatch, each written
+	 * with one write() when MON_BATCH_BYTES fill up and at the end.
+	 */
+	int batching;
+	struct jbuf batch, tbatch;
+	size_t batch_lines;
+	int64_t batch_now_ns;       /* CLOCK_MONOTONIC at the last flush: the cmd cache's clock */
+	struct mon_cmd_cache *cmds; /* MON_CMD_SLOTS, allocated on first use while batching */
 };
+
+/* Bytes of JSON lines gathered before one write() of them. */
+#define MON_BATCH_BYTES (256 << 10)
+/* How long a process's command line is reused while batching (see mon_command()). */
+#define MON_CMD_TTL_NS  (20 * 1000000LL)
+#define MON_CMD_SLOTS   64
 
 void mon_out_free(struct mon_out *out);
 const struct mon_rule *mon_rule_find(const struct mon_out *out, uint32_t id);
@@ -88,6 +104,14 @@ void mon_rules_free(struct mon_rule *rules, size_t n);
 int mon_event_format(struct mon_out *out, const void *data, size_t len);
 /* Formats and writes. */
 int mon_event_emit(struct mon_out *out, const void *data, size_t len);
+/*
+ * Lines written from now on are gathered and written together (one write()
+ * per MON_BATCH_BYTES) until mon_batch_end(), which writes the rest.  Both
+ * return what the write of the lines did (0 or -errno); lines it could not
+ * write are counted lost (MON_LOST_WRITE) like single ones.
+ */
+void mon_batch_begin(struct mon_out *out);
+int mon_batch_end(struct mon_out *out);
 /*
  * Checks and formats one DNS event and remembers its addresses; writes it when
  * it is blocked or its upstream failed, or with debug or in log-only mode.

@@ -727,8 +727,11 @@ mon_stop(void *ctx)
 	if (m->stopping)
 		return;
 	m->stopping = 1;
-	if (m->rb)
+	if (m->rb) {
+		mon_batch_begin(&m->out);
 		(void)ring_buffer__consume(m->rb);
+		mon_write_failed(m, mon_batch_end(&m->out));
+	}
 	for (int i = 0; i < MON_N_CHANS; i++)
 		mon_chan_drain(&m->chans[i]);
 	mon_stream_stop(&m->stream); /* the readers have had every line */
@@ -754,7 +757,10 @@ rb_cb(uv_poll_t *h, int status, int events)
 		log_warnx("ring buffer poll: %s", uv_strerror(status));
 		return;
 	}
+	/* All the ring holds, its lines written a batch at a time (events.c). */
+	mon_batch_begin(&m->out);
 	(void)ring_buffer__consume(m->rb);
+	mon_write_failed(m, mon_batch_end(&m->out));
 }
 
 static void

@@ -1036,6 +1036,57 @@ test_write_short_no_append(void **state)
 }
 
 /*
+ * A batch the disk cuts short in its third line: the two lines written whole
+ * stay and are counted, the part of the third is taken back, and the third
+ * and fourth are lost, said by the next line written.
+ */
+static void
+test_write_short_batch(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	char path[] = "/tmp/cgfw-test-events-log-XXXXXX", got[1024];
+	struct rlimit old, lim;
+	struct stat st;
+	size_t one;
+	int fd;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_SETFL, O_APPEND), 0);
+	f->out.json_fd = fd;
+	assert_int_equal(mon_event_format(&f->out, &e, sizeof(e)), 0);
+	one = f->out.jb.len; /* every line below is as long (ports 1-4) */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 2 * (one - 2) + 100;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	mon_batch_begin(&f->out);
+	for (int i = 1; i <= 4; i++) {
+		e.dport = (uint16_t)i;
+		assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	}
+	assert_int_equal(f->out.n_events, 0); /* counted when written */
+	assert_int_equal(mon_batch_end(&f->out), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 2 * (one - 2));
+	assert_int_equal(f->out.n_events, 2);
+	assert_int_equal(f->out.lost[MON_LOST_WRITE].pending, 2);
+	assert_int_equal(f->out.json_broken, 0);
+	e.dport = 5;
+	assert_int_equal(mon_event_emit(&f->out, &e, sizeof(e)), 0);
+	assert_int_equal(f->out.n_events, 3);
+	py_log(path, got, sizeof(got));
+	assert_string_equal(got, "PACKET BLOCKED|MatchedBlockListIP|||1\n"
+	                         "PACKET BLOCKED|MatchedBlockListIP|||2\n"
+	                         "EVENTS LOST|LogUnwritable|2|log file: File too large|\n"
+	                         "PACKET BLOCKED|MatchedBlockListIP|||5\n");
+	(void)close(fd);
+	(void)unlink(path);
+}
+
+/*
  * On a pipe a partial line cannot be taken back: the stream is given up
  * rather than have the next line land on the fragment.
  */
@@ -1644,6 +1695,7 @@ main(void)
 	    T(test_sock_refused),
 	    T(test_write_short),
 	    T(test_write_short_no_append),
+	    T(test_write_short_batch),
 	    T(test_write_short_pipe),
 	    T(test_lost_ring),
 	    T(test_notice),
