@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -237,5 +238,93 @@ proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw)
 		return -errno;
 	if (uid != 0 && (getuid() != uid || geteuid() != uid))
 		return -EPERM;
+	return 0;
+}
+
+int
+proc_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+proc_fds_send(int sock, const int *fds, int n)
+{
+	char byte = 0;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(PROC_PASS_MAX * sizeof(int))];
+	} cm;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (n < 0 || n > PROC_PASS_MAX)
+		return -EINVAL;
+	if (n > 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+		memcpy(CMSG_DATA(&cm.h), fds, (size_t)n * sizeof(int));
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1)
+		return -errno;
+	return 0;
+}
+
+int
+proc_fds_recv(int sock, int *fds, int n, int flags)
+{
+	char byte;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(PROC_PASS_MAX * sizeof(int))];
+	} cm;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cm.buf,
+	    .msg_controllen = sizeof(cm.buf)};
+	struct cmsghdr *c;
+	int got[PROC_PASS_MAX], n_got = 0;
+	ssize_t r;
+
+	if (n < 1 || n > PROC_PASS_MAX)
+		return -EINVAL;
+	do
+		r = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	/* Whatever fds came are ours to close unless they are what was asked. */
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k && n_got < PROC_PASS_MAX; i++)
+			memcpy(&got[n_got++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	}
+	if (r != 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n_got != n) {
+		for (int i = 0; i < n_got; i++)
+			(void)close(got[i]);
+		return -EBADMSG;
+	}
+	memcpy(fds, got, (size_t)n * sizeof(int));
 	return 0;
 }

@@ -57,4 +57,16 @@ int proc_keep_fds(int *fds, int n);
  */
 int proc_become(uid_t uid, gid_t gid, const char *user, int keep_net_raw);
 
+/* write() until all of buf is out (EINTR retried): 0, or -errno. */
+int proc_write_all(int fd, const void *buf, size_t n);
+/*
+ * A helper's answer over a socketpair: one byte and n fds (n may be 0, at
+ * most PROC_PASS_MAX).  send: 0 or -errno; the fds stay open.  recv: exactly
+ * n fds (close-on-exec) into fds, 0; -EBADMSG when anything else came (any
+ * fd that came is closed), or -errno.  flags as recvmsg()'s (MSG_DONTWAIT).
+ */
+#define PROC_PASS_MAX 4
+int proc_fds_send(int sock, const int *fds, int n);
+int proc_fds_recv(int sock, int *fds, int n, int flags);
+
 #endif

@@ -102,49 +102,20 @@ command_seccomp(const struct loader *l)
 static int
 send_listener(int sock, int fd)
 {
-	char byte = 0, cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *c;
+	int r = proc_fds_send(sock, &fd, fd >= 0);
 
-	if (fd >= 0) {
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1)
-		return -errno;
-	if (fd >= 0)
+	if (r == 0 && fd >= 0)
 		(void)close(fd);
-	return 0;
+	return r;
 }
 
 /* The listener from the child: -1 when none came (the child failed). */
 static int
 recv_listener(int sock)
 {
-	char byte, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
-	ssize_t n;
-	int fd = -1;
+	int fd;
 
-	do {
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	} while (n < 0 && errno == EINTR);
-	if (n != 1 || (mh.msg_flags & MSG_CTRUNC))
-		return -1;
-	c = CMSG_FIRSTHDR(&mh);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	return proc_fds_recv(sock, &fd, 1, 0) == 0 ? fd : -1;
 }
 
 /*

@@ -126,16 +126,6 @@ compile_child(struct loader_opts *o, const int *fds, const int *errs, int sock)
 	struct compile_result res;
 	char err[COMPILE_ERR_LEN], dup[64];
 	int out[2], r;
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(out))];
-	} cm;
-	struct msghdr mh = {.msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cm.buf,
-	    .msg_controllen = sizeof(cm.buf)};
 
 	for (int i = 0; i < o->n_files; i++)
 		files[i] = (struct compile_file){.path = o->files[i].path,
@@ -167,12 +157,9 @@ compile_child(struct loader_opts *o, const int *fds, const int *errs, int sock)
 	}
 	out[0] = res.np_fd;
 	out[1] = res.cp_fd;
-	cm.h.cmsg_level = SOL_SOCKET;
-	cm.h.cmsg_type = SCM_RIGHTS;
-	cm.h.cmsg_len = CMSG_LEN(sizeof(out));
-	memcpy(CMSG_DATA(&cm.h), out, sizeof(out));
-	if (sendmsg(sock, &mh, 0) != 1)
-		fatal("cannot hand the compiled policy over");
+	r = proc_fds_send(sock, out, 2);
+	if (r < 0)
+		fatal_r(r, "cannot hand the compiled policy over");
 	_exit(0); /* nothing of the loader's to run or free at exit */
 }
 
@@ -199,18 +186,6 @@ compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
 {
 	static const char *const allow[] = {"memfd_create", "ftruncate", "pwrite64", NULL};
 	int keep[LOADER_MAX_FILES + 1], errs[LOADER_MAX_FILES], sv[2];
-	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-	} cm;
-	struct msghdr mh = {.msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cm.buf,
-	    .msg_controllen = sizeof(cm.buf)};
-	struct cmsghdr *c;
-	ssize_t n;
 	pid_t pid;
 
 	for (int i = 0; i < o->n_files; i++) {
@@ -229,12 +204,8 @@ compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
 	(void)close(sv[1]);
 	helper_finish(pid, "the policy compiler");
 
-	n = recvmsg(sv[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	c = n == 1 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(2 * sizeof(int)))
+	if (proc_fds_recv(sv[0], fds, 2, MSG_DONTWAIT) < 0)
 		fatalx("the policy compiler handed over no policy");
-	memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
 	(void)close(sv[0]);
 }
 

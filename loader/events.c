@@ -144,22 +144,6 @@ connect_to(const char *name, int *ret_fd)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 events_read(const char *name, int follow, int last, int out_fd)
 {
@@ -211,7 +195,7 @@ events_read(const char *name, int follow, int last, int out_fd)
 		n = snprintf(req, sizeof(req), "%s %d\n", follow ? "follow" : "last", last);
 	else
 		n = snprintf(req, sizeof(req), "%s\n", follow ? "follow" : "last");
-	r = write_all(fd, req, (size_t)n);
+	r = proc_write_all(fd, req, (size_t)n);
 	if (r < 0) {
 		log_warnx("events: %s: %s", path, strerror(-r));
 		(void)close(fd);
@@ -229,7 +213,7 @@ events_read(const char *name, int follow, int last, int out_fd)
 		}
 		if (got == 0)
 			break;
-		r = write_all(out_fd, buf, (size_t)got);
+		r = proc_write_all(out_fd, buf, (size_t)got);
 		if (r < 0) {
 			(void)close(fd);
 			return r == -EPIPE ? 0 : 1; /* the reader of our output left */

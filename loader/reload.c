@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "loader.h"
 
 #define RELOAD_WORKERS_MS 10000 /* for every worker's RELOADED */
@@ -72,17 +73,7 @@ reload_warn_fixed(const struct loader_opts *old, const struct loader_opts *o)
 static void __attribute__((noreturn)) reload_child(struct loader *l, int sock, int err_fd)
 {
 	struct loader_opts no = {0};
-	int fds[2];
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(fds))];
-	} cm;
-	struct msghdr mh = {.msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cm.buf,
-	    .msg_controllen = sizeof(cm.buf)};
+	int fds[2], r;
 	sigset_t all;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -95,12 +86,9 @@ static void __attribute__((noreturn)) reload_child(struct loader *l, int sock, i
 	if (!no.have_cli_upstream && no.n_upstreams == 0)
 		(void)opts_resolv_conf(&no, "/etc/resolv.conf");
 	reload_warn_fixed(l->o, &no);
-	cm.h.cmsg_level = SOL_SOCKET;
-	cm.h.cmsg_type = SCM_RIGHTS;
-	cm.h.cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(&cm.h), fds, sizeof(fds));
-	if (sendmsg(sock, &mh, 0) != 1)
-		fatal("cannot hand the reloaded policy over");
+	r = proc_fds_send(sock, fds, 2);
+	if (r < 0)
+		fatal_r(r, "cannot hand the reloaded policy over");
 	_exit(0);
 }
 
@@ -127,19 +115,9 @@ last_line(char *text, char *out, size_t len)
 static int
 reload_compile(struct loader *l, int *np_fd, struct cp_view *cp, char *err, size_t err_len)
 {
-	char text[RELOAD_ERR_MAX], byte;
+	char text[RELOAD_ERR_MAX];
 	size_t tlen = 0;
 	int sv[2], ep[2], fds[2], status, r;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(fds))];
-	} cm;
-	struct msghdr mh = {.msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cm.buf,
-	    .msg_controllen = sizeof(cm.buf)};
-	struct cmsghdr *c;
 	ssize_t n;
 	pid_t pid;
 
@@ -198,15 +176,12 @@ reload_compile(struct loader *l, int *np_fd, struct cp_view *cp, char *err, size
 		(void)close(sv[0]);
 		return -1;
 	}
-	n = recvmsg(sv[0], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	r = proc_fds_recv(sv[0], fds, 2, MSG_DONTWAIT);
 	(void)close(sv[0]);
-	c = n == 1 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(fds))) {
+	if (r < 0) {
 		snprintf(err, err_len, "the policy compiler handed over no policy");
 		return -1;
 	}
-	memcpy(fds, CMSG_DATA(c), sizeof(fds));
 	r = compile_check(fds, cp, err, err_len);
 	if (r < 0) {
 		(void)close(fds[0]);

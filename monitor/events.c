@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 
 #include "events.h"
+#include "lib/proc.h"
 
 #define CMDLINE_MAX    4096
 #define SOCK_TYPE_MASK 0xf /* socket()'s type without SOCK_NONBLOCK, SOCK_CLOEXEC */
@@ -989,22 +990,6 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	return r;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Takes back the n bytes a short write left.  The offset is the end of what
  * we wrote; a longer file has another writer's data after ours, which is not
@@ -1162,7 +1147,7 @@ line_out(struct mon_out *out, struct lbuf *b, struct jbuf *tb, int prio)
 		if (out->batching)
 			jb_raw(&out->tbatch, tb->p, tb->len);
 		else
-			(void)write_all(out->text_fd, tb->p, tb->len);
+			(void)proc_write_all(out->text_fd, tb->p, tb->len);
 	}
 }
 
@@ -1177,7 +1162,7 @@ batch_flush(struct mon_out *out)
 	int r;
 
 	if (out->tbatch.len && out->text_fd >= 0)
-		(void)write_all(out->text_fd, out->tbatch.p, out->tbatch.len);
+		(void)proc_write_all(out->text_fd, out->tbatch.p, out->tbatch.len);
 	jb_reset(&out->tbatch);
 	if (!out->batch_lines)
 		return 0;
