@@ -103,11 +103,10 @@ teardown(void **state)
 	snprintf(path, sizeof(path), "%s/%d", f->proc, PID);
 	(void)rmdir(path);
 	(void)rmdir(f->proc);
-	jb_free(&f->out.jb);
-	jb_free(&f->out.tb);
-	jb_free(&f->out.lost_jb);
-	jb_free(&f->out.lost_tb);
-	free(f->out.ipdom);
+	/* The rules are the fixture's (static), the rest is what the writer allocated. */
+	f->out.rules = f->out.alt_rules = NULL;
+	f->out.n_rules = f->out.n_alt_rules = 0;
+	mon_out_free(&f->out);
 	free(f);
 	return 0;
 }
