@@ -13,17 +13,6 @@ fi
 fi_up
 [ -n "${CGFW_IN_MNTNS:-}" ] || skip "cannot make a private mount namespace"
 
-# wait_until SECONDS CMD...: poll CMD every 50 ms, at most SECONDS.
-wait_until() {
-	local _ n=$(($1 * 20))
-	shift
-	for _ in $(seq 1 "$n"); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 n_text() {
 	grep -c "^WARN PACKET BLOCKED" "$1"
 }

@@ -8,17 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 fi_up
 
-# wait_until SECONDS CMD...: poll CMD every 50 ms, at most SECONDS.
-wait_until() {
-	local _ n=$(($1 * 20))
-	shift
-	for _ in $(seq 1 "$n"); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # The group that may read events; made for the test when the machine has none
 # (before the loader starts: it gives the socket that group).
 if ! getent group cgfw-log >/dev/null; then

@@ -207,6 +207,17 @@ cgfw() {
 	in_client "$LOADER" "$@"
 }
 
+# wait_until SECONDS CMD...: poll CMD every 50 ms, at most SECONDS.
+wait_until() {
+	local _ n=$(($1 * 20))
+	shift
+	for _ in $(seq 1 "$n"); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # cgfw_bg ARGS...: the loader in the background; LPID is the loader's own pid
 # (unshare, sh and nsenter all exec), so signals sent to it reach the loader.
 cgfw_bg() {
