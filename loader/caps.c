@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The loader's capabilities go in two steps.  Once the programs are attached
- * and the read-only map fds made, before any worker is greeted: everything
- * for `attach`; for `run` what reaches BPF objects, links and the kernel
- * (caps_drop_bpf()), the rest once the command has started.  What the loader
- * keeps after everything is attached and started: CAP_KILL,
+ * and the read-only map fds made: what reaches BPF objects, links and the
+ * kernel (caps_drop_bpf(); for `run` the command is then made and held,
+ * command.c), then everything but what the loader keeps to the end
+ * (caps_drop_after_attach()), and only then is a worker greeted.  What it
+ * keeps: CAP_KILL,
  * to forward signals to the command and stop the workers, which run as other
  * users, and CAP_SETUID and CAP_SETGID, to start a dead worker again as its
  * user (workers.c).  Removing the cgroup, unpinning links and closing link fds
@@ -21,11 +22,11 @@
 #include "loader.h"
 
 /*
- * Before the workers are greeted in `run`: what reaches BPF objects, links
- * and the kernel goes from every set, bounding included, while the
- * command's start still needs CAP_SYS_ADMIN (its namespaces), CAP_SETPCAP
- * and root's ordinary capabilities (a root command keeps those,
- * proc_become()).  The command loses all of these anyway.
+ * `run`, before its command is made: what reaches BPF objects, links and
+ * the kernel goes from every set, bounding included, while the command's
+ * start still needs CAP_SYS_ADMIN (its namespaces), CAP_SETPCAP and root's
+ * ordinary capabilities (a root command keeps those, proc_become()).  The
+ * command loses all of these anyway.
  */
 int
 caps_drop_bpf(void)

@@ -161,20 +161,57 @@ confine_command(const struct loader *l)
 }
 
 /*
- * The command, started directly inside the cgroup (clone3 CLONE_INTO_CGROUP),
- * so not one instruction of it runs unfiltered.  An exec failure comes back
- * over a CLOEXEC pipe.
+ * What the command's child sent over the error pipe, if anything: a failure
+ * before exec (stage 0: its namespaces, user or seccomp; 1: exec itself),
+ * reported and turned into the command's status.  A clean exec closes the
+ * pipe (CLOEXEC) and sends nothing.
  */
-void
-start_command(struct loader *l)
+static void
+command_failed(struct loader *l)
 {
-	struct clone_args ca = {0};
-	int pfd[2], nsp[2], err[2] = {0, 0}; /* stage (0 setup, 1 exec), errno */
-	pid_t loader = getpid();
-	sigset_t none;
+	int err[2] = {0, 0}; /* stage (0 setup, 1 exec), errno */
 	ssize_t n;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0 ||
+	do {
+		n = read(l->cmd_err_fd, err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	(void)close(l->cmd_err_fd);
+	l->cmd_err_fd = -1;
+	if (n == sizeof(err)) {
+		int status = CGFW_EXIT_FAILED;
+
+		errno = err[1];
+		if (err[0] == 0)
+			log_warn("cannot confine the command (namespaces, user, seccomp)");
+		else
+			log_warn("cannot run %s as uid %u", l->o->argv[0], (unsigned)l->uid);
+		if (err[0] == 1)
+			status = err[1] == ENOENT ? CGFW_EXIT_NOTFOUND : CGFW_EXIT_CANNOT;
+		l->child_status = status << 8;
+		(void)waitpid(l->child, NULL, 0);
+		l->child = -1;
+		l->child_done = 1;
+	}
+}
+
+/*
+ * The command, started directly inside the cgroup (clone3 CLONE_INTO_CGROUP),
+ * so not one instruction of it runs unfiltered.  It is made here, while the
+ * loader still has what the command's namespaces and a root command's own
+ * capabilities need, and held before exec (confined, its user, its seccomp
+ * filter) until command_go(): the loader drops to what it keeps to the end
+ * before it greets a worker.  If the loader dies meanwhile, the child gets
+ * SIGKILL (PR_SET_PDEATHSIG) or reads EOF, and never runs the command.
+ */
+void
+command_prepare(struct loader *l)
+{
+	struct clone_args ca = {0};
+	int pfd[2], nsp[2], go[2], err[2] = {0, 0};
+	pid_t loader = getpid();
+	sigset_t none;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, nsp) < 0)
 		fatal("pipe2");
 	ca.flags = CLONE_INTO_CGROUP;
@@ -186,10 +223,12 @@ start_command(struct loader *l)
 	if (l->child == 0) {
 		char *sh[] = {"/bin/sh", "-c", l->o->argv[0], NULL};
 		char **argv = l->o->argc == 1 ? sh : l->o->argv;
+		char c;
 		int r;
 
 		(void)close(pfd[0]);
 		(void)close(nsp[0]);
+		(void)close(go[1]);
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)signal(SIGPIPE, SIG_DFL);
@@ -215,6 +254,9 @@ start_command(struct loader *l)
 			r = command_seccomp(l);
 		if (r >= -1)
 			r = send_listener(nsp[1], r);
+		/* Held: the loader says go once every worker is READY, or goes away. */
+		if (r == 0 && read(go[0], &c, 1) != 1)
+			_exit(CGFW_EXIT_FAILED);
 		if (r == 0) {
 			execvp(argv[0], argv);
 			err[0] = 1;
@@ -226,27 +268,26 @@ start_command(struct loader *l)
 	}
 	(void)close(pfd[1]);
 	(void)close(nsp[1]);
+	(void)close(go[0]);
+	l->cmd_err_fd = pfd[0];
+	l->cmd_go_fd = go[1];
 	l->notify_fd = recv_listener(nsp[0]);
 	(void)close(nsp[0]);
-	do {
-		n = read(pfd[0], err, sizeof(err));
-	} while (n < 0 && errno == EINTR);
-	(void)close(pfd[0]);
-	if (n == sizeof(err)) {
-		int status = CGFW_EXIT_FAILED;
+	if (l->notify_fd < 0) /* it failed before it was held: why */
+		command_failed(l);
+}
 
-		errno = err[1];
-		if (err[0] == 0)
-			log_warn("cannot confine the command (namespaces, user, seccomp)");
-		else
-			log_warn("cannot run %s as uid %u", l->o->argv[0], (unsigned)l->uid);
-		if (err[0] == 1)
-			status = err[1] == ENOENT ? CGFW_EXIT_NOTFOUND : CGFW_EXIT_CANNOT;
-		l->child_status = status << 8;
-		(void)waitpid(l->child, NULL, 0);
-		l->child = -1;
-		l->child_done = 1;
-	}
+/* Every worker is READY: the held command runs (an exec failure is reported). */
+void
+command_go(struct loader *l)
+{
+	if (l->cmd_go_fd >= 0 && !l->child_done)
+		(void)!write(l->cmd_go_fd, "g", 1);
+	if (l->cmd_go_fd >= 0)
+		(void)close(l->cmd_go_fd);
+	l->cmd_go_fd = -1;
+	if (l->cmd_err_fd >= 0)
+		command_failed(l);
 }
 
 /* EPERM for notification id; ENOENT (the caller died meanwhile) is fine. */

@@ -5,8 +5,9 @@
  * list files and compile the policy (compile.c), creates the cgroup, loads
  * and attaches the BPF programs, starts the workers as users of their own
  * with the fds they need, starts the command inside the cgroup as the
- * invoking user, then drops every capability but CAP_KILL, CAP_SETUID and
- * CAP_SETGID and only waits: it parses no list file, network or ring-buffer
+ * invoking user (made before and held until the workers are READY), drops
+ * every capability but CAP_KILL, CAP_SETUID and CAP_SETGID before it greets
+ * a worker, and then only waits: it parses no list file, network or ring-buffer
  * data.
  *
  * Options live in options.c, the helpers in compile.c, workers in workers.c,
@@ -357,6 +358,8 @@ main(int argc, char *argv[])
 	    .ca_fd = -1,
 	    .ca_key_fd = -1,
 	    .notify_fd = -1,
+	    .cmd_go_fd = -1,
+	    .cmd_err_fd = -1,
 	    .inst_fd = -1,
 	    .name_fd = -1,
 	    .helper_lock_fd = -1,
@@ -474,22 +477,24 @@ main(int argc, char *argv[])
 	/* The fds the workers get stay open here too: a restarted worker gets them again. */
 	workers_map_fds(&l);
 	/*
-	 * Everything is attached: the workers are greeted without CAP_BPF and
-	 * CAP_NET_ADMIN.  attach keeps nothing more than it keeps to the end;
-	 * run keeps CAP_SYS_ADMIN and root's other capabilities until the
-	 * command has started (its namespaces, and a root command's own set).
+	 * Everything is attached.  run makes its command now, held before exec,
+	 * while what its namespaces and a root command's own capabilities need
+	 * is still here (never CAP_BPF or CAP_NET_ADMIN: those go first).  Then
+	 * the loader drops to what it keeps to the end, and only then greets a
+	 * worker; the command execs once every worker is READY.
 	 */
-	r = o.cmd == CMD_RUN ? caps_drop_bpf() : caps_drop_after_attach();
+	if (o.cmd == CMD_RUN) {
+		r = caps_drop_bpf();
+		if (r < 0)
+			fatal_r(r, "cannot drop capabilities");
+		command_prepare(&l);
+	}
+	r = caps_drop_after_attach();
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
 	workers_start(&l);
-
-	if (o.cmd == CMD_RUN) {
-		start_command(&l);
-		r = caps_drop_after_attach();
-		if (r < 0)
-			fatal_r(r, "cannot drop capabilities");
-	}
+	if (o.cmd == CMD_RUN)
+		command_go(&l);
 	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
 	l.watch_target = 1;
 	l.started = time(NULL);

@@ -192,9 +192,11 @@ struct loader {
 	pid_t child;
 	int child_status;
 	int child_done;
-	int watch_target;           /* enforcing: loader_wait() checks the target cgroup */
-	int target_lost;            /* the target cgroup was removed (maybe re-created) */
-	int notify_fd;              /* the command's seccomp listener (command.c answers it) */
+	int watch_target; /* enforcing: loader_wait() checks the target cgroup */
+	int target_lost;  /* the target cgroup was removed (maybe re-created) */
+	int notify_fd;    /* the command's seccomp listener (command.c answers it) */
+	int cmd_go_fd;    /* run: written once the workers are READY; the command execs */
+	int cmd_err_fd;   /* run: the command's child reports a failure before exec here */
 	struct seccomp_notif *nreq; /* sized by the kernel */
 	struct seccomp_notif_resp *nresp;
 	struct loader_pending {
@@ -311,7 +313,8 @@ int events_read(const char *name, int follow, int last, int out_fd);
 int events_main(int argc, char *argv[]);
 
 /* command.c */
-void start_command(struct loader *l);
+void command_prepare(struct loader *l);
+void command_go(struct loader *l);
 void command_refused(struct loader *l, short revents);
 void command_answer(struct loader *l, uint64_t id);
 void command_answer_overdue(struct loader *l);

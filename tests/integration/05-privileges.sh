@@ -42,6 +42,33 @@ kill -TERM "$LPID"
 wait "$LPID"
 check "monitor exited with the loader" test ! -d "/proc/$mpid"
 
+# The order, from the loader's own syscalls: its last capset (down to
+# CAP_KILL, CAP_SETGID, CAP_SETUID) comes before it sends a worker its first
+# message, and the command (made before, held) execs only after every
+# worker's READY, that is after the loader has read them all.
+strace -f -qq -o "$T/st" -e trace=capset,sendmsg,execve -e signal=none \
+	"$LOADER" run --user nobody -- /bin/echo held >"$T/st-out" 2>"$T/st-err"
+check "run under strace" test $? -eq 0
+expect_eq "... and the command ran" held "$(cat "$T/st-out")"
+lpid=$(head -1 "$T/st" | awk '{ print $1 }')
+awk -v l="$lpid" '$1 == l && /capset\(/ { c = NR; eff = $0 } $1 == l && /sendmsg\(/ && !s { s = NR }
+	/execve\("\/bin\/echo"/ { x = NR } END {
+	print "last capset " c ", first sendmsg " s ", command exec " x; print eff }' "$T/st" | sed 's/^/# /'
+first_send=$(awk -v l="$lpid" '$1 == l && /sendmsg\(/ { print NR; exit }' "$T/st")
+last_capset=$(awk -v l="$lpid" '$1 == l && /capset\(/ { n = NR } END { print n }' "$T/st")
+check "the loader sent a worker something" test -n "$first_send"
+check "its last capset comes before its first message to a worker" \
+	test -n "$last_capset" -a "${last_capset:-0}" -lt "${first_send:-0}"
+expect_match "that capset leaves CAP_KILL, CAP_SETGID, CAP_SETUID" \
+	'effective=1<<CAP_KILL\|1<<CAP_SETGID\|1<<CAP_SETUID, permitted=1<<CAP_KILL\|1<<CAP_SETGID\|1<<CAP_SETUID,' \
+	"$(awk -v l="$lpid" '$1 == l && /capset\(/ { e = $0 } END { print e }' "$T/st")"
+# Each worker's READY is its last message of the handshake; the loader's
+# last greeting (the third COMMIT) is the last sendmsg before the exec.
+exec_line=$(awk '/execve\("\/bin\/echo"/ { print NR; exit }' "$T/st")
+greets=$(awk -v l="$lpid" -v x="${exec_line:-0}" '$1 == l && /sendmsg\(/ && NR < x { n++ } END { print n + 0 }' "$T/st")
+check "the command execs after the loader greeted all three workers" \
+	test -n "$exec_line" -a "$greets" -ge 12
+
 # With packaging's users (packaging/sysusers.d/cgfw.conf) the workers take
 # them; a command may never run as one of them, nor as a reserved uid.
 cp /etc/passwd "$T/passwd"
