@@ -64,3 +64,21 @@ caps_drop_after_attach(void)
 		return -errno;
 	return 0;
 }
+
+/*
+ * `run`, once the command runs: CAP_SETUID and CAP_SETGID go too.  A dead
+ * worker is started again by its launcher (workers.c), which already is
+ * the worker's user; nothing else `run` does from here changes a uid.
+ * `attach` keeps them for the policy compiler of a reload (reload.c).
+ */
+int
+caps_drop_setuid(void)
+{
+	capng_get_caps_process();
+	if (capng_updatev(
+	        CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SETUID, CAP_SETGID, -1) < 0)
+		return -EINVAL;
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+		return -EPERM;
+	return 0;
+}

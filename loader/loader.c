@@ -493,8 +493,12 @@ main(int argc, char *argv[])
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
 	workers_start(&l);
-	if (o.cmd == CMD_RUN)
+	if (o.cmd == CMD_RUN) {
 		command_go(&l);
+		r = caps_drop_setuid();
+		if (r < 0)
+			fatal_r(r, "cannot drop capabilities");
+	}
 	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
 	l.watch_target = 1;
 	l.started = time(NULL);

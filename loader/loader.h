@@ -129,6 +129,8 @@ struct worker {
 	gid_t gid;
 	int uid_lock_fd; /* holds a reserved uid, -1 for a named user */
 	pid_t pid;
+	pid_t launcher;           /* starts it as its user (workers.c), -1 once gone */
+	int launch_fd;            /* the launcher's socket */
 	int restarts;             /* times it was started again */
 	int deaths;               /* in a row (reset after LOADER_HEALTHY_MS up) */
 	int pending;              /* dead, to be started again at respawn_ms */
@@ -411,5 +413,6 @@ const char *ca_upstream_trust(const struct loader *l);
 /* caps.c */
 int caps_drop_bpf(void);
 int caps_drop_after_attach(void);
+int caps_drop_setuid(void);
 
 #endif

@@ -41,6 +41,7 @@
 #define LOADER_RESPAWN_MS   100   /* the second restart waits this, doubling... */
 #define LOADER_RESPAWN_CAP  3000  /* ...up to this */
 #define LOADER_HEALTHY_MS   10000 /* up this long: the next death is a first one again */
+#define LOADER_LAUNCH_MS    5000  /* a launcher answers a start with a pid within this */
 
 static void target_check(struct loader *l);
 
@@ -80,16 +81,54 @@ san_env(char **envp, size_t n)
 #endif
 
 /*
- * fork+exec a worker binary from our own directory as the worker user, with
- * its end of a SEQPACKET socketpair at fd 3 and nothing else inherited but
- * stdin (/dev/null), stdout and stderr.
+ * A worker's launcher: forked once per worker at the start, straight into
+ * the workers' cgroup, it becomes the worker's user (every capability gone,
+ * no_new_privs, not dumpable) and keeps nothing but its socket to the loader
+ * (fd 3), stdio and what it was forked with.  For each socket end the loader
+ * sends it, it starts the worker binary with that end at fd 3, as a child of
+ * the loader (CLONE_PARENT: the loader reaps it as before), and answers its
+ * pid.  So starting a dead worker again needs no CAP_SETUID or CAP_SETGID in
+ * the loader.  A launcher that is gone (the loader reads EOF or nothing in
+ * LOADER_LAUNCH_MS) cannot start its worker again: that worker's next death
+ * stops cgfw, as too many deaths do.
  */
-static void
-spawn_worker(struct loader *l, struct worker *w)
+static void __attribute__((noreturn)) launcher_loop(const char *path, char *const *envp)
 {
+	char *const argv[] = {(char *)strrchr(path, '/') + 1, NULL};
+
+	for (;;) {
+		struct clone_args ca = {.flags = CLONE_PARENT, .exit_signal = 0};
+		pid_t pid, parent = getppid();
+		int fd;
+
+		if (proc_fds_recv(CGFW_FD_IPC, &fd, 1, 0) < 0 || fd < 0)
+			_exit(0); /* the loader is done with us */
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid == 0) {
+			/* The loader's child: it dies with the loader, as before. */
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent ||
+			    dup2(fd, CGFW_FD_IPC) < 0 || proc_close_fds_except(CGFW_FD_IPC) < 0)
+				_exit(127);
+			/* execve() makes it dumpable again: proc_worker_enter() undoes that first. */
+			execve(path, argv, envp);
+			_exit(127);
+		}
+		if (pid < 0)
+			pid = -errno;
+		(void)close(fd);
+		if (proc_write_all(CGFW_FD_IPC, &pid, sizeof(pid)) < 0)
+			_exit(0);
+	}
+}
+
+static void
+launcher_start(struct loader *l, struct worker *w)
+{
+	struct clone_args ca = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD};
 	char dir[PATH_MAX], path[PATH_MAX + 64];
-	int sv[2];
+	char *envp[5] = {"PATH=/usr/bin:/bin", NULL};
 	struct stat st;
+	int sv[2];
 
 	exe_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, w->name);
@@ -97,44 +136,75 @@ spawn_worker(struct loader *l, struct worker *w)
 		fatal("cannot find worker %s", path);
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		fatalx("refusing to start %s: not owned by root or writable by others", path);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fatal("socketpair");
-
-	/* Straight into the workers' cgroup, exempted in the BPF programs. */
-	{
-		struct clone_args ca = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD};
-
-		ca.cgroup = (uint64_t)l->wcg_fd;
-		w->pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	}
-	if (w->pid < 0)
-		fatal("cannot start %s in %s (clone3)", w->name, l->wcg_path);
-	if (w->pid == 0) {
-		char *const argv[] = {(char *)w->name, NULL};
-		char *envp[5] = {"PATH=/usr/bin:/bin", NULL};
-		sigset_t all;
+	ca.cgroup = (uint64_t)l->wcg_fd;
+	w->launcher = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (w->launcher < 0)
+		fatal("cannot start %s's launcher in %s (clone3)", w->name, l->wcg_path);
+	if (w->launcher == 0) {
+		sigset_t none;
 		int nul;
 
-		sigemptyset(&all);
-		(void)sigprocmask(SIG_SETMASK, &all, NULL);
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		nul = open("/dev/null", O_RDONLY);
 		if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || dup2(sv[1], CGFW_FD_IPC) < 0)
 			_exit(127);
 		if (proc_close_fds_except(CGFW_FD_IPC) < 0)
 			_exit(127);
-		if (proc_become(w->uid, w->gid, NULL, 0) < 0)
+		if (proc_become(w->uid, w->gid, NULL, 0) < 0 ||
+		    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 			_exit(126);
+		(void)prctl(PR_SET_NAME, "cgfw-launcher", 0, 0, 0); /* ps, and the tests */
 #ifdef CGFW_WEAK_SANDBOX
 		/* Sanitizer builds: the runtime options (where reports go, suppressions) too. */
 		san_env(envp, sizeof(envp) / sizeof(envp[0]));
 #endif
-		/* execve() makes it dumpable again: proc_worker_enter() undoes that first. */
-		execve(path, argv, envp);
-		_exit(127);
+		launcher_loop(path, envp);
 	}
 	(void)close(sv[1]);
+	w->launch_fd = sv[0];
+}
+
+/*
+ * A worker, started by its launcher as its user, with its end of a
+ * SEQPACKET socketpair at fd 3 and nothing else inherited but stdin
+ * (/dev/null), stdout and stderr.  0, or -1 when its launcher is gone.
+ */
+static int
+spawn_worker(struct loader *l, struct worker *w)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	pid_t pid = -1;
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+		fatal("socketpair");
+	pfd.fd = w->launch_fd;
+	r = w->launch_fd < 0 ? -EPIPE : proc_fds_send(w->launch_fd, &sv[1], 1);
+	(void)close(sv[1]);
+	if (r == 0) {
+		do {
+			r = poll(&pfd, 1, LOADER_LAUNCH_MS);
+		} while (r < 0 && errno == EINTR);
+		if (r != 1 || read(w->launch_fd, &pid, sizeof(pid)) != sizeof(pid))
+			pid = -1;
+	}
+	if (pid <= 0) {
+		(void)close(sv[0]);
+		if (!w->restarts)
+			fatalx("cannot start %s: its launcher %s", w->name,
+			    pid < -1 ? strerror((int)-pid) : "did not answer");
+		log_warnx("cannot start %s again: its launcher is gone", w->name);
+		l->gave_up = 1;
+		w->pid = -1;
+		return -1;
+	}
+	w->pid = pid;
 	ipc_peer_init(&w->ipc, sv[0], w->name);
+	return 0;
 }
 
 static void worker_lost(struct worker *w, const char *why);
@@ -660,6 +730,16 @@ reap(struct loader *l)
 			continue;
 		}
 		for (int i = 0; i < W_N; i++) {
+			if (pid == l->w[i].launcher) {
+				l->w[i].launcher = -1;
+				(void)close(l->w[i].launch_fd);
+				l->w[i].launch_fd = -1;
+				if (!l->stopping)
+					log_warnx(
+					    "the launcher of %s is gone: it cannot be started "
+					    "again",
+					    l->w[i].name);
+			}
 			if (pid != l->w[i].pid)
 				continue;
 			l->w[i].pid = -1;
@@ -905,6 +985,8 @@ workers_users(struct loader *l)
 		w->user = users[i];
 		w->ipc.fd = -1;
 		w->pid = -1;
+		w->launcher = -1;
+		w->launch_fd = -1;
 		r = proc_worker_user(w->user, l->uid, &w->uid, &w->gid, &w->uid_lock_fd);
 		if (r == -EEXIST)
 			fatalx("--user: uid %u is %s, the user of %s; pick another user",
@@ -949,7 +1031,7 @@ all_start(struct loader *l)
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, hev) < 0)
 		fatal("socketpair");
 	for (int i = 0; i < W_N; i++)
-		spawn_worker(l, &l->w[i]);
+		(void)spawn_worker(l, &l->w[i]); /* a failure leaves ipc.fd -1: sends are moot */
 	mon_configure(l, ev[0], hev[0]);
 	dns_configure(l, ev[1]);
 	http_configure(l, hev[1]);
@@ -966,7 +1048,7 @@ proxy_start(struct loader *l, int i)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, ev) < 0)
 		fatal("socketpair");
-	spawn_worker(l, &l->w[i]);
+	(void)spawn_worker(l, &l->w[i]); /* as in all_start() */
 	if (i == W_DNS)
 		dns_configure(l, ev[1]);
 	else
@@ -1047,8 +1129,10 @@ workers_start(struct loader *l)
 	l->w[W_HTTP].table = &loader_from_http;
 	l->w[W_MON].table = &loader_from_mon;
 	l->w[W_DNS].table = &loader_from_dns;
-	for (int i = 0; i < W_N; i++)
+	for (int i = 0; i < W_N; i++) {
 		l->w[i].started_ms = now;
+		launcher_start(l, &l->w[i]);
+	}
 	all_start(l);
 	if (loader_wait(l, done_ready, LOADER_HANDSHAKE_MS, NULL) < 0)
 		fatalx("the workers did not become ready in time");
@@ -1084,7 +1168,12 @@ done_proxies(struct loader *l)
 void
 workers_stop(struct loader *l)
 {
-	l->stopping = 1; /* no more restarts */
+	l->stopping = 1;                /* no more restarts */
+	for (int i = 0; i < W_N; i++) { /* EOF: the launchers exit */
+		if (l->w[i].launch_fd >= 0)
+			(void)close(l->w[i].launch_fd);
+		l->w[i].launch_fd = -1;
+	}
 	worker_shutdown(&l->w[W_DNS], ipc_send_loader_dns_shutdown);
 	worker_shutdown(&l->w[W_HTTP], ipc_send_loader_http_shutdown);
 	if (loader_wait(l, done_proxies, LOADER_DRAIN_MS, NULL) < 0)
