@@ -14,6 +14,8 @@
  * execs nothing after this point anyway.
  */
 #include <errno.h>
+#include <grp.h>
+#include <unistd.h>
 #include <linux/securebits.h>
 #include <sys/prctl.h>
 
@@ -66,19 +68,25 @@ caps_drop_after_attach(void)
 }
 
 /*
- * `run`, once the command runs: CAP_SETUID and CAP_SETGID go too.  A dead
- * worker is started again by its launcher (workers.c), which already is
- * the worker's user; nothing else `run` does from here changes a uid.
- * `attach` keeps them for the policy compiler of a reload (reload.c).
+ * Once everything runs and the keeper is forked: the loader becomes uid
+ * and gid (a reserved uid of its own), with no supplementary group, and
+ * keeps CAP_KILL alone (SECBIT_NO_SETUID_FIXUP, set and locked above, keeps
+ * it through setresuid()).  From here it cannot write a file of root's or
+ * change a uid: a dead worker is started again by its launcher (workers.c),
+ * what needs uid 0 is the keeper's (keeper.c).  A uid change makes a process
+ * dumpable again (suid_dumpable permitting): it is not.
  */
 int
-caps_drop_setuid(void)
+caps_become_self(uid_t uid, gid_t gid)
 {
-	capng_get_caps_process();
-	if (capng_updatev(
-	        CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SETUID, CAP_SETGID, -1) < 0)
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return -errno;
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_KILL) < 0)
 		return -EINVAL;
-	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
 		return -EPERM;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
 	return 0;
 }

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -245,8 +246,10 @@ static void __attribute__((noreturn)) events_usage(int code)
 }
 
 /*
- * `cgfw-loader events`: a reader, nothing more.  Run as root it first drops
- * every capability (root still owns the socket, so it may connect).
+ * `cgfw-loader events`: a reader, nothing more.  Run as root it first joins
+ * the cgfw-log group (the instance directory is the loader's own uid's, and
+ * the group's) and drops every capability (root still owns the socket, so
+ * it may connect).
  */
 int
 events_main(int argc, char *argv[])
@@ -261,6 +264,10 @@ events_main(int argc, char *argv[])
 	char *end;
 
 	if (geteuid() == 0) {
+		const struct group *gr = getgrnam(CGFW_LOG_GROUP);
+
+		if (gr && setgroups(1, &gr->gr_gid) < 0)
+			fatal("events: setgroups");
 		capng_clear(CAPNG_SELECT_BOTH);
 		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
 			fatalx("events: cannot drop capabilities");

@@ -114,10 +114,13 @@ instance_dir_open(struct loader *l)
 		fatal("cannot create %s", l->inst_dir);
 	if (lstat(l->inst_dir, &st) < 0)
 		fatal("%s", l->inst_dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0)
-		fatalx("%s is not a directory of root's", l->inst_dir);
-	/* setgid: what the loader writes there later (no CAP_CHOWN by then) is cgfw-log's. */
-	if (chown(l->inst_dir, 0, l->log_gid) < 0 || chmod(l->inst_dir, 02750) < 0)
+	if (!S_ISDIR(st.st_mode) || !instance_owner_ok(st.st_uid))
+		fatalx("%s is not a directory of root's or cgfw's", l->inst_dir);
+	/*
+	 * The loader's own uid's (it rewrites the status there after it became
+	 * that uid, keeper.c); setgid: what it writes is cgfw-log's.
+	 */
+	if (chown(l->inst_dir, l->self_uid, l->log_gid) < 0 || chmod(l->inst_dir, 02750) < 0)
 		fatal("cannot set the owner and mode of %s", l->inst_dir);
 	snprintf(path, sizeof(path), "%s/lock", l->inst_dir);
 	l->name_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
@@ -136,26 +139,46 @@ instance_dir_open(struct loader *l)
 		fatal("cannot write %s", path);
 }
 
+/* Root (a directory the loader made) or a reserved uid (a loader's own, keeper.c). */
+int
+instance_owner_ok(uid_t uid)
+{
+	return uid == 0 || (uid >= CGFW_DYN_UID_MIN && uid - CGFW_DYN_UID_MIN < CGFW_DYN_UID_N);
+}
+
+/* The loader's files in its directory (it owns it); the directory goes in loader_remove_paths(). */
+void
+instance_dir_empty(struct loader *l)
+{
+	if (l->name_fd >= 0)
+		dir_empty(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), NULL);
+}
+
 void
 instance_dir_close(struct loader *l)
 {
 	if (l->name_fd < 0)
 		return;
-	dir_empty(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), NULL);
-	(void)rmdir(l->inst_dir);
 	(void)close(l->name_fd);
 	l->name_fd = -1;
+}
+
+/* Unlinked while its flock is still held (the loader closes the fd after). */
+void
+instance_lock_unlink(unsigned long long cg_id)
+{
+	char path[96];
+
+	lock_path(cg_id, path, sizeof(path));
+	(void)unlink(path);
 }
 
 void
 instance_unlock(unsigned long long cg_id, int fd)
 {
-	char path[96];
-
 	if (fd < 0)
 		return;
-	lock_path(cg_id, path, sizeof(path));
-	(void)unlink(path);
+	instance_lock_unlink(cg_id);
 	(void)close(fd);
 }
 

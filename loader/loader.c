@@ -185,6 +185,60 @@ cgroup_remove(const char *cg_path)
 		log_warn_r(r, "cannot remove cgroup %s", cg_path);
 }
 
+/* run: the command's cgroup, with anything left in it (the keeper's, once there is one). */
+void
+loader_remove_command_cgroup(struct loader *l)
+{
+	if (!l->created_cgroup || l->cmd_cg_removed)
+		return;
+	cgroup_remove(l->cg_path);
+	l->cmd_cg_removed = 1;
+}
+
+/*
+ * What the instance made in root's directories: the command's and the
+ * workers' cgroups, the pins, the instance lock and directory (emptied by
+ * the loader first: it is the loader's), the trust bundle.  The keeper does
+ * this once the loader is its own user; before that, the loader.
+ */
+void
+loader_remove_paths(struct loader *l)
+{
+	loader_remove_command_cgroup(l);
+	if (l->wcg_path[0])
+		cgroup_remove(l->wcg_path);
+	if (l->bpf.pin_dir[0]) {
+		int r = instance_unpin(l->bpf.pin_dir);
+
+		if (r < 0)
+			log_warn_r(r, "cannot remove %s", l->bpf.pin_dir);
+	}
+	if (l->inst_fd >= 0)
+		instance_lock_unlink(l->cg_id);
+	if (l->name_fd >= 0)
+		(void)rmdir(l->inst_dir);
+	if (l->bundle_path[0])
+		(void)unlink(l->bundle_path);
+}
+
+/* The end, whatever came before: links, files, directories, locks. */
+static void
+loader_finish(struct loader *l)
+{
+	instance_dir_empty(l);
+	if (l->keeper > 0) {
+		keeper_done(l);
+		l->bpf.pin_dir[0] = '\0'; /* the keeper's: not ours to look at */
+	} else {
+		loader_remove_paths(l);
+	}
+	loader_bpf_teardown(&l->bpf);
+	if (l->inst_fd >= 0)
+		(void)close(l->inst_fd);
+	l->inst_fd = -1;
+	instance_dir_close(l);
+}
+
 /*
  * A fatal error after setup_target() must not leave a cgroup, pinned links
  * (which would keep filtering a cgroup nobody uses) or workers behind.  Runs
@@ -204,15 +258,9 @@ loader_abort_cleanup(void)
 			(void)kill(l->w[i].pid, SIGKILL);
 	if (l->child > 0 && !l->child_done)
 		(void)kill(l->child, SIGKILL);
-	loader_bpf_teardown(&l->bpf);
-	instance_unlock(l->cg_id, l->inst_fd);
-	instance_dir_close(l);
-	if (l->bundle_path[0])
-		(void)unlink(l->bundle_path);
-	if (l->created_cgroup)
-		cgroup_remove(l->cg_path);
-	if (l->wcg_path[0])
-		cgroup_remove(l->wcg_path);
+	if (l->keeper > 0)
+		keeper_kill_command(l);
+	loader_finish(l);
 }
 
 /* mkdir <mnt><rel>; returns an fd of it and its full path. */
@@ -359,6 +407,9 @@ main(int argc, char *argv[])
 	    .ca_key_fd = -1,
 	    .notify_fd = -1,
 	    .cmd_go_fd = -1,
+	    .keeper = -1,
+	    .keeper_fd = -1,
+	    .self_lock_fd = -1,
 	    .cmd_err_fd = -1,
 	    .inst_fd = -1,
 	    .name_fd = -1,
@@ -417,6 +468,11 @@ main(int argc, char *argv[])
 	if (o.cmd == CMD_RUN)
 		resolve_user(&l);
 	workers_users(&l);
+	/* The loader's own uid once everything runs (keeper.c). */
+	r = proc_reserved_uid(&l.self_uid, &l.self_gid, &l.self_lock_fd);
+	if (r < 0)
+		fatal_r(r, "no free uid for the loader in %u-%u", CGFW_DYN_UID_MIN,
+		    CGFW_DYN_UID_MIN + CGFW_DYN_UID_N - 1);
 	/* "-": the loader's own stdout, asked for explicitly (the command shares it). */
 	if (o.log_file && !strcmp(o.log_file, "-")) {
 		l.log_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -493,12 +549,16 @@ main(int argc, char *argv[])
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
 	workers_start(&l);
-	if (o.cmd == CMD_RUN) {
+	if (o.cmd == CMD_RUN)
 		command_go(&l);
-		r = caps_drop_setuid();
-		if (r < 0)
-			fatal_r(r, "cannot drop capabilities");
-	}
+	/*
+	 * Everything runs: what still needs uid 0 goes to the keeper, and the
+	 * loader becomes its own reserved uid with CAP_KILL only.
+	 */
+	keeper_start(&l);
+	r = caps_become_self(l.self_uid, l.self_gid);
+	if (r < 0)
+		fatal_r(r, "cannot become uid %u", (unsigned)l.self_uid);
 	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
 	l.watch_target = 1;
 	l.started = time(NULL);
@@ -530,20 +590,13 @@ main(int argc, char *argv[])
 	if (l.child > 0 && !l.child_done)
 		(void)kill(l.child, SIGKILL); /* its cgroup is gone: never run on unfiltered */
 
-	if (l.created_cgroup)
-		cgroup_remove(l.cg_path);
+	keeper_kill_command(&l);
 	workers_stop(&l);
 	command_release(&l);
 	(void)close(l.wcg_fd);
-	cgroup_remove(l.wcg_path);
-	loader_bpf_teardown(&l.bpf);
-	instance_unlock(l.cg_id, l.inst_fd);
-	instance_dir_close(&l);
+	loader_finish(&l);
 	(void)close(l.cg_fd);
-
 	loader_for_exit = NULL;
-	if (l.bundle_path[0])
-		(void)unlink(l.bundle_path);
 	if (l.target_lost || l.gave_up || (l.events_lost && !o.allow_event_loss))
 		code = CGFW_EXIT_FAILED;
 	else if (o.cmd == CMD_ATTACH)

@@ -176,7 +176,13 @@ struct loader {
 	gid_t gid;
 	char *user_name; /* NULL when the uid has no passwd entry */
 	int log_fd;
-	int np_fd;        /* sealed memfd of the name policy */
+	int np_fd;      /* sealed memfd of the name policy */
+	pid_t keeper;   /* uid 0 after the loader is its own user (keeper.c) */
+	int keeper_fd;  /* its socket */
+	uid_t self_uid; /* the loader's own, a reserved uid, once everything runs */
+	gid_t self_gid;
+	int self_lock_fd; /* holds it */
+	int cmd_cg_removed;
 	uid_t helper_uid; /* the unprivileged helpers' (compile.c), a reserved uid */
 	gid_t helper_gid;
 	int helper_lock_fd;
@@ -295,6 +301,9 @@ int instance_lock(unsigned long long cg_id, pid_t *ret_holder);
 int instance_name_valid(const char *name);
 void instance_dir_open(struct loader *l);
 void instance_dir_close(struct loader *l);
+void instance_dir_empty(struct loader *l);
+int instance_owner_ok(uid_t uid);
+void instance_lock_unlink(unsigned long long cg_id);
 void instance_unlock(unsigned long long cg_id, int fd);
 int instance_unpin(const char *dir);
 /* skip: instances status.c showed already (n_shown of them); json: status --json. */
@@ -316,6 +325,18 @@ int events_main(int argc, char *argv[]);
 
 /* command.c */
 void command_prepare(struct loader *l);
+
+/* keeper.c */
+void keeper_start(struct loader *l);
+pid_t keeper_reload(struct loader *l, int sock, int err_fd);
+void keeper_kill_command(struct loader *l);
+void keeper_done(struct loader *l);
+
+/* loader.c: what the keeper does (or the loader, before it exists) */
+void loader_remove_command_cgroup(struct loader *l);
+void loader_remove_paths(struct loader *l);
+/* reload.c */
+void __attribute__((noreturn)) loader_reload_child(struct loader *l, int sock, int err_fd);
 void command_go(struct loader *l);
 void command_refused(struct loader *l, short revents);
 void command_answer(struct loader *l, uint64_t id);
@@ -413,6 +434,6 @@ const char *ca_upstream_trust(const struct loader *l);
 /* caps.c */
 int caps_drop_bpf(void);
 int caps_drop_after_attach(void);
-int caps_drop_setuid(void);
+int caps_become_self(uid_t uid, gid_t gid);
 
 #endif

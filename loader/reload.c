@@ -69,8 +69,12 @@ reload_warn_fixed(const struct loader_opts *old, const struct loader_opts *o)
 #undef FIXED
 }
 
-/* In the child: options, config, compiler; the memfds to sock.  Never returns. */
-static void __attribute__((noreturn)) reload_child(struct loader *l, int sock, int err_fd)
+/*
+ * In the child the keeper starts (uid 0: root's files; CAP_SETUID and
+ * CAP_SETGID: the compiler's uid): options, config, compiler; the memfds to
+ * sock.  Never returns.
+ */
+void __attribute__((noreturn)) loader_reload_child(struct loader *l, int sock, int err_fd)
 {
 	struct loader_opts no = {0};
 	int fds[2], r;
@@ -126,19 +130,14 @@ reload_compile(struct loader *l, int *np_fd, struct cp_view *cp, char *err, size
 		snprintf(err, err_len, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	pid = fork();
+	pid = keeper_reload(l, sv[1], ep[1]);
 	if (pid < 0) {
-		snprintf(err, err_len, "fork: %s", strerror(errno));
+		snprintf(err, err_len, "the keeper cannot start the reload: %s", strerror(-pid));
 		(void)close(sv[0]);
 		(void)close(sv[1]);
 		(void)close(ep[0]);
 		(void)close(ep[1]);
 		return -1;
-	}
-	if (pid == 0) {
-		(void)close(sv[0]);
-		(void)close(ep[0]);
-		reload_child(l, sv[1], ep[1]);
 	}
 	(void)close(sv[1]);
 	(void)close(ep[1]);

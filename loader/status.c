@@ -401,7 +401,7 @@ status_read(int dfd, const char *name, struct inst_status *s)
 	fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !instance_owner_ok(st.st_uid) ||
 	    st.st_size > STATUS_MAX_BYTES) {
 		(void)close(fd);
 		return -EBADMSG;

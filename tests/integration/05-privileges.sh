@@ -35,6 +35,11 @@ check "monitor holds few fds ($mfds)" test "$mfds" -le 20
 # CAP_KILL is bit 5, CAP_SETGID 6, CAP_SETUID 7: 0xe0 (restarting a worker as its user).
 expect_eq "loader CapEff is CAP_KILL only (workers restart through their launchers)" 0000000000000020 \
 	"$(awk '/^CapEff:/ { print $2 }' "/proc/$LPID/status")"
+uid=$(awk '/^Uid:/ { print $2 }' "/proc/$LPID/status")
+check "loader runs as a reserved uid of its own ($uid), not root" \
+	test "$uid" -ge $((0x7cf00000)) -a "$uid" -lt $((0x7cf10000))
+expect_eq "... real, effective, saved and fs uid alike" "$uid $uid $uid $uid" \
+	"$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$LPID/status")"
 expect_eq "loader CapBnd is empty" 0000000000000000 \
 	"$(awk '/^CapBnd:/ { print $2 }' "/proc/$LPID/status")"
 
@@ -93,7 +98,7 @@ got=$(for p in $(cat /proc/$LPID/task/*/children); do
 	case "$(cat /proc/$p/comm)" in cgfw-*) echo "$(cat /proc/$p/comm)=$(awk '/^Uid:/ { print $2 }' /proc/$p/status)" ;; esac
 done | sort | tr '\n' ' ')
 expect_eq "the workers, and the launchers that start them again, run as cgfw-mon, cgfw-dns, cgfw-http" \
-	"cgfw-dnsproxy=60991 cgfw-httpproxy=60992 cgfw-launcher=60990 cgfw-launcher=60991 cgfw-launcher=60992 cgfw-monitor=60990 " "$got"
+	"cgfw-dnsproxy=60991 cgfw-httpproxy=60992 cgfw-keeper=0 cgfw-launcher=60990 cgfw-launcher=60991 cgfw-launcher=60992 cgfw-monitor=60990 " "$got"
 kill -TERM "$LPID"
 wait "$LPID"
 (with_users run --user cgfw-dns -- true) 2>"$T/err3"

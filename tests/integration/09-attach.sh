@@ -53,8 +53,12 @@ expect_match "... saying cgfw is already attached" "already attached" "$(cat "$T
 # Named instances: /run/cgfw/instances/NAME is the instance's, 0750, and the
 # name cannot be taken by another instance while it runs.
 expect_match "the instance says its name" "instance $NAME enforcing on $CG" "$(cat "$T/err3")"
-expect_eq "its directory is 0750 root's, setgid (what the loader writes there is the group's)" \
-	"2750 root" "$(stat -c '%a %U' "/run/cgfw/instances/$NAME")"
+expect_eq "its directory is 0750, setgid (what the loader writes there is the group's)" \
+	2750 "$(stat -c '%a' "/run/cgfw/instances/$NAME")"
+owner=$(stat -c '%u' "/run/cgfw/instances/$NAME")
+check "... and the loader's own reserved uid's ($owner), the uid it runs as now" \
+	test "$owner" -ge $((0x7cf00000)) -a "$owner" -lt $((0x7cf10000)) -a \
+	"$owner" = "$(awk '/^Uid:/ { print $2 }' "/proc/$(cat "/run/cgfw/instances/$NAME/lock")/status")"
 CGN=$mnt/cgfw-test-name-$$
 mkdir "$CGN"
 CLEANUPS+=("rmdir '$CGN'")

@@ -171,18 +171,26 @@ EOF
 cgfw_bg run --user root --log-file "$T/proc.json" --allow-list 203.0.113.10 -- \
 	sh -c "echo \$\$ >$W/cmd.pid; sh $W/procs.sh; echo done >$W/procs.done; exec sleep 30" 2>>"$T/err"
 check "the command started" wait_file "$W/cmd.pid"
+# The workers, their launchers (the workers' uids) and the keeper (uid 0):
+# every cgfw process the loader started, attacked alike.
 workers=$(for p in $(cat /proc/$LPID/task/*/children); do
 	case "$(cat /proc/$p/comm 2>/dev/null)" in cgfw-*) echo "$p" ;; esac; done)
-expect_eq "three workers found" 3 "$(echo $workers | wc -w)"
+expect_eq "seven cgfw processes found: three workers, three launchers, the keeper" \
+	"cgfw-dnsproxy cgfw-httpproxy cgfw-keeper cgfw-launcher cgfw-launcher cgfw-launcher cgfw-monitor" \
+	"$(for w in $workers; do cat /proc/$w/comm; done | sort | tr '\n' ' ' | sed 's/ $//')"
 echo "$LPID" >"$W/loader.pid"
 echo $workers >"$W/workers"
 check "the attacks ran" wait_file "$W/procs.done"
 uids=""
 for w in $workers; do
 	wuid=$(awk '/^Uid:/ { print $2 }' /proc/$w/status)
-	uids="$uids $wuid"
 	name=$(cat /proc/$w/comm)
-	check "$name runs neither as nobody nor as root (uid $wuid)" test "$wuid" != 65534 -a "$wuid" != 0
+	case $name in
+	cgfw-keeper) check "cgfw-keeper is uid 0 with no capability (run)" \
+		test "$wuid" = 0 -a "$(awk '/^CapEff:/ { print $2 }' /proc/$w/status)" = 0000000000000000 ;;
+	*) check "$name runs neither as nobody nor as root (uid $wuid)" test "$wuid" != 65534 -a "$wuid" != 0 ;;
+	esac
+	[ "$name" = cgfw-keeper ] || [ "$name" = cgfw-launcher ] || uids="$uids $wuid"
 	while read -r _ who atk line; do
 		res=$(field result "$line")
 		if [ -n "$res" ] && [ "$res" != ok ]; then ok "$name: $atk as $who: $res"; else
