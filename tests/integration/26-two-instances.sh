@@ -105,9 +105,13 @@ check "the pins of each are in a directory of its own" \
 	test -d "/sys/fs/bpf/cgfw/$IA" -a -d "/sys/fs/bpf/cgfw/$IB" -a "$IA" != "$IB"
 check "so are their instance directories" \
 	test -f "/run/cgfw/instances/$NA/status" -a -f "/run/cgfw/instances/$NB/status"
-expect_eq "... 0750 root:cgfw-log (setgid), the status file 0640 root:cgfw-log" \
-	"2750 root cgfw-log 640 root cgfw-log" \
-	"$(stat -c '%a %U %G' "/run/cgfw/instances/$NA" "/run/cgfw/instances/$NA/status" | tr '\n' ' ' | sed 's/ $//')"
+ua=$(awk '/^Uid:/ { print $2 }' "/proc/$(cat "/run/cgfw/instances/$NA/lock")/status")
+expect_eq "... 0750 (setgid) and the status file 0640, the loader's own uid's and cgfw-log's" \
+	"2750 $ua cgfw-log 640 $ua cgfw-log" \
+	"$(stat -c '%a %u %G' "/run/cgfw/instances/$NA" "/run/cgfw/instances/$NA/status" | tr '\n' ' ' | sed 's/ $//')"
+ub=$(awk '/^Uid:/ { print $2 }' "/proc/$(cat "/run/cgfw/instances/$NB/lock")/status")
+check "each loader runs as a reserved uid of its own ($ua, $ub)" \
+	test "$ua" != "$ub" -a "$ua" -ge $((0x7cf00000)) -a "$ub" -ge $((0x7cf00000))
 
 # status: both, with their names, cgroups and counters (written every 2 s).
 # The DNS and HTTP counts come from each monitor's PROGRESS (every 2 s).
