@@ -26,8 +26,11 @@
  * `cgfw-loader cleanup` removes what is left, as before.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -193,13 +196,47 @@ keeper_reload(struct loader *l, int sock, int err_fd)
 	return r < 0 ? r : pid;
 }
 
+/*
+ * Without the keeper the loader cannot write cgroup.kill (root's), but with
+ * CAP_KILL it can kill what cgroup.procs lists, until nothing is left (a
+ * fork meanwhile shows up on the next read).  The cgroup itself stays, for
+ * `cgfw-loader cleanup`.
+ */
+static void
+kill_procs(const char *cg_path)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_path);
+	for (int round = 0; round < 100; round++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		FILE *f = fopen(path, "re");
+		int pid, n = 0;
+
+		if (!f)
+			return;
+		while (fscanf(f, "%d", &pid) == 1)
+			n += kill(pid, SIGKILL) == 0;
+		(void)fclose(f);
+		if (n == 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
 void
 keeper_kill_command(struct loader *l)
 {
 	char c;
 
-	if (keeper_ask(l, KEEP_KILL, NULL) < 0 || keeper_answer(l, &c, 1) < 0)
-		log_warnx("the keeper did not remove the command's cgroup %s", l->cg_path);
+	if (!l->created_cgroup)
+		return;
+	if (keeper_ask(l, KEEP_KILL, NULL) < 0 || keeper_answer(l, &c, 1) < 0) {
+		log_warnx(
+		    "the keeper did not remove the command's cgroup %s; killing what is in it",
+		    l->cg_path);
+		kill_procs(l->cg_path);
+	}
 }
 
 /* The last request: it removes what is root's and exits; waited for. */

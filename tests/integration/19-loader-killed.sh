@@ -23,9 +23,13 @@ CMD=$(cat "$W/cmd.pid")
 CG=$mnt$(sed -n 's/^0:://p' "/proc/$CMD/cgroup")
 ID=$(stat -c %i "$CG")
 CLEANUPS+=("echo 1 > '$CG/cgroup.kill'; rmdir '$CG'; rm -rf '/sys/fs/bpf/cgfw/$ID'")
+KEEPER=$(for p in $(cat /proc/$LPID/task/*/children); do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = cgfw-keeper ] && echo "$p"; done)
+check "the loader has its keeper" test -n "$KEEPER"
 kill -KILL "$LPID"
 wait "$LPID"
 check "the command died with the loader" gone "$CMD"
+check "the keeper went too (EOF), removing nothing" gone "$KEEPER"
 check "the pins stay" test -d "/sys/fs/bpf/cgfw/$ID"
 out=$(in_cg "$CG" $PROBE tcp 198.51.100.7 80)
 expect_match "the cgroup stays filtered" "result=EPERM" "$out"
@@ -38,6 +42,29 @@ out=$(cgfw cleanup "$ID")
 expect_match "cleanup removes it with its cgroup" "^$ID removed with $CG" "$(grep "^$ID " <<<"$out")"
 check "... no pins left" test ! -e "/sys/fs/bpf/cgfw/$ID"
 check "... no cgroup left" test ! -e "$CG"
+
+# The keeper killed (a root command could): the loader still stops, says
+# what is left, and cleanup removes it.
+cgfw_bg run --user nobody --allow-list 203.0.113.10 -- \
+	sh -c 'sleep 60 & echo $! >'"$W"'/bg.pid; echo $$ >'"$W"'/cmd2.pid; exec sleep 60' 2>"$T/errk"
+check "another command started" wait_file "$W/cmd2.pid"
+CG2=$mnt$(sed -n 's/^0:://p' "/proc/$(cat "$W/cmd2.pid")/cgroup")
+ID2=$(stat -c %i "$CG2")
+CLEANUPS+=("echo 1 > '$CG2/cgroup.kill'; rmdir '$CG2'; rm -rf '/sys/fs/bpf/cgfw/$ID2'")
+KEEPER=$(for p in $(cat /proc/$LPID/task/*/children); do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = cgfw-keeper ] && echo "$p"; done)
+kill -KILL "$KEEPER"
+check "the keeper is gone" gone "$KEEPER"
+kill -TERM "$LPID"
+wait "$LPID"
+expect_eq "the loader stops as asked (the command's SIGTERM: 143)" 143 $?
+expect_match "... saying cleanup removes what is left" "keeper .*cleanup" "$(cat "$T/errk")"
+check "... having killed what was left in the command's cgroup itself (CAP_KILL)" gone "$(cat "$W/bg.pid")"
+check "... the pins stay (nobody unpinned them)" test -d "/sys/fs/bpf/cgfw/$ID2"
+out=$(in_cg "$CG2" $PROBE tcp 198.51.100.7 80)
+expect_match "... so its cgroup stays filtered" "result=EPERM" "$out"
+out=$(cgfw cleanup "$ID2")
+expect_match "cleanup removes it" "^$ID2 removed with $CG2" "$(grep "^$ID2 " <<<"$out")"
 
 # attach, killed: the next attach to that cgroup replaces the stale pins.
 CGA=$mnt/cgfw-test-kill-$$
