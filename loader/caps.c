@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * The loader's capabilities go in two steps.  Once the programs are attached
- * and the read-only map fds made: what reaches BPF objects, links and the
- * kernel (caps_drop_bpf(); for `run` the command is then made and held,
- * command.c), then everything but what the loader keeps to the end
- * (caps_drop_after_attach()), and only then is a worker greeted.  What it
- * keeps: CAP_KILL,
- * to forward signals to the command and stop the workers, which run as other
- * users, and CAP_SETUID and CAP_SETGID, to start a dead worker again as its
- * user (workers.c).  Removing the cgroup, unpinning links and closing link fds
- * need no capability: uid 0 still owns those files.  SECBIT_NOROOT (locked)
- * keeps a later execve from handing uid 0 its capabilities back; the loader
- * execs nothing after this point anyway.
+ * The loader's capabilities go in three steps.  Once the programs are
+ * attached and the read-only map fds made: what reaches BPF objects, links
+ * and the kernel (caps_drop_bpf(); for `run` the command is then made and
+ * held, command.c); then all but CAP_KILL, CAP_SETUID and CAP_SETGID
+ * (caps_drop_after_attach()), and only then is a worker greeted (CAP_SETUID
+ * and CAP_SETGID: each worker's launcher becomes its user, workers.c); once
+ * everything runs and the keeper is forked, a reserved uid of its own with
+ * CAP_KILL alone (caps_become_self()), to forward signals to the command
+ * and stop the workers, which run as other users.  What needs uid 0 after
+ * that is the keeper's (keeper.c).  SECBIT_NOROOT (locked) keeps a later
+ * execve from handing uid 0 its capabilities back; the loader execs nothing
+ * after this point anyway.
  */
 #include <errno.h>
 #include <grp.h>

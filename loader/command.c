@@ -223,12 +223,23 @@ command_prepare(struct loader *l)
 	if (l->child == 0) {
 		char *sh[] = {"/bin/sh", "-c", l->o->argv[0], NULL};
 		char **argv = l->o->argc == 1 ? sh : l->o->argv;
+		int keep[3] = {pfd[1], nsp[1], go[0]};
 		char c;
 		int r;
 
-		(void)close(pfd[0]);
-		(void)close(nsp[0]);
-		(void)close(go[1]);
+		/*
+		 * Held for the workers' handshake: nothing of the loader's but the
+		 * three it needs (each closed by exec, the error pipe's EOF saying
+		 * exec worked), and not dumpable once it is the command's user.
+		 */
+		if (proc_keep_fds(keep, 3) < 0)
+			_exit(CGFW_EXIT_FAILED);
+		for (int i = 0; i < 3; i++)
+			if (fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
+				_exit(CGFW_EXIT_FAILED);
+		pfd[1] = keep[0];
+		nsp[1] = keep[1];
+		go[0] = keep[2];
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)signal(SIGPIPE, SIG_DFL);
@@ -243,6 +254,8 @@ command_prepare(struct loader *l)
 		r = confine_command(l);
 		if (r == 0)
 			r = proc_become(l->uid, l->gid, l->user_name, l->o->allow_raw);
+		if (r == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			r = -errno;
 		/*
 		 * A loader killed outright takes the command with it (its cgroup
 		 * stays filtered by the pins, but nothing would serve or report

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * cgfw-loader: the only privileged process.  It parses the options and the
+ * cgfw-loader: the privileged process.  It parses the options and the
  * config file (trusted: root's input), has an unprivileged helper parse the
  * list files and compile the policy (compile.c), creates the cgroup, loads
  * and attaches the BPF programs, starts the workers as users of their own
  * with the fds they need, starts the command inside the cgroup as the
  * invoking user (made before and held until the workers are READY), drops
  * every capability but CAP_KILL, CAP_SETUID and CAP_SETGID before it greets
- * a worker, and then only waits: it parses no list file, network or ring-buffer
- * data.
+ * a worker, then forks the keeper (keeper.c), becomes a reserved uid of its
+ * own with CAP_KILL only, and waits: it parses no list file, network or
+ * ring-buffer data.
  *
  * Options live in options.c, the helpers in compile.c, workers in workers.c,
  * BPF in attach.c, the command (namespaces, capabilities, seccomp and its
  * notifications) in command.c, the CA in ca.c, the capability drop in
- * caps.c, the instance locks, `status` and `cleanup` in instances.c.
+ * caps.c, what stays uid 0 in keeper.c, the instance locks and `cleanup` in
+ * instances.c, `status` in status.c, `events` in events.c.
  */
 #include <errno.h>
 #include <fcntl.h>
