@@ -75,10 +75,14 @@ static const char digits2[200] = "0001020304050607080910111213141516171819202122
 size_t
 jb_fmt_uint(char *buf, uint64_t v)
 {
+	static const uint64_t pow10[JB_NUM_MAX] = {1, 10, 100, 1000, 10000, 100000, 1000000,
+	    10000000, 100000000, 1000000000, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+	    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	    100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL};
 	size_t n = 1;
 	char *o;
 
-	for (uint64_t t = v; t >= 10; t /= 10)
+	while (n < JB_NUM_MAX && v >= pow10[n])
 		n++;
 	o = buf + n;
 	while (v >= 100) {
@@ -153,18 +157,40 @@ plain(unsigned char c)
 #define HIGHS 0x8080808080808080ULL
 
 /*
- * A byte of the eight in w (as loaded from memory, little-endian) that is
- * not plain() has its high bit set in the result; the lowest set bit is at
- * the first such byte (the tests for zero bytes may flag bytes after it).
+ * A byte of the eight in w (as loaded from memory, little-endian) below
+ * low, or '"', '\\', 0x7f or above has its high bit set in the result; the
+ * lowest set bit is at the first such byte (the tests for zero bytes may
+ * flag bytes after it).  low 0x20: the bytes not plain().
  */
 static inline uint64_t
-not_plain8(uint64_t w)
+special8(uint64_t w, unsigned char low)
 {
 	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\'), d = w ^ (ONES * 0x7f);
 
-	return (w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) |
+	return (w | ((w - ONES * low) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b) |
 	           ((d - ONES) & ~d)) &
 	       HIGHS;
+}
+
+int
+jb_bare(const void *src, size_t n)
+{
+	const unsigned char *s = src;
+	size_t i = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (special8(w, 0x21))
+			return 0;
+	}
+#endif
+	for (; i < n; i++)
+		if (!plain(s[i]) || s[i] == ' ')
+			return 0;
+	return 1;
 }
 
 /*
@@ -240,7 +266,7 @@ jb_escape(struct jbuf *jb, const void *src, size_t n)
 
 		memcpy(&w, s + i, 8);
 		memcpy(o, &w, 8); /* the room has a word of slack */
-		m = not_plain8(w);
+		m = special8(w, 0x20);
 		if (!m) {
 			o += 8;
 			i += 8;

@@ -33,6 +33,8 @@ void jb_uint(struct jbuf *jb, const char *key, uint64_t v);
 void jb_bool(struct jbuf *jb, const char *key, int v);
 /* Append s (n bytes) as a quoted JSON string. */
 void jb_escape(struct jbuf *jb, const void *s, size_t n);
+/* No byte of s needs quotes in a key=value text: none <= ' ', '"', '\\', or >= 0x7f. */
+int jb_bare(const void *s, size_t n);
 /* v in decimal, as printf's %PRIu64 / %PRId64 writes it, into buf (JB_NUM_MAX bytes, no NUL); its length. */
 size_t jb_fmt_uint(char *buf, uint64_t v);
 size_t jb_fmt_int(char *buf, int64_t v);
