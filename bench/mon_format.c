@@ -125,7 +125,7 @@ mixed_event(struct cgfw_event *e, size_t i)
 	const char *c = comms[rnd() % (sizeof(comms) / sizeof(comms[0]))];
 
 	memset(e, 0, sizeof(*e));
-	e->ts_ns = (rnd() % 8 == 0) ? (uint64_t)rnd() << 31 : 3600ULL * 1000000000 + i * 977;
+	e->ts_ns = (rnd() % 8 == 0) ? (uint64_t)rnd() << 24 : 3600ULL * 1000000000 + i * 977;
 	e->cgroup_id = rnd() % 4 ? 4711 : ((uint64_t)rnd() << 32 | rnd());
 	e->tgid = PID0 + rnd() % 16;
 	e->pid = rnd() % 8 ? e->tgid : rnd();
