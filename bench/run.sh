@@ -11,6 +11,8 @@
 #   BENCH_CONNECTS=20000 connect+close per connect-rate run
 #   BENCH_IPERF_SECS=3   seconds per iperf3 run
 #   BENCH_EVENTS="1x100000 4x250000"  blocked-connect floods: processes x connects
+#   BENCH_MONFMT_EVENTS=1000000  synthetic events per monitor-writer run
+#   BENCH_MONFMT_BASE=3a8325e    the commit whose writer is that row's baseline
 #   BENCH_DNS_SECS=5     seconds per dnsperf run (bench/dns.sh)
 #   CGFW_LOADER=PATH     loader to measure (default build/cgfw-loader)
 #   BENCH_ONLY="bench_http bench_events"  only these of BENCHES (default: all)
@@ -279,6 +281,71 @@ bench_events() {
 	done
 }
 
+# ---------------------------------------------------------------------------
+# 6. The monitor's own capacity for those events, without the kernel and the
+# flood (bench/mon_format.c): synthetic ring-buffer records of blocked
+# connects through monitor/events.c's writer, JSON and text lines to
+# /dev/null.  Baseline: the same program built on the writer (monitor/events.c
+# and lib/json.c) of commit MONFMT_BASE, the last one before it was made fast,
+# with the same flags; both builds must first write the same bytes for the
+# same records, a mixed set of every kind included.  Without git or that
+# commit, only today's writer is measured.
+
+MONFMT_BASE=${BENCH_MONFMT_BASE:-3a8325e}
+MONFMT_EVENTS=${BENCH_MONFMT_EVENTS:-1000000}
+MONFMT_CC=(gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
+    -DCGFW_RELEASE)
+MONFMT_LIBS=(-lprotobuf-c -lhttp_parser -lcap-ng -lseccomp -lbpf -lelf -lz)
+
+# mon_format_build OUT SRC-ROOT: bench/mon_format.c on SRC-ROOT's writer.
+mon_format_build() {
+	"${MONFMT_CC[@]}" -I"$2" -I"$TOP" -I"$B" -I"$B/proto" -o "$1" "$TOP/bench/mon_format.c" \
+	    "$2/monitor/events.c" "$2/lib/json.c" "$B/libcgfw.a" "${MONFMT_LIBS[@]}"
+}
+
+mon_format_once() {
+	local mode=$1 out
+	out=$("$T/mon_format-$mode" flood "$MONFMT_EVENTS" /dev/null /dev/null) || return 1
+	awk '/^RESULT / { print $4; exit }' <<<"$out"
+}
+
+bench_monitor() {
+	local metric="monitor events/s: $MONFMT_BASE vs now" base="" i v
+	local -a now=()
+	if ! mon_format_build "$T/mon_format-cgfw" "$TOP"; then
+		err "cannot build mon_format"
+		row "$metric" error error events/s
+		return 1
+	fi
+	# The tree may be another user's: git refuses those unless told.
+	if command -v git >/dev/null &&
+	    git -c safe.directory="$TOP" -C "$TOP" cat-file -e "$MONFMT_BASE^{commit}" 2>/dev/null &&
+	    mkdir -p "$T/base" &&
+	    git -c safe.directory="$TOP" -C "$TOP" archive "$MONFMT_BASE" lib monitor bpf |
+	    tar -x -C "$T/base" && mon_format_build "$T/mon_format-plain" "$T/base"; then
+		for v in "mixed 50000" "flood 20000"; do
+			# shellcheck disable=SC2086 # two words
+			if ! "$T/mon_format-plain" $v "$T/mf-base.json" "$T/mf-base.txt" >/dev/null ||
+			    ! "$T/mon_format-cgfw" $v "$T/mf-now.json" "$T/mf-now.txt" >/dev/null ||
+			    ! cmp -s "$T/mf-base.json" "$T/mf-now.json" ||
+			    ! cmp -s "$T/mf-base.txt" "$T/mf-now.txt"; then
+				err "$metric: the lines of '$v' differ from $MONFMT_BASE's"
+				row "$metric" error error events/s
+				return 1
+			fi
+		done
+		say "$metric: the same lines as $MONFMT_BASE's writer (50000 mixed records, 22000 of the flood)"
+		compare "$metric" events/s mon_format_once
+		return
+	fi
+	say "$metric: no $MONFMT_BASE to build (git), measuring today's writer only"
+	for ((i = 1; i <= RUNS; i++)); do
+		v=$(mon_format_once cgfw) || { err "$metric: run $i failed"; row "$metric" n/a error events/s; return 1; }
+		now+=("$v")
+	done
+	row "$metric" n/a "$(printf '%s\n' "${now[@]}" | median)" events/s
+}
+
 # shellcheck source=bench/dns.sh
 . "$(dirname "$0")/dns.sh"
 
@@ -286,7 +353,7 @@ bench_events() {
 . "$(dirname "$0")/http.sh"
 
 BENCHES=(bench_connect_rate bench_iperf bench_startup bench_dns bench_dns_list bench_ip_list
-    bench_http bench_events)
+    bench_http bench_events bench_monitor)
 
 # ---------------------------------------------------------------------------
 
@@ -332,7 +399,8 @@ echo "true); ratio = cgfw / baseline, so below 1 costs for rates and above 1 for
 echo "BPF rows: kernel bpf_stats (run_time_ns / run_cnt) of cgfw's programs during those rows'"
 echo "cgfw runs; 'all hooks ns/connect' sets every program's time per connect against a whole"
 echo "plain connect+close.  events rows: blocked connects made per second against PACKET"
-echo "BLOCKED lines reaching the JSON log per second; lost = events not in the log"
+echo "BLOCKED lines reaching the JSON log per second; lost = events not in the log.  monitor"
+echo "row: synthetic events through the monitor's writer into /dev/null, $MONFMT_BASE's against now"
 if [ "${#ROWS[@]}" -gt 0 ]; then
 	echo
 	print_table

@@ -170,6 +170,48 @@ event_cmd(struct mon_out *out, int known, uint32_t pid, const char *comm, size_t
 	return cmdline;
 }
 
+/*
+ * Strings put together in a fixed buffer, cut as snprintf() cuts them (the
+ * events' texts, without a format to parse per event).  size > 0.
+ */
+struct sbuf {
+	char *p;
+	size_t size, len;
+};
+
+static struct sbuf
+sb_init(char *p, size_t size)
+{
+	p[0] = '\0';
+	return (struct sbuf){p, size, 0};
+}
+
+static void
+sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+	size_t room = b->size - 1 - b->len;
+
+	if (n > room)
+		n = room;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+sb_add(struct sbuf *b, const char *s)
+{
+	sb_addn(b, s, strlen(s));
+}
+
+static void
+sb_int(struct sbuf *b, int64_t v)
+{
+	char num[JB_NUM_MAX];
+
+	sb_addn(b, num, jb_fmt_int(num, v));
+}
+
 static const char *const reason_because[CGFW_R_MAX] = {
 #define CGFW_REASON_BECAUSE(name, because, doc) [CGFW_R_##name] = because,
     CGFW_REASONS(CGFW_REASON_BECAUSE)
@@ -183,10 +225,11 @@ mon_because(int reason, int action, const char *kind, char *buf, size_t len)
 		return "Unknown";
 	/* A rule's: Allow or Block from its action, then its kind. */
 	if (reason == CGFW_R_ALLOW_RULE || reason == CGFW_R_BLOCK_RULE) {
-		snprintf(buf, len, "%s%s",
-		    reason_because[action == CGFW_ACT_BLOCK ? CGFW_R_BLOCK_RULE
-		                                            : CGFW_R_ALLOW_RULE],
-		    kind ? kind : "IP");
+		struct sbuf b = sb_init(buf, len);
+
+		sb_add(&b, reason_because[action == CGFW_ACT_BLOCK ? CGFW_R_BLOCK_RULE
+		                                                   : CGFW_R_ALLOW_RULE]);
+		sb_add(&b, kind ? kind : "IP");
 		return buf;
 	}
 	return reason_because[reason];
@@ -236,76 +279,109 @@ mode_name(int mode)
 	}
 }
 
-static void
+/* ruleSourceComment into buf; its length. */
+static size_t
 comment(const struct mon_out *out, const struct cgfw_event *e, const struct mon_rule *rule,
     const char *ip, char *buf, size_t len)
 {
+	struct sbuf b = sb_init(buf, len);
+
 	if (rule) {
-		snprintf(buf, len, "%s matched %s list rule %s (%s)", ip,
-		    rule->action == CGFW_ACT_BLOCK ? "block" : "allow", rule->text, rule->origin);
-		return;
+		sb_add(&b, ip);
+		sb_add(&b, rule->action == CGFW_ACT_BLOCK ? " matched block list rule "
+		                                          : " matched allow list rule ");
+		sb_add(&b, rule->text);
+		sb_add(&b, " (");
+		sb_add(&b, rule->origin);
+		sb_add(&b, ")");
+		return b.len;
 	}
 	switch (e->reason) {
 	case CGFW_R_LOOPBACK:
-		snprintf(buf, len, "loopback is always allowed");
+		sb_add(&b, "loopback is always allowed");
 		break;
 	case CGFW_R_NOT_ALLOWED:
-		snprintf(buf, len, "allow-list mode: %s matches no allow rule", ip);
+		sb_add(&b, "allow-list mode: ");
+		sb_add(&b, ip);
+		sb_add(&b, " matches no allow rule");
 		break;
 	case CGFW_R_NOT_BLOCKED:
-		snprintf(buf, len, "block-list mode: %s matches no block rule", ip);
+		sb_add(&b, "block-list mode: ");
+		sb_add(&b, ip);
+		sb_add(&b, " matches no block rule");
 		break;
 	case CGFW_R_NOT_RESOLVED:
-		snprintf(buf, len,
-		    "block-list mode with domain rules: %s was not resolved for an "
-		    "allowed domain",
-		    ip);
+		sb_add(&b, "block-list mode with domain rules: ");
+		sb_add(&b, ip);
+		sb_add(&b, " was not resolved for an allowed domain");
 		break;
 	case CGFW_R_LOG_ONLY:
-		snprintf(buf, len, "log-only mode: nothing is blocked");
+		sb_add(&b, "log-only mode: nothing is blocked");
 		break;
 	case CGFW_R_IPV6:
-		snprintf(buf, len, "IPv6 is not supported yet and always blocked");
+		sb_add(&b, "IPv6 is not supported yet and always blocked");
 		break;
 	case CGFW_R_DNS_LEARNED:
-		snprintf(buf, len, "%s was resolved by cgfw-dnsproxy for an allowed domain", ip);
+		sb_add(&b, ip);
+		sb_add(&b, " was resolved by cgfw-dnsproxy for an allowed domain");
 		break;
 	case CGFW_R_DNS_REDIRECT:
-		snprintf(buf, len, "DNS query to %s redirected to cgfw-dnsproxy", ip);
+		sb_add(&b, "DNS query to ");
+		sb_add(&b, ip);
+		sb_add(&b, " redirected to cgfw-dnsproxy");
 		break;
 	case CGFW_R_HTTP_REDIRECT:
-		snprintf(buf, len, "%s has URL rules: redirected to cgfw-httpproxy", ip);
+		sb_add(&b, ip);
+		sb_add(&b, " has URL rules: redirected to cgfw-httpproxy");
 		break;
 	case CGFW_R_URL_ONLY:
-		snprintf(
-		    buf, len, "%s is allowed by URL rules only, which open HTTP and HTTPS", ip);
+		sb_add(&b, ip);
+		sb_add(&b, " is allowed by URL rules only, which open HTTP and HTTPS");
 		break;
 	case CGFW_R_RAW_SOCKET:
-		snprintf(buf, len, "%s sockets are refused at creation%s",
-		    e->family == AF_PACKET ? "packet (AF_PACKET)" : "raw (SOCK_RAW)",
-		    e->family == AF_PACKET ? ": no cgroup hook sees their frames"
-		                           : " (--allow-raw-sockets allows them)");
+		sb_add(&b, e->family == AF_PACKET
+		               ? "packet (AF_PACKET) sockets are refused at creation: no cgroup "
+		                 "hook sees their frames"
+		               : "raw (SOCK_RAW) sockets are refused at creation "
+		                 "(--allow-raw-sockets allows them)");
 		break;
 	case CGFW_R_SOCKET_FAMILY:
-		snprintf(buf, len,
-		    "socket family %d is refused: a command gets unix, inet, inet6, netlink and "
-		    "alg sockets (AF_VSOCK, AF_XDP, AF_RDS and the like get past cgfw's hooks)",
-		    e->family);
+		sb_add(&b, "socket family ");
+		sb_int(&b, e->family);
+		sb_add(&b, " is refused: a command gets unix, inet, inet6, netlink and alg sockets "
+		           "(AF_VSOCK, AF_XDP, AF_RDS and the like get past cgfw's hooks)");
 		break;
 	case CGFW_R_IO_URING:
-		snprintf(buf, len,
-		    "io_uring is refused: its socket and connect operations skip the command's "
-		    "seccomp filter");
+		sb_add(&b, "io_uring is refused: its socket and connect operations skip the "
+		           "command's seccomp filter");
 		break;
 	case CGFW_R_URL_UDP:
-		snprintf(buf, len,
-		    "%s has URL rules, which only TCP through cgfw-httpproxy may use (no QUIC)",
-		    ip);
+		sb_add(&b, ip);
+		sb_add(
+		    &b, " has URL rules, which only TCP through cgfw-httpproxy may use (no QUIC)");
 		break;
 	default:
-		snprintf(buf, len, "%s mode", mode_name(out->mode));
+		sb_add(&b, mode_name(out->mode));
+		sb_add(&b, " mode");
 		break;
 	}
+	return b.len;
+}
+
+/* inet_ntop()'s text of an IPv4 address (network order) into buf (16 bytes); its length. */
+static size_t
+ipv4_text(char *buf, uint32_t addr)
+{
+	const unsigned char *a = (const unsigned char *)&addr;
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			buf[n++] = '.';
+		n += jb_fmt_uint(buf + n, a[i]);
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 /* RFC 3339 in UTC with nanoseconds, from CLOCK_REALTIME nanoseconds. */
@@ -340,60 +416,45 @@ fmt_realtime(int64_t real, char *buf, size_t len)
 	buf[last_n + 11] = '\0';
 }
 
-/* Printable ASCII without a quote or a backslash: JSON as it is. */
-static int
-json_plain(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-			return 0;
-	}
-	return 1;
-}
-
-/* jb_escape(), with the common case (nothing to escape) copied at once. */
+/* ,"key": (no comma before the first field); key (n bytes) is one of ours, plain. */
 static void
-j_escape(struct jbuf *jb, const char *v, size_t n)
+j_key(struct jbuf *jb, const char *key, size_t n)
 {
-	if (!json_plain(v, n)) {
-		jb_escape(jb, v, n);
+	char *o = jb_reserve(jb, n + 4), *p = o;
+
+	if (!o)
 		return;
-	}
-	jb_raw(jb, "\"", 1);
-	jb_raw(jb, v, n);
-	jb_raw(jb, "\"", 1);
-}
-
-/* jb_strn() the same way; key is one of ours (plain). */
-static void
-j_strn(struct jbuf *jb, const char *key, const char *v, size_t n)
-{
 	if (jb->n_fields++)
-		jb_raw(jb, ",", 1);
-	jb_raw(jb, "\"", 1);
-	jb_raw(jb, key, strlen(key));
-	jb_raw(jb, "\":", 2);
-	j_escape(jb, v, n);
+		*p++ = ',';
+	*p++ = '"';
+	memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	jb_commit(jb, (size_t)(p - o));
 }
 
 /* " key=value" for people; a value with spaces, quotes or odd bytes is JSON-quoted. */
 static void
 text_kv(struct jbuf *tb, const char *key, const char *val, size_t n)
 {
-	int quote = n == 0;
+	size_t kn = strlen(key);
+	int quote = n == 0 || !jb_bare(val, n);
+	char *o;
 
-	for (size_t i = 0; i < n && !quote; i++)
-		quote = (unsigned char)val[i] <= ' ' || val[i] == '"' || val[i] == '\\' ||
-		        (unsigned char)val[i] >= 0x7f;
-	jb_raw(tb, " ", 1);
-	jb_raw(tb, key, strlen(key));
-	jb_raw(tb, "=", 1);
-	if (quote)
-		j_escape(tb, val, n);
-	else
-		jb_raw(tb, val, n);
+	o = jb_reserve(tb, kn + 2 + (quote ? 0 : n));
+	if (!o)
+		return;
+	o[0] = ' ';
+	memcpy(o + 1, key, kn);
+	o[kn + 1] = '=';
+	if (quote) {
+		jb_commit(tb, kn + 2);
+		jb_escape(tb, val, n);
+	} else {
+		memcpy(o + kn + 2, val, n);
+		jb_commit(tb, kn + 2 + n);
+	}
 }
 
 /* Everything mon_out owns: the rules, the line buffers, the address table. */
@@ -509,6 +570,7 @@ enum ev_type {
 
 struct ev_field {
 	const char *key;
+	size_t key_n; /* strlen(key) */
 	enum ev_type type;
 	size_t off; /* in struct ev_line */
 	const char *doc;
@@ -517,7 +579,7 @@ struct ev_field {
 #define EV_SCHEMA_VERSION 1
 #define EVF(key, type, member, doc)                                                                \
 	{                                                                                          \
-		key, type, offsetof(struct ev_line, member), doc                                   \
+		key, sizeof(key) - 1, type, offsetof(struct ev_line, member), doc                  \
 	}
 
 static const struct ev_field ev_common[] = {
@@ -556,7 +618,7 @@ static const struct ev_field ev_common[] = {
     EVF("cmd", EV_STR, cmd,
         "the argv captured at exec, else `/proc/PID/cmdline` (NULs as spaces), else `comm`, "
         "else `unknown`"),
-    {"schema", EV_SCHEMA, 0, "1"},
+    {"schema", 6, EV_SCHEMA, 0, "1"},
     EVF("comm", EV_STR, comm, "the kernel's task name"),
     EVF("uid", EV_INT, uid, "the caller's uid; -1 if unknown"),
     EVF("tid", EV_INT, tid, "the calling thread; -1 if unknown"),
@@ -650,56 +712,68 @@ jn_value(struct jbuf *jn, const char *v, size_t n)
 	jb_raw(jn, "\n", 1);
 }
 
+/* Each field of a line, key (kn bytes) and value, in the JSON line and the journal's entry. */
 static void
-l_strn(struct lbuf *b, const char *key, const char *v, size_t n)
+l_strk(struct lbuf *b, const char *key, size_t kn, const char *v, size_t n)
 {
-	j_strn(b->jb, key, v, n);
+	j_key(b->jb, key, kn);
+	jb_escape(b->jb, v, n);
 	if (b->jn) {
 		jn_name(b->jn, key);
 		jn_value(b->jn, v, n);
 	}
 }
 
+/* A number: its text is the same in both. */
+static void
+l_numk(struct lbuf *b, const char *key, size_t kn, const char *num, size_t n)
+{
+	j_key(b->jb, key, kn);
+	jb_raw(b->jb, num, n);
+	if (b->jn) {
+		jn_name(b->jn, key);
+		jn_value(b->jn, num, n);
+	}
+}
+
+static void
+l_intk(struct lbuf *b, const char *key, size_t kn, int64_t v)
+{
+	char num[JB_NUM_MAX];
+
+	l_numk(b, key, kn, num, jb_fmt_int(num, v));
+}
+
+static void
+l_uintk(struct lbuf *b, const char *key, size_t kn, uint64_t v)
+{
+	char num[JB_NUM_MAX];
+
+	l_numk(b, key, kn, num, jb_fmt_uint(num, v));
+}
+
+static void
+l_boolk(struct lbuf *b, const char *key, size_t kn, int v)
+{
+	l_numk(b, key, kn, v ? "true" : "false", v ? 4 : 5);
+}
+
 static void
 l_str(struct lbuf *b, const char *key, const char *v)
 {
-	l_strn(b, key, v, strlen(v));
+	l_strk(b, key, strlen(key), v, strlen(v));
 }
 
 static void
 l_int(struct lbuf *b, const char *key, int64_t v)
 {
-	char num[24];
-
-	jb_int(b->jb, key, v);
-	if (b->jn) {
-		snprintf(num, sizeof(num), "%" PRId64, v);
-		jn_name(b->jn, key);
-		jn_value(b->jn, num, strlen(num));
-	}
+	l_intk(b, key, strlen(key), v);
 }
 
 static void
 l_uint(struct lbuf *b, const char *key, uint64_t v)
 {
-	char num[24];
-
-	jb_uint(b->jb, key, v);
-	if (b->jn) {
-		snprintf(num, sizeof(num), "%" PRIu64, v);
-		jn_name(b->jn, key);
-		jn_value(b->jn, num, strlen(num));
-	}
-}
-
-static void
-l_bool(struct lbuf *b, const char *key, int v)
-{
-	jb_bool(b->jb, key, v);
-	if (b->jn) {
-		jn_name(b->jn, key);
-		jn_value(b->jn, v ? "true" : "false", v ? 4 : 5);
-	}
+	l_uintk(b, key, strlen(key), v);
 }
 
 /* An empty line in out's main buffers (jb, jn) or its EVENTS LOST ones. */
@@ -724,22 +798,22 @@ ev_json(struct lbuf *b, const struct ev_line *l, const struct ev_field *f, size_
 
 		switch (f->type) {
 		case EV_STR:
-			l_strn(b, f->key, ((const struct ev_str *)v)->p,
+			l_strk(b, f->key, f->key_n, ((const struct ev_str *)v)->p,
 			    ((const struct ev_str *)v)->n);
 			break;
 		case EV_INT:
-			l_int(b, f->key, *(const int64_t *)v);
+			l_intk(b, f->key, f->key_n, *(const int64_t *)v);
 			break;
 		case EV_UINT:
-			l_uint(b, f->key, *(const uint64_t *)v);
+			l_uintk(b, f->key, f->key_n, *(const uint64_t *)v);
 			break;
 		case EV_BOOL:
-			l_bool(b, f->key, *(const int *)v);
+			l_boolk(b, f->key, f->key_n, *(const int *)v);
 			break;
 		case EV_STRV:
 			/* JSON: an array; the journal: the strings comma-separated (addresses). */
 			jb_raw(b->jb, ",\"", 2);
-			jb_raw(b->jb, f->key, strlen(f->key));
+			jb_raw(b->jb, f->key, f->key_n);
 			jb_raw(b->jb, "\":[", 3);
 			if (b->jn) {
 				jn_name(b->jn, f->key);
@@ -748,7 +822,7 @@ ev_json(struct lbuf *b, const struct ev_line *l, const struct ev_field *f, size_
 			for (size_t i = 0; i < l->answers.n; i++) {
 				if (i)
 					jb_raw(b->jb, ",", 1);
-				j_escape(b->jb, l->answers.v[i], strlen(l->answers.v[i]));
+				jb_escape(b->jb, l->answers.v[i], strlen(l->answers.v[i]));
 				if (b->jn) {
 					if (i)
 						jb_raw(b->jn, ",", 1);
@@ -761,7 +835,7 @@ ev_json(struct lbuf *b, const struct ev_line *l, const struct ev_field *f, size_
 				jb_raw(b->jn, "\n", 1);
 			break;
 		case EV_SCHEMA:
-			l_int(b, f->key, EV_SCHEMA_VERSION);
+			l_intk(b, f->key, f->key_n, EV_SCHEMA_VERSION);
 			break;
 		}
 	}
@@ -771,7 +845,7 @@ ev_json(struct lbuf *b, const struct ev_line *l, const struct ev_field *f, size_
 static int
 ev_format(struct mon_out *out, const struct ev_line *l, const struct ev_kind *k)
 {
-	char pid[24];
+	char pid[JB_NUM_MAX];
 	struct lbuf b = l_begin(out, 0);
 
 	ev_json(&b, l, ev_common, EV_N(ev_common));
@@ -789,8 +863,7 @@ ev_format(struct mon_out *out, const struct ev_line *l, const struct ev_kind *k)
 	if (l->blocked)
 		text_kv(&out->tb, "blockedAt", l->blocked_at.p, l->blocked_at.n);
 	k->text(&out->tb, l);
-	snprintf(pid, sizeof(pid), "%" PRId64, l->pid);
-	text_kv(&out->tb, "pid", pid, strlen(pid));
+	text_kv(&out->tb, "pid", pid, jb_fmt_int(pid, l->pid));
 	text_kv(&out->tb, "cmd", l->cmd.p, l->cmd.n);
 	jb_raw(&out->tb, "\n", 1);
 	return out->jb.err || out->tb.err || out->jn.err ? -ENOMEM : 0;
@@ -913,13 +986,13 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 {
 	const struct cgfw_event *e = data;
 	const struct mon_rule *rule = NULL;
-	char ip[INET6_ADDRSTRLEN], port[8], tbuf[64], because_buf[64], pbuf[8];
-	char cmt[1024], msg[32];
+	char ip[INET6_ADDRSTRLEN], port[JB_NUM_MAX], tbuf[64], because_buf[64], pbuf[8];
+	char cmt[1024];
 	const char *because, *domains = "None", *cmd;
 	const struct mon_ipdom *dom = NULL;
 	struct ev_line l = {0};
 	char *cmdline = NULL;
-	size_t cmd_len;
+	size_t cmd_len, ip_len = 0, port_len = 0, cmt_len;
 	int known = e->flags & CGFW_EV_OWNER_KNOWN, learned, r;
 	int slot = (e->flags & CGFW_EV_SLOT1) ? 1 : 0;
 
@@ -941,17 +1014,18 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	if (e->reason == CGFW_R_ALLOW_RULE || e->reason == CGFW_R_BLOCK_RULE)
 		rule = rule_of_slot(out, slot, e->rule_id);
 	l.blocked = e->verdict == CGFW_V_BLOCK;
-	snprintf(msg, sizeof(msg), "PACKET %s", l.blocked ? "BLOCKED" : "ALLOWED");
 	/* A socket refused at creation has no destination yet. */
 	ip[0] = '\0';
 	port[0] = '\0';
 	if (e->hook != CGFW_HOOK_SOCK_CREATE && e->hook != CGFW_HOOK_SYSCALL) {
-		inet_ntop(e->family == AF_INET ? AF_INET : AF_INET6, e->daddr, ip, sizeof(ip));
-		snprintf(port, sizeof(port), "%u", e->dport);
+		ip_len = e->family == AF_INET ? ipv4_text(ip, e->daddr[0])
+		         : inet_ntop(AF_INET6, e->daddr, ip, sizeof(ip)) ? strlen(ip)
+		                                                         : 0;
+		port_len = jb_fmt_uint(port, e->dport);
 	}
 	because = mon_because(e->reason, rule ? rule->action : 0, rule ? rule->kind : NULL,
 	    because_buf, sizeof(because_buf));
-	comment(out, e, rule, ip, cmt, sizeof(cmt));
+	cmt_len = comment(out, e, rule, ip, cmt, sizeof(cmt));
 	/* The kernel stamps CLOCK_MONOTONIC. */
 	fmt_realtime((int64_t)e->ts_ns + out->realtime_offset_ns, tbuf, sizeof(tbuf));
 	if (e->family == AF_INET && e->reason != CGFW_R_DNS_REDIRECT)
@@ -968,14 +1042,14 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 
 	l.time = evs(tbuf);
 	l.level = evs(l.blocked ? "WARN" : "INFO");
-	l.msg = evs(msg);
+	l.msg = l.blocked ? evs("PACKET BLOCKED") : evs("PACKET ALLOWED");
 	l.because = evs(because);
 	l.blocked_at = evs(l.blocked ? hooks[e->hook].blocked_at : "");
 	l.domains = evs(domains);
 	l.rule_source = evs(rule || (learned && dom->rule[0]) ? because : "Default");
-	l.comment = evs(cmt);
-	l.port = evs(port);
-	l.ip = evs(ip);
+	l.comment = (struct ev_str){cmt, cmt_len};
+	l.port = (struct ev_str){port, port_len};
+	l.ip = (struct ev_str){ip, ip_len};
 	l.original_ip = l.ip;
 	l.url = evs("");
 	l.cmd = (struct ev_str){cmd, cmd_len};

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -575,6 +576,69 @@ test_protocols(void **state)
 		snprintf(want, sizeof(want), " proto=%s ", cases[i].name);
 		assert_has(f->out.tb.p, want);
 	}
+}
+
+/* The address, port and numbers written by hand, against inet_ntop() and printf. */
+static void
+test_texts_by_hand(void **state)
+{
+	static const char *const addrs[] = {"0.0.0.0", "255.255.255.255", "1.2.3.4", "10.0.0.1",
+	    "100.10.1.0", "192.168.99.255", "9.99.199.249"};
+	static const uint16_t ports[] = {0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535};
+	struct fix *f = *state;
+	char want[128], ip[INET_ADDRSTRLEN];
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]) * 40; i++) {
+		struct cgfw_event e = base_event();
+
+		e.reason = CGFW_R_NOT_BLOCKED;
+		if (i < sizeof(addrs) / sizeof(addrs[0]))
+			assert_int_equal(inet_pton(AF_INET, addrs[i], &e.daddr[0]), 1);
+		else
+			e.daddr[0] = (uint32_t)(i * 2654435761u);
+		e.dport = ports[i % (sizeof(ports) / sizeof(ports[0]))];
+		e.tgid = (uint32_t)(i * 7919u);
+		e.pid = UINT32_MAX - (uint32_t)i;
+		e.uid = (uint32_t)i * 1000003u;
+		e.cgroup_id = i ? UINT64_MAX / i : 0;
+		format_ok(f, &e);
+		assert_non_null(inet_ntop(AF_INET, &e.daddr[0], ip, sizeof(ip)));
+		snprintf(want, sizeof(want), "\"port\":\"%u\",\"ip\":\"%s\",\"originalIp\":\"%s\"",
+		    e.dport, ip, ip);
+		assert_has(f->out.jb.p, want);
+		snprintf(want, sizeof(want),
+		    "\"ruleSourceComment\":\"block-list mode: %s matches no "
+		    "block rule\",\"pid\":%u,",
+		    ip, e.tgid);
+		assert_has(f->out.jb.p, want);
+		snprintf(want, sizeof(want), "\"uid\":%u,\"tid\":%u,\"cgroup\":%" PRIu64 ",", e.uid,
+		    e.pid, (uint64_t)e.cgroup_id);
+		assert_has(f->out.jb.p, want);
+		snprintf(want, sizeof(want), " ip=%s port=%u proto=tcp pid=%u cmd=", ip, e.dport,
+		    e.tgid);
+		assert_has(f->out.tb.p, want);
+	}
+}
+
+/* A comment longer than its buffer is cut where snprintf() would cut it. */
+static void
+test_long_comment(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+	char text[2100], cmt[1024], want[1100];
+
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	f->rules[0].text = text;
+	format_ok(f, &e);
+	/* snprintf(cmt, 1024, "%s matched %s list rule %s (%s)", ...): the text's first bytes. */
+	strcpy(cmt, "192.0.2.7 matched block list rule ");
+	memcpy(cmt + strlen(cmt), text, sizeof(cmt) - 1 - strlen(cmt));
+	cmt[sizeof(cmt) - 1] = '\0';
+	assert_int_equal(strlen(cmt), sizeof(cmt) - 1);
+	snprintf(want, sizeof(want), "\"ruleSourceComment\":\"%s\",", cmt);
+	assert_has(f->out.jb.p, want);
 }
 
 static void
@@ -1687,6 +1751,8 @@ main(void)
 	    T(test_comm_fallback),
 	    T(test_ipv6),
 	    T(test_protocols),
+	    T(test_texts_by_hand),
+	    T(test_long_comment),
 	    T(test_because),
 	    T(test_mon_cmdline),
 	    T(test_emit),

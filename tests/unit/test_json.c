@@ -5,6 +5,7 @@
  * input, and its output is handed to a real JSON parser.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -274,6 +275,242 @@ test_python_parses(void **state)
 	jb_free(&jb);
 }
 
+/* The fast paths against printf and a plain escaper, on edge and random input. */
+
+static uint64_t rng = 0x2545f4914f6cdd1dULL;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void
+check_num(uint64_t u)
+{
+	char want[32], got[JB_NUM_MAX + 1];
+	size_t n;
+
+	snprintf(want, sizeof(want), "%" PRIu64, u);
+	n = jb_fmt_uint(got, u);
+	got[n] = '\0';
+	if (strcmp(got, want) != 0)
+		fail_msg("jb_fmt_uint(%s) = %s", want, got);
+	snprintf(want, sizeof(want), "%" PRId64, (int64_t)u);
+	n = jb_fmt_int(got, (int64_t)u);
+	got[n] = '\0';
+	if (strcmp(got, want) != 0)
+		fail_msg("jb_fmt_int(%s) = %s", want, got);
+}
+
+static void
+test_fmt_num(void **state)
+{
+	struct jbuf jb = {0};
+	uint64_t p = 1;
+
+	(void)state;
+	check_num(0);
+	check_num(UINT64_MAX);
+	check_num((uint64_t)INT64_MIN);
+	check_num((uint64_t)INT64_MAX);
+	check_num((uint64_t)INT64_MIN + 1);
+	/* Every length, at its edges: 10^k - 1, 10^k, 10^k + 1, and their negatives. */
+	for (int k = 0; k < 20; k++, p *= 10)
+		for (int d = -1; d <= 1; d++) {
+			check_num(p + (uint64_t)d);
+			check_num(-(p + (uint64_t)d));
+		}
+	for (int i = 0; i < 200000; i++) {
+		uint64_t v = rnd();
+
+		check_num(v >> (v & 63)); /* every magnitude */
+	}
+	/* As fields, after a key. */
+	jb_begin(&jb);
+	jb_int(&jb, "a", INT64_MIN);
+	jb_uint(&jb, "b", UINT64_MAX);
+	jb_int(&jb, "c", -1);
+	jb_uint(&jb, "d", 0);
+	jb_end(&jb);
+	assert_string_equal(
+	    jb.p, "{\"a\":-9223372036854775808,\"b\":18446744073709551615,\"c\":-1,\"d\":0}\n");
+	jb_free(&jb);
+}
+
+/* The escaper as it was, a byte at a time with snprintf: the reference. */
+static size_t
+ref_utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static size_t
+ref_escape(char *out, const unsigned char *s, size_t n)
+{
+	size_t o = 0, l;
+
+	out[o++] = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+		} else if ((l = ref_utf8_len(s + i, n - i)) == 0) {
+			memcpy(out + o, "\\ufffd", 6);
+			o += 6;
+		} else {
+			memcpy(out + o, s + i, l);
+			o += l;
+			i += l;
+			continue;
+		}
+		i++;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return o;
+}
+
+static int
+ref_bare(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] == '"' || s[i] == '\\' || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Random bytes, mostly plain, with every kind of byte and UTF-8 piece in between. */
+static size_t
+rnd_bytes(unsigned char *s, size_t max)
+{
+	static const char *const pieces[] = {"\"", "\\", "\n", "\r", "\t", "\x01", "\x1f", "\x7f",
+	    " ", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xc3",
+	    "\xe2\x82", "\xf0\x9f\x98", "\x80", "\xbf", "\xc0\x80", "\xed\xa0\x80",
+	    "\xf4\x90\x80\x80", "\xf5", "\xff", "\xfe", "\x20", "\x7e", "\x21"};
+	size_t n = 0, want = rnd() % max;
+
+	while (n < want) {
+		uint64_t r = rnd();
+
+		if (r % 8) {
+			s[n++] = (unsigned char)(0x20 + (r >> 8) % 95);
+		} else if (r % 64 == 0) {
+			s[n++] = (unsigned char)(r >> 8); /* any byte, NUL included */
+		} else {
+			const char *p = pieces[(r >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+			size_t l = p[0] ? strlen(p) : 1;
+
+			if (n + l > max)
+				break;
+			memcpy(s + n, p, l);
+			n += l;
+		}
+	}
+	return n;
+}
+
+static void
+test_escape_reference(void **state)
+{
+	enum { MAX = 48 };
+	unsigned char in[MAX];
+	char want[6 * MAX + 3];
+	struct jbuf jb = {0};
+
+	(void)state;
+	/* Every byte alone and every pair, then random strings after 0-7 bytes already there. */
+	for (unsigned a = 0; a < 256; a++)
+		for (unsigned b = 0; b <= 256; b++) {
+			size_t n = b == 256 ? 1 : 2;
+
+			in[0] = (unsigned char)a;
+			in[1] = (unsigned char)b;
+			jb_reset(&jb);
+			jb_escape(&jb, in, n);
+			ref_escape(want, in, n);
+			if (jb.err || strcmp(jb.p, want) != 0)
+				fail_msg("bytes %02x %02x: got %s, expected %s", a, b, jb.p, want);
+			assert_int_equal(jb_bare(in, n), ref_bare(in, n));
+		}
+	for (int i = 0; i < 300000; i++) {
+		size_t n = rnd_bytes(in, MAX), pre = (size_t)i % 8, wl;
+
+		jb_reset(&jb);
+		jb_raw(&jb, "xxxxxxx", pre);
+		jb_escape(&jb, in, n);
+		wl = ref_escape(want, in, n);
+		assert_int_equal(jb.err, 0);
+		assert_int_equal(jb.len, pre + wl);
+		if (memcmp(jb.p + pre, want, wl + 1) != 0)
+			fail_msg(
+			    "case %d (%zu bytes): got %s, expected %s", i, n, jb.p + pre, want);
+		if (jb_bare(in, n) != ref_bare(in, n))
+			fail_msg("case %d: jb_bare() %d", i, jb_bare(in, n));
+	}
+	jb_free(&jb);
+}
+
+/* jb_reserve()/jb_commit(): the room and the NUL after it; nothing after an error. */
+static void
+test_reserve(void **state)
+{
+	struct jbuf jb = {0};
+	char *o;
+
+	(void)state;
+	o = jb_reserve(&jb, 1000);
+	assert_non_null(o);
+	assert_true(jb.cap > 1000);
+	memset(o, 'a', 1000);
+	jb_commit(&jb, 3);
+	assert_string_equal(jb.p, "aaa");
+	jb.err = -ENOMEM;
+	assert_null(jb_reserve(&jb, 1));
+	jb_raw(&jb, "b", 1);
+	jb_escape(&jb, "c", 1);
+	assert_string_equal(jb.p, "aaa");
+	jb_reset(&jb);
+	assert_non_null(jb_reserve(&jb, 1));
+	/* A length no buffer can hold fails, and sticks. */
+	jb_escape(&jb, "", SIZE_MAX / 4);
+	assert_int_equal(jb.err, -ENOMEM);
+	jb_free(&jb);
+}
+
 int
 main(void)
 {
@@ -284,6 +521,9 @@ main(void)
 	    cmocka_unit_test(test_growth),
 	    cmocka_unit_test(test_sticky_error),
 	    cmocka_unit_test(test_python_parses),
+	    cmocka_unit_test(test_fmt_num),
+	    cmocka_unit_test(test_escape_reference),
+	    cmocka_unit_test(test_reserve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
