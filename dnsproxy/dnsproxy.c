@@ -502,10 +502,19 @@ outq_flush(struct dns *d)
 	o->n = o->used = 0;
 }
 
+/*
+ * After each I/O round: the round's events first, then its answers, so the
+ * monitor has a DNS event before the client can connect to what it admitted
+ * (the monitor names the domain of that connection from it).
+ */
 static void
 flush_cb(uv_check_t *h)
 {
-	outq_flush(h->data);
+	struct dns *d = h->data;
+
+	if (!d->events.full)
+		(void)evq_flush(&d->events);
+	outq_flush(d);
 }
 
 static void

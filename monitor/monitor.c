@@ -757,6 +757,13 @@ rb_cb(uv_poll_t *h, int status, int events)
 		log_warnx("ring buffer poll: %s", uv_strerror(status));
 		return;
 	}
+	/*
+	 * The proxies' events first: a DNS event reaches us before its client
+	 * had the answer (dnsproxy.c), so before the connection it admitted,
+	 * whose line names the domain from it.
+	 */
+	for (int i = 0; i < MON_N_CHANS; i++)
+		mon_chan_drain(&m->chans[i]);
 	/* All the ring holds, its lines written a batch at a time (events.c). */
 	mon_batch_begin(&m->out);
 	(void)ring_buffer__consume(m->rb);
