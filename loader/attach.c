@@ -283,7 +283,7 @@ struct maps_load {
 	pthread_t tid;
 	int started;         /* tid is to be joined */
 	int reloadable;      /* attach: a reload may use slot b */
-	int fds[CGFW_MAP_N]; /* -1: not made (libbpf makes it at load) */
+	int fds[CGFW_MAP_N]; /* < 0: not made (libbpf makes it at load) */
 };
 
 static struct bpf_prestart {
@@ -345,7 +345,7 @@ maps_load_run(void *arg)
 	for (size_t i = 0; i < PRE_N; i++) {
 		const struct bpfmap_spec *spec = &cgfw_map_specs[pre_maps[i]];
 
-		/* Failed: -1, and libbpf tries again at load, saying why. */
+		/* Failed (< 0): libbpf tries again at load, saying why. */
 		m->fds[pre_maps[i]] = bpf_map_create(spec->type, spec->name, spec->key_size,
 		    spec->value_size, pre_max_entries(pre_maps[i], m->reloadable), NULL);
 	}
