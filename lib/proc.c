@@ -131,13 +131,25 @@ proc_worker_user(const char *name, uid_t avoid, uid_t *ret_uid, gid_t *ret_gid, 
 	return proc_reserved_uid(ret_uid, ret_gid, ret_lock_fd);
 }
 
+/* Where this process's next search starts: after the uid its last one took. */
+static uint32_t reserved_next = UINT32_MAX;
+
 int
 proc_reserved_uid(uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd)
 {
 	uint32_t start;
 
-	/* Like systemd's DynamicUser: a uid nobody else names or holds. */
-	start = ((uint32_t)getpid() * 2654435761u) % CGFW_DYN_UID_N;
+	/*
+	 * Like systemd's DynamicUser: a uid nobody else names or holds.  Each
+	 * candidate is asked of NSS (every source nsswitch.conf lists, not only
+	 * /etc/passwd and /etc/group: systemd-userdb, LDAP and the like may name
+	 * uids of the range too), a lookup that costs a fraction of a
+	 * millisecond, so a loader that needs four (its helpers', then each
+	 * worker's) does not ask again about the ones before the last it took:
+	 * that one is held, those before it were named or held a moment ago.
+	 */
+	start = reserved_next != UINT32_MAX ? reserved_next
+	                                    : ((uint32_t)getpid() * 2654435761u) % CGFW_DYN_UID_N;
 	for (uint32_t i = 0; i < CGFW_DYN_UID_N; i++) {
 		uid_t uid = CGFW_DYN_UID_MIN + (start + i) % CGFW_DYN_UID_N;
 		int fd;
@@ -152,6 +164,7 @@ proc_reserved_uid(uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd)
 		*ret_uid = uid;
 		*ret_gid = (gid_t)uid;
 		*ret_lock_fd = fd;
+		reserved_next = (start + i + 1) % CGFW_DYN_UID_N;
 		return 0;
 	}
 	return -ENOSPC;

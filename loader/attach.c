@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,11 +201,18 @@ set_gen_cfg(const struct loader_bpf *b, unsigned slot, const struct cgfw_policy 
  * The policy maps hold what the input needs (at least the defaults of
  * bpf/egress.h, so small policies load as they always did), up to
  * CGFW_POLICY_MAP_MAX; the loader refused more already, naming the files.
+ * Only a reload (attach) brings other entries, into slot b: `run` never
+ * reloads, so its slot-a maps hold exactly the policy and its slot b one
+ * entry each (a hash map's buckets are allocated and initialised with it,
+ * even without preallocation: a millisecond or two per 65,536).
  */
 static int
-size_maps(struct egress *skel, const struct cgfw_policy *pol, char *err, size_t err_len)
+size_maps(
+    struct egress *skel, const struct cgfw_policy *pol, int reloadable, char *err, size_t err_len)
 {
-	__u32 n_ip4 = CGFW_ALLOW_V4_MAX, n_cidr4 = CGFW_CIDR_V4_MAX;
+	__u32 n_ip4 = reloadable ? CGFW_ALLOW_V4_MAX : 1,
+	      n_cidr4 = reloadable ? CGFW_CIDR_V4_MAX : 1;
+	__u32 n_b_ip4, n_b_cidr4;
 	int r;
 
 	if (pol->n_ip4 > CGFW_POLICY_MAP_MAX || pol->n_cidr4 > CGFW_POLICY_MAP_MAX) {
@@ -218,30 +226,45 @@ size_maps(struct egress *skel, const struct cgfw_policy *pol, char *err, size_t 
 	if (pol->n_cidr4 > n_cidr4)
 		n_cidr4 = (__u32)pol->n_cidr4;
 	/* Both slots alike: a reload may bring as many entries as the start did. */
+	n_b_ip4 = reloadable ? n_ip4 : 1;
+	n_b_cidr4 = reloadable ? n_cidr4 : 1;
 	r = bpf_map__set_max_entries(skel->maps.cgfw_allow_v4, n_ip4);
 	if (r == 0)
-		r = bpf_map__set_max_entries(skel->maps.cgfw_allow_b, n_ip4);
+		r = bpf_map__set_max_entries(skel->maps.cgfw_allow_b, n_b_ip4);
 	if (r == 0)
 		r = bpf_map__set_max_entries(skel->maps.cgfw_cidr_v4, n_cidr4);
 	if (r == 0)
-		r = bpf_map__set_max_entries(skel->maps.cgfw_cidr_b, n_cidr4);
+		r = bpf_map__set_max_entries(skel->maps.cgfw_cidr_b, n_b_cidr4);
 	if (r < 0)
 		snprintf(err, err_len, "cannot size the policy maps: %s", strerror(-r));
 	return r;
 }
 
 /*
- * The exec program, loaded by a thread of its own while the main thread
- * loads and fills egress.bpf.c: its load is mostly reading the kernel's BTF
- * for three offsets (kbtf.c) and the kernel allocating cgfw_argv (an LRU
- * map, so preallocated: 16 MiB), the egress load mostly the kernel creating
- * maps and verifying programs, so on two cores the two overlap.  Safe with libbpf:
- * the two threads share no bpf_object, and what libbpf keeps globally (its
- * feature probes, read and written with READ_ONCE/WRITE_ONCE, the print
- * callback, the memlock bump) gives the same answer whichever thread gets
- * there first.  Nothing is attached here: exec_setup() attaches once both
- * are loaded, in the order it always did.  The thread inherits the loader's
- * blocked signals (signals_block()), so no signal lands on it.
+ * Preallocated LRU maps are most of what the BPF start-up costs (the kernel
+ * touches every element of them: cgfw_argv is 16,384 x 1 KiB), and none of
+ * it depends on anything the loader works out later.  So main() calls
+ * loader_bpf_prestart() first thing, which starts two threads while the
+ * loader compiles the policy, looks up users and makes the cgroups:
+ *   - the exec program's: the kernel's BTF read for three offsets (kbtf.c)
+ *     and exec.bpf.c loaded, cgfw_argv with it;
+ *   - the egress maps' of fixed size (cgfw_learned_v4 and _b, cgfw_peers,
+ *     cgfw_events): created from their rows of bpf/cgfw_defs.h, as libbpf
+ *     would create them but without their BTF (none of their values has a
+ *     field the kernel needs BTF for), and handed to the skeleton with
+ *     bpf_map__reuse_fd() before egress__load().
+ * loader_bpf_setup() waits for each where it needs it; whatever a thread
+ * could not make is made there as before, so a failure says the same.
+ * Safe with libbpf: the threads share no bpf_object, and what libbpf keeps
+ * globally (its feature probes, read and written with READ_ONCE/WRITE_ONCE,
+ * the print callback, the memlock bump) gives the same answer whichever
+ * thread gets there first.  Nothing is attached by them.  They start with
+ * every signal blocked, so none lands on them (main() blocks its own later:
+ * signals_block()).  A helper fork()ed meanwhile has one thread, and needs
+ * nothing they may hold but malloc's locks, which glibc's fork() takes care
+ * of; their fds are close-on-exec and the helpers close all they do not
+ * keep.  Every capability drop comes after loader_bpf_setup(), which joins
+ * both: no thread keeps a capability the loader gave up.
  */
 struct exec_load {
 	pthread_t tid;
@@ -250,6 +273,24 @@ struct exec_load {
 	int err;          /* -errno when skel is NULL */
 	const char *what; /* and what failed */
 };
+
+/* The egress maps made ahead, by their row in bpf/cgfw_defs.h. */
+static const enum cgfw_map pre_maps[] = {
+    CGFW_MAP_LEARNED_V4, CGFW_MAP_LEARNED_B, CGFW_MAP_PEERS, CGFW_MAP_EVENTS};
+#define PRE_N (sizeof(pre_maps) / sizeof(pre_maps[0]))
+
+struct maps_load {
+	pthread_t tid;
+	int started;         /* tid is to be joined */
+	int reloadable;      /* attach: a reload may use slot b */
+	int fds[CGFW_MAP_N]; /* < 0: not made (libbpf makes it at load) */
+};
+
+static struct bpf_prestart {
+	int done; /* loader_bpf_prestart() ran */
+	struct exec_load ex;
+	struct maps_load maps;
+} pre;
 
 static void *
 exec_load_run(void *arg)
@@ -286,12 +327,67 @@ exec_load_run(void *arg)
 	return NULL;
 }
 
-static void
-exec_load_start(struct exec_load *e)
+/*
+ * The slot-b policy maps serve only a reload (SIGHUP to attach): `run` never
+ * reloads, so its cgfw_learned_b has one entry, not 65,536 preallocated.
+ */
+static __u32
+pre_max_entries(enum cgfw_map m, int reloadable)
 {
-	memset(e, 0, sizeof(*e));
-	/* No thread (cannot happen but for ENOMEM/EAGAIN): loaded in exec_load_wait(). */
-	e->started = pthread_create(&e->tid, NULL, exec_load_run, e) == 0;
+	return m == CGFW_MAP_LEARNED_B && !reloadable ? 1 : cgfw_map_specs[m].max_entries;
+}
+
+static void *
+maps_load_run(void *arg)
+{
+	struct maps_load *m = arg;
+
+	for (size_t i = 0; i < PRE_N; i++) {
+		const struct bpfmap_spec *spec = &cgfw_map_specs[pre_maps[i]];
+
+		/* Failed (< 0): libbpf tries again at load, saying why. */
+		m->fds[pre_maps[i]] = bpf_map_create(spec->type, spec->name, spec->key_size,
+		    spec->value_size, pre_max_entries(pre_maps[i], m->reloadable), NULL);
+	}
+	return NULL;
+}
+
+/* pthread_create() with every signal blocked in the new thread; 1 if it started. */
+static int
+thread_start(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(tid, NULL, fn, arg);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r == 0;
+}
+
+static void
+thread_join(pthread_t tid, const char *what)
+{
+	int r = pthread_join(tid, NULL);
+
+	if (r != 0)
+		fatalx("cannot join the %s thread: %s", what, strerror(r));
+}
+
+void
+loader_bpf_prestart(int reloadable)
+{
+	if (pre.done)
+		return;
+	memset(&pre, 0, sizeof(pre));
+	pre.done = 1;
+	pre.maps.reloadable = reloadable;
+	for (int i = 0; i < CGFW_MAP_N; i++)
+		pre.maps.fds[i] = -1;
+	/* No thread (cannot happen but for ENOMEM/EAGAIN): made in loader_bpf_setup(). */
+	pre.ex.started = thread_start(&pre.ex.tid, exec_load_run, &pre.ex);
+	pre.maps.started = thread_start(&pre.maps.tid, maps_load_run, &pre.maps);
 }
 
 /* The loaded skeleton (the caller owns it), or NULL and -errno in *ret_err. */
@@ -301,10 +397,7 @@ exec_load_wait(struct exec_load *e, int *ret_err, const char **ret_what)
 	struct execargv *skel;
 
 	if (e->started) {
-		int r = pthread_join(e->tid, NULL);
-
-		if (r != 0)
-			fatalx("cannot join the exec program's loader thread: %s", strerror(r));
+		thread_join(e->tid, "exec program's loader");
 		e->started = 0;
 	} else if (!e->skel && !e->err) {
 		(void)exec_load_run(e);
@@ -315,6 +408,61 @@ exec_load_wait(struct exec_load *e, int *ret_err, const char **ret_what)
 	e->skel = NULL;
 	e->err = -EALREADY;
 	return skel;
+}
+
+/* The maps made ahead (if any) handed to the skeleton, theirs to keep. */
+static int
+maps_load_take(struct maps_load *m, struct egress *skel, char *err, size_t err_len)
+{
+	struct bpf_map *maps[CGFW_MAP_N] = {[CGFW_MAP_LEARNED_V4] = skel->maps.cgfw_learned_v4,
+	    [CGFW_MAP_LEARNED_B] = skel->maps.cgfw_learned_b,
+	    [CGFW_MAP_PEERS] = skel->maps.cgfw_peers,
+	    [CGFW_MAP_EVENTS] = skel->maps.cgfw_events};
+	int r = 0;
+
+	if (m->started) {
+		thread_join(m->tid, "BPF maps'");
+		m->started = 0;
+	}
+	for (size_t i = 0; i < PRE_N; i++) {
+		enum cgfw_map id = pre_maps[i];
+
+		if (m->fds[id] < 0) {
+			/* libbpf makes it, the size as the thread would have. */
+			if (r == 0 && id == CGFW_MAP_LEARNED_B)
+				r = bpf_map__set_max_entries(
+				    maps[id], pre_max_entries(id, m->reloadable));
+			continue;
+		}
+		if (r == 0)
+			r = bpf_map__reuse_fd(maps[id], m->fds[id]);
+		(void)close(m->fds[id]); /* libbpf holds its own copy */
+		m->fds[id] = -1;
+	}
+	if (r < 0)
+		snprintf(err, err_len, "cannot set up the BPF maps: %s", strerror(-r));
+	return r;
+}
+
+/* Whatever loader_bpf_prestart() made and loader_bpf_setup() did not take. */
+static void
+prestart_release(void)
+{
+	if (pre.ex.started) {
+		thread_join(pre.ex.tid, "exec program's loader");
+		pre.ex.started = 0;
+	}
+	execargv__destroy(pre.ex.skel);
+	pre.ex.skel = NULL;
+	if (pre.maps.started) {
+		thread_join(pre.maps.tid, "BPF maps'");
+		pre.maps.started = 0;
+	}
+	for (int i = 0; i < CGFW_MAP_N; i++) {
+		if (pre.maps.fds[i] >= 0)
+			(void)close(pre.maps.fds[i]);
+		pre.maps.fds[i] = -1;
+	}
 }
 
 /* argv at exec for the cgroup's processes: a global hook filtered by cgroup. */
@@ -361,12 +509,11 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	int r;
 
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = BPFFS_DIR "/cgfw");
-	struct exec_load ex;
 	char stale[256] = "";
 	__u8 one = 1;
 
 	memset(b, 0, sizeof(*b));
-	exec_load_start(&ex);
+	loader_bpf_prestart(1); /* main() did, unless some caller did not */
 	/* cgfw_exempt is pinned there, shared by every instance: the directory first. */
 	if (mkdir(BPFFS_DIR "/cgfw", 0700) < 0 && errno != EEXIST) {
 		r = -errno;
@@ -386,7 +533,9 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	b->skel->rodata->cgfw_http_ip4 = cfg->http_ip4;
 	b->skel->rodata->cgfw_http_port = cfg->http_port;
 	b->skel->rodata->cgfw_allow_raw = (__u8)cfg->allow_raw;
-	r = size_maps(b->skel, pol, err, err_len);
+	r = size_maps(b->skel, pol, pre.maps.reloadable, err, err_len);
+	if (r == 0)
+		r = maps_load_take(&pre.maps, b->skel, err, err_len);
 	if (r < 0)
 		goto out;
 
@@ -468,7 +617,7 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		}
 		b->n_pinned++;
 	}
-	r = exec_setup(b, &ex, cgroup_fd, err, err_len);
+	r = exec_setup(b, &pre.ex, cgroup_fd, err, err_len);
 	if (r == 0 && stale[0]) {
 		r = instance_unpin(stale);
 		if (r == 0)
@@ -479,15 +628,10 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 			snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", stale);
 	}
 out:
-	if (r < 0) {
-		const char *what;
-		int er;
-
-		/* Failed before exec_setup() took it: the thread's skeleton just goes. */
-		if (ex.started)
-			execargv__destroy(exec_load_wait(&ex, &er, &what));
+	/* Failed before exec_setup() or maps_load_take() took them: they just go. */
+	prestart_release();
+	if (r < 0)
 		loader_bpf_teardown(b);
-	}
 	return r;
 }
 

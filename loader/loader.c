@@ -450,6 +450,9 @@ main(int argc, char *argv[])
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
 	if (o.cmd == CMD_CLEANUP)
 		return instances_walk(1, o.argv, o.argc, NULL, 0, 0, 0);
+	/* The BPF that depends on nothing below, made meanwhile (attach.c); attach may reload. */
+	if (o.cmd == CMD_RUN || o.cmd == CMD_ATTACH)
+		loader_bpf_prestart(o.cmd == CMD_ATTACH);
 
 	compile_policy(&l);
 	r = opts_resolv_conf(&o, "/etc/resolv.conf");
