@@ -90,27 +90,79 @@ proc_uid_reserved(uid_t uid)
 	return uid >= CGFW_DYN_UID_MIN && uid - CGFW_DYN_UID_MIN < CGFW_DYN_UID_N;
 }
 
-/* Hold /run/cgfw/uid/<uid> locked: no other loader takes this uid meanwhile. */
+static void
+uid_lock_path(uid_t uid, char *path, size_t len)
+{
+	snprintf(path, len, CGFW_RUN_DIR "/uid/%u", (unsigned)uid);
+}
+
+/*
+ * Hold /run/cgfw/uid/<uid> locked: no other loader takes this uid meanwhile.
+ * Its holder unlinks it before it lets go (proc_uid_lock_remove()), so a
+ * lock won on a file that is no longer the path's is no lock: try again.
+ */
 static int
 uid_lock(uid_t uid)
 {
 	char path[64];
-	int fd;
 
 	if ((mkdir(CGFW_RUN_DIR, 0755) < 0 && errno != EEXIST) ||
 	    (mkdir(CGFW_RUN_DIR "/uid", 0700) < 0 && errno != EEXIST))
 		return -errno;
-	snprintf(path, sizeof(path), CGFW_RUN_DIR "/uid/%u", (unsigned)uid);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = -errno;
+	uid_lock_path(uid, path, sizeof(path));
+	for (int tries = 0; tries < 8; tries++) {
+		struct stat a, b;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-		(void)close(fd);
-		return r == -EWOULDBLOCK ? -EBUSY : r;
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int r = -errno;
+
+			(void)close(fd);
+			return r == -EWOULDBLOCK ? -EBUSY : r;
+		}
+		if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return fd;
+		(void)close(fd); /* unlinked by its last holder meanwhile */
 	}
-	return fd;
+	return -EBUSY;
+}
+
+int
+proc_uid_lock_remove(uid_t uid)
+{
+	char path[64];
+
+	uid_lock_path(uid, path, sizeof(path));
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int
+proc_uid_locks_sweep(void)
+{
+	DIR *d = opendir(CGFW_RUN_DIR "/uid");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		/* Held: its loader runs.  Not held: gone, removed while we hold it. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+		(void)close(fd);
+	}
+	closedir(d);
+	return n;
 }
 
 int

@@ -43,6 +43,10 @@ int proc_worker_user(
 
 /* A uid of the reserved range, held as proc_worker_user() holds one. */
 int proc_reserved_uid(uid_t *ret_uid, gid_t *ret_gid, int *ret_lock_fd);
+/* Its lock file, unlinked by its holder before the lock goes (0 or -errno). */
+int proc_uid_lock_remove(uid_t uid);
+/* cleanup: the lock files nobody holds, removed; how many, or -errno. */
+int proc_uid_locks_sweep(void);
 /*
  * Keep only fds[0..n) (n <= PROC_KEEP_MAX; -1 entries stay -1) besides stdio, moved to
  * 3, 4, ... (without FD_CLOEXEC) and written back into fds; close the rest.

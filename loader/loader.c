@@ -221,6 +221,14 @@ loader_remove_paths(struct loader *l)
 		(void)rmdir(l->inst_dir);
 	if (l->bundle_path[0])
 		(void)unlink(l->bundle_path);
+	/* The reserved uids' lock files, while their locks are still held (lib/proc.c). */
+	for (int i = 0; i < W_N; i++)
+		if (l->w[i].uid_lock_fd >= 0)
+			(void)proc_uid_lock_remove(l->w[i].uid);
+	if (l->helper_lock_fd >= 0)
+		(void)proc_uid_lock_remove(l->helper_uid);
+	if (l->self_lock_fd >= 0)
+		(void)proc_uid_lock_remove(l->self_uid);
 }
 
 /* The end, whatever came before: links, files, directories, locks. */
@@ -448,8 +456,17 @@ main(int argc, char *argv[])
 	}
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
-	if (o.cmd == CMD_CLEANUP)
-		return instances_walk(1, o.argv, o.argc, NULL, 0, 0, 0);
+	if (o.cmd == CMD_CLEANUP) {
+		int n;
+
+		r = instances_walk(1, o.argv, o.argc, NULL, 0, 0, 0);
+		/* The uid lock files of loaders that are gone (an older cgfw left them all). */
+		n = proc_uid_locks_sweep();
+		if (n > 0)
+			printf("removed %d unused uid lock%s in " CGFW_RUN_DIR "/uid\n", n,
+			    n == 1 ? "" : "s");
+		return r;
+	}
 	/* The BPF that depends on nothing below, made meanwhile (attach.c); attach may reload. */
 	if (o.cmd == CMD_RUN || o.cmd == CMD_ATTACH)
 		loader_bpf_prestart(o.cmd == CMD_ATTACH);

@@ -112,6 +112,14 @@ expect_eq "... 0750 (setgid) and the status file 0640, the loader's own uid's an
 ub=$(awk '/^Uid:/ { print $2 }' "/proc/$(cat "/run/cgfw/instances/$NB/lock")/status")
 check "each loader runs as a reserved uid of its own ($ua, $ub)" \
 	test "$ua" != "$ub" -a "$ua" -ge $((0x7cf00000)) -a "$ub" -ge $((0x7cf00000))
+# Reserved uids are held by lock files: cleanup removes only those nobody holds.
+check "A's and B's uid lock files exist" test -f "/run/cgfw/uid/$ua" -a -f "/run/cgfw/uid/$ub"
+spare=$((0x7cf0fff0))
+: >"/run/cgfw/uid/$spare"
+out=$("$LOADER" cleanup 2>&1)
+check "cleanup removes a lock file nobody holds" test ! -e "/run/cgfw/uid/$spare"
+expect_match "... and says so" "removed [0-9]+ unused uid lock" "$out"
+check "... and keeps A's and B's (held)" test -f "/run/cgfw/uid/$ua" -a -f "/run/cgfw/uid/$ub"
 
 # status: both, with their names, cgroups and counters (written every 2 s).
 # The DNS and HTTP counts come from each monitor's PROGRESS (every 2 s).
@@ -179,6 +187,7 @@ wait "$LA"
 expect_status "A stops (exit 0)" 0 $? "$T/erra"
 check "A's pins and instance directory are gone" \
 	test ! -e "/sys/fs/bpf/cgfw/$IA" -a ! -e "/run/cgfw/instances/$NA"
+check "... and so is its uid lock file" test ! -e "/run/cgfw/uid/$ua"
 check "B's are in place" test -d "/sys/fs/bpf/cgfw/$IB" -a -f "/run/cgfw/instances/$NB/status"
 expect_match "B still blocks its IP" "result=EPERM" "$(in_cg "$CB" $PROBE tcp 203.0.113.10 80)"
 expect_match "... its name" "status: REFUSED" "$(in_cg "$CB" dig +time=3 +tries=1 example.com)"
