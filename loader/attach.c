@@ -243,9 +243,10 @@ size_maps(
 /*
  * Preallocated LRU maps are most of what the BPF start-up costs (the kernel
  * touches every element of them: cgfw_argv is 16,384 x 1 KiB), and none of
- * it depends on anything the loader works out later.  So main() calls
- * loader_bpf_prestart() first thing, which starts two threads while the
- * loader compiles the policy, looks up users and makes the cgroups:
+ * it depends on anything the loader works out later.  So the loader calls
+ * loader_bpf_prestart() as soon as the policy compiler is forked (compile.c),
+ * which starts two threads while the helper compiles and the loader looks
+ * up users and makes the cgroups:
  *   - the exec program's: the kernel's BTF read for three offsets (kbtf.c)
  *     and exec.bpf.c loaded, cgfw_argv with it;
  *   - the egress maps' of fixed size (cgfw_learned_v4 and _b, cgfw_peers,
@@ -260,10 +261,11 @@ size_maps(
  * the print callback, the memlock bump) gives the same answer whichever
  * thread gets there first.  Nothing is attached by them.  They start with
  * every signal blocked, so none lands on them (main() blocks its own later:
- * signals_block()).  A helper fork()ed meanwhile has one thread, and needs
- * nothing they may hold but malloc's locks, which glibc's fork() takes care
- * of; their fds are close-on-exec and the helpers close all they do not
- * keep.  Every capability drop comes after loader_bpf_setup(), which joins
+ * signals_block()).  A helper fork()ed meanwhile (the CA's, the bundle's;
+ * they _exit()) has one thread, and needs nothing they may hold but
+ * malloc's locks, which glibc's fork() takes care of; their fds are
+ * close-on-exec and the helpers close all they do not keep.  An exit while
+ * they run waits for them (prestart_at_exit()).  Every capability drop comes after loader_bpf_setup(), which joins
  * both: no thread keeps a capability the loader gave up.
  */
 struct exec_load {
@@ -287,7 +289,8 @@ struct maps_load {
 };
 
 static struct bpf_prestart {
-	int done; /* loader_bpf_prestart() ran */
+	int done;  /* loader_bpf_prestart() ran */
+	pid_t pid; /* the process whose threads they are (not a forked helper) */
 	struct exec_load ex;
 	struct maps_load maps;
 } pre;
@@ -375,6 +378,8 @@ thread_join(pthread_t tid, const char *what)
 		fatalx("cannot join the %s thread: %s", what, strerror(r));
 }
 
+static void prestart_at_exit(void);
+
 void
 loader_bpf_prestart(int reloadable)
 {
@@ -382,12 +387,32 @@ loader_bpf_prestart(int reloadable)
 		return;
 	memset(&pre, 0, sizeof(pre));
 	pre.done = 1;
+	pre.pid = getpid();
+	if (atexit(prestart_at_exit) != 0)
+		fatalx("atexit");
 	pre.maps.reloadable = reloadable;
 	for (int i = 0; i < CGFW_MAP_N; i++)
 		pre.maps.fds[i] = -1;
 	/* No thread (cannot happen but for ENOMEM/EAGAIN): made in loader_bpf_setup(). */
 	pre.ex.started = thread_start(&pre.ex.tid, exec_load_run, &pre.ex);
 	pre.maps.started = thread_start(&pre.maps.tid, maps_load_run, &pre.maps);
+}
+
+/*
+ * An exit (a fatal error, a bad list) while the threads still work waits for
+ * them: nothing of theirs is cut off in the middle (a sanitizer build would
+ * call their buffers leaked).  Their results stay for the kernel to close.
+ */
+static void
+prestart_at_exit(void)
+{
+	if (!pre.done || getpid() != pre.pid)
+		return;
+	if (pre.ex.started)
+		(void)pthread_join(pre.ex.tid, NULL);
+	if (pre.maps.started)
+		(void)pthread_join(pre.maps.tid, NULL);
+	pre.ex.started = pre.maps.started = 0;
 }
 
 /* The loaded skeleton (the caller owns it), or NULL and -errno in *ret_err. */
@@ -513,7 +538,7 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 	__u8 one = 1;
 
 	memset(b, 0, sizeof(*b));
-	loader_bpf_prestart(1); /* main() did, unless some caller did not */
+	loader_bpf_prestart(1); /* compile.c did, unless some caller did not */
 	/* cgfw_exempt is pinned there, shared by every instance: the directory first. */
 	if (mkdir(BPFFS_DIR "/cgfw", 0700) < 0 && errno != EEXIST) {
 		r = -errno;

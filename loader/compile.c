@@ -198,6 +198,15 @@ compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
 	pid = helper_start(l, (uid_t)-1, NULL, keep, o->n_files + 1, "cgfw-loader", allow);
 	if (pid == 0)
 		compile_child(o, keep, errs, keep[o->n_files]);
+	/*
+	 * At start, while the helper compiles: the BPF that depends on nothing
+	 * the loader works out later, made by threads (attach.c; attach may
+	 * reload).  After the fork, so no helper is a copy of a process with
+	 * threads running (a sanitizer build would count their buffers as
+	 * leaked at the helper's exit).  A reload's child finds it done.
+	 */
+	if (o->cmd == CMD_RUN || o->cmd == CMD_ATTACH)
+		loader_bpf_prestart(o->cmd == CMD_ATTACH);
 	for (int i = 0; i < o->n_files; i++)
 		if (keep[i] >= 0)
 			(void)close(keep[i]);

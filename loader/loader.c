@@ -467,10 +467,7 @@ main(int argc, char *argv[])
 			    n == 1 ? "" : "s");
 		return r;
 	}
-	/* The BPF that depends on nothing below, made meanwhile (attach.c); attach may reload. */
-	if (o.cmd == CMD_RUN || o.cmd == CMD_ATTACH)
-		loader_bpf_prestart(o.cmd == CMD_ATTACH);
-
+	/* Starts the BPF that depends on nothing below, too (compile.c, attach.c). */
 	compile_policy(&l);
 	r = opts_resolv_conf(&o, "/etc/resolv.conf");
 	if (r < 0)
