@@ -124,6 +124,10 @@ instance_dir_open(struct loader *l)
 		fatal("cannot set the owner and mode of %s", l->inst_dir);
 	snprintf(path, sizeof(path), "%s/lock", l->inst_dir);
 	l->name_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/* An empty directory cleanup removed meanwhile (instance_dirs_cleanup()): again. */
+	if (l->name_fd < 0 && errno == ENOENT && mkdir(l->inst_dir, 0750) == 0 &&
+	    chown(l->inst_dir, l->self_uid, l->log_gid) == 0 && chmod(l->inst_dir, 02750) == 0)
+		l->name_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (l->name_fd < 0)
 		fatal("cannot open %s", path);
 	if (flock(l->name_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -302,6 +306,19 @@ instance_dirs_cleanup(void)
 			continue;
 		snprintf(path, sizeof(path), CGFW_INST_DIR "/%s/lock", de->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT) {
+			/*
+			 * No lock file: emptied by a loader whose keeper was gone (only
+			 * the keeper may remove the directory), or one being made this
+			 * instant (instance_dir_open() tries again).  Removed if empty.
+			 */
+			snprintf(path, sizeof(path), CGFW_INST_DIR "/%s", de->d_name);
+			if (rmdir(path) == 0) {
+				printf("removed %s (its loader is gone)\n", path);
+				n++;
+			}
+			continue;
+		}
 		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			if (fd >= 0)
 				(void)close(fd);

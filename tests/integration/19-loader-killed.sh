@@ -63,8 +63,13 @@ check "... having killed what was left in the command's cgroup itself (CAP_KILL)
 check "... the pins stay (nobody unpinned them)" test -d "/sys/fs/bpf/cgfw/$ID2"
 out=$(in_cg "$CG2" $PROBE tcp 198.51.100.7 80)
 expect_match "... so its cgroup stays filtered" "result=EPERM" "$out"
+LK=$LPID
 out=$(cgfw cleanup "$ID2")
 expect_match "cleanup removes it" "^$ID2 removed with $CG2" "$(grep "^$ID2 " <<<"$out")"
+check "its instance directory, emptied, is left (only the keeper may remove it)" \
+	test -d "/run/cgfw/instances/run-$LK"
+out=$(cgfw cleanup)
+expect_match "... until a full cleanup" "removed /run/cgfw/instances/run-$LK " "$out"
 
 # attach, killed: the next attach to that cgroup replaces the stale pins.
 CGA=$mnt/cgfw-test-kill-$$

@@ -267,6 +267,15 @@ no_leftovers() {
 	else
 		ok "no run cgroup left behind"
 	fi
+	left=""
+	for d in /run/cgfw/instances/run-*; do
+		[ -d "$d" ] && [ ! -d "/proc/${d##*/run-}" ] && left="$left $d"
+	done
+	if [ -n "$left" ]; then
+		not_ok "leftover instance directories:$left"
+	else
+		ok "no instance directory left behind"
+	fi
 	local pins
 	pins=$(new_dead_pins)
 	# A loader of another test may be between removing its cgroup and unpinning.
