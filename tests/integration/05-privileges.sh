@@ -79,8 +79,9 @@ check "the command execs after the loader greeted all three workers" \
 
 # With packaging's users (packaging/sysusers.d/cgfw.conf) the workers take
 # them; a command may never run as one of them, nor as a reserved uid.
-cp /etc/passwd "$T/passwd"
-cp /etc/group "$T/group"
+# (Without the host's own cgfw-* entries: `make demo` installs those users.)
+grep -Ev '^cgfw-(mon|dns|http):' /etc/passwd >"$T/passwd"
+grep -Ev '^cgfw-(mon|dns|http):' /etc/group >"$T/group"
 for u in mon:60990 dns:60991 http:60992; do
 	echo "cgfw-${u%%:*}:x:${u#*:}:${u#*:}::/nonexistent:/usr/sbin/nologin" >>"$T/passwd"
 	echo "cgfw-${u%%:*}:x:${u#*:}:" >>"$T/group"
