@@ -261,11 +261,11 @@ size_maps(
  * the print callback, the memlock bump) gives the same answer whichever
  * thread gets there first.  Nothing is attached by them.  They start with
  * every signal blocked, so none lands on them (main() blocks its own later:
- * signals_block()).  A helper fork()ed meanwhile (the CA's, the bundle's;
- * they _exit()) has one thread, and needs nothing they may hold but
- * malloc's locks, which glibc's fork() takes care of; their fds are
- * close-on-exec and the helpers close all they do not keep.  An exit while
- * they run waits for them (prestart_at_exit()).  Every capability drop comes after loader_bpf_setup(), which joins
+ * signals_block()).  No process is forked while they run: every later
+ * fork (helper_start(), query_run()) joins them first
+ * (loader_bpf_prestart_join()), so no child is a copy of a process with
+ * threads holding locks.  An exit while they run waits for them
+ * (prestart_at_exit()).  Every capability drop comes after loader_bpf_setup(), which joins
  * both: no thread keeps a capability the loader gave up.
  */
 struct exec_load {
@@ -413,6 +413,27 @@ prestart_at_exit(void)
 	if (pre.maps.started)
 		(void)pthread_join(pre.maps.tid, NULL);
 	pre.ex.started = pre.maps.started = 0;
+}
+
+/*
+ * Before any fork while they may run: the threads are done, their results
+ * kept for loader_bpf_setup().  A child forked from a process whose threads
+ * hold a lock (the sanitizers' allocator, at least) can wait on it forever:
+ * check-san once saw the CA's helper hang that way.
+ */
+void
+loader_bpf_prestart_join(void)
+{
+	if (!pre.done || getpid() != pre.pid)
+		return;
+	if (pre.ex.started) {
+		thread_join(pre.ex.tid, "exec program's loader");
+		pre.ex.started = 0;
+	}
+	if (pre.maps.started) {
+		thread_join(pre.maps.tid, "BPF maps'");
+		pre.maps.started = 0;
+	}
 }
 
 /* The loaded skeleton (the caller owns it), or NULL and -errno in *ret_err. */

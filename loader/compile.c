@@ -57,6 +57,7 @@ helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_kee
 	pid_t pid;
 	int r;
 
+	loader_bpf_prestart_join(); /* no fork while those threads run (attach.c) */
 	if (uid == (uid_t)-1) {
 		helper_identity(l);
 		uid = l->helper_uid;

@@ -360,6 +360,7 @@ int kbtf_find_offsets(const void *data, size_t size, struct kbtf_exec_off *ret);
 int kbtf_exec_offsets(struct kbtf_exec_off *ret);
 /* Started first thing: BPF work that depends on nothing later, taken by loader_bpf_setup(). */
 void loader_bpf_prestart(int reloadable);
+void loader_bpf_prestart_join(void);
 int loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
     const struct loader_bpf_cfg *cfg, int cgroup_fd, unsigned long long cgroup_id, char *err,
     size_t err_len);

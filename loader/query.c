@@ -105,6 +105,7 @@ query_run(char *const argv[], char *const env[], char *out, size_t out_len, char
 		r = -errno;
 		goto out;
 	}
+	loader_bpf_prestart_join(); /* no fork while those threads run (attach.c) */
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
