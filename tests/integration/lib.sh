@@ -253,24 +253,27 @@ new_dead_pins() {
 	done
 }
 
+# dead_runs DIR...: those run-PID directories whose loader is gone (one still
+# running, not ours: e.g. a benchmark, is not a leftover), each after a space.
+dead_runs() {
+	local d
+	for d in "$@"; do
+		[ -d "$d" ] && [ ! -d "/proc/${d##*/run-}" ] && printf ' %s' "$d"
+	done
+}
+
 # No cgroup, pin or netns of ours may outlive a test.
 no_leftovers() {
 	local mnt
 	mnt=$(cgroup2_mnt)
-	local d left=""
-	# run-PID of a loader still running (not ours: e.g. a benchmark) is not a leftover.
-	for d in "$mnt"/cgfw/run-*; do
-		[ -d "$d" ] && [ ! -d "/proc/${d##*/run-}" ] && left="$left $d"
-	done
+	local left
+	left=$(dead_runs "$mnt"/cgfw/run-*)
 	if [ -n "$left" ]; then
 		not_ok "leftover run cgroups:$left"
 	else
 		ok "no run cgroup left behind"
 	fi
-	left=""
-	for d in /run/cgfw/instances/run-*; do
-		[ -d "$d" ] && [ ! -d "/proc/${d##*/run-}" ] && left="$left $d"
-	done
+	left=$(dead_runs /run/cgfw/instances/run-*)
 	if [ -n "$left" ]; then
 		not_ok "leftover instance directories:$left"
 	else
