@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,4 +394,72 @@ proc_fds_recv(int sock, int *fds, int n, int flags)
 	}
 	memcpy(fds, got, (size_t)n * sizeof(int));
 	return 0;
+}
+
+/*
+ * The mount point of the first (or, with last, the last) mount in
+ * /proc/self/mountinfo whose type is type1 or type2 (NULL: none); -ENOENT
+ * if there is none.  Mount points are never assumed.
+ */
+int
+mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], *sep = strstr(line, " - ");
+		char fstype[64];
+
+		/* id parent major:minor root mountpoint ... - fstype source opts */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep, " - %63s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, type1) != 0 && (!type2 || strcmp(fstype, type2) != 0))
+			continue;
+		if (strlen(mnt) >= len) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		/* mountinfo escapes spaces as \040; a mount with one is not ours. */
+		strcpy(buf, mnt);
+		r = 0;
+		if (!last)
+			break;
+	}
+	fclose(f);
+	return r;
+}
+
+/* The cgroup2 mount point. */
+int
+cgroup2_mount(char *buf, size_t len)
+{
+	return mountinfo_find("cgroup2", NULL, 0, buf, len);
+}
+
+/* The cgroup directory with inode id under the cgroup2 mount, found by walking. */
+static unsigned long long find_id;
+static char find_path[PATH_MAX];
+
+static int
+find_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag != FTW_D || (unsigned long long)st->st_ino != find_id)
+		return 0;
+	snprintf(find_path, sizeof(find_path), "%s", path);
+	return 1;
+}
+
+const char *
+cgroup_by_id(const char *mnt, unsigned long long id)
+{
+	find_id = id;
+	find_path[0] = '\0';
+	(void)nftw(mnt, find_cb, 32, FTW_PHYS | FTW_MOUNT);
+	return find_path[0] ? find_path : NULL;
 }

@@ -73,4 +73,13 @@ int proc_write_all(int fd, const void *buf, size_t n);
 int proc_fds_send(int sock, const int *fds, int n);
 int proc_fds_recv(int sock, int *fds, int n, int flags);
 
+/*
+ * The mount point of the first (with last: the last) mount of type1 or
+ * type2 in /proc/self/mountinfo, -ENOENT if none; the cgroup2 mount; the
+ * cgroup directory with inode id under mnt (NULL if none; a static buffer).
+ */
+int mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len);
+int cgroup2_mount(char *buf, size_t len);
+const char *cgroup_by_id(const char *mnt, unsigned long long id);
+
 #endif

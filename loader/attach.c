@@ -37,51 +37,6 @@
 
 #define BPFFS_DIR "/sys/fs/bpf"
 
-/*
- * The mount point of the first (or, with last, the last) mount in
- * /proc/self/mountinfo whose type is type1 or type2 (NULL: none); -ENOENT
- * if there is none.  Mount points are never assumed.
- */
-int
-mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int r = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], *sep = strstr(line, " - ");
-		char fstype[64];
-
-		/* id parent major:minor root mountpoint ... - fstype source opts */
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep, " - %63s", fstype) != 1)
-			continue;
-		if (strcmp(fstype, type1) != 0 && (!type2 || strcmp(fstype, type2) != 0))
-			continue;
-		if (strlen(mnt) >= len) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		/* mountinfo escapes spaces as \040; a mount with one is not ours. */
-		strcpy(buf, mnt);
-		r = 0;
-		if (!last)
-			break;
-	}
-	fclose(f);
-	return r;
-}
-
-/* The cgroup2 mount point. */
-int
-cgroup2_mount(char *buf, size_t len)
-{
-	return mountinfo_find("cgroup2", NULL, 0, buf, len);
-}
-
 /* Our own cgroup2 path ("0::/path" in /proc/self/cgroup). */
 int
 cgroup_self_path(char *buf, size_t len)
@@ -399,6 +354,32 @@ loader_bpf_prestart(int reloadable)
 }
 
 /*
+ * Both threads joined, their results kept for loader_bpf_setup().  From an
+ * exit handler (at_exit) a failed join is not fatal: the exit goes on.
+ */
+static void
+prestart_join(int at_exit)
+{
+	if (!pre.done || getpid() != pre.pid)
+		return;
+	/* started goes at once: a failed join exits, and the exit handler must not join again. */
+	if (pre.ex.started) {
+		pre.ex.started = 0;
+		if (at_exit)
+			(void)pthread_join(pre.ex.tid, NULL);
+		else
+			thread_join(pre.ex.tid, "exec program's loader");
+	}
+	if (pre.maps.started) {
+		pre.maps.started = 0;
+		if (at_exit)
+			(void)pthread_join(pre.maps.tid, NULL);
+		else
+			thread_join(pre.maps.tid, "BPF maps'");
+	}
+}
+
+/*
  * An exit (a fatal error, a bad list) while the threads still work waits for
  * them: nothing of theirs is cut off in the middle (a sanitizer build would
  * call their buffers leaked).  Their results stay for the kernel to close.
@@ -406,34 +387,18 @@ loader_bpf_prestart(int reloadable)
 static void
 prestart_at_exit(void)
 {
-	if (!pre.done || getpid() != pre.pid)
-		return;
-	if (pre.ex.started)
-		(void)pthread_join(pre.ex.tid, NULL);
-	if (pre.maps.started)
-		(void)pthread_join(pre.maps.tid, NULL);
-	pre.ex.started = pre.maps.started = 0;
+	prestart_join(1);
 }
 
 /*
- * Before any fork while they may run: the threads are done, their results
- * kept for loader_bpf_setup().  A child forked from a process whose threads
- * hold a lock (the sanitizers' allocator, at least) can wait on it forever:
- * check-san once saw the CA's helper hang that way.
+ * Before any fork while they may run.  A child forked from a process whose
+ * threads hold a lock (the sanitizers' allocator, at least) can wait on it
+ * forever: check-san once saw the CA's helper hang that way.
  */
 void
 loader_bpf_prestart_join(void)
 {
-	if (!pre.done || getpid() != pre.pid)
-		return;
-	if (pre.ex.started) {
-		thread_join(pre.ex.tid, "exec program's loader");
-		pre.ex.started = 0;
-	}
-	if (pre.maps.started) {
-		thread_join(pre.maps.tid, "BPF maps'");
-		pre.maps.started = 0;
-	}
+	prestart_join(0);
 }
 
 /* The loaded skeleton (the caller owns it), or NULL and -errno in *ret_err. */

@@ -4,7 +4,7 @@
  * for as long as it enforces on that cgroup; the lock file says its pid.
  * Pins in /sys/fs/bpf/cgfw/<cgroup id>/ whose lock nobody holds are stale: a
  * loader died without its cleanup (fail closed: the cgroup stayed filtered).
- * `status` lists instances, `cleanup` removes stale ones, and a new attach
+ * `cgfw-ctl status` lists them, `cleanup` removes stale ones, and a new attach
  * to the same cgroup replaces them.
  */
 #include <dirent.h>
@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,8 +28,6 @@
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "loader.h"
-
-#define PIN_ROOT "/sys/fs/bpf/cgfw"
 
 static void
 lock_path(unsigned long long id, char *buf, size_t len)
@@ -143,13 +143,6 @@ instance_dir_open(struct loader *l)
 		fatal("cannot write %s", path);
 }
 
-/* Root (a directory the loader made) or a reserved uid (a loader's own, keeper.c). */
-int
-instance_owner_ok(uid_t uid)
-{
-	return uid == 0 || (uid >= CGFW_DYN_UID_MIN && uid - CGFW_DYN_UID_MIN < CGFW_DYN_UID_N);
-}
-
 /* The loader's files in its directory (it owns it); the directory goes in loader_remove_paths(). */
 void
 instance_dir_empty(struct loader *l)
@@ -203,29 +196,6 @@ instance_unpin(const char *dir)
 	if (r == 0 && rmdir(dir) < 0)
 		r = -errno;
 	return r;
-}
-
-/* The cgroup directory with inode id under the cgroup2 mount, found by walking. */
-static unsigned long long find_id;
-static char find_path[PATH_MAX];
-
-static int
-find_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag != FTW_D || (unsigned long long)st->st_ino != find_id)
-		return 0;
-	snprintf(find_path, sizeof(find_path), "%s", path);
-	return 1;
-}
-
-static const char *
-cgroup_by_id(const char *mnt, unsigned long long id)
-{
-	find_id = id;
-	find_path[0] = '\0';
-	(void)nftw(mnt, find_cb, 32, FTW_PHYS | FTW_MOUNT);
-	return find_path[0] ? find_path : NULL;
 }
 
 /* A cgroup `run` made (.../cgfw/run-PID or workers-PID): cgfw's to remove. */
@@ -349,46 +319,16 @@ wanted(unsigned long long id, char **ids, int n_ids)
 	return n_ids == 0;
 }
 
-static int
-skipped(unsigned long long id, const unsigned long long *skip, int n_skip)
-{
-	for (int i = 0; i < n_skip; i++)
-		if (skip[i] == id)
-			return 1;
-	return 0;
-}
-
-/* status --json: a pinned instance without a status file, as one JSON line. */
-static void
-pinned_json(unsigned long long id, const char *state, pid_t pid, const char *cg)
-{
-	struct jbuf jb = {0};
-
-	jb_begin(&jb);
-	jb_str(&jb, "state", state);
-	if (pid > 0)
-		jb_int(&jb, "pid", pid);
-	jb_uint(&jb, "cgroupId", id);
-	if (cg)
-		jb_str(&jb, "cgroup", cg);
-	jb_end(&jb);
-	if (!jb.err)
-		(void)fwrite(jb.p, 1, jb.len, stdout);
-	jb_free(&jb);
-}
-
 /*
- * status (cleanup = 0): one line per pinned instance, running or stale, but
- * those in skip (status.c showed them from their status files, n_shown in
- * all).  cleanup: unpin stale instances and remove the cgroups `run` left
- * with them, and the workers' cgroups of loaders that are gone.
+ * cleanup: unpin the stale instances among ids (none: all) and remove the
+ * cgroups `run` left with them; with no ids also the workers' cgroups and
+ * the instance directories of loaders that are gone.
  */
 int
-instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *skip, int n_skip,
-    int n_shown, int json)
+instances_cleanup(char **ids, int n_ids)
 {
 	char mnt[PATH_MAX];
-	DIR *d = opendir(PIN_ROOT);
+	DIR *d = opendir(CGFW_PIN_DIR);
 	struct dirent *de;
 	int n = 0, running = 0, bad = 0;
 
@@ -396,9 +336,8 @@ instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *ski
 		mnt[0] = '\0';
 	if (!d) {
 		if (errno != ENOENT)
-			fatal("%s", PIN_ROOT);
-		if (!n_shown && !json)
-			printf("no cgfw instance\n");
+			fatal("%s", CGFW_PIN_DIR);
+		printf("no cgfw instance\n");
 		return 0;
 	}
 	while ((de = readdir(d))) {
@@ -410,18 +349,15 @@ instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *ski
 
 		/* <id>-new: a replacement (attach.c) whose loader died before the rename. */
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || (*end && strcmp(end, "-new")) ||
-		    !wanted(id, ids, n_ids) || (!*end && skipped(id, skip, n_skip)))
+		    !wanted(id, ids, n_ids))
 			continue;
 		n++;
 		cg = mnt[0] ? cgroup_by_id(mnt, id) : NULL;
 		fd = instance_lock(id, &holder);
 		if (fd == -EBUSY) {
 			running++;
-			if (json)
-				pinned_json(id, "running", holder, cg);
-			else
-				printf("%llu running pid %d cgroup %s\n", id, (int)holder,
-				    cg ? cg : "(not found)");
+			printf("%llu running pid %d cgroup %s\n", id, (int)holder,
+			    cg ? cg : "(not found)");
 			continue;
 		}
 		if (fd < 0) {
@@ -429,19 +365,7 @@ instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *ski
 			bad = 1;
 			continue;
 		}
-		if (!cleanup && json) {
-			pinned_json(id, "stale", 0, cg);
-			instance_unlock(id, fd);
-			continue;
-		}
-		if (!cleanup) {
-			printf("%llu stale cgroup %s (still filtered; cgfw-loader cleanup removes "
-			       "it)\n",
-			    id, cg ? cg : "(gone)");
-			instance_unlock(id, fd);
-			continue;
-		}
-		snprintf(dir, sizeof(dir), PIN_ROOT "/%s", de->d_name);
+		snprintf(dir, sizeof(dir), CGFW_PIN_DIR "/%s", de->d_name);
 		r = instance_unpin(dir);
 		if (r == 0 && cg && cgroup_is_ours(cg))
 			r = cgroup_kill_remove(cg);
@@ -455,17 +379,56 @@ instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *ski
 		instance_unlock(id, fd);
 	}
 	closedir(d);
-	if (cleanup && mnt[0])
+	if (mnt[0])
 		(void)nftw(mnt, workers_cb, 32, FTW_PHYS | FTW_MOUNT | FTW_DEPTH);
-	if (cleanup && n_ids == 0)
+	if (n_ids == 0)
 		n_workers_removed += instance_dirs_cleanup();
 	/*
 	 * A full cleanup with nothing running: the shared exempt map goes too
 	 * (what is left in it are the workers of loaders that were killed).
 	 */
-	if (cleanup && n_ids == 0 && running == 0 && !bad && unlink(PIN_ROOT "/cgfw_exempt") == 0)
-		printf("removed " PIN_ROOT "/cgfw_exempt (no instance left)\n");
-	if (!n && !n_workers_removed && !n_shown && !json)
+	if (n_ids == 0 && running == 0 && !bad && unlink(CGFW_PIN_DIR "/cgfw_exempt") == 0)
+		printf("removed " CGFW_PIN_DIR "/cgfw_exempt (no instance left)\n");
+	if (!n && !n_workers_removed)
 		printf("no cgfw instance\n");
 	return bad ? CGFW_EXIT_FAILED : 0;
+}
+
+/* In the instance's directory (instances.c made it, root's, 0750 root:cgfw-log). */
+void
+events_listen(struct loader *l)
+{
+	struct sockaddr_un sun;
+	mode_t old;
+	int fd, r;
+
+	if (instance_sock_path(&sun, l->inst_dir) < 0)
+		fatalx("%s: path too long for a socket", l->inst_dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fatal("socket");
+	(void)unlink(sun.sun_path);
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0)
+		fatal("cannot bind %s", sun.sun_path);
+	if (chown(sun.sun_path, 0, l->log_gid) < 0 || chmod(sun.sun_path, 0660) < 0)
+		fatal("cannot set the owner and mode of %s", sun.sun_path);
+	if (listen(fd, 64) < 0)
+		fatal("cannot listen on %s", sun.sun_path);
+	l->events_fd = fd;
+}
+
+/*
+ * Before the monitor's last lines: no new reader, and a reader whose stream
+ * ends finds no socket, so it knows the instance stopped.
+ */
+void
+events_unlink(const struct loader *l)
+{
+	struct sockaddr_un sun;
+
+	if (l->events_fd >= 0 && instance_sock_path(&sun, l->inst_dir) == 0)
+		(void)unlink(sun.sun_path);
 }

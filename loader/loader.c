@@ -14,8 +14,9 @@
  * Options live in options.c, the helpers in compile.c, workers in workers.c,
  * BPF in attach.c, the command (namespaces, capabilities, seccomp and its
  * notifications) in command.c, the CA in ca.c, the capability drop in
- * caps.c, what stays uid 0 in keeper.c, the instance locks and `cleanup` in
- * instances.c, `status` in status.c, `events` in events.c.
+ * caps.c, what stays uid 0 in keeper.c, the instance locks, its directory
+ * and `cleanup` in instances.c, the status file in status.c.  `status` and
+ * `events` are cgfw-ctl's (ctl/), executed for them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -404,6 +405,25 @@ policy_release(struct loader *l)
 	opts_free(l->o);
 }
 
+/*
+ * `status` and `events`: cgfw-ctl, beside us, with the words from the
+ * subcommand on; it drops whatever privilege we were started with.
+ */
+static void __attribute__((noreturn)) ctl_exec(int argc, char *argv[])
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	char **av = calloc((size_t)argc + 2, sizeof(*av));
+
+	if (!av)
+		fatal("calloc");
+	loader_exe_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/cgfw-ctl", dir);
+	av[0] = "cgfw-ctl";
+	memcpy(av + 1, argv, (size_t)argc * sizeof(*av));
+	execv(path, av);
+	fatal("cannot run %s", path);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -445,21 +465,15 @@ main(int argc, char *argv[])
 	l.argc = argc;
 	l.argv = argv;
 	log_init("cgfw-loader", o.debug);
-	/*
-	 * Readers: no root needed, none kept (events); status needs no
-	 * privilege either: root, or a member of cgfw-log, reads it.
-	 */
-	if (o.cmd == CMD_EVENTS || o.cmd == CMD_STATUS) {
-		code = o.cmd == CMD_EVENTS ? events_main(o.argc, o.argv) : status_main(&o);
-		opts_free(&o);
-		return code;
-	}
+	/* The readers are another program, which holds no privilege (ctl/ctl.c). */
+	if (o.cmd == CMD_EVENTS || o.cmd == CMD_STATUS)
+		ctl_exec(o.argc, o.argv);
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
 	if (o.cmd == CMD_CLEANUP) {
 		int n;
 
-		r = instances_walk(1, o.argv, o.argc, NULL, 0, 0, 0);
+		r = instances_cleanup(o.argv, o.argc);
 		/* The uid lock files of loaders that are gone (an older cgfw left them all). */
 		n = proc_uid_locks_sweep();
 		if (n > 0)

@@ -14,6 +14,7 @@
 #include "lib/cpolicy.h"
 #include "lib/policy.h"
 #include "lib/rules.h"
+#include "lib/status.h"
 
 struct egress;
 struct seccomp_notif;
@@ -43,10 +44,6 @@ enum loader_cmd {
 #define CGFW_DEFAULT_CONFIG  "/etc/cgfw.conf"
 #define CGFW_STATE_DIR       "/var/lib/cgfw" /* default of --state-dir */
 #define LOADER_MAX_FILES     64
-/* Named instances: CGFW_INST_DIR/<name>/ holds what readers of cgfw-log see. */
-#define CGFW_INST_DIR        CGFW_RUN_DIR "/instances"
-#define CGFW_NAME_MAX        64
-#define CGFW_LOG_GROUP       "cgfw-log"
 #define LOADER_MAX_UPSTREAMS 8
 
 struct loader_file {
@@ -90,7 +87,6 @@ struct loader_opts {
 	int have_cli_state_dir, have_cli_upstream_ca;
 	char *upstream_ca; /* PEM bundle the servers' certificates must chain to */
 	char *name;        /* --name: the instance's name (instances.c) */
-	int json;          /* status --json */
 };
 
 #define LOADER_N_PROGS 10
@@ -248,30 +244,6 @@ struct loader {
 	char status_line[PATH_MAX]; /* what STATUS= last said (status.c) */
 };
 
-/* An instance's status file (status.c, docs/status.md), as written and read. */
-#define STATUS_MAX_WORKERS 8
-struct inst_status {
-	char name[CGFW_NAME_MAX + 1];
-	long long pid;
-	char command[8]; /* run, attach */
-	char state[16];  /* enforcing, degraded, target-lost, stopping */
-	char mode[16];   /* allow-list, block-list, log-only */
-	char target[PATH_MAX];
-	char cgroup[PATH_MAX];
-	uint64_t cgroup_id;
-	long long started, updated; /* seconds since the epoch */
-	uint64_t rules, rules_ip, rules_cidr, rules_name, rules_url, list_files;
-	uint64_t blocked, connect_blocked, egress_dropped, ring_lost;
-	uint64_t dns_blocked, http_blocked, events, events_lost; /* the monitor's */
-	struct {
-		char name[32];
-		int up;
-		int restarts;
-	} workers[STATUS_MAX_WORKERS];
-	int n_workers;
-	char down[32]; /* a worker that is not up */
-};
-
 /* options.c */
 void opts_parse(struct loader_opts *o, int argc, char *argv[]);
 /* Frees what opts_parse() and the config allocated. */
@@ -298,30 +270,22 @@ int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, 
 
 /* instances.c */
 int instance_lock(unsigned long long cg_id, pid_t *ret_holder);
-int instance_name_valid(const char *name);
 void instance_dir_open(struct loader *l);
 void instance_dir_close(struct loader *l);
 void instance_dir_empty(struct loader *l);
-int instance_owner_ok(uid_t uid);
 void instance_lock_unlink(unsigned long long cg_id);
 void instance_unlock(unsigned long long cg_id, int fd);
 int instance_unpin(const char *dir);
-/* skip: instances status.c showed already (n_shown of them); json: status --json. */
-int instances_walk(int cleanup, char **ids, int n_ids, const unsigned long long *skip, int n_skip,
-    int n_shown, int json);
+/* cleanup: the stale instances among ids (none: all), and what loaders that are gone left. */
+int instances_cleanup(char **ids, int n_ids);
 /* cgroup.kill, then rmdir (retried while it empties): 0 or -errno. */
 int cgroup_kill_remove(const char *path);
 
-/* events.c */
+void loader_exe_dir(char *buf, size_t len);
+
+/* The event socket in the instance's directory; unlinked before the monitor's last lines. */
 void events_listen(struct loader *l);
 void events_unlink(const struct loader *l);
-/*
- * Copies the JSON lines of instance name (NULL: the only one running) to
- * out_fd: the last ones it kept (at most last of them, -1: all), then with
- * follow the new ones until it stops.  0, or 1 with the reason on stderr.
- */
-int events_read(const char *name, int follow, int last, int out_fd);
-int events_main(int argc, char *argv[]);
 
 /* command.c */
 void command_prepare(struct loader *l);
@@ -344,8 +308,6 @@ void command_answer_overdue(struct loader *l);
 void command_release(struct loader *l);
 
 /* attach.c */
-int mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len);
-int cgroup2_mount(char *buf, size_t len);
 int cgroup_self_path(char *buf, size_t len);
 int cgroup_open_target(const char *mnt, const char *path, char *ret_path, size_t len);
 int bpffs_ensure(void);
@@ -391,11 +353,8 @@ int helper_wait(pid_t pid, const char *who); /* its exit status, 125 if killed *
 void helper_finish(pid_t pid, const char *who);
 
 /* status.c */
-void status_summary(const struct inst_status *s, char *buf, size_t len);
-int status_parse(char *buf, struct inst_status *s);
 void status_update(struct loader *l, const char *state);
 const char *status_now(struct loader *l);
-int status_main(struct loader_opts *o);
 /* reload.c: SIGHUP to attach; a stop signal received meanwhile is left in *sig. */
 void loader_reload(struct loader *l, int *sig);
 

@@ -77,25 +77,6 @@ static void __attribute__((noreturn)) usage(int code)
 	exit(code);
 }
 
-/* An instance name: a directory name under CGFW_INST_DIR, safe in a unit name. */
-int
-instance_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > CGFW_NAME_MAX || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		        (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' ||
-		        ch == '@'))
-			return 0;
-	}
-	return 1;
-}
-
 static int
 opts_add_rules(struct loader_opts *o, const char *list, int action, const char *origin)
 {
@@ -584,7 +565,6 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		O_CONTAINER,
 		O_ENGINE,
 		O_NAME,
-		O_JSON,
 	};
 	static const struct option lo[] = {
 	    {"allow-list", required_argument, NULL, O_ALLOW},
@@ -613,7 +593,6 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 	    {"docker-container", required_argument, NULL, O_CONTAINER},
 	    {"container-engine", required_argument, NULL, O_ENGINE},
 	    {"name", required_argument, NULL, O_NAME},
-	    {"json", no_argument, NULL, O_JSON},
 	    {NULL, 0, NULL, 0},
 	};
 	char q[LOG_ESC_LEN];
@@ -659,8 +638,8 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 
 	argc -= optind;
 	argv += optind;
-	if (o->cmd == CMD_EVENTS) {
-		/* Its own options (events.c); no config is read. */
+	if (o->cmd == CMD_EVENTS || o->cmd == CMD_STATUS) {
+		/* cgfw-ctl's, from the subcommand on (loader.c executes it); no config is read. */
 		o->argc = argc;
 		o->argv = argv;
 		return;
@@ -805,11 +784,6 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 			o->have_cli_target = 1;
 			set_str(&o->unit, optarg);
 			break;
-		case O_JSON:
-			if (o->cmd != CMD_STATUS)
-				fatalx("--json is an option of status");
-			o->json = 1;
-			break;
 		case O_CONFIG:
 			o->config = optarg;
 			break;
@@ -841,7 +815,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		if (strspn(o->argv[i], "0123456789") != strlen(o->argv[i]) || !o->argv[i][0])
 			fatalx("cleanup: \"%s\" is not a cgroup id (cgfw-loader status lists them)",
 			    log_escape(q, 36, o->argv[i], strlen(o->argv[i])));
-	if ((o->cmd == CMD_CA && o->argc != 0) || (o->cmd == CMD_STATUS && o->argc > 1))
+	if (o->cmd == CMD_CA && o->argc != 0)
 		fatalx("%s: unexpected argument \"%s\"", argv[0],
 		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));
 	if (o->cmd == CMD_RUN && o->argc == 0)

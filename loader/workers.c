@@ -45,8 +45,9 @@
 
 static void target_check(struct loader *l);
 
-static void
-exe_dir(char *buf, size_t len)
+/* The directory of our own binary: the workers' and cgfw-ctl's. */
+void
+loader_exe_dir(char *buf, size_t len)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -130,7 +131,7 @@ launcher_start(struct loader *l, struct worker *w)
 	struct stat st;
 	int sv[2];
 
-	exe_dir(dir, sizeof(dir));
+	loader_exe_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, w->name);
 	if (stat(path, &st) < 0)
 		fatal("cannot find worker %s", path);

@@ -32,13 +32,6 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIBCGFW)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lcmocka
 
-# loader/status.c among the loader's objects (loader_nomain.o: its main() renamed).
-$(B)/tests/unit/test_status.o: $(BPF_SKEL) $(EXEC_SKEL)
-$(B)/tests/test_status: $(B)/tests/unit/test_status.o $(B)/tests/fuzz/loader_nomain.o \
-    $(filter-out $(B)/loader/loader.o,$(LOADER_OBJ)) $(LIBCGFW)
-	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -linih -lcmocka $(LDFLAGS) $(BORINGSSL_LIBS)
-
 # Tools the integration tests drive (tests/run.sh runs only test_*): built by "make".
 TOOL_BINS := $(B)/tests/attack
 BINS += $(TOOL_BINS)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * loader/status.c: the status file's parser (what `cgfw-loader status` reads)
- * and the one summary line it and systemd's STATUS= show.
+ * lib/status.c: the status file's parser (what `cgfw-loader status`, that is
+ * cgfw-ctl, reads) and the one summary line it and systemd's STATUS= show.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "loader/loader.h"
+#include "lib/status.h"
 
 static const char good[] = "# cgfw instance status (docs/status.md)\n"
                            "version=1\n"

@@ -1,83 +1,25 @@
 // SPDX-License-Identifier: MIT
 /*
- * The instance's event socket, both ends that are the loader's: the loader
- * (root) makes CGFW_INST_DIR/<name>/events.sock, 0660 root:cgfw-log, and
- * hands the listening socket to cgfw-monitor (monitor/stream.c serves it);
- * `cgfw-loader events` is a plain reader of it, for anyone in the cgfw-log
- * group, which keeps no privilege even when run as root.  The protocol is
+ * `cgfw-loader events`: a plain reader of an instance's event socket,
+ * CGFW_INST_DIR/<name>/events.sock, which the loader made (0660, group
+ * cgfw-log) and cgfw-monitor serves (monitor/stream.c).  The protocol is
  * docs/events.md's: one request line, then JSON lines.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cap-ng.h>
-
+#include "ctl/ctl.h"
 #include "lib/log.h"
 #include "lib/proc.h"
-#include "loader.h"
-
-#define EVENTS_SOCK "events.sock"
-
-static int
-sock_path(struct sockaddr_un *sun, const char *dir)
-{
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/" EVENTS_SOCK, dir) >=
-	    (int)sizeof(sun->sun_path))
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* In the instance's directory (instances.c made it, root's, 0750 root:cgfw-log). */
-void
-events_listen(struct loader *l)
-{
-	struct sockaddr_un sun;
-	mode_t old;
-	int fd, r;
-
-	if (sock_path(&sun, l->inst_dir) < 0)
-		fatalx("%s: path too long for a socket", l->inst_dir);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		fatal("socket");
-	(void)unlink(sun.sun_path);
-	old = umask(0177);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r < 0)
-		fatal("cannot bind %s", sun.sun_path);
-	if (chown(sun.sun_path, 0, l->log_gid) < 0 || chmod(sun.sun_path, 0660) < 0)
-		fatal("cannot set the owner and mode of %s", sun.sun_path);
-	if (listen(fd, 64) < 0)
-		fatal("cannot listen on %s", sun.sun_path);
-	l->events_fd = fd;
-}
-
-/*
- * Before the monitor's last lines: no new reader, and a reader whose stream
- * ends finds no socket, so it knows the instance stopped.
- */
-void
-events_unlink(const struct loader *l)
-{
-	struct sockaddr_un sun;
-
-	if (l->events_fd >= 0 && sock_path(&sun, l->inst_dir) == 0)
-		(void)unlink(sun.sun_path);
-}
+#include "lib/status.h"
 
 static int connect_to(const char *name, int *ret_fd);
 
@@ -130,7 +72,7 @@ connect_to(const char *name, int *ret_fd)
 	int fd;
 
 	snprintf(dir, sizeof(dir), CGFW_INST_DIR "/%s", name);
-	if (sock_path(&sun, dir) < 0)
+	if (instance_sock_path(&sun, dir) < 0)
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -168,7 +110,7 @@ events_read(const char *name, int follow, int last, int out_fd)
 		log_warnx("events: \"%.64s\" is not an instance name", name);
 		return 1;
 	}
-	snprintf(path, sizeof(path), CGFW_INST_DIR "/%s/" EVENTS_SOCK, name);
+	snprintf(path, sizeof(path), CGFW_INST_DIR "/%s/" INSTANCE_EVENTS_SOCK, name);
 	r = connect_to(name, &fd);
 	if (r == -EACCES || r == -EPERM) {
 		log_warnx("events: %s: %s; reading events takes the group " CGFW_LOG_GROUP
@@ -245,12 +187,7 @@ static void __attribute__((noreturn)) events_usage(int code)
 	exit(code);
 }
 
-/*
- * `cgfw-loader events`: a reader, nothing more.  Run as root it first joins
- * the cgfw-log group (the instance directory is the loader's own uid's, and
- * the group's) and drops every capability (root still owns the socket, so
- * it may connect).
- */
+/* `cgfw-loader events`: a reader of the socket, nothing more (ctl.c dropped everything). */
 int
 events_main(int argc, char *argv[])
 {
@@ -263,17 +200,6 @@ events_main(int argc, char *argv[])
 	int c, follow = 0, last = -1;
 	char *end;
 
-	if (geteuid() == 0) {
-		const struct group *gr = getgrnam(CGFW_LOG_GROUP);
-
-		if (gr && setgroups(1, &gr->gr_gid) < 0)
-			fatal("events: setgroups");
-		capng_clear(CAPNG_SELECT_BOTH);
-		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
-			fatalx("events: cannot drop capabilities");
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		fatal("events: PR_SET_NO_NEW_PRIVS");
 	optind = 0; /* a fresh scan (the subcommand's options may follow NAME) */
 	while ((c = getopt_long(argc, argv, "fn:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -289,10 +215,10 @@ events_main(int argc, char *argv[])
 		case 'h':
 			events_usage(0);
 		default:
-			events_usage(CGFW_EXIT_FAILED);
+			events_usage(CTL_EXIT_FAILED);
 		}
 	}
 	if (argc - optind > 1)
-		events_usage(CGFW_EXIT_FAILED);
+		events_usage(CTL_EXIT_FAILED);
 	return events_read(optind < argc ? argv[optind] : NULL, follow, last, STDOUT_FILENO);
 }
