@@ -994,6 +994,7 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	char *cmdline = NULL;
 	size_t cmd_len, ip_len = 0, port_len = 0, cmt_len;
 	int known = e->flags & CGFW_EV_OWNER_KNOWN, learned, r;
+	int64_t real;
 	int slot = (e->flags & CGFW_EV_SLOT1) ? 1 : 0;
 
 	if (len < sizeof(*e) || e->hook < CGFW_HOOK_CONNECT4 || e->hook >= CGFW_HOOK_MAX ||
@@ -1026,8 +1027,11 @@ mon_event_format(struct mon_out *out, const void *data, size_t len)
 	because = mon_because(e->reason, rule ? rule->action : 0, rule ? rule->kind : NULL,
 	    because_buf, sizeof(because_buf));
 	cmt_len = comment(out, e, rule, ip, cmt, sizeof(cmt));
-	/* The kernel stamps CLOCK_MONOTONIC. */
-	fmt_realtime((int64_t)e->ts_ns + out->realtime_offset_ns, tbuf, sizeof(tbuf));
+	/* The kernel stamps CLOCK_MONOTONIC; one past int64 (never real) is said as the last time. */
+	if (e->ts_ns > INT64_MAX ||
+	    __builtin_add_overflow((int64_t)e->ts_ns, out->realtime_offset_ns, &real))
+		real = INT64_MAX;
+	fmt_realtime(real, tbuf, sizeof(tbuf));
 	if (e->family == AF_INET && e->reason != CGFW_R_DNS_REDIRECT)
 		dom = mon_ipdom_find(out, e->daddr[0]);
 	learned = dom && e->reason == CGFW_R_DNS_LEARNED;

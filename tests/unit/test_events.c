@@ -1736,6 +1736,21 @@ test_events_doc(void **state)
 	assert_int_equal(mon_events_doc(stdout, "nonsense"), -EINVAL);
 }
 
+/* A kernel stamp past what int64 nanoseconds hold (none is real) still makes one valid line. */
+static void
+test_time_overflow(void **state)
+{
+	struct fix *f = *state;
+	struct cgfw_event e = base_event();
+
+	e.ts_ns = UINT64_MAX;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "{\"time\":\"2262-04-11T23:47:16.854775807Z\",");
+	e.ts_ns = (uint64_t)INT64_MAX - 5;
+	format_ok(f, &e);
+	assert_has(f->out.jb.p, "{\"time\":\"2262-04-11T23:47:16.854775807Z\",");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1771,6 +1786,7 @@ main(void)
 	    T(test_dns_upstream_failed),
 	    T(test_proxy_lost),
 	    T(test_events_doc),
+	    T(test_time_overflow),
 	};
 
 	/* Writing to a closed pipe or past the file size limit must be an error, not a signal. */
