@@ -85,6 +85,14 @@ R3=$!
 PIDS+=("$R3")
 wait_until 10 test -e "$T/slow.asked"
 sleep 0.5 # each reader's request is in
+# The loader executed cgfw-ctl for it, which kept no capability (it runs as root here).
+expect_eq "cgfw-loader events is cgfw-ctl, with no capability at all (root, cgfw-log)" \
+	"cgfw-ctl 0000000000000000 0000000000000000 0000000000000000 $LOGGID" \
+	"$(printf '%s %s %s %s %s' "$(cat /proc/$R1/comm)" \
+		"$(awk '$1 == "CapEff:" { print $2 }' /proc/$R1/status)" \
+		"$(awk '$1 == "CapPrm:" { print $2 }' /proc/$R1/status)" \
+		"$(awk '$1 == "CapBnd:" { print $2 }' /proc/$R1/status)" \
+		"$(awk '$1 == "Groups:" { print $2 }' /proc/$R1/status)")"
 touch "$W/go"
 check "the command's bursts ran" wait_until 90 test -e "$W/done"
 sleep 1
