@@ -39,6 +39,7 @@
 #include "lib/evq.h"
 #include "lib/ipc_send.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "lib/namepolicy.h"
 #include "lib/rules.h"
 #include "lib/worker.h"
@@ -124,7 +125,6 @@ struct dns {
 	struct ipc_peer loader;
 	struct ipc_peer mon;
 	struct evq events; /* sends on mon, never waiting */
-	int events_failed; /* the monitor's channel broke (said once) */
 	int mode;
 	int debug;
 	int allow_dns_request;
@@ -159,15 +159,6 @@ struct dns {
 	int rl_learned_fd, rl_policy_fd;
 	struct np_table rl_np;
 };
-
-static uint64_t
-now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- loader channel ---- */
 
@@ -411,9 +402,8 @@ send_event(struct dns *d, const struct query *q, int blocked, int rcode,
 	char ipbuf[DNS_MAX_A][INET_ADDRSTRLEN];
 	char *ips[DNS_MAX_A], *chain[DNS_MAX_CHAIN];
 	char rule[CGFW_RULE_MAX_LEN + 1];
-	int r;
 
-	ev.time_ns = now_ns(CLOCK_REALTIME);
+	ev.time_ns = proc_now_ns(CLOCK_REALTIME);
 	ev.blocked = blocked;
 	ev.qname = (char *)q->q.qname;
 	ev.qtype = (char *)dns_qtype_name(q->q.qtype, qtype, sizeof(qtype));
@@ -456,14 +446,7 @@ send_event(struct dns *d, const struct query *q, int blocked, int rcode,
 	if (failed)
 		ev.upstream_failure = (char *)failed;
 	ipc_env_dns_mon_event(&env, &ev);
-	r = evq_send(&d->events, &env);
-	/* Once per stall and once per broken channel, not once per event. */
-	if (r == -ENOBUFS && d->events.n_unreported == 1)
-		log_warnx("the monitor is not reading: events are dropped and counted");
-	else if (r < 0 && r != -ENOBUFS && !d->events_failed) {
-		d->events_failed = 1;
-		log_warn_r(r, "cannot send events to the monitor; they are lost from now on");
-	}
+	(void)evq_send(&d->events, &env); /* a drop is counted, said once (evq.c) */
 }
 
 /* ---- responses ---- */
@@ -738,7 +721,7 @@ static void
 rec_rejudge_all(struct dns *d)
 {
 	struct dns_answer_info *ai = malloc(sizeof(*ai));
-	uint64_t now = now_ns(CLOCK_MONOTONIC), kept = 0, dropped = 0;
+	uint64_t now = proc_now_ns(CLOCK_MONOTONIC), kept = 0, dropped = 0;
 	__u32 key = 0, *keys = malloc(CGFW_LEARNED_V4_MAX * sizeof(*keys));
 	size_t n = 0;
 
@@ -785,7 +768,7 @@ static int
 admit(struct dns *d, const struct query *q, const struct dns_answer_info *ai, uint32_t *ret_ttl)
 {
 	uint32_t ttl = ai->min_ttl > d->min_ttl ? ai->min_ttl : d->min_ttl;
-	uint64_t now = now_ns(CLOCK_MONOTONIC), deadline = now + (uint64_t)ttl * 1000000000ULL;
+	uint64_t now = proc_now_ns(CLOCK_MONOTONIC), deadline = now + (uint64_t)ttl * 1000000000ULL;
 	struct cgfw_learned v = learned_of(&q->v, deadline);
 	struct dns_verdict rv;
 	int rl_admits = d->rl_gen && d->rl_policy_fd >= 0 && rl_judge(d, ai, &rv);
@@ -1094,7 +1077,6 @@ static void
 dns_stop(void *ctx)
 {
 	struct dns *d = ctx;
-	uint64_t lost;
 
 	if (d->stopping)
 		return;
@@ -1104,9 +1086,7 @@ dns_stop(void *ctx)
 	resolver_close(&d->res);
 	outq_flush(d);
 	/* Stopping: the queued events may wait a little for the monitor now. */
-	lost = evq_close(&d->events, DNS_FLUSH_MS);
-	if (lost)
-		log_warnx("%llu events never reached the monitor", (unsigned long long)lost);
+	(void)evq_close(&d->events, DNS_FLUSH_MS);
 	uv_walk(&d->loop, close_walk, d);
 }
 

@@ -44,6 +44,7 @@
 #include "lib/evq.h"
 #include "lib/ipc_send.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "lib/namepolicy.h"
 #include "lib/rules.h"
 #include "lib/worker.h"
@@ -123,7 +124,6 @@ struct http {
 	struct ipc_peer loader;
 	struct ipc_peer mon;
 	struct evq events; /* sends on mon, never waiting */
-	int events_failed; /* the monitor's channel broke (said once) */
 	int mode;
 	int debug;
 	struct url_rule *rules; /* grows as rules arrive, never by announcement */
@@ -156,15 +156,6 @@ struct http {
 	char rbuf[HTTP_READ_BUF];
 	Cgfw__HttpStats st;
 };
-
-static uint64_t
-now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- loader channel ---- */
 
@@ -552,9 +543,8 @@ send_event(struct http *h, struct conn *c, const struct verdict *v, unsigned sta
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__HttpEvent ev = CGFW__HTTP_EVENT__INIT;
 	char ip[INET_ADDRSTRLEN], comm[17];
-	int r;
 
-	ev.time_ns = now_ns(CLOCK_REALTIME);
+	ev.time_ns = proc_now_ns(CLOCK_REALTIME);
 	ev.blocked = v->blocked;
 	/* No request parsed (a refused handshake, an unreachable server): no method. */
 	ev.method = c->hd.done ? (char *)http_method_str((enum http_method)c->hd.method) : "";
@@ -580,14 +570,7 @@ send_event(struct http *h, struct conn *c, const struct verdict *v, unsigned sta
 	ev.port = ntohs(c->orig.sin_port);
 	ev.status = status;
 	ipc_env_http_mon_event(&env, &ev);
-	r = evq_send(&h->events, &env);
-	/* Once per stall and once per broken channel, not once per event. */
-	if (r == -ENOBUFS && h->events.n_unreported == 1)
-		log_warnx("the monitor is not reading: events are dropped and counted");
-	else if (r < 0 && r != -ENOBUFS && !h->events_failed) {
-		h->events_failed = 1;
-		log_warn_r(r, "cannot send events to the monitor; they are lost from now on");
-	}
+	(void)evq_send(&h->events, &env); /* a drop is counted, said once (evq.c) */
 }
 
 /* ---- connections ---- */
@@ -1371,7 +1354,6 @@ static void
 http_stop(void *ctx)
 {
 	struct http *h = ctx;
-	uint64_t lost;
 	int r;
 
 	if (h->stopping)
@@ -1381,9 +1363,7 @@ http_stop(void *ctx)
 	if (r < 0)
 		log_warn_r(r, "cannot report stats to the loader");
 	/* Stopping: the queued events may wait a little for the monitor now. */
-	lost = evq_close(&h->events, HTTP_FLUSH_MS);
-	if (lost)
-		log_warnx("%llu events never reached the monitor", (unsigned long long)lost);
+	(void)evq_close(&h->events, HTTP_FLUSH_MS);
 	uv_walk(&h->loop, close_walk, h);
 }
 

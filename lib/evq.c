@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "lib/evq.h"
+#include "lib/log.h"
 
 /* Datagrams per sendmmsg(). */
 #define EVQ_BATCH 64
@@ -245,6 +246,13 @@ evq_send(struct evq *q, Cgfw__Envelope *env)
 	} else if (r < 0 && q->err) {
 		q->n_failed++;
 	}
+	/* Once per stall and once per broken channel, not once per event. */
+	if (r == -ENOBUFS && q->n_unreported == 1)
+		log_warnx("the monitor is not reading: events are dropped and counted");
+	else if (r < 0 && r != -ENOBUFS && !q->said_err) {
+		q->said_err = 1;
+		log_warn_r(r, "cannot send events to the monitor; they are lost from now on");
+	}
 	return r;
 }
 
@@ -360,5 +368,7 @@ evq_close(struct evq *q, int wait_ms)
 		uv_close((uv_handle_t *)&q->turn, NULL);
 	}
 	q->polling = q->turning = 0;
+	if (lost)
+		log_warnx("%llu events never reached the monitor", (unsigned long long)lost);
 	return lost;
 }

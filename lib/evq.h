@@ -38,6 +38,7 @@ struct evq {
 	uint64_t n_dropped;    /* dropped in all because the queue was full */
 	uint64_t n_failed;     /* lost with the channel: it failed, or closed with them queued */
 	int err;               /* -errno once the channel failed; nothing is sent after */
+	int said_err;          /* that failure is on stderr (once) */
 	int have_poll;         /* poll and turn were set up (a loop was given) */
 	int polling;
 	int turning;
@@ -58,7 +59,8 @@ int evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p,
  * Queues env (setting env->seq) for this turn's flush, or with no loop sends
  * it now when nothing waits and the socket takes it; never waits.  0, -ENOBUFS
  * when the queue was full (dropped, counted, reported later), q->err once the
- * channel failed (counted in n_failed), or -EMSGSIZE.
+ * channel failed (counted in n_failed), or -EMSGSIZE.  The first drop of a
+ * stall and a broken channel are said on stderr, once each.
  */
 int evq_send(struct evq *q, Cgfw__Envelope *env);
 /* Sends what the socket takes (sendmmsg): 0 when nothing is left, -EAGAIN, or q->err. */
@@ -67,7 +69,7 @@ int evq_flush(struct evq *q);
  * Flushes for at most wait_ms (poll(), blocking: for shutdown), frees the
  * queue and closes the poll handle.  Returns how many events never reached
  * the monitor's socket and are on no record: failed, still queued, or
- * dropped with no EventsLost sent for them.
+ * dropped with no EventsLost sent for them (said on stderr when not 0).
  */
 uint64_t evq_close(struct evq *q, int wait_ms);
 

@@ -3,7 +3,9 @@
 #ifndef CGFW_PROC_H
 #define CGFW_PROC_H
 
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Close every fd above 2 except keep (-1 for none). */
 int proc_close_fds_except(int keep);
@@ -81,5 +83,15 @@ int proc_fds_recv(int sock, int *fds, int n, int flags);
 int mountinfo_find(const char *type1, const char *type2, int last, char *buf, size_t len);
 int cgroup2_mount(char *buf, size_t len);
 const char *cgroup_by_id(const char *mnt, unsigned long long id);
+
+/* clk's time in nanoseconds. */
+static inline uint64_t
+proc_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 #endif
