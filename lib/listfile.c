@@ -441,29 +441,50 @@ scan_text(const char *s, size_t n, size_t *ret_lf)
 
 #ifdef __SSE2__
 	const __m128i lim = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
-	              tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n');
+	              tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'),
+	              zero = _mm_setzero_si128();
 
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		/* c <= 0x1f (unsigned) or c == 0x7f, but not tab or LF */
-		__m128i ctl =
-		    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, lim), v), _mm_cmpeq_epi8(v, del));
-		__m128i is_nl = _mm_cmpeq_epi8(v, nl);
-		__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(v, tab), is_nl);
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
+	/*
+	 * Line feeds are counted per byte lane (a compare is 0 or -1, so
+	 * subtracting it adds one), folded into lf every 255 blocks, before a
+	 * lane can wrap: no popcount, which x86-64's baseline lacks.
+	 */
+	while (i + 16 <= n) {
+		__m128i acc = zero;
+		size_t stop = i + 255 * 16 <= n ? i + 255 * 16 : n;
 
-		/* A CR (of a CRLF) or worse: each one looked at. */
-		for (; m; m &= m - 1) {
-			size_t at = i + (size_t)__builtin_ctz(m);
+		for (; i + 16 <= stop; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			/* c <= 0x1f (unsigned) or c == 0x7f, but not tab or LF */
+			__m128i ctl = _mm_or_si128(
+			    _mm_cmpeq_epi8(_mm_min_epu8(v, lim), v), _mm_cmpeq_epi8(v, del));
+			__m128i is_nl = _mm_cmpeq_epi8(v, nl);
+			__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(v, tab), is_nl);
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
 
-			if (!ctl_ok(s, at, n)) {
-				for (size_t k = i; k < at; k++)
-					lf += s[k] == '\n';
-				*ret_lf = lf;
-				return at;
+			/* A CR (of a CRLF) or worse: each one looked at. */
+			for (; m; m &= m - 1) {
+				size_t at = i + (size_t)__builtin_ctz(m);
+
+				if (!ctl_ok(s, at, n)) {
+					__m128i sum = _mm_sad_epu8(acc, zero);
+
+					lf += (size_t)_mm_cvtsi128_si32(sum) +
+					      (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+					for (size_t k = i; k < at; k++)
+						lf += s[k] == '\n';
+					*ret_lf = lf;
+					return at;
+				}
 			}
+			acc = _mm_sub_epi8(acc, is_nl);
 		}
-		lf += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(is_nl));
+		{
+			__m128i sum = _mm_sad_epu8(acc, zero);
+
+			lf += (size_t)_mm_cvtsi128_si32(sum) +
+			      (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+		}
 	}
 #endif
 	for (; i < n; i++) {

@@ -27,8 +27,8 @@
 #define NP_SEALS       (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define NP_HUGE        (2u << 20)
 
-#define FNV_BASIS 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
+#define NP_H0 0xcbf29ce484222325ull /* the hash of the root, before the seed */
+#define NP_HK 0x9e3779b97f4a7c15ull /* the multiplier of each 8-byte step */
 
 /*
  * One per rule added, appended in order; finish sorts them by bucket.  The
@@ -71,7 +71,7 @@ struct np_builder {
 	uint16_t last_origin_idx;
 };
 
-/* murmur3's finaliser: FNV alone leaves the low bits (the bucket) weak. */
+/* murmur3's finaliser: the tag and the bucket bits each see every input bit. */
 static inline uint64_t
 np_mix(uint64_t h)
 {
@@ -83,20 +83,70 @@ np_mix(uint64_t h)
 	return h;
 }
 
+/* 64 x 64 -> 128-bit multiply, folded: mixes up and down at once. */
+static inline uint64_t
+np_mum(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* The last 0..7 bytes of a label, read without going past them. */
+static inline uint64_t
+np_tail(const char *s, size_t k)
+{
+	uint32_t a, b;
+
+	if (k >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + k - 4, 4);
+		return a | (uint64_t)b << (8 * (k - 4));
+	}
+	if (k == 0)
+		return 0;
+	return (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[k / 2] << (8 * (k / 2)) |
+	       (uint64_t)(unsigned char)s[k - 1] << (8 * (k - 1));
+}
+
 /*
- * FNV-1a over the name read backwards, so that one right-to-left pass over a
- * query yields the hash of every suffix (np_lookup()).
+ * One label (s, n bytes, no dot) onto h, the hash of the labels right of it:
+ * 8 bytes a step, then a last step with the 0..7 bytes left and, in its top
+ * byte, 0x80 | the label's length.  Name bytes are ASCII, so that byte tells
+ * the last step from a full one, and a name's labels come out as one
+ * sequence of steps ("abcdefghi.x" and "i.abcdefgh.x" differ).
+ */
+static inline uint64_t
+np_label(uint64_t h, const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t v;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, 8);
+		h = np_mum(h ^ v, NP_HK);
+	}
+	v = np_tail(s + i, n - i) | (uint64_t)(0x80 | (n & 0x7f)) << 56;
+	return np_mum(h ^ v, NP_HK);
+}
+
+/*
+ * A name's hash is its labels folded from the root down (np_label()), so
+ * that one right-to-left pass over a query yields the hash of every label
+ * suffix (np_lookup()).
  */
 static inline uint64_t
 np_hash(uint64_t seed, const char *s, size_t n)
 {
-	uint64_t h = FNV_BASIS ^ seed;
+	uint64_t h = NP_H0 ^ seed;
+	size_t end = n;
 
-	while (n--) {
-		h ^= (unsigned char)s[n];
-		h *= FNV_PRIME;
-	}
-	return np_mix(h);
+	for (size_t i = n; i-- > 0;)
+		if (s[i] == '.') {
+			h = np_label(h, s + i + 1, end - i - 1);
+			end = i;
+		}
+	return np_mix(np_label(h, s, end));
 }
 
 static inline char
@@ -1031,7 +1081,7 @@ np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
 	uint64_t hs[NP_NAME_MAX + 1], h;
 	const struct np_rule *r = NULL, *url = NULL;
 	struct np_rule rbuf;
-	size_t len, start, n, n_suf = 0;
+	size_t len, start, n, end, n_suf = 0;
 	int block_url = 0;
 
 	if (ret)
@@ -1050,17 +1100,26 @@ np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
 		buf[i] = np_lower(qname[start + i]);
 
 	/* Every suffix that starts a label, shortest first, with its hash. */
-	h = FNV_BASIS ^ t->seed;
+	h = NP_H0 ^ t->seed;
+	end = n;
 	for (size_t i = n; i-- > 0;) {
-		h ^= (unsigned char)buf[i];
-		h *= FNV_PRIME;
-		if (start + i == 0 || qname[start + i - 1] == '.') {
-			at[n_suf] = (uint8_t)i;
+		if (buf[i] != '.')
+			continue;
+		h = np_label(h, buf + i + 1, end - i - 1);
+		end = i;
+		if (i + 1 < n) {
+			at[n_suf] = (uint8_t)(i + 1);
 			hs[n_suf] = np_mix(h);
 			/* The probes are independent: start every cache miss now. */
 			__builtin_prefetch(&t->buckets[(uint32_t)hs[n_suf] & t->mask]);
 			n_suf++;
 		}
+	}
+	if (start == 0 || qname[start - 1] == '.') {
+		at[n_suf] = 0;
+		hs[n_suf] = np_mix(np_label(h, buf, end));
+		__builtin_prefetch(&t->buckets[(uint32_t)hs[n_suf] & t->mask]);
+		n_suf++;
 	}
 	/* Then the first entry of each bucket, again all at once. */
 	for (size_t j = 0; j < n_suf; j++)

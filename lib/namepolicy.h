@@ -52,7 +52,7 @@ struct np_match {
  * keeps a list of a million names small.
  */
 #define NP_MAGIC   0x504e4743u /* "CGNP" */
-#define NP_VERSION 2u
+#define NP_VERSION 3u
 
 struct np_hdr {
 	uint32_t magic;

@@ -466,6 +466,55 @@ test_many_names(void **state)
 	np_table_close(&t);
 }
 
+/*
+ * The hash folds label by label, 8 bytes a step: names that share their
+ * bytes but not their label boundaries, or whose labels end on a step's
+ * edge, are all told apart, whatever the case and trailing dot of the query.
+ */
+static void
+test_label_steps(void **state)
+{
+	static const char *const names[] = {"abcdefghi.x", "i.abcdefgh.x", "abcdefgh.ix",
+	    "abcdefgh.x", "abcdefghabcdefgh.x", "abcdefgh.abcdefgh.x", "a.b.c.d", "ab.c.d",
+	    "a.bc.d", "abc.d", "x", "xx", "xxx", "xxxx", "xxxxx", "xxxxxxx", "xxxxxxxx",
+	    "xxxxxxxxx", "x-y_z.0-9.test"};
+	size_t n = sizeof(names) / sizeof(names[0]);
+	struct np_builder *b = np_builder_new();
+	struct np_table t;
+	struct np_match m;
+	char q[80];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(
+		    np_builder_add_name(b, RULE_EXACT_NAME, i % 2 ? A : B, names[i],
+		        strlen(names[i]), names[i], strlen(names[i]), "o", 0, (uint32_t)i + 1),
+		    0);
+	table_from(b, &t);
+	np_builder_free(b);
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		assert_int_equal(np_lookup(&t, names[i], &m), i % 2 ? NP_ALLOW : NP_BLOCK);
+		assert_int_equal(m.rule_id, i + 1);
+		/* Upper case and a trailing dot: the same name. */
+		for (k = 0; names[i][k]; k++)
+			q[k] = (char)(names[i][k] >= 'a' && names[i][k] <= 'z' ? names[i][k] - 32
+			                                                       : names[i][k]);
+		q[k++] = '.';
+		q[k] = '\0';
+		assert_int_equal(np_lookup(&t, q, &m), i % 2 ? NP_ALLOW : NP_BLOCK);
+		assert_int_equal(m.rule_id, i + 1);
+		/* Exact rules: nothing below them matches. */
+		snprintf(q, sizeof(q), "w.%s", names[i]);
+		assert_int_equal(np_lookup(&t, q, &m), NP_NONE);
+	}
+	assert_int_equal(np_lookup(&t, "abcdefghix", &m), NP_NONE);
+	assert_int_equal(np_lookup(&t, "abcdefgh..x", &m), NP_NONE);
+	assert_int_equal(np_lookup(&t, ".x", &m), NP_NONE);
+	np_table_close(&t);
+}
+
 /* An 8-aligned copy of a sealed table, for the validator. */
 static uint8_t *
 table_copy(size_t *ret_len)
@@ -1017,6 +1066,43 @@ test_text_check(void **state)
 	}
 }
 
+/* The line of a control byte deep in a big text: its line feeds are counted in blocks. */
+static void
+test_text_check_far(void **state)
+{
+	static const unsigned lines[] = {1, 2, 255, 256, 257, 1000, 4097, 70000};
+	size_t cap = 80000 * 17 + 64;
+	char *s = malloc(cap), err[CGFW_ERR_LEN + 64], want[64];
+
+	(void)state;
+	assert_non_null(s);
+	for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+		for (size_t col = 0; col < 3; col++) {
+			size_t n = 0;
+
+			/* Lines of 16 bytes and of 1, so blocks and lines fall out of step. */
+			for (unsigned l = 1; l < lines[k]; l++) {
+				if (l % 3) {
+					memcpy(s + n, "ab.example.test\n", 16);
+					n += 16;
+				} else {
+					s[n++] = '\n';
+				}
+			}
+			memcpy(s + n, "xy.example", 10);
+			s[n + col * 4] = '\x01';
+			n += 10;
+			memcpy(s + n, "\nlast.example\n", 14);
+			n += 14;
+			assert_int_equal(listfile_check_text("F", s, n, err, sizeof(err)), -EINVAL);
+			snprintf(want, sizeof(want), "F:%u: control character \\x01", lines[k]);
+			if (strncmp(err, want, strlen(want)) != 0)
+				fail_msg("line %u col %zu: \"%s\"", lines[k], col * 4, err);
+		}
+	}
+	free(s);
+}
+
 /* A control byte fails the whole file, wherever it is, and the rules before it are undone. */
 static void
 test_listfile_control(void **state)
@@ -1224,12 +1310,14 @@ main(void)
 	    cmocka_unit_test(test_inline_then_more),
 	    cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_many_names),
+	    cmocka_unit_test(test_label_steps),
 	    cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_seals),
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_listfile_hosts),
 	    cmocka_unit_test(test_listfile_errors),
 	    cmocka_unit_test(test_text_check),
+	    cmocka_unit_test(test_text_check_far),
 	    cmocka_unit_test(test_listfile_control),
 	    cmocka_unit_test(test_listfile_like_rules),
 	    cmocka_unit_test(test_listfile_misc),
