@@ -24,6 +24,7 @@
 #include "bpf/egress.h"
 #include "lib/listfile.h"
 #include "lib/log.h"
+#include "lib/par.h"
 
 #define NAME_MAX_LEN 253
 
@@ -571,6 +572,113 @@ read_all(int fd, char **ret_buf, size_t *ret_len)
 	return 0;
 }
 
+/* The lines in [p, end), f->line the one before p. */
+static int
+parse_range(struct lf *f, const char *p, const char *end)
+{
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		int r;
+
+		if (f->line == UINT32_MAX) {
+			snprintf(f->err, f->err_len, "%s: too many lines", f->path);
+			return -EFBIG;
+		}
+		f->line++;
+		r = one_line(f, p, eol);
+		if (r < 0)
+			return r;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+/* The second half of a big list, on the spare thread, into a builder and ruleset of its own. */
+struct half {
+	struct lf f;
+	struct np_builder *b;
+	struct cgfw_ruleset rs;
+	uint32_t next_id;
+	const char *p, *end;
+	char err[256];
+	int r;
+};
+
+static void
+half_parse(void *arg)
+{
+	struct half *h = arg;
+
+	h->r = parse_range(&h->f, h->p, h->end);
+}
+
+/*
+ * Lists this big are parsed in two halves at once when the spare thread is
+ * there (lib/par.h): the second into a builder of its own, from the line and
+ * with ids as if it came after the first, then appended.  Whatever the
+ * second half does not take cleanly (an error, anything odd) is parsed
+ * again here after the first, so errors and ids are those of one pass.
+ */
+#define PAR_MIN_BYTES (1u << 20)
+
+static int
+parse_split(struct lf *f, const char *p, const char *end)
+{
+	struct half h = {.p = NULL};
+	const char *mid;
+	size_t lf1;
+	uint32_t id1;
+	int r;
+
+	if (!p || (size_t)(end - p) < PAR_MIN_BYTES)
+		return parse_range(f, p, end);
+	mid = memchr(p + (end - p) / 2, '\n', (size_t)(end - (p + (end - p) / 2)));
+	if (!mid || mid + 1 >= end)
+		return parse_range(f, p, end);
+	mid++;
+	/* The line feeds before mid: the second half's first line is the one after. */
+	(void)scan_text(p, (size_t)(mid - p), &lf1);
+	h.b = np_builder_sub(f->b);
+	h.f = *f;
+	h.f.b = h.b;
+	h.f.rs = &h.rs;
+	h.f.next_id = &h.next_id;
+	h.f.line = f->line + (uint32_t)lf1;
+	h.f.err = h.err;
+	h.f.err_len = sizeof(h.err);
+	h.next_id = 1;
+	h.p = mid;
+	h.end = end;
+	if (!h.b || lf1 >= UINT32_MAX - f->line ||
+	    np_builder_reserve(h.b, f->n_lines - lf1, (size_t)(end - mid)) < 0 ||
+	    np_builder_origin(h.b, f->path, &h.f.origin) < 0 || par_run(half_parse, &h) < 0) {
+		np_builder_free(h.b);
+		return parse_range(f, p, end);
+	}
+	r = parse_range(f, p, mid);
+	par_wait();
+	id1 = *f->next_id;
+	if (r == 0 && h.r == 0 && id1 - 1 <= UINT32_MAX - 1 - h.next_id &&
+	    rules_reserve(f->rs, h.rs.n) == 0 &&
+	    np_builder_merge(f->b, h.b, f->origin, id1 - 1) == 0) {
+		for (size_t i = 0; i < h.rs.n; i++) {
+			h.rs.v[i].id += id1 - 1;
+			f->rs->v[f->rs->n++] = h.rs.v[i];
+		}
+		h.rs.n = 0;
+		*f->next_id = id1 - 1 + h.next_id;
+		f->line = h.f.line;
+	} else if (r == 0) {
+		r = parse_range(f, mid, end);
+	}
+	rules_free(&h.rs);
+	np_builder_free(h.b);
+	return r;
+}
+
 int
 listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ruleset *rs,
     uint32_t *next_id, char *err, size_t err_len)
@@ -653,23 +761,9 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 		snprintf(err, err_len, "%s: cannot load: %s", path, strerror(-r));
 		goto out;
 	}
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-
-		if (f.line == UINT32_MAX) {
-			r = -EFBIG;
-			snprintf(err, err_len, "%s: too many lines", path);
-			goto out;
-		}
-		f.line++;
-		r = one_line(&f, p, eol);
-		if (r < 0)
-			goto out;
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
+	r = parse_split(&f, p, end);
+	if (r < 0)
+		goto out;
 	r = 0;
 out:
 	if (r < 0) {

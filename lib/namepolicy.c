@@ -296,6 +296,68 @@ np_builder_free(struct np_builder *b)
 	free(b);
 }
 
+struct np_builder *
+np_builder_sub(const struct np_builder *b)
+{
+	struct np_builder *s;
+
+	if (!b)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s)
+		s->seed = b->seed;
+	return s;
+}
+
+int
+np_builder_merge(
+    struct np_builder *b, const struct np_builder *sub, uint16_t origin, uint32_t id_delta)
+{
+	size_t pool_off, rule_off;
+	int r;
+
+	if (!b || !sub || sub->seed != b->seed || sub->n_origins > 1 || origin >= b->n_origins ||
+	    b->pool_len + sub->pool_len > UINT32_MAX)
+		return -EINVAL;
+	r = grow((void **)&b->pool, &b->pool_cap, b->pool_len + sub->pool_len, 1, UINT32_MAX);
+	if (r == 0)
+		r = grow((void **)&b->rules, &b->cap_rules, b->n_rules + sub->n_rules,
+		    sizeof(*b->rules), NP_BUCKETS_MAX);
+	if (r == 0)
+		r = grow((void **)&b->recs, &b->cap_recs, b->n_recs + sub->n_recs, sizeof(*b->recs),
+		    NP_BUCKETS_MAX);
+	if (r < 0)
+		return r;
+	pool_off = b->pool_len;
+	rule_off = b->n_rules;
+	/* sub's origins are its pool's first bytes, if any: copied along, unused. */
+	memcpy(b->pool + pool_off, sub->pool, sub->pool_len);
+	b->pool_len += sub->pool_len;
+	for (size_t i = 0; i < sub->n_rules; i++) {
+		struct np_rule *nr = &b->rules[b->n_rules++];
+
+		*nr = sub->rules[i];
+		nr->id += id_delta;
+		nr->text_off += (uint32_t)pool_off;
+		nr->origin = origin;
+	}
+	for (size_t i = 0; i < sub->n_recs; i++) {
+		struct np_rec *rc = &b->recs[b->n_recs++];
+
+		*rc = sub->recs[i];
+		rc->name_off += (uint32_t)pool_off;
+		if (rc->kind & REC_RULE) {
+			rc->id_or_rule += (uint32_t)rule_off;
+		} else {
+			rc->id_or_rule += id_delta;
+			rc->origin = origin;
+		}
+	}
+	b->n_allow += sub->n_allow;
+	b->n_block += sub->n_block;
+	return 0;
+}
+
 int
 np_builder_reserve(struct np_builder *b, size_t n_names, size_t pool_bytes)
 {

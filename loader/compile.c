@@ -31,6 +31,7 @@
 #include "lib/cpolicy.h"
 #include "lib/log.h"
 #include "lib/namepolicy.h"
+#include "lib/par.h"
 #include "lib/proc.h"
 #include "lib/sandbox.h"
 #include "loader.h"
@@ -52,6 +53,13 @@ helper_identity(struct loader *l)
 pid_t
 helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep, const char *who,
     const char *const *syscalls)
+{
+	return helper_start_pre(l, uid, user, keep, n_keep, who, syscalls, NULL);
+}
+
+pid_t
+helper_start_pre(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep,
+    const char *who, const char *const *syscalls, int (*pre_sandbox)(void))
 {
 	gid_t gid = l->gid;
 	pid_t pid;
@@ -80,7 +88,13 @@ helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_kee
 		fatal("%s: PR_SET_DUMPABLE", who);
 	proc_assert_unprivileged();
 	tzset(); /* glibc's gmtime_r() opens /etc/localtime the first time: not under the filter */
-	r = sandbox_apply(who, syscalls);
+	/* Threads it starts run unprivileged, and the filter then covers them too. */
+	if (pre_sandbox) {
+		r = pre_sandbox();
+		if (r < 0)
+			fatal_r(r, "%s: cannot start", who);
+	}
+	r = pre_sandbox ? sandbox_apply_all(who, syscalls) : sandbox_apply(who, syscalls);
 	if (r < 0)
 		fatal_r(r, "%s: cannot install the seccomp filter", who);
 	return 0;
@@ -212,7 +226,9 @@ compile_start(struct loader *l, struct loader_opts *o, int *ret_sock)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fatal("socketpair");
 	keep[o->n_files] = sv[1];
-	pid = helper_start(l, (uid_t)-1, NULL, keep, o->n_files + 1, "cgfw-loader", allow);
+	/* A spare thread for the second half of a big list (lib/par.h). */
+	pid = helper_start_pre(
+	    l, (uid_t)-1, NULL, keep, o->n_files + 1, "cgfw-loader", allow, par_start);
 	if (pid == 0)
 		compile_child(o, keep, errs, keep[o->n_files]);
 	/*

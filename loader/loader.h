@@ -390,6 +390,9 @@ int compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len);
  */
 pid_t helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep,
     const char *who, const char *const *syscalls);
+/* The same, with pre_sandbox() run just before the filter, which then covers its threads. */
+pid_t helper_start_pre(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep,
+    const char *who, const char *const *syscalls, int (*pre_sandbox)(void));
 int helper_wait(pid_t pid, const char *who); /* its exit status, 125 if killed */
 void helper_finish(pid_t pid, const char *who);
 
