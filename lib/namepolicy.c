@@ -18,6 +18,7 @@
 
 #include "bpf/egress.h"
 #include "lib/namepolicy.h"
+#include "lib/par.h"
 
 #define NP_NAME_MAX    253
 #define NP_ORIGIN_MAX  4200 /* a path (PATH_MAX) and then some */
@@ -817,6 +818,22 @@ align8(uint64_t v)
 	return (v + 7) & ~(uint64_t)7;
 }
 
+/* The pool's copy into the memfd, on the spare thread while the entries are built. */
+struct pool_write {
+	int fd;
+	const char *pool;
+	size_t len;
+	int r;
+};
+
+static void
+pool_write(void *arg)
+{
+	struct pool_write *w = arg;
+
+	w->r = pwrite_all(w->fd, w->pool, w->len, (off_t)align8(sizeof(struct np_hdr)));
+}
+
 /*
  * The entries are built in memory and written to the memfd with pwrite():
  * the kernel copies through its own large-page mapping, where writing
@@ -832,8 +849,9 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	uint32_t n_buckets = NP_BUCKETS_MIN, *buckets = NULL;
 	size_t n_rules0 = b ? b->n_rules : 0, n_ents = 0;
 	struct np_entry *ents = NULL;
+	struct pool_write pw;
 	uint64_t off;
-	int fd = -1, r;
+	int fd = -1, pw_running = 0, r;
 
 	if (!b || !ret_fd)
 		return -EINVAL;
@@ -853,8 +871,24 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	}
 	if (b->n_recs * sizeof(struct np_rec) >= 4 * NP_HUGE)
 		huge_hint(ents, b->n_recs * sizeof(struct np_rec));
+	fd = memfd_create("cgfw-namepolicy", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The pool is final and first: copied in (grows the file) while the entries are made. */
+	pw = (struct pool_write){.fd = fd, .pool = b->pool, .len = b->pool_len};
+	if (b->pool_len >= NP_HUGE && par_run(pool_write, &pw) == 0)
+		pw_running = 1;
+	else
+		pool_write(&pw);
 	sort_recs(b->recs, (struct np_rec *)(void *)ents, b->n_recs, n_buckets - 1);
 	r = build_entries(&bd, n_buckets, buckets, ents, &n_ents);
+	if (pw_running)
+		par_wait();
+	pw_running = 0;
+	if (r == 0)
+		r = pw.r;
 	if (r < 0)
 		goto out;
 
@@ -885,18 +919,12 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	h.n_origins = (uint32_t)b->n_origins;
 	h.pool_len = (uint32_t)b->pool_len;
 
-	fd = memfd_create("cgfw-namepolicy", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	/* The size first: the gaps between sections read as zeros. */
+	/* The whole size: the gaps between sections read as zeros. */
 	if (ftruncate(fd, (off_t)h.total_len) < 0) {
 		r = -errno;
 		goto out;
 	}
 	if ((r = pwrite_all(fd, &h, sizeof(h), 0)) < 0 ||
-	    (r = pwrite_all(fd, b->pool, b->pool_len, h.off_pool)) < 0 ||
 	    (r = pwrite_all(fd, b->origins, b->n_origins * sizeof(uint32_t), h.off_origins)) < 0 ||
 	    (r = pwrite_all(
 	         fd, buckets, ((size_t)n_buckets + 1) * sizeof(uint32_t), h.off_buckets)) < 0 ||
