@@ -1391,6 +1391,7 @@ test_listfile_halves(void **state)
 			fail_msg("case %d: \"%s\" has no \"%s\"", k, one->err, want);
 		assert_int_equal(one->rs.n, 0);
 		assert_int_equal(one->next_id, 5);
+		rules_free(&one->rs);
 	}
 	unlink(path);
 	free(path);
