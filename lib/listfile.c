@@ -497,14 +497,25 @@ scan_text(const char *s, size_t n, size_t *ret_lf)
 	return i;
 }
 
-/* listfile_check_text(), and the line feeds in s (when it returns 0). */
+/*
+ * listfile_check_text(), and the line feeds in s (when it returns 0): in
+ * all, and in *ret_lf_split those before split (0, n, or just past a line
+ * feed: where parse_split() cuts).
+ */
 static int
-check_text(const char *path, const char *s, size_t n, char *err, size_t err_len, size_t *ret_lf)
+check_text(const char *path, const char *s, size_t n, size_t split, char *err, size_t err_len,
+    size_t *ret_lf, size_t *ret_lf_split)
 {
 	const char *line, *eol;
 	char q[LOG_ESC_LEN];
-	size_t n_lf, i = scan_text(s, n, &n_lf), n_line = n_lf + 1;
+	size_t n_lf, lf2, i = scan_text(s, split, &n_lf), n_line;
 
+	*ret_lf_split = n_lf;
+	if (i == split) {
+		i = split + scan_text(s + split, n - split, &lf2);
+		n_lf += lf2;
+	}
+	n_line = n_lf + 1;
 	*ret_lf = n_lf;
 	if (i == n)
 		return 0;
@@ -525,9 +536,9 @@ check_text(const char *path, const char *s, size_t n, char *err, size_t err_len,
 int
 listfile_check_text(const char *path, const char *s, size_t n, char *err, size_t err_len)
 {
-	size_t n_lf;
+	size_t n_lf, n_lf_split;
 
-	return check_text(path, s, n, err, err_len, &n_lf);
+	return check_text(path, s, n, 0, err, err_len, &n_lf, &n_lf_split);
 }
 
 /* Pipes and the like: read it all, up to LISTFILE_MAX_BYTES. */
@@ -624,23 +635,28 @@ half_parse(void *arg)
  */
 #define PAR_MIN_BYTES (1u << 20)
 
+/* Where a list this big is cut in two: just past the line feed after its middle, or NULL. */
+static const char *
+split_point(const char *p, const char *end)
+{
+	const char *mid;
+
+	if (!p || (size_t)(end - p) < PAR_MIN_BYTES)
+		return NULL;
+	mid = memchr(p + (end - p) / 2, '\n', (size_t)(end - (p + (end - p) / 2)));
+	return mid && mid + 1 < end ? mid + 1 : NULL;
+}
+
+/* mid: split_point(), or NULL for one pass; lf1: the line feeds in [p, mid). */
 static int
-parse_split(struct lf *f, const char *p, const char *end)
+parse_split(struct lf *f, const char *p, const char *mid, size_t lf1, const char *end)
 {
 	struct half h = {.p = NULL};
-	const char *mid;
-	size_t lf1;
 	uint32_t id1;
 	int r;
 
-	if (!p || (size_t)(end - p) < PAR_MIN_BYTES)
+	if (!mid)
 		return parse_range(f, p, end);
-	mid = memchr(p + (end - p) / 2, '\n', (size_t)(end - (p + (end - p) / 2)));
-	if (!mid || mid + 1 >= end)
-		return parse_range(f, p, end);
-	mid++;
-	/* The line feeds before mid: the second half's first line is the one after. */
-	(void)scan_text(p, (size_t)(mid - p), &lf1);
 	h.b = np_builder_sub(f->b);
 	h.f = *f;
 	h.f.b = h.b;
@@ -706,10 +722,10 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 	    .next_id = next_id,
 	    .err = err,
 	    .err_len = err_len};
-	size_t n0 = rs->n, len = 0, n_lf;
+	size_t n0 = rs->n, len = 0, n_lf, lf1;
 	uint32_t id0 = *next_id;
 	char *data = NULL;
-	const char *p, *end;
+	const char *p, *end, *mid;
 	struct stat st;
 	int mapped = 0, r;
 
@@ -744,14 +760,16 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 		}
 	}
 
-	/* One pass checks the text and counts the lines. */
-	r = check_text(path, data ? data : "", len, err, err_len, &n_lf);
-	if (r < 0)
-		goto out;
 	p = data;
 	end = data ? data + len : NULL;
 	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
 		p += 3; /* a UTF-8 byte order mark, as some editors write */
+	/* One pass checks the text and counts the lines, in all and before a cut. */
+	mid = split_point(p, end);
+	r = check_text(
+	    path, data ? data : "", len, mid ? (size_t)(mid - data) : 0, err, err_len, &n_lf, &lf1);
+	if (r < 0)
+		goto out;
 	f.n_lines = n_lf + 1;
 	f.path_len = strlen(path);
 	r = np_builder_reserve(b, f.n_lines, len);
@@ -761,7 +779,7 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 		snprintf(err, err_len, "%s: cannot load: %s", path, strerror(-r));
 		goto out;
 	}
-	r = parse_split(&f, p, end);
+	r = parse_split(&f, p, mid, lf1, end);
 	if (r < 0)
 		goto out;
 	r = 0;

@@ -1356,13 +1356,14 @@ test_listfile_halves(void **state)
 
 	/*
 	 * A bad line near the start, in the middle, near the end, and two (one
-	 * in each half): the error names the first, with its line, and nothing
-	 * of the file is kept.
+	 * in each half); a control character in each of those places with a bad
+	 * line elsewhere: the error names the first (the control character),
+	 * with its line, and nothing of the file is kept.
 	 */
 	bad_at[0] = 100;
 	bad_at[1] = len / 2 + 1000;
 	bad_at[2] = len - 100;
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 7; k++) {
 		char *t2 = malloc(len), want[128];
 		size_t at = bad_at[k % 3], line = 1;
 
@@ -1370,7 +1371,10 @@ test_listfile_halves(void **state)
 		memcpy(t2, text, len);
 		while (t2[at - 1] != '\n' || t2[at] == '\n')
 			at++;
-		t2[at] = '!';
+		/* k 4..6: a control character, which beats a bad line anywhere. */
+		t2[at] = k < 4 ? '!' : '\x01';
+		if (k >= 4)
+			t2[bad_at[(k + 1) % 3] + 1] = '!';
 		if (k == 3) {
 			size_t at2 = bad_at[1];
 
@@ -1386,7 +1390,8 @@ test_listfile_halves(void **state)
 		free(t2);
 		parse_big(path, one);
 		assert_int_equal(one->r, -EINVAL);
-		snprintf(want, sizeof(want), "halves.txt:%zu: ", line);
+		snprintf(want, sizeof(want), "halves.txt:%zu: %s", line,
+		    k < 4 ? "" : "control character \\x01");
 		if (!strstr(one->err, want))
 			fail_msg("case %d: \"%s\" has no \"%s\"", k, one->err, want);
 		assert_int_equal(one->rs.n, 0);
