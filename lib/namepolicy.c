@@ -823,6 +823,7 @@ struct pool_write {
 	int fd;
 	const char *pool;
 	size_t len;
+	uint64_t room_from, room_to; /* then the memfd's pages for these bytes, if > from */
 	int r;
 };
 
@@ -832,6 +833,16 @@ pool_write(void *arg)
 	struct pool_write *w = arg;
 
 	w->r = pwrite_all(w->fd, w->pool, w->len, (off_t)align8(sizeof(struct np_hdr)));
+	/*
+	 * The pages of the sections after it (most of them the entries, at most
+	 * one per record) made now, on this thread, while the entries are
+	 * built: allocating a page of the memfd costs more than copying it.
+	 * Only room: the file is cut to its size before it is sealed, and a
+	 * failure leaves it to pwrite().
+	 */
+	if (w->r == 0 && w->room_to > w->room_from)
+		(void)fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->room_from,
+		    (off_t)(w->room_to - w->room_from));
 }
 
 /*
@@ -878,10 +889,20 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	}
 	/* The pool is final and first: copied in (grows the file) while the entries are made. */
 	pw = (struct pool_write){.fd = fd, .pool = b->pool, .len = b->pool_len};
-	if (b->pool_len >= NP_HUGE && par_run(pool_write, &pw) == 0)
+	if (b->pool_len >= NP_HUGE) {
+		/* Where the buckets start, and where the entries end at most. */
+		off = align8(align8(sizeof(h)) + b->pool_len);
+		off = align8(off + (uint64_t)b->n_origins * sizeof(uint32_t));
+		pw.room_from = off;
+		off = align8(off + ((uint64_t)n_buckets + 1) * sizeof(uint32_t));
+		pw.room_to = off + (uint64_t)b->n_recs * sizeof(struct np_entry);
+	}
+	if (b->pool_len >= NP_HUGE && par_run(pool_write, &pw) == 0) {
 		pw_running = 1;
-	else
+	} else {
+		pw.room_to = 0; /* on this thread: no gain */
 		pool_write(&pw);
+	}
 	sort_recs(b->recs, (struct np_rec *)(void *)ents, b->n_recs, n_buckets - 1);
 	r = build_entries(&bd, n_buckets, buckets, ents, &n_ents);
 	if (pw_running)

@@ -215,7 +215,9 @@ np_fd_ok(int fd)
 static pid_t
 compile_start(struct loader *l, struct loader_opts *o, int *ret_sock)
 {
-	static const char *const allow[] = {"memfd_create", "ftruncate", "pwrite64", NULL};
+	/* fallocate: the name table's pages made ahead, on its own memfd (lib/namepolicy.c). */
+	static const char *const allow[] = {
+	    "memfd_create", "ftruncate", "pwrite64", "fallocate", NULL};
 	int keep[LOADER_MAX_FILES + 1], errs[LOADER_MAX_FILES], sv[2];
 	pid_t pid;
 
