@@ -83,6 +83,16 @@ compile_sources(struct cgfw_ruleset *rs, const struct compile_file *files, int n
     int allow_empty, void (*warn)(const char *msg), struct compile_result *ret, char *err,
     size_t err_len)
 {
+	return compile_sources_split(
+	    rs, files, n_files, allow_empty, warn, NULL, NULL, ret, err, err_len);
+}
+
+int
+compile_sources_split(struct cgfw_ruleset *rs, const struct compile_file *files, int n_files,
+    int allow_empty, void (*warn)(const char *msg),
+    int (*cp_ready)(const struct compile_result *res, void *arg), void *arg,
+    struct compile_result *ret, char *err, size_t err_len)
+{
 	struct np_builder *b = np_builder_new();
 	uint32_t next_id = (uint32_t)rs->n + 1, flags = 0;
 	struct file_count fc[COMPILE_MAX_FILES];
@@ -171,11 +181,6 @@ compile_sources(struct cgfw_ruleset *rs, const struct compile_file *files, int n
 			                                     : CP_F_FILE_BLOCK_NAMES;
 	}
 	n_names = np_builder_count(b);
-	r = np_builder_finish(b, &np_fd);
-	if (r < 0) {
-		fail(r, err, err_len, "cannot build the name policy");
-		goto out;
-	}
 	for (size_t i = 0; i < rs->n; i++) {
 		char msg[CGFW_RULE_MAX_LEN + 256];
 
@@ -218,16 +223,38 @@ compile_sources(struct cgfw_ruleset *rs, const struct compile_file *files, int n
 		fail(r, err, err_len, "cannot write the compiled policy");
 	if (r < 0)
 		goto out;
-	ret->np_fd = np_fd;
+	ret->np_fd = -1;
 	ret->cp_fd = cp_fd;
-	np_fd = cp_fd = -1;
 	ret->mode = pol.mode;
 	ret->n_rules = pol.n_ip4 + pol.n_cidr4 + n_names + n_url_ip;
 	ret->n_sources = n_sources;
 	ret->n_dup = pol.n_dup;
+	/*
+	 * The compiled policy needs only the names' count: it goes out first,
+	 * and the name table, the bulk of a big list's work, is built while the
+	 * loader starts up with it.
+	 */
+	if (cp_ready) {
+		r = cp_ready(ret, arg);
+		if (r < 0) {
+			fail(r, err, err_len, "cannot hand the compiled policy over");
+			goto out;
+		}
+	}
+	r = np_builder_finish(b, &np_fd);
+	if (r < 0) {
+		fail(r, err, err_len, "cannot build the name policy");
+		goto out;
+	}
+	ret->np_fd = np_fd;
+	np_fd = cp_fd = -1;
 out:
 	if (np_fd >= 0)
 		(void)close(np_fd);
+	if (cp_fd >= 0) {
+		(void)close(cp_fd);
+		ret->cp_fd = -1;
+	}
 	policy_free(&pol);
 	np_builder_free(b);
 	return r;

@@ -42,5 +42,15 @@ struct compile_result {
 int compile_sources(struct cgfw_ruleset *rs, const struct compile_file *files, int n_files,
     int allow_empty, void (*warn)(const char *msg), struct compile_result *ret, char *err,
     size_t err_len);
+/*
+ * The same in two steps: cp_ready (if not NULL) gets res with cp_fd, mode
+ * and counts set (np_fd -1) once every source is read and checked and the
+ * compiled policy written, before the name table is built; its error
+ * (-errno) fails the whole.  On return, res is as compile_sources() sets it.
+ */
+int compile_sources_split(struct cgfw_ruleset *rs, const struct compile_file *files, int n_files,
+    int allow_empty, void (*warn)(const char *msg),
+    int (*cp_ready)(const struct compile_result *res, void *arg), void *arg,
+    struct compile_result *ret, char *err, size_t err_len);
 
 #endif

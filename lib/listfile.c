@@ -24,6 +24,7 @@
 #include "bpf/egress.h"
 #include "lib/listfile.h"
 #include "lib/log.h"
+#include "lib/par.h"
 
 #define NAME_MAX_LEN 253
 
@@ -441,29 +442,50 @@ scan_text(const char *s, size_t n, size_t *ret_lf)
 
 #ifdef __SSE2__
 	const __m128i lim = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
-	              tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n');
+	              tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'),
+	              zero = _mm_setzero_si128();
 
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		/* c <= 0x1f (unsigned) or c == 0x7f, but not tab or LF */
-		__m128i ctl =
-		    _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, lim), v), _mm_cmpeq_epi8(v, del));
-		__m128i is_nl = _mm_cmpeq_epi8(v, nl);
-		__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(v, tab), is_nl);
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
+	/*
+	 * Line feeds are counted per byte lane (a compare is 0 or -1, so
+	 * subtracting it adds one), folded into lf every 255 blocks, before a
+	 * lane can wrap: no popcount, which x86-64's baseline lacks.
+	 */
+	while (i + 16 <= n) {
+		__m128i acc = zero;
+		size_t stop = i + 255 * 16 <= n ? i + 255 * 16 : n;
 
-		/* A CR (of a CRLF) or worse: each one looked at. */
-		for (; m; m &= m - 1) {
-			size_t at = i + (size_t)__builtin_ctz(m);
+		for (; i + 16 <= stop; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			/* c <= 0x1f (unsigned) or c == 0x7f, but not tab or LF */
+			__m128i ctl = _mm_or_si128(
+			    _mm_cmpeq_epi8(_mm_min_epu8(v, lim), v), _mm_cmpeq_epi8(v, del));
+			__m128i is_nl = _mm_cmpeq_epi8(v, nl);
+			__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(v, tab), is_nl);
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(ok, ctl));
 
-			if (!ctl_ok(s, at, n)) {
-				for (size_t k = i; k < at; k++)
-					lf += s[k] == '\n';
-				*ret_lf = lf;
-				return at;
+			/* A CR (of a CRLF) or worse: each one looked at. */
+			for (; m; m &= m - 1) {
+				size_t at = i + (size_t)__builtin_ctz(m);
+
+				if (!ctl_ok(s, at, n)) {
+					__m128i sum = _mm_sad_epu8(acc, zero);
+
+					lf += (size_t)_mm_cvtsi128_si32(sum) +
+					      (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+					for (size_t k = i; k < at; k++)
+						lf += s[k] == '\n';
+					*ret_lf = lf;
+					return at;
+				}
 			}
+			acc = _mm_sub_epi8(acc, is_nl);
 		}
-		lf += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(is_nl));
+		{
+			__m128i sum = _mm_sad_epu8(acc, zero);
+
+			lf += (size_t)_mm_cvtsi128_si32(sum) +
+			      (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+		}
 	}
 #endif
 	for (; i < n; i++) {
@@ -475,14 +497,25 @@ scan_text(const char *s, size_t n, size_t *ret_lf)
 	return i;
 }
 
-/* listfile_check_text(), and the line feeds in s (when it returns 0). */
+/*
+ * listfile_check_text(), and the line feeds in s (when it returns 0): in
+ * all, and in *ret_lf_split those before split (0, n, or just past a line
+ * feed: where parse_split() cuts).
+ */
 static int
-check_text(const char *path, const char *s, size_t n, char *err, size_t err_len, size_t *ret_lf)
+check_text(const char *path, const char *s, size_t n, size_t split, char *err, size_t err_len,
+    size_t *ret_lf, size_t *ret_lf_split)
 {
 	const char *line, *eol;
 	char q[LOG_ESC_LEN];
-	size_t n_lf, i = scan_text(s, n, &n_lf), n_line = n_lf + 1;
+	size_t n_lf, lf2, i = scan_text(s, split, &n_lf), n_line;
 
+	*ret_lf_split = n_lf;
+	if (i == split) {
+		i = split + scan_text(s + split, n - split, &lf2);
+		n_lf += lf2;
+	}
+	n_line = n_lf + 1;
 	*ret_lf = n_lf;
 	if (i == n)
 		return 0;
@@ -503,9 +536,9 @@ check_text(const char *path, const char *s, size_t n, char *err, size_t err_len,
 int
 listfile_check_text(const char *path, const char *s, size_t n, char *err, size_t err_len)
 {
-	size_t n_lf;
+	size_t n_lf, n_lf_split;
 
-	return check_text(path, s, n, err, err_len, &n_lf);
+	return check_text(path, s, n, 0, err, err_len, &n_lf, &n_lf_split);
 }
 
 /* Pipes and the like: read it all, up to LISTFILE_MAX_BYTES. */
@@ -550,6 +583,118 @@ read_all(int fd, char **ret_buf, size_t *ret_len)
 	return 0;
 }
 
+/* The lines in [p, end), f->line the one before p. */
+static int
+parse_range(struct lf *f, const char *p, const char *end)
+{
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		int r;
+
+		if (f->line == UINT32_MAX) {
+			snprintf(f->err, f->err_len, "%s: too many lines", f->path);
+			return -EFBIG;
+		}
+		f->line++;
+		r = one_line(f, p, eol);
+		if (r < 0)
+			return r;
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+/* The second half of a big list, on the spare thread, into a builder and ruleset of its own. */
+struct half {
+	struct lf f;
+	struct np_builder *b;
+	struct cgfw_ruleset rs;
+	uint32_t next_id;
+	const char *p, *end;
+	char err[256];
+	int r;
+};
+
+static void
+half_parse(void *arg)
+{
+	struct half *h = arg;
+
+	h->r = parse_range(&h->f, h->p, h->end);
+}
+
+/*
+ * Lists this big are parsed in two halves at once when the spare thread is
+ * there (lib/par.h): the second into a builder of its own, from the line and
+ * with ids as if it came after the first, then appended.  Whatever the
+ * second half does not take cleanly (an error, anything odd) is parsed
+ * again here after the first, so errors and ids are those of one pass.
+ */
+#define PAR_MIN_BYTES (1u << 20)
+
+/* Where a list this big is cut in two: just past the line feed after its middle, or NULL. */
+static const char *
+split_point(const char *p, const char *end)
+{
+	const char *mid;
+
+	if (!p || (size_t)(end - p) < PAR_MIN_BYTES)
+		return NULL;
+	mid = memchr(p + (end - p) / 2, '\n', (size_t)(end - (p + (end - p) / 2)));
+	return mid && mid + 1 < end ? mid + 1 : NULL;
+}
+
+/* mid: split_point(), or NULL for one pass; lf1: the line feeds in [p, mid). */
+static int
+parse_split(struct lf *f, const char *p, const char *mid, size_t lf1, const char *end)
+{
+	struct half h = {.p = NULL};
+	uint32_t id1;
+	int r;
+
+	if (!mid)
+		return parse_range(f, p, end);
+	h.b = np_builder_sub(f->b);
+	h.f = *f;
+	h.f.b = h.b;
+	h.f.rs = &h.rs;
+	h.f.next_id = &h.next_id;
+	h.f.line = f->line + (uint32_t)lf1;
+	h.f.err = h.err;
+	h.f.err_len = sizeof(h.err);
+	h.next_id = 1;
+	h.p = mid;
+	h.end = end;
+	if (!h.b || lf1 >= UINT32_MAX - f->line ||
+	    np_builder_reserve(h.b, f->n_lines - lf1, (size_t)(end - mid)) < 0 ||
+	    np_builder_origin(h.b, f->path, &h.f.origin) < 0 || par_run(half_parse, &h) < 0) {
+		np_builder_free(h.b);
+		return parse_range(f, p, end);
+	}
+	r = parse_range(f, p, mid);
+	par_wait();
+	id1 = *f->next_id;
+	if (r == 0 && h.r == 0 && id1 - 1 <= UINT32_MAX - 1 - h.next_id &&
+	    rules_reserve(f->rs, h.rs.n) == 0 &&
+	    np_builder_merge(f->b, h.b, f->origin, id1 - 1) == 0) {
+		for (size_t i = 0; i < h.rs.n; i++) {
+			h.rs.v[i].id += id1 - 1;
+			f->rs->v[f->rs->n++] = h.rs.v[i];
+		}
+		h.rs.n = 0;
+		*f->next_id = id1 - 1 + h.next_id;
+		f->line = h.f.line;
+	} else if (r == 0) {
+		r = parse_range(f, mid, end);
+	}
+	rules_free(&h.rs);
+	np_builder_free(h.b);
+	return r;
+}
+
 int
 listfile_load(const char *path, int action, struct np_builder *b, struct cgfw_ruleset *rs,
     uint32_t *next_id, char *err, size_t err_len)
@@ -577,10 +722,10 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 	    .next_id = next_id,
 	    .err = err,
 	    .err_len = err_len};
-	size_t n0 = rs->n, len = 0, n_lf;
+	size_t n0 = rs->n, len = 0, n_lf, lf1;
 	uint32_t id0 = *next_id;
 	char *data = NULL;
-	const char *p, *end;
+	const char *p, *end, *mid;
 	struct stat st;
 	int mapped = 0, r;
 
@@ -615,14 +760,16 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 		}
 	}
 
-	/* One pass checks the text and counts the lines. */
-	r = check_text(path, data ? data : "", len, err, err_len, &n_lf);
-	if (r < 0)
-		goto out;
 	p = data;
 	end = data ? data + len : NULL;
 	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
 		p += 3; /* a UTF-8 byte order mark, as some editors write */
+	/* One pass checks the text and counts the lines, in all and before a cut. */
+	mid = split_point(p, end);
+	r = check_text(
+	    path, data ? data : "", len, mid ? (size_t)(mid - data) : 0, err, err_len, &n_lf, &lf1);
+	if (r < 0)
+		goto out;
 	f.n_lines = n_lf + 1;
 	f.path_len = strlen(path);
 	r = np_builder_reserve(b, f.n_lines, len);
@@ -632,23 +779,9 @@ listfile_load_fd(int fd, const char *path, int action, struct np_builder *b,
 		snprintf(err, err_len, "%s: cannot load: %s", path, strerror(-r));
 		goto out;
 	}
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-
-		if (f.line == UINT32_MAX) {
-			r = -EFBIG;
-			snprintf(err, err_len, "%s: too many lines", path);
-			goto out;
-		}
-		f.line++;
-		r = one_line(&f, p, eol);
-		if (r < 0)
-			goto out;
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
+	r = parse_split(&f, p, mid, lf1, end);
+	if (r < 0)
+		goto out;
 	r = 0;
 out:
 	if (r < 0) {

@@ -18,6 +18,7 @@
 
 #include "bpf/egress.h"
 #include "lib/namepolicy.h"
+#include "lib/par.h"
 
 #define NP_NAME_MAX    253
 #define NP_ORIGIN_MAX  4200 /* a path (PATH_MAX) and then some */
@@ -27,8 +28,8 @@
 #define NP_SEALS       (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define NP_HUGE        (2u << 20)
 
-#define FNV_BASIS 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
+#define NP_H0 0xcbf29ce484222325ull /* the hash of the root, before the seed */
+#define NP_HK 0x9e3779b97f4a7c15ull /* the multiplier of each 8-byte step */
 
 /*
  * One per rule added, appended in order; finish sorts them by bucket.  The
@@ -71,7 +72,7 @@ struct np_builder {
 	uint16_t last_origin_idx;
 };
 
-/* murmur3's finaliser: FNV alone leaves the low bits (the bucket) weak. */
+/* murmur3's finaliser: the tag and the bucket bits each see every input bit. */
 static inline uint64_t
 np_mix(uint64_t h)
 {
@@ -83,20 +84,70 @@ np_mix(uint64_t h)
 	return h;
 }
 
+/* 64 x 64 -> 128-bit multiply, folded: mixes up and down at once. */
+static inline uint64_t
+np_mum(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* The last 0..7 bytes of a label, read without going past them. */
+static inline uint64_t
+np_tail(const char *s, size_t k)
+{
+	uint32_t a, b;
+
+	if (k >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + k - 4, 4);
+		return a | (uint64_t)b << (8 * (k - 4));
+	}
+	if (k == 0)
+		return 0;
+	return (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[k / 2] << (8 * (k / 2)) |
+	       (uint64_t)(unsigned char)s[k - 1] << (8 * (k - 1));
+}
+
 /*
- * FNV-1a over the name read backwards, so that one right-to-left pass over a
- * query yields the hash of every suffix (np_lookup()).
+ * One label (s, n bytes, no dot) onto h, the hash of the labels right of it:
+ * 8 bytes a step, then a last step with the 0..7 bytes left and, in its top
+ * byte, 0x80 | the label's length.  Name bytes are ASCII, so that byte tells
+ * the last step from a full one, and a name's labels come out as one
+ * sequence of steps ("abcdefghi.x" and "i.abcdefgh.x" differ).
+ */
+static inline uint64_t
+np_label(uint64_t h, const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t v;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, 8);
+		h = np_mum(h ^ v, NP_HK);
+	}
+	v = np_tail(s + i, n - i) | (uint64_t)(0x80 | (n & 0x7f)) << 56;
+	return np_mum(h ^ v, NP_HK);
+}
+
+/*
+ * A name's hash is its labels folded from the root down (np_label()), so
+ * that one right-to-left pass over a query yields the hash of every label
+ * suffix (np_lookup()).
  */
 static inline uint64_t
 np_hash(uint64_t seed, const char *s, size_t n)
 {
-	uint64_t h = FNV_BASIS ^ seed;
+	uint64_t h = NP_H0 ^ seed;
+	size_t end = n;
 
-	while (n--) {
-		h ^= (unsigned char)s[n];
-		h *= FNV_PRIME;
-	}
-	return np_mix(h);
+	for (size_t i = n; i-- > 0;)
+		if (s[i] == '.') {
+			h = np_label(h, s + i + 1, end - i - 1);
+			end = i;
+		}
+	return np_mix(np_label(h, s, end));
 }
 
 static inline char
@@ -244,6 +295,68 @@ np_builder_free(struct np_builder *b)
 	free(b->origins);
 	free(b->pool);
 	free(b);
+}
+
+struct np_builder *
+np_builder_sub(const struct np_builder *b)
+{
+	struct np_builder *s;
+
+	if (!b)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s)
+		s->seed = b->seed;
+	return s;
+}
+
+int
+np_builder_merge(
+    struct np_builder *b, const struct np_builder *sub, uint16_t origin, uint32_t id_delta)
+{
+	size_t pool_off, rule_off;
+	int r;
+
+	if (!b || !sub || sub->seed != b->seed || sub->n_origins > 1 || origin >= b->n_origins ||
+	    b->pool_len + sub->pool_len > UINT32_MAX)
+		return -EINVAL;
+	r = grow((void **)&b->pool, &b->pool_cap, b->pool_len + sub->pool_len, 1, UINT32_MAX);
+	if (r == 0)
+		r = grow((void **)&b->rules, &b->cap_rules, b->n_rules + sub->n_rules,
+		    sizeof(*b->rules), NP_BUCKETS_MAX);
+	if (r == 0)
+		r = grow((void **)&b->recs, &b->cap_recs, b->n_recs + sub->n_recs, sizeof(*b->recs),
+		    NP_BUCKETS_MAX);
+	if (r < 0)
+		return r;
+	pool_off = b->pool_len;
+	rule_off = b->n_rules;
+	/* sub's origins are its pool's first bytes, if any: copied along, unused. */
+	memcpy(b->pool + pool_off, sub->pool, sub->pool_len);
+	b->pool_len += sub->pool_len;
+	for (size_t i = 0; i < sub->n_rules; i++) {
+		struct np_rule *nr = &b->rules[b->n_rules++];
+
+		*nr = sub->rules[i];
+		nr->id += id_delta;
+		nr->text_off += (uint32_t)pool_off;
+		nr->origin = origin;
+	}
+	for (size_t i = 0; i < sub->n_recs; i++) {
+		struct np_rec *rc = &b->recs[b->n_recs++];
+
+		*rc = sub->recs[i];
+		rc->name_off += (uint32_t)pool_off;
+		if (rc->kind & REC_RULE) {
+			rc->id_or_rule += (uint32_t)rule_off;
+		} else {
+			rc->id_or_rule += id_delta;
+			rc->origin = origin;
+		}
+	}
+	b->n_allow += sub->n_allow;
+	b->n_block += sub->n_block;
+	return 0;
 }
 
 int
@@ -705,6 +818,33 @@ align8(uint64_t v)
 	return (v + 7) & ~(uint64_t)7;
 }
 
+/* The pool's copy into the memfd, on the spare thread while the entries are built. */
+struct pool_write {
+	int fd;
+	const char *pool;
+	size_t len;
+	uint64_t room_from, room_to; /* then the memfd's pages for these bytes, if > from */
+	int r;
+};
+
+static void
+pool_write(void *arg)
+{
+	struct pool_write *w = arg;
+
+	w->r = pwrite_all(w->fd, w->pool, w->len, (off_t)align8(sizeof(struct np_hdr)));
+	/*
+	 * The pages of the sections after it (most of them the entries, at most
+	 * one per record) made now, on this thread, while the entries are
+	 * built: allocating a page of the memfd costs more than copying it.
+	 * Only room: the file is cut to its size before it is sealed, and a
+	 * failure leaves it to pwrite().
+	 */
+	if (w->r == 0 && w->room_to > w->room_from)
+		(void)fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->room_from,
+		    (off_t)(w->room_to - w->room_from));
+}
+
 /*
  * The entries are built in memory and written to the memfd with pwrite():
  * the kernel copies through its own large-page mapping, where writing
@@ -720,8 +860,9 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	uint32_t n_buckets = NP_BUCKETS_MIN, *buckets = NULL;
 	size_t n_rules0 = b ? b->n_rules : 0, n_ents = 0;
 	struct np_entry *ents = NULL;
+	struct pool_write pw;
 	uint64_t off;
-	int fd = -1, r;
+	int fd = -1, pw_running = 0, r;
 
 	if (!b || !ret_fd)
 		return -EINVAL;
@@ -741,8 +882,34 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	}
 	if (b->n_recs * sizeof(struct np_rec) >= 4 * NP_HUGE)
 		huge_hint(ents, b->n_recs * sizeof(struct np_rec));
+	fd = memfd_create("cgfw-namepolicy", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The pool is final and first: copied in (grows the file) while the entries are made. */
+	pw = (struct pool_write){.fd = fd, .pool = b->pool, .len = b->pool_len};
+	if (b->pool_len >= NP_HUGE) {
+		/* Where the buckets start, and where the entries end at most. */
+		off = align8(align8(sizeof(h)) + b->pool_len);
+		off = align8(off + (uint64_t)b->n_origins * sizeof(uint32_t));
+		pw.room_from = off;
+		off = align8(off + ((uint64_t)n_buckets + 1) * sizeof(uint32_t));
+		pw.room_to = off + (uint64_t)b->n_recs * sizeof(struct np_entry);
+	}
+	if (b->pool_len >= NP_HUGE && par_run(pool_write, &pw) == 0) {
+		pw_running = 1;
+	} else {
+		pw.room_to = 0; /* on this thread: no gain */
+		pool_write(&pw);
+	}
 	sort_recs(b->recs, (struct np_rec *)(void *)ents, b->n_recs, n_buckets - 1);
 	r = build_entries(&bd, n_buckets, buckets, ents, &n_ents);
+	if (pw_running)
+		par_wait();
+	pw_running = 0;
+	if (r == 0)
+		r = pw.r;
 	if (r < 0)
 		goto out;
 
@@ -773,18 +940,12 @@ np_builder_finish(struct np_builder *b, int *ret_fd)
 	h.n_origins = (uint32_t)b->n_origins;
 	h.pool_len = (uint32_t)b->pool_len;
 
-	fd = memfd_create("cgfw-namepolicy", MFD_ALLOW_SEALING | MFD_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	/* The size first: the gaps between sections read as zeros. */
+	/* The whole size: the gaps between sections read as zeros. */
 	if (ftruncate(fd, (off_t)h.total_len) < 0) {
 		r = -errno;
 		goto out;
 	}
 	if ((r = pwrite_all(fd, &h, sizeof(h), 0)) < 0 ||
-	    (r = pwrite_all(fd, b->pool, b->pool_len, h.off_pool)) < 0 ||
 	    (r = pwrite_all(fd, b->origins, b->n_origins * sizeof(uint32_t), h.off_origins)) < 0 ||
 	    (r = pwrite_all(
 	         fd, buckets, ((size_t)n_buckets + 1) * sizeof(uint32_t), h.off_buckets)) < 0 ||
@@ -818,6 +979,10 @@ section_ok(size_t len, uint32_t off, uint64_t n, size_t size)
 		return 0;
 	return (uint64_t)off + n * size <= len;
 }
+
+/* How far ahead table_init() asks for entries and buckets: about 4 KiB. */
+#define NP_AHEAD_E 192
+#define NP_AHEAD_B 1024
 
 /* Everything np_lookup() dereferences is checked here, once. */
 static int
@@ -886,9 +1051,12 @@ table_init(const uint8_t *base, size_t len, struct np_table *t)
 	/* Never decreasing, from 0 to n_entries: every probe stays in the entries. */
 	if (buckets[0] != 0 || buckets[h->n_buckets] != h->n_entries)
 		return -EBADMSG;
-	for (uint32_t i = 0; i < h->n_buckets; i++)
+	for (uint32_t i = 0; i < h->n_buckets; i++) {
+		if (i + NP_AHEAD_B < h->n_buckets)
+			__builtin_prefetch(&buckets[i + NP_AHEAD_B]);
 		if (buckets[i] > buckets[i + 1])
 			return -EBADMSG;
+	}
 	/*
 	 * Bounds only: whether an ext's self really is an exact or suffix rule is
 	 * the builder's business, and checking it here costs a cache miss per name.
@@ -896,6 +1064,12 @@ table_init(const uint8_t *base, size_t len, struct np_table *t)
 	for (uint32_t i = 0; i < h->n_entries; i++) {
 		const struct np_entry *e = &ents[i];
 
+		/*
+		 * A memfd's pages are 4 KiB, where the hardware prefetcher stops:
+		 * this loop waits on memory unless asked ahead.
+		 */
+		if (i + NP_AHEAD_E < h->n_entries)
+			__builtin_prefetch(&ents[i + NP_AHEAD_E]);
 		if (e->name_len == 0 || e->name_len > NP_NAME_MAX ||
 		    (uint64_t)e->name_off + e->name_len > h->pool_len)
 			return -EBADMSG;
@@ -1031,7 +1205,7 @@ np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
 	uint64_t hs[NP_NAME_MAX + 1], h;
 	const struct np_rule *r = NULL, *url = NULL;
 	struct np_rule rbuf;
-	size_t len, start, n, n_suf = 0;
+	size_t len, start, n, end, n_suf = 0;
 	int block_url = 0;
 
 	if (ret)
@@ -1050,17 +1224,26 @@ np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
 		buf[i] = np_lower(qname[start + i]);
 
 	/* Every suffix that starts a label, shortest first, with its hash. */
-	h = FNV_BASIS ^ t->seed;
+	h = NP_H0 ^ t->seed;
+	end = n;
 	for (size_t i = n; i-- > 0;) {
-		h ^= (unsigned char)buf[i];
-		h *= FNV_PRIME;
-		if (start + i == 0 || qname[start + i - 1] == '.') {
-			at[n_suf] = (uint8_t)i;
+		if (buf[i] != '.')
+			continue;
+		h = np_label(h, buf + i + 1, end - i - 1);
+		end = i;
+		if (i + 1 < n) {
+			at[n_suf] = (uint8_t)(i + 1);
 			hs[n_suf] = np_mix(h);
 			/* The probes are independent: start every cache miss now. */
 			__builtin_prefetch(&t->buckets[(uint32_t)hs[n_suf] & t->mask]);
 			n_suf++;
 		}
+	}
+	if (start == 0 || qname[start - 1] == '.') {
+		at[n_suf] = 0;
+		hs[n_suf] = np_mix(np_label(h, buf, end));
+		__builtin_prefetch(&t->buckets[(uint32_t)hs[n_suf] & t->mask]);
+		n_suf++;
 	}
 	/* Then the first entry of each bucket, again all at once. */
 	for (size_t j = 0; j < n_suf; j++)

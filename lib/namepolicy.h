@@ -52,7 +52,7 @@ struct np_match {
  * keeps a list of a million names small.
  */
 #define NP_MAGIC   0x504e4743u /* "CGNP" */
-#define NP_VERSION 2u
+#define NP_VERSION 3u
 
 struct np_hdr {
 	uint32_t magic;
@@ -146,6 +146,15 @@ int np_builder_add_name(struct np_builder *b, int kind /* RULE_* */, int action 
 int np_builder_origin(struct np_builder *b, const char *origin, uint16_t *ret_idx);
 int np_builder_add_at(struct np_builder *b, int kind, int action, const char *name, size_t name_len,
     const char *text, size_t text_len, uint16_t origin, uint32_t line, uint32_t rule_id);
+/*
+ * A builder for a part of a list parsed apart (listfile.c, on another
+ * thread): b's hash seed, nothing else of b's.  np_builder_merge() appends
+ * its rules to b as if added there, their ids + id_delta and their origin,
+ * sub's only (at most one), origin in b.  sub is unchanged (free it).
+ */
+struct np_builder *np_builder_sub(const struct np_builder *b);
+int np_builder_merge(
+    struct np_builder *b, const struct np_builder *sub, uint16_t origin, uint32_t id_delta);
 /* Rules added (duplicates included). */
 size_t np_builder_count(const struct np_builder *b);
 /* Rules added with this action (CGFW_ACT_ALLOW or CGFW_ACT_BLOCK). */

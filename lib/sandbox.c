@@ -35,11 +35,26 @@ static const char *const sandbox_base[] = {
 };
 /* clang-format on */
 
+static int sandbox_load(const char *who, const char *const *extra, int all_threads);
+
 int
 sandbox_apply(const char *who, const char *const *extra)
 {
+	return sandbox_load(who, extra, 0);
+}
+
+int
+sandbox_apply_all(const char *who, const char *const *extra)
+{
+	return sandbox_load(who, extra, 1);
+}
+
+static int
+sandbox_load(const char *who, const char *const *extra, int all_threads)
+{
 #ifdef CGFW_WEAK_SANDBOX
 	(void)extra;
+	(void)all_threads;
 	(void)sandbox_base;
 	fprintf(
 	    stderr, "%s: WARNING: sandbox weakened (CGFW_WEAK_SANDBOX build): no seccomp\n", who);
@@ -53,6 +68,9 @@ sandbox_apply(const char *who, const char *const *extra)
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
+	/* Every thread under the filter at once, or the load fails. */
+	if (all_threads && (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
+		goto out;
 	for (size_t l = 0; l < 2; l++) {
 		for (const char *const *n = lists[l]; n && *n; n++) {
 			const char *colon = strchr(*n, ':');

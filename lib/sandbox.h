@@ -10,5 +10,7 @@
  * Builds with CGFW_WEAK_SANDBOX (sanitizers) skip it and say so.
  */
 int sandbox_apply(const char *who, const char *const *extra);
+/* The same for every thread of the process (TSYNC): threads started before it. */
+int sandbox_apply_all(const char *who, const char *const *extra);
 
 #endif

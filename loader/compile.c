@@ -31,6 +31,7 @@
 #include "lib/cpolicy.h"
 #include "lib/log.h"
 #include "lib/namepolicy.h"
+#include "lib/par.h"
 #include "lib/proc.h"
 #include "lib/sandbox.h"
 #include "loader.h"
@@ -52,6 +53,13 @@ helper_identity(struct loader *l)
 pid_t
 helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep, const char *who,
     const char *const *syscalls)
+{
+	return helper_start_pre(l, uid, user, keep, n_keep, who, syscalls, NULL);
+}
+
+pid_t
+helper_start_pre(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep,
+    const char *who, const char *const *syscalls, int (*pre_sandbox)(void))
 {
 	gid_t gid = l->gid;
 	pid_t pid;
@@ -80,7 +88,13 @@ helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_kee
 		fatal("%s: PR_SET_DUMPABLE", who);
 	proc_assert_unprivileged();
 	tzset(); /* glibc's gmtime_r() opens /etc/localtime the first time: not under the filter */
-	r = sandbox_apply(who, syscalls);
+	/* Threads it starts run unprivileged, and the filter then covers them too. */
+	if (pre_sandbox) {
+		r = pre_sandbox();
+		if (r < 0)
+			fatal_r(r, "%s: cannot start", who);
+	}
+	r = pre_sandbox ? sandbox_apply_all(who, syscalls) : sandbox_apply(who, syscalls);
 	if (r < 0)
 		fatal_r(r, "%s: cannot install the seccomp filter", who);
 	return 0;
@@ -116,17 +130,51 @@ warn_line(const char *msg)
 	log_warnx("%s", msg);
 }
 
+/* The helper's socket to the loader, for cp_ready(). */
+struct child_ctx {
+	struct loader_opts *o;
+	int sock;
+};
+
+/* The mode line on stderr, the compiled policy to the loader: it starts up with that. */
+static int
+cp_ready(const struct compile_result *res, void *arg)
+{
+	struct child_ctx *c = arg;
+	char dup[64];
+
+	/* Said at every start: what is enforced, counted as the maps hold it. */
+	if (c->o->cmd == CMD_CA)
+		;
+	else if (res->mode == CGFW_MODE_LOG_ONLY)
+		log_info("log-only mode (no rules): nothing is blocked, everything is reported");
+	else {
+		snprintf(dup, sizeof(dup), " (%zu duplicate IP rule%s merged)", res->n_dup,
+		    res->n_dup == 1 ? "" : "s");
+		log_info("%s mode, %zu rule%s from %d source%s%s%s",
+		    res->mode == CGFW_MODE_ALLOW_LIST ? "allow-list" : "block-list", res->n_rules,
+		    res->n_rules == 1 ? "" : "s", res->n_sources, res->n_sources == 1 ? "" : "s",
+		    res->n_rules                        ? ""
+		    : res->mode == CGFW_MODE_ALLOW_LIST ? ": everything is blocked"
+		                                        : ": nothing is blocked",
+		    res->n_dup ? dup : "");
+	}
+	return proc_fds_send(c->sock, &res->cp_fd, 1);
+}
+
 /*
  * In the helper: the sources into the two memfds (lib/compile.c), the mode
- * line on stderr, the memfds to the loader.
+ * line on stderr, the compiled policy to the loader as soon as it is
+ * written, then the name policy once built.
  */
 static void
 compile_child(struct loader_opts *o, const int *fds, const int *errs, int sock)
 {
 	struct compile_file files[LOADER_MAX_FILES];
+	struct child_ctx ctx = {.o = o, .sock = sock};
 	struct compile_result res;
-	char err[COMPILE_ERR_LEN], dup[64];
-	int out[2], r;
+	char err[COMPILE_ERR_LEN];
+	int r;
 
 	for (int i = 0; i < o->n_files; i++)
 		files[i] = (struct compile_file){.path = o->files[i].path,
@@ -134,31 +182,13 @@ compile_child(struct loader_opts *o, const int *fds, const int *errs, int sock)
 		    .replaced = o->files[i].replaced,
 		    .fd = fds[i],
 		    .open_errno = errs[i]};
-	r = compile_sources(
-	    &o->rules, files, o->n_files, o->allow_empty, warn_line, &res, err, sizeof(err));
+	r = compile_sources_split(&o->rules, files, o->n_files, o->allow_empty, warn_line, cp_ready,
+	    &ctx, &res, err, sizeof(err));
 	if (r < 0) {
 		log_warnx("%s", err);
 		exit(CGFW_EXIT_FAILED);
 	}
-	/* Said at every start: what is enforced, counted as the maps hold it. */
-	if (o->cmd == CMD_CA)
-		;
-	else if (res.mode == CGFW_MODE_LOG_ONLY)
-		log_info("log-only mode (no rules): nothing is blocked, everything is reported");
-	else {
-		snprintf(dup, sizeof(dup), " (%zu duplicate IP rule%s merged)", res.n_dup,
-		    res.n_dup == 1 ? "" : "s");
-		log_info("%s mode, %zu rule%s from %d source%s%s%s",
-		    res.mode == CGFW_MODE_ALLOW_LIST ? "allow-list" : "block-list", res.n_rules,
-		    res.n_rules == 1 ? "" : "s", res.n_sources, res.n_sources == 1 ? "" : "s",
-		    res.n_rules                        ? ""
-		    : res.mode == CGFW_MODE_ALLOW_LIST ? ": everything is blocked"
-		                                       : ": nothing is blocked",
-		    res.n_dup ? dup : "");
-	}
-	out[0] = res.np_fd;
-	out[1] = res.cp_fd;
-	r = proc_fds_send(sock, out, 2);
+	r = proc_fds_send(sock, &res.np_fd, 1);
 	if (r < 0)
 		fatal_r(r, "cannot hand the compiled policy over");
 	_exit(0); /* nothing of the loader's to run or free at exit */
@@ -178,14 +208,16 @@ np_fd_ok(int fd)
 }
 
 /*
- * The loader's side: open o's list files, let the helper compile, take the
- * two memfds (the name policy, the compiled policy) into fds, unchecked.
- * A helper that failed said why on stderr; then this exits as it did.
+ * The loader's side: open o's list files, fork the helper that compiles
+ * them.  Returns its pid; *ret_sock: the loader's end of the socket it
+ * hands the memfds over on, the compiled policy first, then the name policy.
  */
-void
-compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
+static pid_t
+compile_start(struct loader *l, struct loader_opts *o, int *ret_sock)
 {
-	static const char *const allow[] = {"memfd_create", "ftruncate", "pwrite64", NULL};
+	/* fallocate: the name table's pages made ahead, on its own memfd (lib/namepolicy.c). */
+	static const char *const allow[] = {
+	    "memfd_create", "ftruncate", "pwrite64", "fallocate", NULL};
 	int keep[LOADER_MAX_FILES + 1], errs[LOADER_MAX_FILES], sv[2];
 	pid_t pid;
 
@@ -196,7 +228,9 @@ compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fatal("socketpair");
 	keep[o->n_files] = sv[1];
-	pid = helper_start(l, (uid_t)-1, NULL, keep, o->n_files + 1, "cgfw-loader", allow);
+	/* A spare thread for the second half of a big list (lib/par.h). */
+	pid = helper_start_pre(
+	    l, (uid_t)-1, NULL, keep, o->n_files + 1, "cgfw-loader", allow, par_start);
 	if (pid == 0)
 		compile_child(o, keep, errs, keep[o->n_files]);
 	/*
@@ -212,11 +246,40 @@ compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
 		if (keep[i] >= 0)
 			(void)close(keep[i]);
 	(void)close(sv[1]);
-	helper_finish(pid, "the policy compiler");
+	*ret_sock = sv[0];
+	return pid;
+}
 
-	if (proc_fds_recv(sv[0], fds, 2, MSG_DONTWAIT) < 0)
+/*
+ * The helper's next memfd, unchecked.  A helper that exits without it said
+ * why on stderr: then this exits as it did.
+ */
+static int
+compile_recv(pid_t pid, int sock)
+{
+	int fd;
+
+	if (proc_fds_recv(sock, &fd, 1, 0) < 0) {
+		helper_finish(pid, "the policy compiler");
 		fatalx("the policy compiler handed over no policy");
-	(void)close(sv[0]);
+	}
+	return fd;
+}
+
+/*
+ * Open o's list files, let the helper compile, take the two memfds (the
+ * name policy, the compiled policy) into fds, unchecked.
+ */
+void
+compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
+{
+	int sock;
+	pid_t pid = compile_start(l, o, &sock);
+
+	fds[1] = compile_recv(pid, sock);
+	fds[0] = compile_recv(pid, sock);
+	helper_finish(pid, "the policy compiler");
+	(void)close(sock);
 }
 
 /*
@@ -244,21 +307,38 @@ compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len)
 }
 
 /*
- * At start: on success l->np_fd, l->cp (the IP maps and the rules the
- * workers need) are set and o->rules is the compiled view.
+ * At start: l->cp (the IP maps and the rules the workers need) is set and
+ * o->rules is the compiled view.  The helper goes on building the name
+ * table while the loader starts up; compile_policy_names() takes it.
  */
 void
 compile_policy(struct loader *l)
 {
 	struct loader_opts *o = l->o;
-	char err[256];
-	int fds[2];
+	int r, fd;
 
-	compile_policy_fds(l, o, fds);
-	if (compile_check(fds, &l->cp, err, sizeof(err)) < 0)
-		fatalx("%s", err);
-	l->np_fd = fds[0];
+	l->compile_pid = compile_start(l, o, &l->compile_sock);
+	fd = compile_recv(l->compile_pid, l->compile_sock);
+	r = cp_open(fd, &l->cp);
+	if (r < 0)
+		fatalx("the policy compiler's policy: %s", strerror(-r));
+	(void)close(fd);
 	l->pol = l->cp.pol;
 	rules_free(&o->rules);
 	o->rules = l->cp.rules;
+}
+
+/* l->np_fd: the name policy, checked (seals, size, header), once the helper is done. */
+void
+compile_policy_names(struct loader *l)
+{
+	if (l->compile_pid <= 0)
+		return;
+	l->np_fd = compile_recv(l->compile_pid, l->compile_sock);
+	helper_finish(l->compile_pid, "the policy compiler");
+	l->compile_pid = -1;
+	(void)close(l->compile_sock);
+	l->compile_sock = -1;
+	if (!np_fd_ok(l->np_fd))
+		fatalx("the policy compiler's name policy is not sealed or not whole");
 }

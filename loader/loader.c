@@ -433,6 +433,8 @@ main(int argc, char *argv[])
 	    .wcg_fd = -1,
 	    .log_fd = -1,
 	    .np_fd = -1,
+	    .compile_pid = -1,
+	    .compile_sock = -1,
 	    .ca_fd = -1,
 	    .ca_key_fd = -1,
 	    .notify_fd = -1,
@@ -488,6 +490,7 @@ main(int argc, char *argv[])
 		fatal_r(r,
 		    "no upstream DNS server (no nameserver in /etc/resolv.conf; use --upstream)");
 	if (o.cmd == CMD_CA) {
+		compile_policy_names(&l);
 		ca_setup(&l);
 		printf("%s\n", l.ca_path);
 		policy_release(&l);
@@ -565,6 +568,8 @@ main(int argc, char *argv[])
 		ca_trust_bundle(&l);
 	/* The fds the workers get stay open here too: a restarted worker gets them again. */
 	workers_map_fds(&l);
+	/* The name table, built by the helper while all of the above ran. */
+	compile_policy_names(&l);
 	/*
 	 * Everything is attached.  run makes its command now, held before exec,
 	 * while what its namespaces and a root command's own capabilities need

@@ -172,10 +172,12 @@ struct loader {
 	gid_t gid;
 	char *user_name; /* NULL when the uid has no passwd entry */
 	int log_fd;
-	int np_fd;      /* sealed memfd of the name policy */
-	pid_t keeper;   /* uid 0 after the loader is its own user (keeper.c) */
-	int keeper_fd;  /* its socket */
-	uid_t self_uid; /* the loader's own, a reserved uid, once everything runs */
+	int np_fd;         /* sealed memfd of the name policy */
+	pid_t compile_pid; /* the policy compiler, until compile_policy_names() */
+	int compile_sock;  /* its socket */
+	pid_t keeper;      /* uid 0 after the loader is its own user (keeper.c) */
+	int keeper_fd;     /* its socket */
+	uid_t self_uid;    /* the loader's own, a reserved uid, once everything runs */
 	gid_t self_gid;
 	int self_lock_fd; /* holds it */
 	int cmd_cg_removed;
@@ -339,6 +341,7 @@ int loader_bpf_argv_fd(const struct loader_bpf *b);
 
 /* compile.c */
 void compile_policy(struct loader *l);
+void compile_policy_names(struct loader *l);
 void compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds);
 int compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len);
 /*
@@ -349,6 +352,9 @@ int compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len);
  */
 pid_t helper_start(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep,
     const char *who, const char *const *syscalls);
+/* The same, with pre_sandbox() run just before the filter, which then covers its threads. */
+pid_t helper_start_pre(struct loader *l, uid_t uid, const char *user, int *keep, int n_keep,
+    const char *who, const char *const *syscalls, int (*pre_sandbox)(void));
 int helper_wait(pid_t pid, const char *who); /* its exit status, 125 if killed */
 void helper_finish(pid_t pid, const char *who);
 

@@ -24,6 +24,7 @@
 #include "bpf/egress.h"
 #include "lib/listfile.h"
 #include "lib/namepolicy.h"
+#include "lib/par.h"
 #include "lib/rules.h"
 
 #define A CGFW_ACT_ALLOW
@@ -463,6 +464,55 @@ test_many_names(void **state)
 	}
 	assert_int_equal(np_lookup(&t, "n50000.d0.test", &m), NP_NONE);
 	assert_int_equal(np_lookup(&t, "d1.test", &m), NP_NONE);
+	np_table_close(&t);
+}
+
+/*
+ * The hash folds label by label, 8 bytes a step: names that share their
+ * bytes but not their label boundaries, or whose labels end on a step's
+ * edge, are all told apart, whatever the case and trailing dot of the query.
+ */
+static void
+test_label_steps(void **state)
+{
+	static const char *const names[] = {"abcdefghi.x", "i.abcdefgh.x", "abcdefgh.ix",
+	    "abcdefgh.x", "abcdefghabcdefgh.x", "abcdefgh.abcdefgh.x", "a.b.c.d", "ab.c.d",
+	    "a.bc.d", "abc.d", "x", "xx", "xxx", "xxxx", "xxxxx", "xxxxxxx", "xxxxxxxx",
+	    "xxxxxxxxx", "x-y_z.0-9.test"};
+	size_t n = sizeof(names) / sizeof(names[0]);
+	struct np_builder *b = np_builder_new();
+	struct np_table t;
+	struct np_match m;
+	char q[80];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(
+		    np_builder_add_name(b, RULE_EXACT_NAME, i % 2 ? A : B, names[i],
+		        strlen(names[i]), names[i], strlen(names[i]), "o", 0, (uint32_t)i + 1),
+		    0);
+	table_from(b, &t);
+	np_builder_free(b);
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		assert_int_equal(np_lookup(&t, names[i], &m), i % 2 ? NP_ALLOW : NP_BLOCK);
+		assert_int_equal(m.rule_id, i + 1);
+		/* Upper case and a trailing dot: the same name. */
+		for (k = 0; names[i][k]; k++)
+			q[k] = (char)(names[i][k] >= 'a' && names[i][k] <= 'z' ? names[i][k] - 32
+			                                                       : names[i][k]);
+		q[k++] = '.';
+		q[k] = '\0';
+		assert_int_equal(np_lookup(&t, q, &m), i % 2 ? NP_ALLOW : NP_BLOCK);
+		assert_int_equal(m.rule_id, i + 1);
+		/* Exact rules: nothing below them matches. */
+		snprintf(q, sizeof(q), "w.%s", names[i]);
+		assert_int_equal(np_lookup(&t, q, &m), NP_NONE);
+	}
+	assert_int_equal(np_lookup(&t, "abcdefghix", &m), NP_NONE);
+	assert_int_equal(np_lookup(&t, "abcdefgh..x", &m), NP_NONE);
+	assert_int_equal(np_lookup(&t, ".x", &m), NP_NONE);
 	np_table_close(&t);
 }
 
@@ -1017,6 +1067,43 @@ test_text_check(void **state)
 	}
 }
 
+/* The line of a control byte deep in a big text: its line feeds are counted in blocks. */
+static void
+test_text_check_far(void **state)
+{
+	static const unsigned lines[] = {1, 2, 255, 256, 257, 1000, 4097, 70000};
+	size_t cap = 80000 * 17 + 64;
+	char *s = malloc(cap), err[CGFW_ERR_LEN + 64], want[64];
+
+	(void)state;
+	assert_non_null(s);
+	for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+		for (size_t col = 0; col < 3; col++) {
+			size_t n = 0;
+
+			/* Lines of 16 bytes and of 1, so blocks and lines fall out of step. */
+			for (unsigned l = 1; l < lines[k]; l++) {
+				if (l % 3) {
+					memcpy(s + n, "ab.example.test\n", 16);
+					n += 16;
+				} else {
+					s[n++] = '\n';
+				}
+			}
+			memcpy(s + n, "xy.example", 10);
+			s[n + col * 4] = '\x01';
+			n += 10;
+			memcpy(s + n, "\nlast.example\n", 14);
+			n += 14;
+			assert_int_equal(listfile_check_text("F", s, n, err, sizeof(err)), -EINVAL);
+			snprintf(want, sizeof(want), "F:%u: control character \\x01", lines[k]);
+			if (strncmp(err, want, strlen(want)) != 0)
+				fail_msg("line %u col %zu: \"%s\"", lines[k], col * 4, err);
+		}
+	}
+	free(s);
+}
+
 /* A control byte fails the whole file, wherever it is, and the rules before it are undone. */
 static void
 test_listfile_control(void **state)
@@ -1141,6 +1228,182 @@ now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* A big list parsed once, into fresh structures: its rules and table, or its error. */
+struct parsed {
+	int r;
+	char err[CGFW_ERR_LEN + 4096];
+	struct cgfw_ruleset rs;
+	struct np_table t;
+	uint32_t next_id;
+};
+
+static void
+parse_big(const char *path, struct parsed *out)
+{
+	struct np_builder *b = np_builder_new();
+	int fd = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->next_id = 5;
+	assert_non_null(b);
+	/* A rule before the file: ids and origins follow it. */
+	assert_int_equal(np_builder_add_name(b, RULE_NAME, A, "first.test", 10, "first.test", 10,
+	                     "--allow-list", 0, 4),
+	    0);
+	out->r = listfile_load(path, B, b, &out->rs, &out->next_id, out->err, sizeof(out->err));
+	if (out->r == 0) {
+		assert_int_equal(np_builder_finish(b, &fd), 0);
+		assert_int_equal(np_table_open(fd, &out->t), 0);
+		close(fd);
+	}
+	np_builder_free(b);
+}
+
+/* What two parses of the same big list say about name i (line, id, verdict). */
+static void
+same_match(const struct parsed *a, const struct parsed *b, const char *q)
+{
+	struct np_match ma, mb;
+	int va = np_lookup(&a->t, q, &ma), vb = np_lookup(&b->t, q, &mb);
+
+	if (va != vb || ma.rule_id != mb.rule_id || ma.origin_line != mb.origin_line ||
+	    ma.kind != mb.kind || ma.port != mb.port || ma.rule_text_len != mb.rule_text_len ||
+	    !ma.origin != !mb.origin ||
+	    (ma.origin && (memcmp(ma.rule_text, mb.rule_text, ma.rule_text_len) ||
+	                      strcmp(ma.origin, mb.origin))))
+		fail_msg("%s: %d id %u line %u vs %d id %u line %u", q, va, ma.rule_id,
+		    ma.origin_line, vb, mb.rule_id, mb.origin_line);
+}
+
+/*
+ * A list over 1 MiB is parsed in two halves when the spare thread runs
+ * (lib/par.h): the same rules, ids, lines and origins as in one pass, and
+ * the same error, wherever it is.
+ */
+static void
+test_listfile_halves(void **state)
+{
+	const uint32_t n = 60000;
+	size_t cap = (size_t)n * 64 + 256, len = 0, bad_at[3];
+	char *text = malloc(cap), *path, q[80];
+	struct parsed *one = calloc(2, sizeof(*one)), *two = one + 1;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(one);
+	len += (size_t)snprintf(text, cap, "\xef\xbb\xbf# big\n127.0.0.1 localhost\n");
+	for (uint32_t i = 0; i < n; i++) {
+		/* Hosts lines, plain names, IPs, CIDRs, ports, URLs, exact and wildcard rules. */
+		switch (i % 9) {
+		case 0:
+			len += (size_t)snprintf(
+			    text + len, cap - len, "192.0.%u.%u\n", i / 256 % 256, i % 256);
+			break;
+		case 1:
+			len += (size_t)snprintf(text + len, cap - len, "n%u.test:443\n", i);
+			break;
+		case 2:
+			len += (size_t)snprintf(text + len, cap - len, "https://u%u.test/p\n", i);
+			break;
+		case 3:
+			len += (size_t)snprintf(text + len, cap - len, "=e%u.test # c\n", i);
+			break;
+		case 4:
+			len += (size_t)snprintf(text + len, cap - len, "*.w%u.test\n\n", i);
+			break;
+		case 5:
+			len += (size_t)snprintf(text + len, cap - len, "10.%u.0.0/16\n", i % 256);
+			break;
+		default:
+			len += (size_t)snprintf(text + len, cap - len,
+			    "0.0.0.0 h%u.test H%u.Dup.test dup.test\n", i, i % 50);
+		}
+	}
+	assert_true(len > (1u << 20) + 4096);
+	path = write_file("halves.txt", text, len);
+
+	parse_big(path, one);
+	if (one->r)
+		fail_msg("%s", one->err);
+	assert_int_equal(par_start(), 0);
+	parse_big(path, two);
+	if (two->r)
+		fail_msg("%s", two->err);
+	assert_int_equal(one->next_id, two->next_id);
+	assert_int_equal(np_table_count(&one->t), np_table_count(&two->t));
+	assert_int_equal(one->rs.n, two->rs.n);
+	for (size_t i = 0; i < one->rs.n; i++) {
+		const struct cgfw_rule *x = &one->rs.v[i], *y = &two->rs.v[i];
+
+		if (x->id != y->id || x->kind != y->kind || strcmp(x->text, y->text) ||
+		    strcmp(x->origin, y->origin))
+			fail_msg("rule %zu: %u %s %s vs %u %s %s", i, x->id, x->text, x->origin,
+			    y->id, y->text, y->origin);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(q, sizeof(q), "%s%u.test",
+		    (const char *[]){"i", "n", "u", "e", "x.w", "i", "h", "h", "h"}[i % 9], i);
+		same_match(one, two, q);
+		snprintf(q, sizeof(q), "h%u.dup.test", i % 50);
+		same_match(one, two, q);
+	}
+	same_match(one, two, "dup.test");
+	same_match(one, two, "first.test");
+	for (int k = 0; k < 2; k++) {
+		rules_free(&one[k].rs);
+		np_table_close(&one[k].t);
+	}
+
+	/*
+	 * A bad line near the start, in the middle, near the end, and two (one
+	 * in each half); a control character in each of those places with a bad
+	 * line elsewhere: the error names the first (the control character),
+	 * with its line, and nothing of the file is kept.
+	 */
+	bad_at[0] = 100;
+	bad_at[1] = len / 2 + 1000;
+	bad_at[2] = len - 100;
+	for (int k = 0; k < 7; k++) {
+		char *t2 = malloc(len), want[128];
+		size_t at = bad_at[k % 3], line = 1;
+
+		assert_non_null(t2);
+		memcpy(t2, text, len);
+		while (t2[at - 1] != '\n' || t2[at] == '\n')
+			at++;
+		/* k 4..6: a control character, which beats a bad line anywhere. */
+		t2[at] = k < 4 ? '!' : '\x01';
+		if (k >= 4)
+			t2[bad_at[(k + 1) % 3] + 1] = '!';
+		if (k == 3) {
+			size_t at2 = bad_at[1];
+
+			while (t2[at2 - 1] != '\n' || t2[at2] == '\n')
+				at2++;
+			t2[at2] = '!';
+		}
+		for (size_t i = 0; i < at; i++)
+			line += t2[i] == '\n';
+		unlink(path);
+		free(path);
+		path = write_file("halves.txt", t2, len);
+		free(t2);
+		parse_big(path, one);
+		assert_int_equal(one->r, -EINVAL);
+		snprintf(want, sizeof(want), "halves.txt:%zu: %s", line,
+		    k < 4 ? "" : "control character \\x01");
+		if (!strstr(one->err, want))
+			fail_msg("case %d: \"%s\" has no \"%s\"", k, one->err, want);
+		assert_int_equal(one->rs.n, 0);
+		assert_int_equal(one->next_id, 5);
+		rules_free(&one->rs);
+	}
+	unlink(path);
+	free(path);
+	free(text);
+	free(one);
+}
+
 /* One million hosts-file names: counts and lookups asserted, time printed. */
 static void
 test_million(void **state)
@@ -1224,15 +1487,18 @@ main(void)
 	    cmocka_unit_test(test_inline_then_more),
 	    cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_many_names),
+	    cmocka_unit_test(test_label_steps),
 	    cmocka_unit_test(test_validate),
 	    cmocka_unit_test(test_seals),
 	    cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_listfile_hosts),
 	    cmocka_unit_test(test_listfile_errors),
 	    cmocka_unit_test(test_text_check),
+	    cmocka_unit_test(test_text_check_far),
 	    cmocka_unit_test(test_listfile_control),
 	    cmocka_unit_test(test_listfile_like_rules),
 	    cmocka_unit_test(test_listfile_misc),
+	    cmocka_unit_test(test_listfile_halves),
 	    cmocka_unit_test(test_million),
 	};
 
