@@ -102,6 +102,13 @@ bench: deps all
 	@bash bench/deps.sh packaging/debian/bench-deps
 	@bash bench/run.sh
 
+# make bench-profile: the HTTP, DNS and start-up rows, 3 runs a side, with
+# perf and strace profiles of each into build/bench-profile (docs/performance.md).
+bench-profile: deps all
+	@bash bench/deps.sh packaging/debian/bench-deps
+	@BENCH_PROFILE=build/bench-profile BENCH_RUNS=3 \
+	    BENCH_ONLY="bench_startup bench_dns bench_http" bash bench/run.sh
+
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRC)
@@ -142,6 +149,6 @@ users:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps demo check check-san docs bench format-check install users clean
+.PHONY: all deps demo check check-san docs bench bench-profile format-check install users clean
 
 -include $(ALL_DEPS)

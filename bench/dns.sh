@@ -61,16 +61,20 @@ dnsperf_run() {
 
 # The three ways, run in turns; medians of qps and latency.
 bench_dns() {
-	local i w v
+	local i w v rc
 	local -a dq=() dl=() cq=() cl=() fq=() fl=()
 	dns_setup || { row "DNS queries/s" error error q/s; return 1; }
 	for ((i = 1; i <= RUNS; i++)); do
 		for w in direct cgfw fwd; do
+			prof_begin dns "$w" "$i"
 			case $w in
 			direct) v=$(dnsperf_run plain "$SERVER_IP" 53) ;;
 			cgfw) v=$(dnsperf_run cgfw "$SERVER_IP" 53) ;;
 			fwd) v=$(dnsperf_run plain 192.0.2.2 "$FWD_PORT") ;;
-			esac || { err "dnsperf ($w) run $i failed"; row "DNS queries/s" error error q/s; return 1; }
+			esac
+			rc=$?
+			prof_end "$i" "$v"
+			[ "$rc" = 0 ] || { err "dnsperf ($w) run $i failed"; row "DNS queries/s" error error q/s; return 1; }
 			say "DNS $w run $i/$RUNS: $(fmt "${v%% *}") q/s, $(echo "$v" | cut -d' ' -f2) us, lost $(echo "$v" | cut -d' ' -f3)"
 			case $w in
 			direct) dq+=("${v%% *}") dl+=("$(echo "$v" | cut -d' ' -f2)") ;;

@@ -350,14 +350,18 @@ tlsconn_once() {
 # http_pair BASE-NAME RPS-ROW LAT-ROW FN ARGS...: RUNS runs each of
 # "FN plain ARGS" and "FN cgfw ARGS", interleaved, order alternating; medians.
 http_pair() {
-	local base=$1 rrow=$2 lrow=$3 fn=$4 i mode v order
+	local base=$1 rrow=$2 lrow=$3 fn=$4 i mode v order rc
 	shift 4
 	local -a pr=() pl=() cr=() cl=()
 	for ((i = 1; i <= RUNS; i++)); do
 		order="plain cgfw"
 		((i % 2)) || order="cgfw plain"
 		for mode in $order; do
-			if ! v=$("$fn" "$mode" "$@") || ! is_number "${v%% *}" || ! is_number "${v#* }"; then
+			prof_begin "$rrow" "$mode" "$i"
+			v=$("$fn" "$mode" "$@")
+			rc=$?
+			prof_end "$i" "$v"
+			if [ "$rc" != 0 ] || ! is_number "${v%% *}" || ! is_number "${v#* }"; then
 				err "$rrow: $mode run $i failed"
 				row "$rrow" error error req/s
 				row "$lrow" error error us

@@ -267,3 +267,57 @@ bpf_rows() {
 		row "${p#* } ($label)" n/a "$v" ns
 	done
 }
+
+# BENCH_PROFILE=DIR: where the time of the HTTP, DNS and start-up rows goes
+# (docs/performance.md reads these).  Run 1 of each side of a pair is recorded
+# system-wide with `perf record -a -g` (cpu-clock, 999 Hz: the VM has no
+# hardware counters), run 2 with `perf trace -s -a` (syscalls per thread; it
+# slows the run, so its rate is not the row's), run 3 with `perf stat -a`.
+# Each run's own result line goes beside them, and prof_report writes the
+# text summaries (.comm.txt: CPU by process and object; .sym.txt: symbols).
+# Use BENCH_RUNS=3; later runs are not recorded.
+PROFILE=${BENCH_PROFILE:-}
+PROF_PID=""
+PROF_TAG=""
+
+# prof_begin NAME SIDE RUN: start the recorder for this run (or nothing).
+prof_begin() {
+	[ -n "$PROFILE" ] || return 0
+	local tag
+	tag=$(printf '%s-%s' "$1" "$2" | tr -c 'A-Za-z0-9_\n-' '_' | tr -s _)
+	PROF_TAG=$PROFILE/$tag
+	case $3 in
+	1) perf record -q -a -g -e cpu-clock -F 999 -o "$PROF_TAG.data" >/dev/null 2>&1 & ;;
+	2) perf trace -s -a -o "$PROF_TAG.trace.txt" >/dev/null 2>&1 & ;;
+	3) perf stat -a -e task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter \
+	    -o "$PROF_TAG.stat.txt" >/dev/null 2>&1 & ;;
+	*) PROF_TAG="" && return 0 ;;
+	esac
+	PROF_PID=$!
+	PIDS+=("$PROF_PID")
+	# perf needs a moment to open its events on every CPU.
+	sleep 0.5
+}
+
+# prof_end RUN RESULT: stop the recorder; the run's result goes beside it.
+prof_end() {
+	[ -n "$PROF_PID" ] || return 0
+	kill -INT "$PROF_PID" 2>/dev/null
+	wait "$PROF_PID" 2>/dev/null
+	PROF_PID=""
+	echo "run $1: $2" >>"$PROF_TAG.result"
+}
+
+# prof_report: text summaries of every perf.data in BENCH_PROFILE.
+prof_report() {
+	[ -n "$PROFILE" ] || return 0
+	local f
+	for f in "$PROFILE"/*.data; do
+		[ -e "$f" ] || continue
+		perf report -i "$f" --stdio --no-children -g none --sort comm,dso --percent-limit 0.5 \
+		    2>/dev/null | grep -v '^$' >"${f%.data}.comm.txt"
+		perf report -i "$f" --stdio --no-children -g none --sort comm,sym --percent-limit 0.3 \
+		    2>/dev/null | grep -v '^$' >"${f%.data}.sym.txt"
+	done
+	say "profiles in $PROFILE"
+}

@@ -16,6 +16,8 @@
 #   BENCH_DNS_SECS=5     seconds per dnsperf run (bench/dns.sh)
 #   CGFW_LOADER=PATH     loader to measure (default build/cgfw-loader)
 #   BENCH_ONLY="bench_http bench_events"  only these of BENCHES (default: all)
+#   BENCH_PROFILE=DIR    perf/strace profiles of the HTTP, DNS and start-up rows
+#                        into DIR (bench/lib.sh, prof_begin; docs/performance.md)
 # Needs root; without it, says so and exits 0.  Exits 1 if a measurement
 # failed.
 
@@ -173,6 +175,21 @@ bench_startup() {
 		cg=$(printf '%s\n' "${c[@]}" | median)
 	fi
 	row "$metric" "$base" "$cg" ms
+	[ -z "$PROFILE" ] || prof_startup
+}
+
+# prof_startup: with BENCH_PROFILE, where `run true` spends its time: 20 runs
+# under `perf record -a -g`, one under `strace -f -c` (syscall counts and
+# time) and one under `strace -f -tt -T` (the timeline; strace slows it).
+prof_startup() {
+	local -a cmd=(nsenter --net="/run/netns/$NS_C" -- "$LOADER" run --user "$BENCH_USER"
+	    --log-file "$T/events.json" true)
+	# shellcheck disable=SC2016 # the command's shell expands these
+	perf record -q -a -g -e cpu-clock -F 999 -o "$PROFILE/startup.data" -- \
+	    sh -c 'for i in $(seq 20); do "$@" || exit 1; done' - "${cmd[@]}" >/dev/null 2>&1 ||
+	    say "perf record of run true failed"
+	strace -f -c -o "$PROFILE/startup.strace-c.txt" "${cmd[@]}" >/dev/null 2>&1
+	strace -f -tt -T -o "$PROFILE/startup.strace.txt" "${cmd[@]}" >/dev/null 2>&1
 }
 
 # ---------------------------------------------------------------------------
@@ -373,6 +390,14 @@ BENCH_CC=(gcc -O2 -g -Wall -Wextra -std=gnu11 -D_GNU_SOURCE)
 # make the client, not the proxies, the bottleneck of the new-connection rows.
 "${BENCH_CC[@]}" -pthread -o "$B/bench/tls_conn" "$TOP/bench/tls_conn.c" -lssl -lcrypto || exit 1
 
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	if ! command -v perf >/dev/null || ! command -v strace >/dev/null; then
+		echo "bench: BENCH_PROFILE needs perf and strace (bench deps)" >&2
+		exit 1
+	fi
+	mkdir -p "$BENCH_PROFILE" || exit 1
+	PROFILE=$(cd "$BENCH_PROFILE" && pwd)
+fi
 setup
 # $T is world-readable; the repo may not be, and clients run as $BENCH_USER.
 for b in connect_rate event_flood bpf_cost tls_conn; do
@@ -391,6 +416,7 @@ if check_enforced; then
 	done
 fi
 
+prof_report
 echo
 echo "cgfw bench: $(uname -r), $(nproc) CPUs, load $LOAD0; $RUNS runs per side (medians)," \
     "$CONNECTS connects per run, iperf3 -t $IPERF_SECS; $(($(date +%s) - T0)) s"

@@ -4,10 +4,10 @@
  * stopped or slow monitor is an outage caused by logging.  So an event goes
  * into a queue bounded by count and bytes, and the queue goes to the socket
  * in order, up to EVQ_BATCH datagrams per sendmmsg() (still one datagram per
- * event): once per turn of the loop, from a uv_prepare_t (which runs before
- * the loop can block again, whichever callback queued the event), at once
- * when EVQ_BATCH wait or the queue would be full, and on UV_WRITABLE (a
- * uv_poll_t) while the socket has no room.  Only a socket with no room
+ * event): EVQ_DELAY_MS after the first event that waits, from a uv_timer_t
+ * (whichever callback queued the event; later events never push it back),
+ * at once when EVQ_BATCH wait or the queue would be full, and on UV_WRITABLE
+ * (a uv_poll_t) while the socket has no room.  Only a socket with no room
  * makes the queue fill; then an event is dropped and counted, and the count
  * becomes an EventsLost message queued as soon as there is room again, so it
  * lands in the record exactly where the missing events were.  Sequence
@@ -26,7 +26,14 @@
 #include "lib/log.h"
 
 /* Datagrams per sendmmsg(). */
-#define EVQ_BATCH 64
+#define EVQ_BATCH    64
+/*
+ * How long the first queued event waits for others to go with it.  Per turn
+ * of the loop, a proxy under load woke the monitor every two or three
+ * requests, and those wake-ups and the monitor's turns were a fifth of the
+ * CPU of a proxied request on a small VM (docs/performance.md).
+ */
+#define EVQ_DELAY_MS 1
 
 struct evq_msg {
 	struct evq_msg *next;
@@ -51,7 +58,7 @@ evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p,
 	r = uv_poll_init(loop, &q->poll, p->fd);
 	if (r < 0)
 		return r;
-	r = uv_prepare_init(loop, &q->turn);
+	r = uv_timer_init(loop, &q->turn);
 	if (r < 0) {
 		uv_close((uv_handle_t *)&q->poll, NULL);
 		return r;
@@ -109,7 +116,7 @@ sendmmsg_head(struct evq *q)
 
 static void free_queue(struct evq *q);
 static void poll_cb(uv_poll_t *h, int status, int events);
-static void turn_cb(uv_prepare_t *h);
+static void turn_cb(uv_timer_t *h);
 
 /*
  * While something waits: watch for room when the socket had none (q->full),
@@ -131,11 +138,12 @@ update_poll(struct evq *q)
 			(void)uv_poll_stop(&q->poll);
 		q->polling = want;
 	}
+	/* Started once for the first event that waits, never pushed back by later ones. */
 	if (want_turn != q->turning) {
 		if (want_turn)
-			want_turn = uv_prepare_start(&q->turn, turn_cb) == 0;
+			want_turn = uv_timer_start(&q->turn, turn_cb, EVQ_DELAY_MS, 0) == 0;
 		else
-			(void)uv_prepare_stop(&q->turn);
+			(void)uv_timer_stop(&q->turn);
 		q->turning = want_turn;
 	}
 }
@@ -309,12 +317,13 @@ poll_cb(uv_poll_t *h, int status, int events)
 	(void)evq_flush(q);
 }
 
-/* Once per turn of the loop, before it blocks: what the turn queued goes out. */
+/* EVQ_DELAY_MS after the first event that waits: what was queued since goes out. */
 static void
-turn_cb(uv_prepare_t *h)
+turn_cb(uv_timer_t *h)
 {
 	struct evq *q = h->data;
 
+	q->turning = 0; /* a one-shot timer: it has stopped */
 	if (!q->full)
 		(void)evq_flush(q);
 	update_poll(q);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The sending end of an events channel (a proxy -> the monitor), which never
- * blocks: events wait in a bounded queue that goes out once per turn of the
- * loop (a uv_prepare_t), many datagrams per sendmmsg(), and, while the socket
- * has no room, on UV_WRITABLE (a uv_poll_t).  When the queue is full (only a
+ * blocks: events wait in a bounded queue that goes out EVQ_DELAY_MS (1 ms)
+ * after the first of them (a uv_timer_t), many datagrams per sendmmsg(), at
+ * once when a batch is full, and, while the socket has no room, on
+ * UV_WRITABLE (a uv_poll_t).  When the queue is full (only a
  * socket with no room fills it) the event is dropped and counted, and the
  * count goes out as the channel's EventsLost message as soon as there is
  * room, ahead of every later event.
@@ -45,7 +46,7 @@ struct evq {
 	int full;     /* the socket had no room at the last try */
 	int flushing; /* in evq_flush() */
 	uv_poll_t poll;
-	uv_prepare_t turn; /* flushes what a turn of the loop queued */
+	uv_timer_t turn; /* flushes what was queued, EVQ_DELAY_MS after the first */
 };
 
 /*
@@ -56,7 +57,7 @@ int evq_init(struct evq *q, uv_loop_t *loop, struct ipc_peer *p,
     void (*lost_env)(Cgfw__Envelope *env, Cgfw__EventsLost *lost), size_t max_msgs,
     size_t max_bytes);
 /*
- * Queues env (setting env->seq) for this turn's flush, or with no loop sends
+ * Queues env (setting env->seq) for the next flush, or with no loop sends
  * it now when nothing waits and the socket takes it; never waits.  0, -ENOBUFS
  * when the queue was full (dropped, counted, reported later), q->err once the
  * channel failed (counted in n_failed), or -EMSGSIZE.  The first drop of a

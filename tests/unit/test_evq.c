@@ -6,8 +6,9 @@
  * reader drains the socket the queue flushes in order, partly when the
  * socket takes only part, with one EventsLost carrying the count between the
  * last event queued before the drops and the first one after.  With a loop,
- * a turn's events wait for its end (or a full batch) and then go together;
- * events not yet tried never cause a drop.  The reader
+ * events wait for a short timer (EVQ_DELAY_MS after the first, never pushed
+ * back) or a full batch, then go together; events not yet tried never cause
+ * a drop.  The reader
  * checks sequence numbers (ipc_recv), so a dropped event must spend none.
  */
 #include <errno.h>
@@ -305,22 +306,30 @@ test_loop_flushes(void **state)
 	assert_int_equal(evq_close(&f->q, 0), 0);
 }
 
-/* With a loop: a turn's events wait for the turn's end, then go in one sendmmsg, in order. */
+/*
+ * With a loop: events wait for the timer the first one started (a later one
+ * does not push it back), then go in one sendmmsg, in order.
+ */
 static void
 test_turn_batches(void **state)
 {
 	struct fix *f = *state;
+	uint64_t due;
 
 	init_q(f, 64, 1 << 20, 1);
-	for (int i = 0; i < 5; i++)
+	assert_int_equal(offer(f, 10), 0);
+	assert_true(f->q.turning);
+	due = uv_timer_get_due_in(&f->q.turn);
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(offer(f, 10), 0);
+	assert_true(uv_timer_get_due_in(&f->q.turn) <= due);
 	assert_int_equal(f->q.n_msgs, 5);
 	assert_true(f->q.turning);
 	assert_false(f->q.polling);
-	assert_int_equal(drain(f), 0); /* nothing sent yet */
-	(void)uv_run(&f->loop, UV_RUN_NOWAIT);
+	assert_int_equal(drain(f), 0);       /* nothing sent yet */
+	(void)uv_run(&f->loop, UV_RUN_ONCE); /* blocks until the timer is due */
 	assert_int_equal(f->q.n_msgs, 0);
-	assert_false(f->q.turning); /* idle: nothing runs per turn */
+	assert_false(f->q.turning); /* idle: no timer runs */
 	assert_int_equal(drain(f), 5);
 	assert_int_equal(f->next_rx, f->sent);
 	assert_int_equal(f->tx.seq_out, 5);
@@ -343,7 +352,7 @@ test_no_drop_while_socket_has_room(void **state)
 			(void)drain(f); /* the reader keeps up; the loop never runs */
 	}
 	assert_int_equal(f->q.n_dropped, 0);
-	(void)uv_run(&f->loop, UV_RUN_NOWAIT);
+	(void)uv_run(&f->loop, UV_RUN_ONCE);
 	(void)drain(f);
 	assert_int_equal(f->q.n_msgs, 0);
 	assert_int_equal(f->next_rx, f->sent);
@@ -351,7 +360,7 @@ test_no_drop_while_socket_has_room(void **state)
 	assert_int_equal(evq_close(&f->q, 0), 0);
 }
 
-/* A full batch goes at once, without waiting for the turn's end. */
+/* A full batch goes at once, without waiting for the timer. */
 static void
 test_batch_goes_at_once(void **state)
 {
