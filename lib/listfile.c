@@ -26,8 +26,6 @@
 #include "lib/log.h"
 #include "lib/par.h"
 
-#define NAME_MAX_LEN 253
-
 struct lf {
 	const char *path;
 	size_t path_len;
@@ -42,84 +40,10 @@ struct lf {
 	size_t err_len;
 };
 
-/* The bytes a label may hold: letters, digits, '-' and '_'. */
-static const char name_char[256] = {
-    ['0' ... '9'] = 1,
-    ['a' ... 'z'] = 1,
-    ['A' ... 'Z'] = 1,
-    ['-'] = 1,
-    ['_'] = 1,
-};
-
-static inline char
-lower(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (char)(c + ('a' - 'A'));
-	return (char)c;
-}
-
 static inline int
 is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/*
- * rules.c's name_normalize() over a byte range: labels of letters, digits,
- * '-' and '_', 1..63 bytes, no '-' at either end, 253 bytes at most, one
- * trailing dot dropped.  Writes the lower-cased name to out, returns its
- * length or -EINVAL with *ret_why.
- */
-static int
-name_check(const char *s, size_t n, char *out, const char **ret_why)
-{
-	size_t label = 0;
-
-	if (n && s[n - 1] == '.')
-		n--;
-	if (n == 0) {
-		*ret_why = "empty name";
-		return -EINVAL;
-	}
-	if (n > NAME_MAX_LEN) {
-		*ret_why = "name longer than 253 bytes";
-		return -EINVAL;
-	}
-	for (size_t i = 0; i <= n; i++) {
-		unsigned char c = i < n ? (unsigned char)s[i] : '.';
-
-		if (c == '.') {
-			if (label == 0) {
-				*ret_why = "empty label";
-				return -EINVAL;
-			}
-			if (label > 63) {
-				*ret_why = "label longer than 63 bytes";
-				return -EINVAL;
-			}
-			if (s[i - 1] == '-') {
-				*ret_why = "label ends with '-'";
-				return -EINVAL;
-			}
-			if (i < n)
-				out[i] = '.';
-			label = 0;
-			continue;
-		}
-		if (label == 0 && c == '-') {
-			*ret_why = "label starts with '-'";
-			return -EINVAL;
-		}
-		if (!name_char[c]) {
-			*ret_why = c == '*' ? "'*' is only allowed as a leading \"*.\""
-			                    : "invalid character in name";
-			return -EINVAL;
-		}
-		out[i] = lower(c);
-		label++;
-	}
-	return (int)n;
 }
 
 /* Only digits and dots: rules.c reads it as an IPv4 address. */
@@ -218,11 +142,11 @@ add_name(
 static int
 hosts_name(struct lf *f, const char *tok, size_t n)
 {
-	char name[NAME_MAX_LEN + 1];
+	char name[RULES_NAME_MAX + 1];
 	const char *why;
 	int len;
 
-	len = name_check(tok, n, name, &why);
+	len = rules_name_check(tok, n, name, &why);
 	if (len < 0)
 		return fail(f, tok, n, why);
 	if (hosts_header_name(name, (size_t)len))
@@ -352,7 +276,7 @@ out:
 static int
 one_rule(struct lf *f, const char *tok, size_t n)
 {
-	char name[NAME_MAX_LEN + 1];
+	char name[RULES_NAME_MAX + 1];
 	const char *p = tok, *why;
 	size_t pn = n;
 	int kind = RULE_NAME, len;
@@ -370,7 +294,7 @@ one_rule(struct lf *f, const char *tok, size_t n)
 	} else if (all_numeric(tok, n)) {
 		return ip4_rule(f, tok, n);
 	}
-	len = name_check(p, pn, name, &why);
+	len = rules_name_check(p, pn, name, &why);
 	if (len < 0)
 		return fail(f, tok, n, why);
 	return add_name(f, kind, name, (size_t)len, tok, n);

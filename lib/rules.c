@@ -82,30 +82,48 @@ parse_port(const char *s, size_t n, uint16_t *ret_port)
 	return 0;
 }
 
-/*
- * A DNS name: labels of letters, digits, '-' and '_' (service labels), 1..63
- * bytes, not starting or ending with '-', 253 bytes at most.  Lower-cased in
- * place; one trailing dot is dropped.
- */
-static int
-name_normalize(char *s, const char **ret_why)
-{
-	size_t len = strlen(s), label = 0;
+/* The bytes a label may hold: letters, digits, '-' and '_'. */
+static const char name_char[256] = {
+    ['0' ... '9'] = 1,
+    ['a' ... 'z'] = 1,
+    ['A' ... 'Z'] = 1,
+    ['-'] = 1,
+    ['_'] = 1,
+};
 
-	if (len && s[len - 1] == '.')
-		s[--len] = '\0';
-	if (len == 0) {
+static inline char
+lower(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c + ('a' - 'A'));
+	return (char)c;
+}
+
+/*
+ * A DNS name of n bytes (s need not be NUL-terminated): labels of letters, digits,
+ * '-' and '_', 1..63 bytes, no '-' at either end, 253 bytes at most, one
+ * trailing dot dropped.  Writes the lower-cased name to out, returns its
+ * length or -EINVAL with *ret_why.
+ */
+int
+rules_name_check(const char *s, size_t n, char *out, const char **ret_why)
+{
+	size_t label = 0;
+
+	if (n && s[n - 1] == '.')
+		n--;
+	if (n == 0) {
 		*ret_why = "empty name";
 		return -EINVAL;
 	}
-	if (len > 253) {
+	if (n > RULES_NAME_MAX) {
 		*ret_why = "name longer than 253 bytes";
 		return -EINVAL;
 	}
-	for (size_t i = 0; i <= len; i++) {
-		unsigned char c = s[i];
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = i < n ? (unsigned char)s[i] : '.';
 
-		if (c == '.' || c == '\0') {
+		if (c == '.') {
 			if (label == 0) {
 				*ret_why = "empty label";
 				return -EINVAL;
@@ -118,6 +136,8 @@ name_normalize(char *s, const char **ret_why)
 				*ret_why = "label ends with '-'";
 				return -EINVAL;
 			}
+			if (i < n)
+				out[i] = '.';
 			label = 0;
 			continue;
 		}
@@ -125,14 +145,26 @@ name_normalize(char *s, const char **ret_why)
 			*ret_why = "label starts with '-'";
 			return -EINVAL;
 		}
-		if (!isalnum(c) && c != '-' && c != '_') {
+		if (!name_char[c]) {
 			*ret_why = c == '*' ? "'*' is only allowed as a leading \"*.\""
 			                    : "invalid character in name";
 			return -EINVAL;
 		}
-		s[i] = (char)tolower(c);
+		out[i] = lower(c);
 		label++;
 	}
+	return (int)n;
+}
+
+/* The same on a NUL-terminated name, lower-cased in place. */
+static int
+name_normalize(char *s, const char **ret_why)
+{
+	int n = rules_name_check(s, strlen(s), s, ret_why);
+
+	if (n < 0)
+		return n;
+	s[n] = '\0';
 	return 0;
 }
 

@@ -59,4 +59,13 @@ int rules_path_normalize(char *p);
 int rules_url_path_canon(const char *in, size_t n, char *out, size_t out_len);
 int rules_is_name_kind(enum cgfw_rule_kind kind);
 
+/* The longest DNS name a rule may name (without a trailing dot). */
+#define RULES_NAME_MAX 253
+/*
+ * A DNS name of n bytes (s need not be NUL-terminated): lower-cased into out
+ * (which may be s), one trailing dot dropped; its length, or -EINVAL with
+ * *ret_why.  The one check of names in rules and list files.
+ */
+int rules_name_check(const char *s, size_t n, char *out, const char **ret_why);
+
 #endif
