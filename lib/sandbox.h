@@ -12,5 +12,13 @@
 int sandbox_apply(const char *who, const char *const *extra);
 /* The same for every thread of the process (TSYNC): threads started before it. */
 int sandbox_apply_all(const char *who, const char *const *extra);
+/*
+ * The opposite, for cgfw's own processes that run more than a worker's few
+ * syscalls (the keeper, the launchers): everything allowed but a fixed list
+ * (process memory and fds, mounts and namespaces, modules, keys, io_uring,
+ * ...) plus `extra`, which fail with EPERM.  Filters stack: a worker started
+ * under it adds its allowlist.  Skipped in CGFW_WEAK_SANDBOX builds.
+ */
+int sandbox_deny(const char *const *extra);
 
 #endif

@@ -43,6 +43,7 @@
 
 #include "lib/log.h"
 #include "lib/proc.h"
+#include "lib/sandbox.h"
 #include "loader.h"
 
 #define KEEP_RELOAD 0 /* proc_fds_send()'s byte, with the two fds */
@@ -123,6 +124,9 @@ static void __attribute__((noreturn)) keeper_loop(struct loader *l)
 	}
 }
 
+/* Besides sandbox_deny()'s list: it never starts a program, nor does its reload child. */
+static const char *const keeper_never[] = {"execve", "execveat", "bpf", NULL};
+
 void
 keeper_start(struct loader *l)
 {
@@ -148,6 +152,9 @@ keeper_start(struct loader *l)
 		        CAP_SETGID, -1) < 0)
 			_exit(CGFW_EXIT_FAILED);
 		if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+			_exit(CGFW_EXIT_FAILED);
+		/* uid 0: nothing it or a reload's child runs may exec, trace or mount. */
+		if (sandbox_deny(keeper_never) < 0)
 			_exit(CGFW_EXIT_FAILED);
 		(void)prctl(PR_SET_NAME, "cgfw-keeper", 0, 0, 0);
 		keeper_loop(l);

@@ -32,6 +32,7 @@
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/protocol.h"
+#include "lib/sandbox.h"
 #include "loader.h"
 
 #define LOADER_HANDSHAKE_MS 10000
@@ -156,7 +157,7 @@ launcher_start(struct loader *l, struct worker *w)
 		if (proc_close_fds_except(CGFW_FD_IPC) < 0)
 			_exit(127);
 		if (proc_become(w->uid, w->gid, NULL, 0) < 0 ||
-		    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || sandbox_deny(NULL) < 0)
 			_exit(126);
 		(void)prctl(PR_SET_NAME, "cgfw-launcher", 0, 0, 0); /* ps, and the tests */
 #ifdef CGFW_WEAK_SANDBOX

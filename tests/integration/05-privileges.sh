@@ -102,6 +102,17 @@ got=$(for p in $(cat /proc/$LPID/task/*/children); do
 done | sort | tr '\n' ' ')
 expect_eq "the workers, and the launchers that start them again, run as cgfw-mon, cgfw-dns, cgfw-http" \
 	"cgfw-dnsproxy=60991 cgfw-httpproxy=60992 cgfw-keeper=0 cgfw-launcher=60990 cgfw-launcher=60991 cgfw-launcher=60992 cgfw-monitor=60990 " "$got"
+# The keeper (uid 0) and the launchers run under a deny-list filter (lib/sandbox.c,
+# sandbox_deny); a worker has the launcher's and its own allowlist.
+if [ -z "${CGFW_SAN:-}" ]; then
+	got=$(for p in $(cat /proc/$LPID/task/*/children); do
+		case "$(cat /proc/$p/comm)" in cgfw-keeper | cgfw-launcher | cgfw-monitor)
+			echo "$(cat /proc/$p/comm)=$(awk '$1 == "Seccomp:" { m = $2 } $1 == "Seccomp_filters:" { f = $2 } END { print m "/" f }' /proc/$p/status)" ;;
+		esac
+	done | sort | tr '\n' ' ')
+	expect_eq "the keeper and the launchers have a seccomp filter, a worker two" \
+		"cgfw-keeper=2/1 cgfw-launcher=2/1 cgfw-launcher=2/1 cgfw-launcher=2/1 cgfw-monitor=2/2 " "$got"
+fi
 kill -TERM "$LPID"
 wait "$LPID"
 (with_users run --user cgfw-dns -- true) 2>"$T/err3"
