@@ -282,7 +282,7 @@ lock_held(unsigned long long id, pid_t *ret_pid)
 	FILE *f;
 
 	*ret_pid = 0;
-	snprintf(path, sizeof(path), CGFW_RUN_DIR "/instance-%llu.lock", id);
+	instance_lock_path(id, path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;

@@ -186,6 +186,12 @@ status_parse(char *buf, struct inst_status *s)
 	return r;
 }
 
+void
+instance_lock_path(unsigned long long id, char *buf, size_t len)
+{
+	snprintf(buf, len, CGFW_RUN_DIR "/instance-%llu.lock", id);
+}
+
 int
 instance_sock_path(struct sockaddr_un *sun, const char *dir)
 {

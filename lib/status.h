@@ -58,6 +58,8 @@ int instance_owner_ok(uid_t uid);
 int status_parse(char *buf, struct inst_status *s);
 /* The one line systemd's STATUS= and `cgfw-loader status` show. */
 void status_summary(const struct inst_status *s, char *buf, size_t len);
+/* CGFW_RUN_DIR/instance-<id>.lock: held (flock) by the loader enforcing on cgroup id. */
+void instance_lock_path(unsigned long long id, char *buf, size_t len);
 /* dir/events.sock into *sun: 0, or -ENAMETOOLONG. */
 struct sockaddr_un;
 int instance_sock_path(struct sockaddr_un *sun, const char *dir);

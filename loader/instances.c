@@ -29,12 +29,6 @@
 #include "lib/proc.h"
 #include "loader.h"
 
-static void
-lock_path(unsigned long long id, char *buf, size_t len)
-{
-	snprintf(buf, len, CGFW_RUN_DIR "/instance-%llu.lock", id);
-}
-
 int
 instance_lock(unsigned long long cg_id, pid_t *ret_holder)
 {
@@ -44,7 +38,7 @@ instance_lock(unsigned long long cg_id, pid_t *ret_holder)
 	*ret_holder = 0;
 	if (mkdir(CGFW_RUN_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	lock_path(cg_id, path, sizeof(path));
+	instance_lock_path(cg_id, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
@@ -85,7 +79,8 @@ dir_empty(int dfd, const char *keep)
 }
 
 /*
- * The instance's name and directory CGFW_INST_DIR/<name> (0750 root:cgfw-log):
+ * The instance's name and directory CGFW_INST_DIR/<name> (02750, the
+ * loader's own uid and cgfw-log):
  * what a reader in the cgfw-log group may see of it lives there.  The name is
  * ours for as long as we hold the flock on its "lock" file; a directory left
  * by a loader that died is emptied and taken over.
@@ -110,26 +105,28 @@ instance_dir_open(struct loader *l)
 		fatal("cannot create " CGFW_RUN_DIR);
 	if (mkdir(CGFW_INST_DIR, 0755) < 0 && errno != EEXIST)
 		fatal("cannot create " CGFW_INST_DIR);
-	if (mkdir(l->inst_dir, 0750) < 0 && errno != EEXIST)
-		fatal("cannot create %s", l->inst_dir);
-	if (lstat(l->inst_dir, &st) < 0)
-		fatal("%s", l->inst_dir);
-	if (!S_ISDIR(st.st_mode) || !instance_owner_ok(st.st_uid))
-		fatalx("%s is not a directory of root's or cgfw's", l->inst_dir);
-	/*
-	 * The loader's own uid's (it rewrites the status there after it became
-	 * that uid, keeper.c); setgid: what it writes is cgfw-log's.
-	 */
-	if (chown(l->inst_dir, l->self_uid, l->log_gid) < 0 || chmod(l->inst_dir, 02750) < 0)
-		fatal("cannot set the owner and mode of %s", l->inst_dir);
 	snprintf(path, sizeof(path), "%s/lock", l->inst_dir);
-	l->name_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	/* An empty directory cleanup removed meanwhile (instance_dirs_cleanup()): again. */
-	if (l->name_fd < 0 && errno == ENOENT && mkdir(l->inst_dir, 0750) == 0 &&
-	    chown(l->inst_dir, l->self_uid, l->log_gid) == 0 && chmod(l->inst_dir, 02750) == 0)
+	/* Twice at most: an empty directory cleanup removed meanwhile (instance_dirs_cleanup()). */
+	for (int tries = 0;; tries++) {
+		if (mkdir(l->inst_dir, 0750) < 0 && errno != EEXIST)
+			fatal("cannot create %s", l->inst_dir);
+		if (lstat(l->inst_dir, &st) < 0)
+			fatal("%s", l->inst_dir);
+		if (!S_ISDIR(st.st_mode) || !instance_owner_ok(st.st_uid))
+			fatalx("%s is not a directory of root's or cgfw's", l->inst_dir);
+		/*
+		 * The loader's own uid's (it rewrites the status there after it
+		 * became that uid, keeper.c); setgid: what it writes is cgfw-log's.
+		 */
+		if (chown(l->inst_dir, l->self_uid, l->log_gid) < 0 ||
+		    chmod(l->inst_dir, 02750) < 0)
+			fatal("cannot set the owner and mode of %s", l->inst_dir);
 		l->name_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (l->name_fd < 0)
-		fatal("cannot open %s", path);
+		if (l->name_fd >= 0)
+			break;
+		if (errno != ENOENT || tries == 1)
+			fatal("cannot open %s", path);
+	}
 	if (flock(l->name_fd, LOCK_EX | LOCK_NB) < 0) {
 		n = (int)pread(l->name_fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
@@ -166,7 +163,7 @@ instance_lock_unlink(unsigned long long cg_id)
 {
 	char path[96];
 
-	lock_path(cg_id, path, sizeof(path));
+	instance_lock_path(cg_id, path, sizeof(path));
 	(void)unlink(path);
 }
 
@@ -394,7 +391,7 @@ instances_cleanup(char **ids, int n_ids)
 	return bad ? CGFW_EXIT_FAILED : 0;
 }
 
-/* In the instance's directory (instances.c made it, root's, 0750 root:cgfw-log). */
+/* In the instance's directory (instance_dir_open()); root's and cgfw-log's, 0660. */
 void
 events_listen(struct loader *l)
 {
