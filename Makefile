@@ -59,6 +59,7 @@ include monitor/module.mk
 include dnsproxy/module.mk
 include httpproxy/module.mk
 include ctl/module.mk
+include supervisor/module.mk
 include tests/module.mk
 include tests/fuzz/module.mk
 include bench/module.mk
@@ -124,7 +125,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDGENDIR)
 	install -m 0755 $(B)/cgfw-loader $(B)/cgfw-monitor $(B)/cgfw-dnsproxy \
-		$(B)/cgfw-httpproxy $(B)/cgfw-ctl $(DESTDIR)$(PREFIX)/libexec/cgfw/
+		$(B)/cgfw-httpproxy $(B)/cgfw-ctl $(B)/cgfw-supervisor $(DESTDIR)$(PREFIX)/libexec/cgfw/
 	ln -sf ../libexec/cgfw/cgfw-loader $(DESTDIR)$(PREFIX)/sbin/cgfw-loader
 	install -m 0644 man/cgfw-loader.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 man/cgfw.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bpf/egress.h"
+#include "lib/cpolicy.h"
 #include "lib/namepolicy.h"
 #include "lib/par.h"
 
@@ -1297,4 +1298,18 @@ np_lookup(const struct np_table *t, const char *qname, struct np_match *ret)
 		ret->port = r->port;
 	}
 	return r->action;
+}
+
+int
+np_sealed_ok(int fd)
+{
+	struct np_hdr h;
+	struct stat st;
+
+	if (cp_sealed(fd) < 0 || fstat(fd, &st) < 0 ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return -EBADMSG;
+	return h.magic == NP_MAGIC && h.version == NP_VERSION && h.total_len == (uint64_t)st.st_size
+	           ? 0
+	           : -EBADMSG;
 }

@@ -189,6 +189,8 @@ struct np_table {
  * outlives it.
  */
 int np_table_open(int fd, struct np_table *ret);
+/* Sealed, and its header's length is its size (what the loader checks): 0 or -EBADMSG. */
+int np_sealed_ok(int fd);
 void np_table_close(struct np_table *t);
 /* The validator np_table_open() runs: 0 or -EBADMSG.  For tests. */
 int np_table_validate(const uint8_t *base, size_t len);

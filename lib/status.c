@@ -5,7 +5,9 @@
  * also the loader's STATUS= line for systemd.  The format is key=value
  * lines (docs/status.md).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "lib/proc.h"
 #include "lib/status.h"
@@ -201,4 +204,21 @@ instance_sock_path(struct sockaddr_un *sun, const char *dir)
 	    (int)sizeof(sun->sun_path))
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* Every entry of dir but keep (a stale instance's socket and status, or all). */
+void
+instance_dir_clear(int dfd, const char *keep)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+
+	if (!d) {
+		(void)close(dfd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (!keep || strcmp(de->d_name, keep) != 0))
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }

@@ -64,4 +64,7 @@ void instance_lock_path(unsigned long long id, char *buf, size_t len);
 struct sockaddr_un;
 int instance_sock_path(struct sockaddr_un *sun, const char *dir);
 
+/* Every entry of the directory dfd but keep (NULL: all); dfd is closed. */
+void instance_dir_clear(int dfd, const char *keep);
+
 #endif

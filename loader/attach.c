@@ -20,17 +20,16 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#include <linux/membarrier.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
 #include "lib/bpfmap.h"
+#include "lib/handover.h"
 #include "lib/log.h"
+#include "lib/polmaps.h"
 #include "egress.skel.h"
 #include "exec.skel.h"
 #include "loader.h"
@@ -103,51 +102,6 @@ bpffs_ensure(void)
 	if (statfs(BPFFS_DIR, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mount("bpf", BPFFS_DIR, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
-		return -errno;
-	return 0;
-}
-
-/* The maps of one policy slot (bpf/egress.h, struct cgfw_gen_cfg). */
-static struct bpf_map *
-allow_map(const struct loader_bpf *b, unsigned slot)
-{
-	return slot ? b->skel->maps.cgfw_allow_b : b->skel->maps.cgfw_allow_v4;
-}
-
-static struct bpf_map *
-cidr_map(const struct loader_bpf *b, unsigned slot)
-{
-	return slot ? b->skel->maps.cgfw_cidr_b : b->skel->maps.cgfw_cidr_v4;
-}
-
-static int
-fill_maps(const struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol)
-{
-	int r;
-
-	if (pol->n_ip4 > bpf_map__max_entries(allow_map(b, slot)) ||
-	    pol->n_cidr4 > bpf_map__max_entries(cidr_map(b, slot)))
-		return -E2BIG;
-	r = bpfmap_fill(bpf_map__fd(allow_map(b, slot)), pol->ip4, pol->n_ip4, sizeof(*pol->ip4),
-	    sizeof(pol->ip4->key), offsetof(struct cgfw_ip4_entry, val),
-	    sizeof(struct cgfw_policy_val));
-	if (r < 0)
-		return r;
-	return bpfmap_fill(bpf_map__fd(cidr_map(b, slot)), pol->cidr4, pol->n_cidr4,
-	    sizeof(*pol->cidr4), sizeof(pol->cidr4->key), offsetof(struct cgfw_lpm4_entry, val),
-	    sizeof(struct cgfw_policy_val));
-}
-
-/* The slot's settings (cgfw_gen_cfg) from the policy. */
-static int
-set_gen_cfg(const struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol)
-{
-	struct cgfw_gen_cfg c = {.mode = (__u8)pol->mode,
-	    .block_unresolved = (__u8)pol->block_unresolved,
-	    .emit_allowed = b->debug || pol->mode == CGFW_MODE_LOG_ONLY};
-	__u32 key = slot;
-
-	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.cgfw_gen_cfg), &key, &c, BPF_ANY) < 0)
 		return -errno;
 	return 0;
 }
@@ -559,9 +513,12 @@ loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 		goto out;
 	}
 	/* Generation 0 (cgfw_gen is 0 from the start): slot 0. */
-	r = fill_maps(b, 0, pol);
-	if (r == 0)
-		r = set_gen_cfg(b, 0, pol);
+	{
+		struct polmaps m;
+
+		loader_bpf_polmaps(b, &m);
+		r = polmaps_fill(&m, 0, pol);
+	}
 	if (r < 0) {
 		snprintf(err, err_len,
 		    "cannot fill the policy maps (%zu IP entries in a map of %u, %zu CIDR entries in "
@@ -673,113 +630,58 @@ loader_bpf_teardown(struct loader_bpf *b)
 	b->skel = NULL;
 }
 
-int
-loader_bpf_ringbuf_fd(const struct loader_bpf *b)
-{
-	return bpf_map__fd(b->skel->maps.cgfw_events);
-}
-
-int
-loader_bpf_stats_fd(const struct loader_bpf *b)
-{
-	return bpf_map__fd(b->skel->maps.cgfw_stats);
-}
-
-/* The learned map of the generation in force, or of slot (gen & 1). */
-int
-loader_bpf_learned_fd(const struct loader_bpf *b)
-{
-	return loader_bpf_learned_slot_fd(b, b->gen & 1);
-}
-
-int
-loader_bpf_learned_slot_fd(const struct loader_bpf *b, unsigned slot)
-{
-	return bpf_map__fd(slot ? b->skel->maps.cgfw_learned_b : b->skel->maps.cgfw_learned_v4);
-}
-
-/* Every key of a hash or LPM map removed (no program reads it meanwhile). */
+/* A fresh read-only fd for a map (opening by id needs CAP_SYS_ADMIN: before the drop). */
 static int
-map_clear(int fd, size_t max, size_t key_size)
+map_fd_rdonly(int fd)
 {
-	char *keys = malloc((max + 1) * key_size);
-	size_t n = 0;
-	int r = 0;
+	struct bpf_get_fd_by_id_opts ro = {.sz = sizeof(ro), .open_flags = BPF_F_RDONLY};
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
 
-	if (!keys)
-		return -ENOMEM;
-	while (n < max && bpf_map_get_next_key(
-	                      fd, n ? keys + (n - 1) * key_size : NULL, keys + n * key_size) == 0)
-		n++;
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, keys + i * key_size) < 0 && errno != ENOENT) {
-			r = -errno;
-			break;
-		}
-	free(keys);
-	return r;
-}
-
-/*
- * The slot the generation in force does not use, emptied and filled with
- * pol: nothing in force changes.  The capacity is the start's (size_maps()).
- */
-int
-loader_bpf_prepare(
-    struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol, char *err, size_t err_len)
-{
-	__u32 n_ip4 = bpf_map__max_entries(allow_map(b, slot)),
-	      n_cidr4 = bpf_map__max_entries(cidr_map(b, slot));
-	int r;
-
-	if (pol->n_ip4 > n_ip4 || pol->n_cidr4 > n_cidr4) {
-		snprintf(err, err_len,
-		    "%zu IP and %zu CIDR entries, but the policy maps were sized at start for %u "
-		    "and %u: restart cgfw to load more",
-		    pol->n_ip4, pol->n_cidr4, n_ip4, n_cidr4);
-		return -E2BIG;
-	}
-	r = map_clear(bpf_map__fd(allow_map(b, slot)), n_ip4, sizeof(struct cgfw_ip4_key));
-	if (r == 0)
-		r = map_clear(
-		    bpf_map__fd(cidr_map(b, slot)), n_cidr4, sizeof(struct cgfw_lpm4_key));
-	if (r == 0)
-		r = fill_maps(b, slot, pol);
-	if (r == 0)
-		r = set_gen_cfg(b, slot, pol);
-	if (r < 0)
-		snprintf(err, err_len, "cannot fill the policy maps: %s", strerror(-r));
-	return r;
-}
-
-/*
- * Put generation gen in force: one 4-byte write, which every program reads
- * once per decision.  Then wait for an RCU grace period (membarrier's
- * MEMBARRIER_CMD_GLOBAL is synchronize_rcu()), which every program run that
- * read the old generation ends within: after it, the old slot is no one's
- * and the next reload may empty it.
- */
-int
-loader_bpf_flip(struct loader_bpf *b, uint32_t gen)
-{
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.cgfw_gen), &zero, &gen, BPF_ANY) < 0)
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
 		return -errno;
-	b->gen = gen;
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
-		usleep(100 * 1000); /* no membarrier: a grace period is far shorter than this */
+	fd = bpf_map_get_fd_by_id_opts(info.id, &ro);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The map fds cgfw-supervisor gets (lib/handover.h): the maps the workers
+ * only read as fresh read-only fds, made here, while CAP_SYS_ADMIN lasts.
+ */
+int
+loader_bpf_handover(const struct loader_bpf *b, int *map)
+{
+	for (int i = 0; i < HO_MAP_N; i++)
+		map[i] = -1;
+	map[HO_MAP_RINGBUF] = bpf_map__fd(b->skel->maps.cgfw_events);
+	map[HO_MAP_LEARNED_A] = bpf_map__fd(b->skel->maps.cgfw_learned_v4);
+	map[HO_MAP_LEARNED_B] = bpf_map__fd(b->skel->maps.cgfw_learned_b);
+	map[HO_MAP_ALLOW_A] = bpf_map__fd(b->skel->maps.cgfw_allow_v4);
+	map[HO_MAP_ALLOW_B] = bpf_map__fd(b->skel->maps.cgfw_allow_b);
+	map[HO_MAP_CIDR_A] = bpf_map__fd(b->skel->maps.cgfw_cidr_v4);
+	map[HO_MAP_CIDR_B] = bpf_map__fd(b->skel->maps.cgfw_cidr_b);
+	map[HO_MAP_GEN_CFG] = bpf_map__fd(b->skel->maps.cgfw_gen_cfg);
+	map[HO_MAP_GEN] = bpf_map__fd(b->skel->maps.cgfw_gen);
+	map[HO_MAP_EXEMPT] = bpf_map__fd(b->skel->maps.cgfw_exempt);
+	map[HO_MAP_STATS_RO] = map_fd_rdonly(bpf_map__fd(b->skel->maps.cgfw_stats));
+	map[HO_MAP_ARGV_RO] = map_fd_rdonly(bpf_map__fd(b->exec->maps.cgfw_argv));
+	map[HO_MAP_PEERS_RO] = map_fd_rdonly(bpf_map__fd(b->skel->maps.cgfw_peers));
+	for (int i = 0; i < HO_MAP_N; i++)
+		if (map[i] < 0)
+			return map[i] == -1 ? -EBADF : map[i];
 	return 0;
 }
 
-int
-loader_bpf_peers_fd(const struct loader_bpf *b)
+/* The policy slots' maps and the switch, by fd (lib/polmaps.h). */
+void
+loader_bpf_polmaps(const struct loader_bpf *b, struct polmaps *m)
 {
-	return bpf_map__fd(b->skel->maps.cgfw_peers);
-}
-
-int
-loader_bpf_argv_fd(const struct loader_bpf *b)
-{
-	return bpf_map__fd(b->exec->maps.cgfw_argv);
+	m->allow[0] = bpf_map__fd(b->skel->maps.cgfw_allow_v4);
+	m->allow[1] = bpf_map__fd(b->skel->maps.cgfw_allow_b);
+	m->cidr[0] = bpf_map__fd(b->skel->maps.cgfw_cidr_v4);
+	m->cidr[1] = bpf_map__fd(b->skel->maps.cgfw_cidr_b);
+	m->gen_cfg = bpf_map__fd(b->skel->maps.cgfw_gen_cfg);
+	m->gen = bpf_map__fd(b->skel->maps.cgfw_gen);
+	m->debug = b->debug;
 }

@@ -161,40 +161,6 @@ confine_command(const struct loader *l)
 }
 
 /*
- * What the command's child sent over the error pipe, if anything: a failure
- * before exec (stage 0: its namespaces, user or seccomp; 1: exec itself),
- * reported and turned into the command's status.  A clean exec closes the
- * pipe (CLOEXEC) and sends nothing.
- */
-static void
-command_failed(struct loader *l)
-{
-	int err[2] = {0, 0}; /* stage (0 setup, 1 exec), errno */
-	ssize_t n;
-
-	do {
-		n = read(l->cmd_err_fd, err, sizeof(err));
-	} while (n < 0 && errno == EINTR);
-	(void)close(l->cmd_err_fd);
-	l->cmd_err_fd = -1;
-	if (n == sizeof(err)) {
-		int status = CGFW_EXIT_FAILED;
-
-		errno = err[1];
-		if (err[0] == 0)
-			log_warn("cannot confine the command (namespaces, user, seccomp)");
-		else
-			log_warn("cannot run %s as uid %u", l->o->argv[0], (unsigned)l->uid);
-		if (err[0] == 1)
-			status = err[1] == ENOENT ? CGFW_EXIT_NOTFOUND : CGFW_EXIT_CANNOT;
-		l->child_status = status << 8;
-		(void)waitpid(l->child, NULL, 0);
-		l->child = -1;
-		l->child_done = 1;
-	}
-}
-
-/*
  * The command, started directly inside the cgroup (clone3 CLONE_INTO_CGROUP),
  * so not one instruction of it runs unfiltered.  It is made here, while the
  * loader still has what the command's namespaces and a root command's own
@@ -284,104 +250,7 @@ command_prepare(struct loader *l)
 	(void)close(go[0]);
 	l->cmd_err_fd = pfd[0];
 	l->cmd_go_fd = go[1];
+	/* -1: it failed before it was held; the supervisor reads why (supervisor/command.c). */
 	l->notify_fd = recv_listener(nsp[0]);
 	(void)close(nsp[0]);
-	if (l->notify_fd < 0) /* it failed before it was held: why */
-		command_failed(l);
-}
-
-/* Every worker is READY: the held command runs (an exec failure is reported). */
-void
-command_go(struct loader *l)
-{
-	if (l->cmd_go_fd >= 0 && !l->child_done)
-		(void)!write(l->cmd_go_fd, "g", 1);
-	if (l->cmd_go_fd >= 0)
-		(void)close(l->cmd_go_fd);
-	l->cmd_go_fd = -1;
-	if (l->cmd_err_fd >= 0)
-		command_failed(l);
-}
-
-/* EPERM for notification id; ENOENT (the caller died meanwhile) is fine. */
-static void
-answer(struct loader *l, uint64_t id)
-{
-	memset(l->nresp, 0, sizeof(*l->nresp));
-	l->nresp->id = id;
-	l->nresp->error = -EPERM;
-	if (l->notify_fd >= 0)
-		(void)seccomp_notify_respond(l->notify_fd, l->nresp);
-}
-
-/*
- * A syscall the command's seccomp filter handed over.  The verdict is always
- * EPERM and it is the loader's, so that no worker (whatever hostile input it
- * met) is ever asked whether a command may open a vsock or an io_uring.  The
- * caller waits until the monitor reported it (it reads /proc while the
- * process is still there), or LOADER_ANSWER_MS.  The request is the kernel's.
- * When every process of the command is gone the listener hangs up.
- */
-void
-command_refused(struct loader *l, short revents)
-{
-	if (!l->nreq && seccomp_notify_alloc(&l->nreq, &l->nresp) < 0)
-		fatalx("cannot allocate a seccomp notification");
-	if (revents & POLLIN) {
-		memset(l->nreq, 0, sizeof(*l->nreq));
-		if (seccomp_notify_receive(l->notify_fd, l->nreq) == 0) {
-			uint64_t args[3] = {
-			    l->nreq->data.args[0], l->nreq->data.args[1], l->nreq->data.args[2]};
-			uint64_t id = l->nreq->id;
-
-			if (l->n_pending == LOADER_MAX_PENDING ||
-			    workers_refused(l, l->nreq->pid, l->nreq->data.nr, args, id) < 0) {
-				answer(l, id);
-				return;
-			}
-			l->pending[l->n_pending].id = id;
-			l->pending[l->n_pending++].deadline_ms = loader_now_ms() + LOADER_ANSWER_MS;
-			return;
-		}
-	}
-	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
-		command_answer(l, 0);
-		(void)close(l->notify_fd);
-		l->notify_fd = -1;
-	}
-}
-
-/* The monitor reported id (0: give up waiting for any). */
-void
-command_answer(struct loader *l, uint64_t id)
-{
-	for (int i = 0; i < l->n_pending; i++) {
-		if (id && l->pending[i].id != id)
-			continue;
-		answer(l, l->pending[i].id);
-		l->pending[i--] = l->pending[--l->n_pending];
-	}
-}
-
-void
-command_answer_overdue(struct loader *l)
-{
-	long long now = loader_now_ms();
-
-	for (int i = 0; i < l->n_pending; i++) {
-		if (l->pending[i].deadline_ms > now)
-			continue;
-		answer(l, l->pending[i].id);
-		l->pending[i--] = l->pending[--l->n_pending];
-	}
-}
-
-/* The notification buffers command_refused() allocated, if any. */
-void
-command_release(struct loader *l)
-{
-	if (l->nreq)
-		seccomp_notify_free(l->nreq, l->nresp);
-	l->nreq = NULL;
-	l->nresp = NULL;
 }

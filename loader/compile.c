@@ -194,19 +194,6 @@ compile_child(struct loader_opts *o, const int *fds, const int *errs, int sock)
 	_exit(0); /* nothing of the loader's to run or free at exit */
 }
 
-/* A name-policy memfd: sealed, and its header's length is its size. */
-static int
-np_fd_ok(int fd)
-{
-	struct np_hdr h;
-	struct stat st;
-
-	if (cp_sealed(fd) < 0 || fstat(fd, &st) < 0 ||
-	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		return 0;
-	return h.magic == NP_MAGIC && h.version == NP_VERSION && h.total_len == st.st_size;
-}
-
 /*
  * The loader's side: open o's list files, fork the helper that compiles
  * them.  Returns its pid; *ret_sock: the loader's end of the socket it
@@ -283,30 +270,6 @@ compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds)
 }
 
 /*
- * The two memfds checked (seals, sizes, headers) and the compiled one mapped
- * into ret: 0, or -errno with err saying which is wrong.  fds[1] is closed.
- */
-int
-compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len)
-{
-	int r;
-
-	if (!np_fd_ok(fds[0])) {
-		snprintf(
-		    err, err_len, "the policy compiler's name policy is not sealed or not whole");
-		return -EBADMSG;
-	}
-	r = cp_open(fds[1], ret);
-	if (r < 0) {
-		snprintf(err, err_len, "the policy compiler's policy: %s", strerror(-r));
-		return r;
-	}
-	(void)close(fds[1]);
-	fds[1] = -1;
-	return 0;
-}
-
-/*
  * At start: l->cp (the IP maps and the rules the workers need) is set and
  * o->rules is the compiled view.  The helper goes on building the name
  * table while the loader starts up; compile_policy_names() takes it.
@@ -322,7 +285,7 @@ compile_policy(struct loader *l)
 	r = cp_open(fd, &l->cp);
 	if (r < 0)
 		fatalx("the policy compiler's policy: %s", strerror(-r));
-	(void)close(fd);
+	l->cp_fd = fd; /* cgfw-supervisor maps it again */
 	l->pol = l->cp.pol;
 	rules_free(&o->rules);
 	o->rules = l->cp.rules;
@@ -339,6 +302,6 @@ compile_policy_names(struct loader *l)
 	l->compile_pid = -1;
 	(void)close(l->compile_sock);
 	l->compile_sock = -1;
-	if (!np_fd_ok(l->np_fd))
+	if (np_sealed_ok(l->np_fd) < 0)
 		fatalx("the policy compiler's name policy is not sealed or not whole");
 }

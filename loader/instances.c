@@ -61,23 +61,6 @@ instance_lock(unsigned long long cg_id, pid_t *ret_holder)
 	return fd;
 }
 
-/* Every entry of dir but keep (a stale instance's socket and status, or all). */
-static void
-dir_empty(int dfd, const char *keep)
-{
-	DIR *d = fdopendir(dfd);
-	struct dirent *de;
-
-	if (!d) {
-		(void)close(dfd);
-		return;
-	}
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && (!keep || strcmp(de->d_name, keep) != 0))
-			(void)unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-}
-
 /*
  * The instance's name and directory CGFW_INST_DIR/<name> (02750, the
  * loader's own uid and cgfw-log):
@@ -134,7 +117,7 @@ instance_dir_open(struct loader *l)
 		       "with --name",
 		    l->name, atoi(pid));
 	}
-	dir_empty(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "lock");
+	instance_dir_clear(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "lock");
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(l->name_fd, 0) < 0 || pwrite(l->name_fd, pid, (size_t)n, 0) != n)
 		fatal("cannot write %s", path);
@@ -145,7 +128,7 @@ void
 instance_dir_empty(struct loader *l)
 {
 	if (l->name_fd >= 0)
-		dir_empty(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), NULL);
+		instance_dir_clear(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), NULL);
 }
 
 void
@@ -294,7 +277,7 @@ instance_dirs_cleanup(void)
 		snprintf(path, sizeof(path), CGFW_INST_DIR "/%s", de->d_name);
 		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (dfd >= 0) {
-			dir_empty(dfd, NULL);
+			instance_dir_clear(dfd, NULL);
 			if (rmdir(path) == 0) {
 				printf("removed %s (its loader is gone)\n", path);
 				n++;
@@ -415,17 +398,4 @@ events_listen(struct loader *l)
 	if (listen(fd, 64) < 0)
 		fatal("cannot listen on %s", sun.sun_path);
 	l->events_fd = fd;
-}
-
-/*
- * Before the monitor's last lines: no new reader, and a reader whose stream
- * ends finds no socket, so it knows the instance stopped.
- */
-void
-events_unlink(const struct loader *l)
-{
-	struct sockaddr_un sun;
-
-	if (l->events_fd >= 0 && instance_sock_path(&sun, l->inst_dir) == 0)
-		(void)unlink(sun.sun_path);
 }

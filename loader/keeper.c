@@ -2,18 +2,19 @@
 /*
  * The keeper: what stays uid 0 once the loader is its own user.
  *
- * When everything is attached and every worker is READY, the loader forks
- * the keeper and then becomes a reserved uid of its own keeping only
- * CAP_KILL (caps_become_self()): from then on it cannot write a file of
+ * Just before the loader becomes a reserved uid of its own keeping only
+ * CAP_KILL (caps_become_self()) and executes cgfw-supervisor, it forks the
+ * keeper (with what caps_drop_after_attach() left: CAP_KILL, CAP_SETUID and
+ * CAP_SETGID, an empty bounding set, locked securebits, no_new_privs): from then on nothing in the loader's process can write a file of
  * root's.  A few things still need uid 0, and the keeper does them, and
- * nothing else:
+ * nothing else, when the supervisor asks (lib/keeper.c):
  *
  *   KEEP_KILL    kill and remove the command's cgroup (run, at the end);
  *   KEEP_RELOAD  attach, on SIGHUP: start the reload child, which reads the
  *                options, the config and the list files again (root's files)
  *                and forks the policy compiler onto its reserved uid
- *                (CAP_SETUID, CAP_SETGID), as a child of the loader
- *                (CLONE_PARENT) with the socket and pipe the loader sent;
+ *                (CAP_SETUID, CAP_SETGID), as a child of the loader's process
+ *                (CLONE_PARENT) with the socket and pipe the supervisor sent;
  *   KEEP_DONE    remove what the instance made in root's directories (the
  *                workers' cgroup, the pins, the instance lock and directory,
  *                the trust bundle), then exit.
@@ -21,9 +22,9 @@
  * Each request is one byte (KEEP_RELOAD carries two fds), answered by one
  * byte or a pid; the paths are the keeper's own copy from before the fork.
  * It holds no other fd, no capability but the two a reload needs (none for
- * run), and no_new_privs; it is not dumpable.  If the loader dies (EOF), it
- * exits and removes nothing: the pins keep the cgroup filtered, and
- * `cgfw-loader cleanup` removes what is left, as before.
+ * run), and no_new_privs; it is not dumpable, and its seccomp filter forbids exec, bpf, ptrace and mounts.  If
+ * the supervisor dies (EOF), it exits and removes nothing: the pins keep the
+ * cgroup filtered, and `cgfw-loader cleanup` removes what is left.
  */
 #include <errno.h>
 #include <limits.h>
@@ -41,17 +42,13 @@
 #include <cap-ng.h>
 #include <linux/sched.h>
 
+#include "lib/keeper.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/sandbox.h"
 #include "loader.h"
 
-#define KEEP_RELOAD 0 /* proc_fds_send()'s byte, with the two fds */
-#define KEEP_KILL   'k'
-#define KEEP_DONE   'd'
-
-#define KEEPER_FD        3     /* its socket, in the keeper */
-#define LOADER_KEEPER_MS 10000 /* a pid, or a cgroup killed and removed */
+#define KEEPER_FD 3 /* its socket, in the keeper */
 
 /* One request: its byte, and the fds that came with it (at most two; the rest closed). */
 static int
@@ -161,104 +158,4 @@ keeper_start(struct loader *l)
 	}
 	(void)close(sv[1]);
 	l->keeper_fd = sv[0];
-}
-
-/* One request; fds (two, for KEEP_RELOAD) ride along. */
-static int
-keeper_ask(struct loader *l, char req, const int *fds)
-{
-	if (l->keeper_fd < 0)
-		return -EPIPE;
-	if (req == KEEP_RELOAD)
-		return proc_fds_send(l->keeper_fd, fds, 2);
-	return send(l->keeper_fd, &req, 1, MSG_NOSIGNAL) == 1 ? 0 : -errno;
-}
-
-/* Its answer: n bytes within LOADER_KEEPER_MS, else -ETIMEDOUT/-EPIPE. */
-static int
-keeper_answer(struct loader *l, void *buf, size_t n)
-{
-	struct pollfd pfd = {.fd = l->keeper_fd, .events = POLLIN};
-	int r;
-
-	do {
-		r = poll(&pfd, 1, LOADER_KEEPER_MS);
-	} while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return -ETIMEDOUT;
-	if (r < 0 || read(l->keeper_fd, buf, n) != (ssize_t)n)
-		return -EPIPE;
-	return 0;
-}
-
-pid_t
-keeper_reload(struct loader *l, int sock, int err_fd)
-{
-	int fds[2] = {sock, err_fd};
-	pid_t pid = -EPIPE;
-	int r = keeper_ask(l, KEEP_RELOAD, fds);
-
-	if (r == 0)
-		r = keeper_answer(l, &pid, sizeof(pid));
-	return r < 0 ? r : pid;
-}
-
-/*
- * Without the keeper the loader cannot write cgroup.kill (root's), but with
- * CAP_KILL it can kill what cgroup.procs lists, until nothing is left (a
- * fork meanwhile shows up on the next read).  The cgroup itself stays, for
- * `cgfw-loader cleanup`.
- */
-static void
-kill_procs(const char *cg_path)
-{
-	char path[PATH_MAX + 16];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_path);
-	for (int round = 0; round < 100; round++) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		FILE *f = fopen(path, "re");
-		int pid, n = 0;
-
-		if (!f)
-			return;
-		while (fscanf(f, "%d", &pid) == 1)
-			n += kill(pid, SIGKILL) == 0;
-		(void)fclose(f);
-		if (n == 0)
-			return;
-		nanosleep(&ts, NULL);
-	}
-}
-
-void
-keeper_kill_command(struct loader *l)
-{
-	char c;
-
-	if (!l->created_cgroup)
-		return;
-	if (keeper_ask(l, KEEP_KILL, NULL) < 0 || keeper_answer(l, &c, 1) < 0) {
-		log_warnx(
-		    "the keeper did not remove the command's cgroup %s; killing what is in it",
-		    l->cg_path);
-		kill_procs(l->cg_path);
-	}
-}
-
-/* The last request: it removes what is root's and exits; waited for. */
-void
-keeper_done(struct loader *l)
-{
-	int status;
-
-	if (l->keeper <= 0)
-		return;
-	if (keeper_ask(l, KEEP_DONE, NULL) < 0)
-		log_warnx("the keeper is gone: `cgfw-loader cleanup` removes what is left");
-	(void)close(l->keeper_fd);
-	l->keeper_fd = -1;
-	while (waitpid(l->keeper, &status, 0) < 0 && errno == EINTR)
-		;
-	l->keeper = -1;
 }

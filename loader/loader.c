@@ -40,7 +40,8 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 
-#include "lib/ipc.h"
+#include "lib/handover.h"
+#include "lib/keeper.h"
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "loader.h"
@@ -147,18 +148,6 @@ open_log_file(struct loader *l)
 	return fd;
 }
 
-static int
-done_child(struct loader *l)
-{
-	return l->child_done || l->target_lost || l->gave_up;
-}
-
-static int
-done_target_lost(struct loader *l)
-{
-	return l->target_lost || l->gave_up;
-}
-
 static void
 signals_block(struct loader *l)
 {
@@ -232,28 +221,11 @@ loader_remove_paths(struct loader *l)
 		(void)proc_uid_lock_remove(l->self_uid);
 }
 
-/* The end, whatever came before: links, files, directories, locks. */
-static void
-loader_finish(struct loader *l)
-{
-	instance_dir_empty(l);
-	if (l->keeper > 0) {
-		keeper_done(l);
-		l->bpf.pin_dir[0] = '\0'; /* the keeper's: not ours to look at */
-	} else {
-		loader_remove_paths(l);
-	}
-	loader_bpf_teardown(&l->bpf);
-	if (l->inst_fd >= 0)
-		(void)close(l->inst_fd);
-	l->inst_fd = -1;
-	instance_dir_close(l);
-}
-
 /*
- * A fatal error after setup_target() must not leave a cgroup, pinned links
- * (which would keep filtering a cgroup nobody uses) or workers behind.  Runs
- * from exit(); the children the loader forks never return into it.
+ * A fatal error before cgfw-supervisor took over: nothing is left running
+ * or filtering (links, files, directories, locks), or, once the keeper
+ * exists, it removes what is root's.  Runs from exit(); the children the
+ * loader forks never return into it, and an exec never runs it.
  */
 static struct loader *loader_for_exit;
 
@@ -264,14 +236,18 @@ loader_abort_cleanup(void)
 
 	if (!l || getpid() != l->pid)
 		return;
-	for (int i = 0; i < W_N; i++)
-		if (l->w[i].pid > 0)
-			(void)kill(l->w[i].pid, SIGKILL);
-	if (l->child > 0 && !l->child_done)
+	if (l->child > 0)
 		(void)kill(l->child, SIGKILL);
-	if (l->keeper > 0)
-		keeper_kill_command(l);
-	loader_finish(l);
+	instance_dir_empty(l);
+	if (l->keeper > 0) {
+		if (l->created_cgroup)
+			keeper_kill_command(l->keeper_fd, l->cg_path);
+		keeper_done(&l->keeper_fd, &l->keeper);
+		l->bpf.pin_dir[0] = '\0'; /* the keeper's: not ours to look at */
+	} else {
+		loader_remove_paths(l);
+	}
+	loader_bpf_teardown(&l->bpf);
 }
 
 /* mkdir <mnt><rel>; returns an fd of it and its full path. */
@@ -424,6 +400,135 @@ static void __attribute__((noreturn)) ctl_exec(int argc, char *argv[])
 	fatal("cannot run %s", path);
 }
 
+/* A string into a hand-over field, or fatal: nothing is cut short. */
+#define HANDOVER_STR(field, val)                                                                   \
+	do {                                                                                       \
+		if (snprintf((field), sizeof(field), "%s", (val)) >= (int)sizeof(field))           \
+			fatalx("%s is too long to hand over", #field);                             \
+	} while (0)
+
+/* What cgfw-supervisor needs of the environment: the service manager's words, the time zone. */
+static void
+supervisor_env(char **envp, size_t n)
+{
+	static const char *const keep[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+	    "TZ=", "ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS="};
+	size_t i = 0;
+
+	for (char **e = environ; *e; e++)
+		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++)
+			if (i + 1 < n && strncmp(*e, keep[k], strlen(keep[k])) == 0)
+				envp[i++] = *e;
+	envp[i] = NULL;
+}
+
+/*
+ * The loader's last act: what cgfw-supervisor needs (lib/handover.h) in a
+ * sealed memfd at fd 3, the fds it lists at 4, 5, ... and nothing else
+ * open, then the exec, in this process: the supervisor is this pid, the
+ * parent of the command, the launchers' workers and the keeper.  The
+ * fields are written back with their new numbers, so that a failed exec
+ * still finds them for loader_abort_cleanup().
+ */
+static void __attribute__((noreturn)) supervisor_exec(struct loader *l)
+{
+	const struct loader_opts *o = l->o;
+	static struct handover h;
+	int *slot[HO_FD_N + HO_MAP_N], fds[1 + HO_FD_N + HO_MAP_N];
+	int *hfd[HO_FD_N] = {[HO_FD_SIGNAL] = &l->sfd,
+	    [HO_FD_LOG] = &l->log_fd,
+	    [HO_FD_POLICY] = &l->cp_fd,
+	    [HO_FD_NAMES] = &l->np_fd,
+	    [HO_FD_DNS_UDP] = &l->dns_udp_fd,
+	    [HO_FD_DNS_TCP] = &l->dns_tcp_fd,
+	    [HO_FD_HTTP] = &l->http_fd,
+	    [HO_FD_CA_CERT] = &l->ca_fd,
+	    [HO_FD_CA_KEY] = &l->ca_key_fd,
+	    [HO_FD_EVENTS] = &l->events_fd,
+	    [HO_FD_JOURNAL] = &l->journal_fd,
+	    [HO_FD_NOTIFY] = &l->notify_fd,
+	    [HO_FD_CMD_GO] = &l->cmd_go_fd,
+	    [HO_FD_CMD_ERR] = &l->cmd_err_fd,
+	    [HO_FD_KEEPER] = &l->keeper_fd,
+	    [HO_FD_INST_LOCK] = &l->inst_fd,
+	    [HO_FD_NAME_LOCK] = &l->name_fd,
+	    [HO_FD_SELF_LOCK] = &l->self_lock_fd,
+	    [HO_FD_HELPER_LOCK] = &l->helper_lock_fd,
+	    [HO_FD_W_LOCK_MON] = &l->w[W_MON].uid_lock_fd,
+	    [HO_FD_W_LOCK_DNS] = &l->w[W_DNS].uid_lock_fd,
+	    [HO_FD_W_LOCK_HTTP] = &l->w[W_HTTP].uid_lock_fd,
+	    [HO_FD_LAUNCH_MON] = &l->w[W_MON].launch_fd,
+	    [HO_FD_LAUNCH_DNS] = &l->w[W_DNS].launch_fd,
+	    [HO_FD_LAUNCH_HTTP] = &l->w[W_HTTP].launch_fd};
+	char dir[PATH_MAX], path[PATH_MAX + 32], *envp[8];
+	char *argv[] = {"cgfw-supervisor", NULL, NULL}; /* ps shows the instance */
+	struct stat st;
+	int n = 0, r;
+
+	loader_exe_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/cgfw-supervisor", dir);
+	if (stat(path, &st) < 0)
+		fatal("cannot find %s", path);
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		fatalx("refusing to run %s: not owned by root or writable by others", path);
+
+	h.cmd = o->cmd == CMD_RUN ? HANDOVER_RUN : HANDOVER_ATTACH;
+	h.debug = o->debug;
+	h.allow_event_loss = o->allow_event_loss;
+	h.allow_dns_request = o->allow_dns_request;
+	h.block_nxdomain = o->block_nxdomain;
+	h.json_to_stdout = o->log_file && !strcmp(o->log_file, "-");
+	h.need_tls = l->need_tls;
+	h.created_cgroup = l->created_cgroup;
+	h.min_ttl = o->min_ttl;
+	if (o->n_upstreams > HANDOVER_UPSTREAMS)
+		fatalx("more than %d upstreams", HANDOVER_UPSTREAMS);
+	h.n_upstreams = (uint32_t)o->n_upstreams;
+	for (int i = 0; i < o->n_upstreams; i++)
+		HANDOVER_STR(h.upstreams[i], o->upstreams[i]);
+	HANDOVER_STR(h.upstream_trust, ca_upstream_trust(l));
+	HANDOVER_STR(h.name, l->name);
+	HANDOVER_STR(h.inst_dir, l->inst_dir);
+	HANDOVER_STR(h.cg_path, l->cg_path);
+	HANDOVER_STR(h.target, o->unit ? o->unit : l->cg_path);
+	/* For messages only: a long command line is cut (log_warn names it). */
+	snprintf(h.argv0, sizeof(h.argv0), "%s", o->argc > 0 ? o->argv[0] : "");
+	h.cg_id = l->cg_id;
+	h.uid = (uint32_t)l->uid;
+	for (int i = 0; i < o->n_files; i++)
+		h.list_files += !o->files[i].replaced;
+	h.gen = 0; /* the start's: slot 0 (attach.c) */
+	h.exempt_id = l->bpf.exempt_id;
+	h.child = l->child;
+	h.keeper = l->keeper;
+	for (int i = 0; i < W_N; i++)
+		h.launcher[i] = l->w[i].launcher;
+
+	/* Numbered as proc_keep_fds() will: the memfd 3, then every slot in order. */
+	for (int i = 0; i < HO_FD_N; i++) {
+		slot[n] = hfd[i];
+		h.fd[i] = *hfd[i] < 0 ? -1 : HANDOVER_FD + 1 + n;
+		fds[1 + n++] = *hfd[i];
+	}
+	for (int i = 0; i < HO_MAP_N; i++) {
+		slot[n] = &l->maps[i];
+		h.map[i] = l->maps[i] < 0 ? -1 : HANDOVER_FD + 1 + n;
+		fds[1 + n++] = l->maps[i];
+	}
+	fds[0] = handover_write(&h);
+	if (fds[0] < 0)
+		fatal_r(fds[0], "cannot write the hand-over to cgfw-supervisor");
+	r = proc_keep_fds(fds, 1 + n);
+	if (r < 0)
+		fatal_r(r, "cannot hand the fds over to cgfw-supervisor");
+	for (int i = 0; i < n; i++)
+		*slot[i] = fds[1 + i];
+	supervisor_env(envp, sizeof(envp) / sizeof(envp[0]));
+	argv[1] = h.name;
+	execve(path, argv, envp);
+	fatal("cannot run %s", path);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -433,6 +538,7 @@ main(int argc, char *argv[])
 	    .wcg_fd = -1,
 	    .log_fd = -1,
 	    .np_fd = -1,
+	    .cp_fd = -1,
 	    .compile_pid = -1,
 	    .compile_sock = -1,
 	    .ca_fd = -1,
@@ -446,9 +552,6 @@ main(int argc, char *argv[])
 	    .inst_fd = -1,
 	    .name_fd = -1,
 	    .helper_lock_fd = -1,
-	    .stats_ro_fd = -1,
-	    .argv_ro_fd = -1,
-	    .peers_ro_fd = -1,
 	    .tgt_procfd = -1,
 	    .tgt_netns_fd = -1,
 	    .events_fd = -1,
@@ -456,7 +559,7 @@ main(int argc, char *argv[])
 	    .child = -1};
 	struct loader_bpf_cfg bcfg = {0};
 	char err[CGFW_ERR_LEN];
-	int r, sig = 0, code;
+	int r;
 
 	log_init("cgfw-loader", 0);
 	log_fatal_status(CGFW_EXIT_FAILED);
@@ -520,7 +623,6 @@ main(int argc, char *argv[])
 
 	loader_unit_resolve(&l);
 	loader_target_resolve(&l);
-	loader_sd_init();
 	signals_block(&l);
 	l.pid = getpid();
 	loader_for_exit = &l;
@@ -566,16 +668,21 @@ main(int argc, char *argv[])
 	}
 	if (o.cmd == CMD_RUN && l.need_tls)
 		ca_trust_bundle(&l);
-	/* The fds the workers get stay open here too: a restarted worker gets them again. */
-	workers_map_fds(&l);
+	/* The maps cgfw-supervisor hands the workers, read-only ones made while we may. */
+	r = loader_bpf_handover(&l.bpf, l.maps);
+	if (r < 0)
+		fatal_r(r, "cannot open the maps read-only");
 	/* The name table, built by the helper while all of the above ran. */
 	compile_policy_names(&l);
 	/*
 	 * Everything is attached.  run makes its command now, held before exec,
 	 * while what its namespaces and a root command's own capabilities need
 	 * is still here (never CAP_BPF or CAP_NET_ADMIN: those go first).  Then
-	 * the loader drops to what it keeps to the end, and only then greets a
-	 * worker; the command execs once every worker is READY.
+	 * the loader drops to CAP_KILL, CAP_SETUID and CAP_SETGID, forks the
+	 * workers' launchers (each becomes its worker's user) and the keeper,
+	 * becomes its own reserved uid with CAP_KILL alone, and executes
+	 * cgfw-supervisor, which greets the workers; the command execs once
+	 * every worker is READY.
 	 */
 	if (o.cmd == CMD_RUN) {
 		r = caps_drop_bpf();
@@ -586,65 +693,12 @@ main(int argc, char *argv[])
 	r = caps_drop_after_attach();
 	if (r < 0)
 		fatal_r(r, "cannot drop capabilities");
-	workers_start(&l);
-	if (o.cmd == CMD_RUN)
-		command_go(&l);
-	/*
-	 * Everything runs: what still needs uid 0 goes to the keeper, and the
-	 * loader becomes its own reserved uid with CAP_KILL only.
-	 */
+	workers_launchers(&l);
 	keeper_start(&l);
 	r = caps_become_self(l.self_uid, l.self_gid);
 	if (r < 0)
 		fatal_r(r, "cannot become uid %u", (unsigned)l.self_uid);
-	log_debug("enforcing on %s (cgroup id %llu)", l.cg_path, l.cg_id);
-	l.watch_target = 1;
-	l.started = time(NULL);
-	(void)status_now(&l); /* then loader_wait() keeps it current */
-
-	if (o.cmd == CMD_RUN) {
-		(void)loader_wait(&l, done_child, -1, NULL);
-	} else {
-		int wd_ms = loader_sd_watchdog_ms();
-
-		log_info(
-		    "instance %s enforcing on %s; stop with SIGINT or SIGTERM, reload with SIGHUP",
-		    l.name, l.cg_path);
-		loader_sd_ready(&l); /* every hook attached, every worker READY */
-		do {
-			sig = 0;
-			(void)loader_wait(&l, done_target_lost, wd_ms, &sig);
-			while (sig == SIGHUP && !l.target_lost && !l.gave_up)
-				loader_reload(&l, &sig);
-			loader_sd_tick(&l);
-		} while (sig != SIGINT && sig != SIGTERM && sig != SIGQUIT && !l.target_lost &&
-		         !l.gave_up);
-		loader_sd_stopping();
-	}
-	l.watch_target = 0;
-	status_update(&l, "stopping");
-	if (l.gave_up)
-		log_warnx("a worker died too often; stopping the command and cgfw");
-	if (l.child > 0 && !l.child_done)
-		(void)kill(l.child, SIGKILL); /* its cgroup is gone: never run on unfiltered */
-
-	keeper_kill_command(&l);
-	workers_stop(&l);
-	command_release(&l);
-	(void)close(l.wcg_fd);
-	loader_finish(&l);
-	(void)close(l.cg_fd);
-	loader_for_exit = NULL;
-	if (l.target_lost || l.gave_up || (l.events_lost && !o.allow_event_loss))
-		code = CGFW_EXIT_FAILED;
-	else if (o.cmd == CMD_ATTACH)
-		code = 0;
-	else if (WIFSIGNALED(l.child_status))
-		code = 128 + WTERMSIG(l.child_status);
-	else
-		code = WEXITSTATUS(l.child_status);
-	policy_release(&l);
-	return code;
+	supervisor_exec(&l);
 
 fail:
 	/* Nothing started: loader_abort_cleanup() undoes what exists. */

@@ -8,8 +8,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "lib/ipc.h"
-#include "lib/protocol.h"
+#include "lib/handover.h"
 
 #include "lib/cpolicy.h"
 #include "lib/policy.h"
@@ -17,18 +16,7 @@
 #include "lib/status.h"
 
 struct egress;
-struct seccomp_notif;
-struct seccomp_notif_resp;
 struct bpf_link;
-
-/*
- * cgfw's own exit statuses, after env(1), timeout(1) and docker run: they
- * cannot be mistaken for the command's, whatever went wrong (a bad option,
- * rule or config file; a failed setup; a removed attach cgroup).
- */
-#define CGFW_EXIT_FAILED   125 /* cgfw failed: the command did not run, or was stopped */
-#define CGFW_EXIT_CANNOT   126 /* the command was found but cannot be executed */
-#define CGFW_EXIT_NOTFOUND 127 /* the command was not found */
 
 enum loader_cmd {
 	CMD_NONE,
@@ -116,42 +104,15 @@ struct loader_bpf_cfg {
 	int allow_raw;
 };
 
-enum { W_MON, W_DNS, W_HTTP, W_N };
-
+/* A worker as the loader knows it: its user and its launcher (launch.c). */
 struct worker {
 	const char *name;
 	const char *user; /* its sysusers.d name, else a uid of the reserved range */
 	uid_t uid;
 	gid_t gid;
 	int uid_lock_fd; /* holds a reserved uid, -1 for a named user */
-	pid_t pid;
-	pid_t launcher;           /* starts it as its user (workers.c), -1 once gone */
-	int launch_fd;            /* the launcher's socket */
-	int restarts;             /* times it was started again */
-	int deaths;               /* in a row (reset after LOADER_HEALTHY_MS up) */
-	int pending;              /* dead, to be started again at respawn_ms */
-	int restart_with_monitor; /* killed because the monitor died: not a death */
-	long long started_ms;     /* CLOCK_MONOTONIC */
-	long long respawn_ms;
-	struct ipc_peer ipc;
-	const struct ipc_handlers *table; /* what it may send (lib/protocol.def) */
-	int ready;
-	int done;
-	uint32_t reloaded; /* the reload generation it has prepared (RELOADED) */
-};
-
-/* What the loader does with each worker's messages (workers.c; the fuzzers feed them). */
-extern const struct ipc_handlers loader_from_mon, loader_from_dns, loader_from_http;
-
-#define LOADER_MAX_NOTICES 8
-#define LOADER_MAX_PENDING 64
-#define LOADER_ANSWER_MS   500 /* a refused call waits this long for its report */
-
-/* A notice for the monitor, kept while it is down (workers.c). */
-struct loader_notice {
-	char msg[32];
-	char because[40];
-	char comment[256];
+	pid_t launcher;  /* starts it as its user, for cgfw-supervisor */
+	int launch_fd;   /* the launcher's socket */
 };
 
 struct loader {
@@ -195,55 +156,26 @@ struct loader {
 	char bundle_path[64]; /* run: the command's trust bundle in /run/cgfw, removed at exit */
 	uint16_t http_port;
 	struct worker w[W_N];
-	pid_t child;
-	int child_status;
-	int child_done;
-	int watch_target; /* enforcing: loader_wait() checks the target cgroup */
-	int target_lost;  /* the target cgroup was removed (maybe re-created) */
-	int notify_fd;    /* the command's seccomp listener (command.c answers it) */
-	int cmd_go_fd;    /* run: written once the workers are READY; the command execs */
-	int cmd_err_fd;   /* run: the command's child reports a failure before exec here */
-	struct seccomp_notif *nreq; /* sized by the kernel */
-	struct seccomp_notif_resp *nresp;
-	struct loader_pending {
-		uint64_t id;
-		long long deadline_ms;
-	} pending[LOADER_MAX_PENDING]; /* refused calls waiting for the monitor's report */
-	int n_pending;
-	int inst_fd;                  /* our instance lock (instances.c) */
+	pid_t child;    /* run: the command, held before exec */
+	int notify_fd;  /* run: its seccomp listener (cgfw-supervisor answers it) */
+	int cmd_go_fd;  /* run: written once the workers are READY; the command execs */
+	int cmd_err_fd; /* run: the command's child reports a failure before exec here */
+	int inst_fd;    /* our instance lock (instances.c) */
 	char name[CGFW_NAME_MAX + 1]; /* the instance's name: --name, run-PID or cg-ID */
 	char inst_dir[PATH_MAX];      /* CGFW_INST_DIR/<name>: its socket and status */
 	int name_fd;                  /* flock on inst_dir/lock: the name is ours */
 	gid_t log_gid;                /* group cgfw-log (0 when there is none) */
-	int events_fd;                /* inst_dir/events.sock, listening (events.c) */
+	int events_fd;                /* inst_dir/events.sock, listening (instances.c) */
 	int journal_fd;               /* journald's socket under systemd, else -1 */
-	int stopping;                 /* workers_stop() began: deaths are expected */
-	int gave_up;                  /* a worker died LOADER_RESPAWN_MAX times in a row */
-	int events_lost;              /* the monitor reported lost events (MonStats) */
-	int stats_ro_fd;              /* read-only map fds, kept for restarts */
-	int argv_ro_fd;
-	int peers_ro_fd;
-	struct loader_notice notices[LOADER_MAX_NOTICES];
-	int n_notices;
+	int maps[HO_MAP_N];           /* the map fds cgfw-supervisor gets (attach.c) */
+	int cp_fd;                    /* the compiled policy's memfd, for cgfw-supervisor */
 	int sfd;
-	int sd_healthy;        /* what STATUS= last said (systemd.c) */
-	uint32_t reload_gen;   /* a reload waiting for RELOADED, 0 none (reload.c) */
-	uint32_t reload_tried; /* the last one asked for: a late RELOADED is no violation */
-	int argc;              /* the command line, read again by a reload */
+	int argc; /* the command line, read again by a reload (the keeper's child) */
 	char **argv;
 	/* attach --pid, --container (target.c) */
 	int tgt_procfd;     /* /proc/PID of the target process, opened once */
 	int tgt_netns_fd;   /* its network namespace when it is not ours, else -1 */
 	char tgt_what[160]; /* "--pid N" or "--container NAME (pid N)", for messages */
-	struct loader_mon_counts {
-		uint64_t events, lost, dns_blocked, http_blocked;
-	} mon_base, mon_last;       /* the monitor's PROGRESS: its dead predecessors', its own */
-	int mon_gen;                /* the monitor's restarts when mon_last came */
-	time_t started;             /* when it began enforcing (status.c) */
-	long long status_next_ms;   /* the next periodic status write */
-	unsigned status_sig;        /* workers' health and restarts at the last write */
-	int status_warned;          /* the status file could not be written: said once */
-	char status_line[PATH_MAX]; /* what STATUS= last said (status.c) */
 };
 
 /* options.c */
@@ -257,18 +189,10 @@ int opts_resolv_conf(struct loader_opts *o, const char *path);
 /* A container name or id docker and podman accept (never an option of theirs). */
 int opts_container_ok(const char *v);
 
-/* workers.c */
+/* launch.c */
 void workers_users(struct loader *l);
-long long loader_now_ms(void); /* CLOCK_MONOTONIC */
-void workers_map_fds(struct loader *l);
-void workers_start(struct loader *l);
-void workers_stop(struct loader *l);
-void workers_reload_send(struct loader *l, uint32_t gen, const struct cp_view *cp, int np_fd);
-void workers_reload_commit(struct loader *l, uint32_t gen);
-int workers_reloaded(const struct loader *l, int *ret_lost);
-void workers_notice(struct loader *l, const char *msg, const char *because, const char *comment);
-int workers_refused(struct loader *l, uint32_t tid, int nr, const uint64_t *args, uint64_t id);
-int loader_wait(struct loader *l, int (*done)(struct loader *), int timeout_ms, int *ret_sig);
+void workers_launchers(struct loader *l);
+void loader_exe_dir(char *buf, size_t len);
 
 /* instances.c */
 int instance_lock(unsigned long long cg_id, pid_t *ret_holder);
@@ -283,31 +207,20 @@ int instances_cleanup(char **ids, int n_ids);
 /* cgroup.kill, then rmdir (retried while it empties): 0 or -errno. */
 int cgroup_kill_remove(const char *path);
 
-void loader_exe_dir(char *buf, size_t len);
-
-/* The event socket in the instance's directory; unlinked before the monitor's last lines. */
+/* The event socket in the instance's directory, listening (the monitor accepts). */
 void events_listen(struct loader *l);
-void events_unlink(const struct loader *l);
 
 /* command.c */
 void command_prepare(struct loader *l);
 
 /* keeper.c */
 void keeper_start(struct loader *l);
-pid_t keeper_reload(struct loader *l, int sock, int err_fd);
-void keeper_kill_command(struct loader *l);
-void keeper_done(struct loader *l);
 
 /* loader.c: what the keeper does (or the loader, before it exists) */
 void loader_remove_command_cgroup(struct loader *l);
 void loader_remove_paths(struct loader *l);
-/* reload.c */
+/* reload.c: the keeper's child for a reload (cgfw-supervisor asks for it) */
 void __attribute__((noreturn)) loader_reload_child(struct loader *l, int sock, int err_fd);
-void command_go(struct loader *l);
-void command_refused(struct loader *l, short revents);
-void command_answer(struct loader *l, uint64_t id);
-void command_answer_overdue(struct loader *l);
-void command_release(struct loader *l);
 
 /* attach.c */
 int cgroup_self_path(char *buf, size_t len);
@@ -329,21 +242,15 @@ int loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
     const struct loader_bpf_cfg *cfg, int cgroup_fd, unsigned long long cgroup_id, char *err,
     size_t err_len);
 void loader_bpf_teardown(struct loader_bpf *b);
-int loader_bpf_ringbuf_fd(const struct loader_bpf *b);
-int loader_bpf_stats_fd(const struct loader_bpf *b);
-int loader_bpf_learned_fd(const struct loader_bpf *b);
-int loader_bpf_learned_slot_fd(const struct loader_bpf *b, unsigned slot);
-int loader_bpf_prepare(
-    struct loader_bpf *b, unsigned slot, const struct cgfw_policy *pol, char *err, size_t err_len);
-int loader_bpf_flip(struct loader_bpf *b, uint32_t gen);
-int loader_bpf_peers_fd(const struct loader_bpf *b);
-int loader_bpf_argv_fd(const struct loader_bpf *b);
+/* The map fds cgfw-supervisor gets (lib/handover.h), read-only ones made: 0 or -errno. */
+int loader_bpf_handover(const struct loader_bpf *b, int *map);
+struct polmaps;
+void loader_bpf_polmaps(const struct loader_bpf *b, struct polmaps *m);
 
 /* compile.c */
 void compile_policy(struct loader *l);
 void compile_policy_names(struct loader *l);
 void compile_policy_fds(struct loader *l, struct loader_opts *o, int *fds);
-int compile_check(int *fds, struct cp_view *ret, char *err, size_t err_len);
 /*
  * fork a helper that keeps only keep[0..n_keep) (renumbered from 3), becomes
  * uid (its groups from user, l->gid) or, for (uid_t)-1, the reserved helper
@@ -358,20 +265,9 @@ pid_t helper_start_pre(struct loader *l, uid_t uid, const char *user, int *keep,
 int helper_wait(pid_t pid, const char *who); /* its exit status, 125 if killed */
 void helper_finish(pid_t pid, const char *who);
 
-/* status.c */
-void status_update(struct loader *l, const char *state);
-const char *status_now(struct loader *l);
-/* reload.c: SIGHUP to attach; a stop signal received meanwhile is left in *sig. */
-void loader_reload(struct loader *l, int *sig);
-
 /* systemd.c */
 int path_has_dotdot(const char *path); /* a ".." component anywhere */
 void loader_unit_resolve(struct loader *l);
-void loader_sd_init(void);
-void loader_sd_ready(struct loader *l);
-int loader_sd_watchdog_ms(void);
-void loader_sd_tick(struct loader *l);
-void loader_sd_stopping(void);
 void loader_journal_open(struct loader *l);
 
 /* target.c */
@@ -391,8 +287,6 @@ void loader_target_netns_leave(struct loader *l, int self_fd);
 #define LOADER_QUERY_MS 10000
 int query_run(char *const argv[], char *const env[], char *out, size_t out_len, char *err,
     size_t err_len, int timeout_ms, int *ret_overflow);
-void loader_sd_reloading(void);
-void loader_sd_reload_failed(struct loader *l, const char *why);
 
 /* ca.c */
 int ca_setup(struct loader *l);

@@ -1,6 +1,6 @@
-LOADER_SRC := loader/loader.c loader/command.c loader/instances.c loader/options.c loader/workers.c loader/attach.c loader/caps.c \
-	      loader/ca.c loader/compile.c loader/systemd.c loader/query.c loader/target.c \
-	      loader/status.c loader/reload.c loader/kbtf.c loader/keeper.c
+LOADER_SRC := loader/loader.c loader/command.c loader/instances.c loader/options.c loader/launch.c \
+	      loader/attach.c loader/caps.c loader/ca.c loader/compile.c loader/systemd.c \
+	      loader/query.c loader/target.c loader/reload.c loader/kbtf.c loader/keeper.c
 LOADER_OBJ := $(LOADER_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-loader
 ALL_DEPS += $(LOADER_OBJ:.o=.d)

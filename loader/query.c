@@ -96,7 +96,7 @@ query_run(char *const argv[], char *const env[], char *out, size_t out_len, char
 {
 	int po[2] = {-1, -1}, pe[2] = {-1, -1}, status = 0, r, overflow = 0, timed_out;
 	size_t got = 0, egot = 0;
-	long long deadline = loader_now_ms() + timeout_ms;
+	long long deadline = (long long)(proc_now_ns(CLOCK_MONOTONIC) / 1000000) + timeout_ms;
 	struct pollfd pfd[2];
 	pid_t pid;
 
@@ -120,7 +120,7 @@ query_run(char *const argv[], char *const env[], char *out, size_t out_len, char
 	pfd[1] = (struct pollfd){.fd = pe[0], .events = POLLIN};
 	/* Both to EOF (or the deadline), so the child never blocks on a full pipe. */
 	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		long long left = deadline - loader_now_ms();
+		long long left = deadline - (long long)(proc_now_ns(CLOCK_MONOTONIC) / 1000000);
 		int n;
 
 		if (left <= 0)
@@ -138,7 +138,7 @@ query_run(char *const argv[], char *const env[], char *out, size_t out_len, char
 	/* Its output closed: it has until the deadline to exit too. */
 	timed_out = pfd[0].fd >= 0 || pfd[1].fd >= 0;
 	while (!timed_out && waitpid(pid, &status, WNOHANG) == 0) {
-		if (loader_now_ms() >= deadline)
+		if ((long long)(proc_now_ns(CLOCK_MONOTONIC) / 1000000) >= deadline)
 			timed_out = 1;
 		else
 			(void)poll(NULL, 0, 10);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * What the loader (root) receives from its workers, fed datagrams from three
+ * What the loader's process receives from its workers once it is
+ * cgfw-supervisor (the protocol's "loader" side), fed datagrams from three
  * hostile workers (tests/fuzz/ipc_harness.h: peer 0 the monitor, 1 the DNS
  * proxy, 2 the HTTP proxy), through the real decode and dispatch into
- * workers.c's handlers with a real struct loader.  A few refused syscalls
+ * supervisor/workers.c's handlers with a real struct sup.  A few refused syscalls
  * wait for the monitor's REPORTED; nothing is answered for real (no seccomp
  * listener).
  */
@@ -12,7 +13,7 @@
 #include <string.h>
 
 #include "ipc_harness.h"
-#include "loader/loader.h"
+#include "supervisor/supervisor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,18 +22,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct ipc_handlers *const tables[W_N] = {
 	    [W_MON] = &loader_from_mon, [W_DNS] = &loader_from_dns, [W_HTTP] = &loader_from_http};
-	static const char *const names[W_N] = {"cgfw-monitor", "cgfw-dnsproxy", "cgfw-httpproxy"};
 	static struct seccomp_notif_resp resp;
-	struct loader_opts o;
-	struct loader *l = calloc(1, sizeof(*l));
+	struct sup *l = calloc(1, sizeof(*l));
 	struct fuzz_ipc_record rec;
 	int cut[W_N] = {0};
 
 	if (!l)
 		abort();
 	fuzz_ipc_begin();
-	memset(&o, 0, sizeof(o));
-	l->o = &o;
 	l->notify_fd = -1;
 	l->nresp = &resp;
 	for (int i = 0; i < 3; i++) {
@@ -40,9 +37,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		l->n_pending++;
 	}
 	for (int i = 0; i < W_N; i++) {
-		l->w[i].name = names[i];
+		l->w[i].name = worker_names[i];
 		l->w[i].table = tables[i];
-		ipc_peer_init(&l->w[i].ipc, -1, names[i]);
+		ipc_peer_init(&l->w[i].ipc, -1, worker_names[i]);
 	}
 	for (int i = 0; i < FUZZ_IPC_MAX_RECORDS && fuzz_ipc_next(&data, &size, &rec); i++) {
 		struct worker *w = &l->w[rec.peer % W_N];

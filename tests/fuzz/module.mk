@@ -4,7 +4,7 @@
 # clang and sanitizers and runs each for FUZZ_SECONDS seconds (FUZZ_TIME is the
 # old name) on a copy of its corpus (the committed seeds are never written to).
 # The fuzz_ipc_* targets are every IPC message handler of each worker and of the
-# loader, fed by hostile peers (tests/fuzz/ipc_harness.h); "make ipc-seeds" rewrites their
+# loader's process (cgfw-supervisor), fed by hostile peers (tests/fuzz/ipc_harness.h); "make ipc-seeds" rewrites their
 # seeds (tests/fuzz/make_ipc_seeds.c).  FUZZ_NAMES="ipc_monitor ipc_loader" on the
 # command line runs only those targets.
 
@@ -23,14 +23,13 @@ ALL_DEPS	+= $(B)/tests/fuzz/fuzz_dnsmsg.d $(B)/tests/fuzz/fuzz_http_request.d \
 		   $(B)/tests/fuzz/fuzz_clienthello.d $(B)/tests/fuzz/ipc_harness.d \
 		   $(B)/tests/fuzz/fuzz_ipc_monitor.d $(B)/tests/fuzz/fuzz_ipc_dnsproxy.d \
 		   $(B)/tests/fuzz/fuzz_ipc_httpproxy.d $(B)/tests/fuzz/make_ipc_seeds.d \
-		   $(B)/tests/fuzz/fuzz_ipc_loader.d $(B)/tests/fuzz/loader_nomain.d \
+		   $(B)/tests/fuzz/fuzz_ipc_loader.d $(B)/tests/fuzz/sup_nomain.d \
 		   $(B)/tests/fuzz/fuzz_cpolicy.d
 
 $(B)/tests/fuzz/ipc_harness.o $(B)/tests/fuzz/fuzz_ipc_monitor.o \
     $(B)/tests/fuzz/fuzz_ipc_dnsproxy.o $(B)/tests/fuzz/fuzz_ipc_httpproxy.o \
     $(B)/tests/fuzz/make_ipc_seeds.o $(B)/tests/fuzz/fuzz_config.o: $(PROTO_H)
-$(B)/tests/fuzz/fuzz_ipc_loader.o $(B)/tests/fuzz/loader_nomain.o: $(PROTO_H) $(BPF_SKEL) \
-    $(EXEC_SKEL)
+$(B)/tests/fuzz/fuzz_ipc_loader.o $(B)/tests/fuzz/sup_nomain.o: $(PROTO_H) $(BPF_SKEL)
 
 $(B)/tests/fuzz_dnsmsg: $(B)/tests/fuzz/fuzz_dnsmsg.o $(B)/tests/fuzz/replay.o $(LIBCGFW)
 	@mkdir -p $(@D)
@@ -78,16 +77,16 @@ $(B)/tests/fuzz_ipc_httpproxy: $(B)/tests/fuzz/fuzz_ipc_httpproxy.o $(B)/tests/f
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -luv $(LDFLAGS) $(BORINGSSL_LIBS)
 
-# The loader's objects with its main() renamed (loader_nomain.o), so the fuzzer has one.
-$(B)/tests/fuzz/loader_nomain.o: loader/loader.c
+# The supervisor's objects with its main() renamed (sup_nomain.o), so the fuzzer has one.
+$(B)/tests/fuzz/sup_nomain.o: supervisor/supervisor.c
 	@mkdir -p $(@D)
-	$(call say,CC,$@)$(CC) $(CFLAGS) -Wno-missing-prototypes -Dmain=cgfw_loader_main -c $< -o $@
+	$(call say,CC,$@)$(CC) $(CFLAGS) -Wno-missing-prototypes -Dmain=cgfw_sup_main -c $< -o $@
 
 $(B)/tests/fuzz_ipc_loader: $(B)/tests/fuzz/fuzz_ipc_loader.o $(B)/tests/fuzz/ipc_harness.o \
-    $(B)/tests/fuzz/replay.o $(B)/tests/fuzz/loader_nomain.o \
-    $(filter-out $(B)/loader/loader.o,$(LOADER_OBJ)) $(LIBCGFW)
+    $(B)/tests/fuzz/replay.o $(B)/tests/fuzz/sup_nomain.o \
+    $(filter-out $(B)/supervisor/supervisor.o,$(SUP_OBJ)) $(LIBCGFW)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) -linih $(LDFLAGS) $(BORINGSSL_LIBS)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(LIB_LIBS) $(LDFLAGS)
 
 # Writes the seeds of the fuzz_ipc_* targets (valid conversations): make ipc-seeds.
 $(B)/tests/make_ipc_seeds: $(B)/tests/fuzz/make_ipc_seeds.o $(LIBCGFW)
@@ -160,12 +159,10 @@ $(B)/fuzz/fuzz_ipc_httpproxy: tests/fuzz/fuzz_ipc_httpproxy.c $(FUZZ_IPC_DEPS) \
 		tests/fuzz/ipc_harness.c httpproxy/httpproxy.c httpproxy/http_parse.c \
 		httpproxy/tls.c $(FUZZ_IPC_LIB) $(LIB_LIBS) -luv $(BORINGSSL_LIBS)
 
-$(B)/fuzz/fuzz_ipc_loader: tests/fuzz/fuzz_ipc_loader.c $(FUZZ_IPC_DEPS) $(LOADER_SRC) \
-    $(BPF_SKEL) $(EXEC_SKEL)
+$(B)/fuzz/fuzz_ipc_loader: tests/fuzz/fuzz_ipc_loader.c $(FUZZ_IPC_DEPS) $(SUP_SRC) $(BPF_SKEL)
 	@mkdir -p $(@D)
-	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) $(BORINGSSL_CFLAGS) -Dmain=cgfw_loader_main \
-		-o $@ $< tests/fuzz/ipc_harness.c $(LOADER_SRC) $(FUZZ_IPC_LIB) $(LIB_LIBS) -linih -luv \
-		$(BORINGSSL_LIBS)
+	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) -Dmain=cgfw_sup_main \
+		-o $@ $< tests/fuzz/ipc_harness.c $(SUP_SRC) $(FUZZ_IPC_LIB) $(LIB_LIBS)
 
 FUZZ_NAMES := dnsmsg http_request clienthello config listfile cpolicy ipc_monitor ipc_dnsproxy ipc_httpproxy ipc_loader
 

@@ -26,7 +26,9 @@ expect_eq "a bad rule -> 125, not a status the command could have" 125 $?
 # A signal to the loader reaches the command.
 cgfw_bg run --user nobody -- sh -c 'echo $$ > '"$W"'/child.pid; exec sleep 30' 2>/dev/null
 check "the command started" wait_file "$W/child.pid"
-check "LPID is the loader" grep -q cgfw-loader "/proc/$LPID/cmdline"
+# Set up, the loader's process runs cgfw-supervisor, named with the instance.
+expect_eq "LPID is the loader, now cgfw-supervisor" "cgfw-supervisor run-$LPID" \
+	"$(tr '\0' ' ' <"/proc/$LPID/cmdline" | sed 's/ $//')"
 kill -TERM "$LPID"
 wait "$LPID"
 expect_eq "SIGTERM to the loader is forwarded (128+15)" 143 $?

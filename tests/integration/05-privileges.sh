@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The privilege boundary while a command runs: the monitor is unprivileged
-# with no capability and no_new_privs; the loader keeps CAP_KILL only.
+# with no capability and no_new_privs; the loader's process, once it is
+# cgfw-supervisor, keeps CAP_KILL only.
 . "$(dirname "$0")/lib.sh"
 fi_up
 
@@ -42,15 +43,28 @@ expect_eq "... real, effective, saved and fs uid alike" "$uid $uid $uid $uid" \
 	"$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$LPID/status")"
 expect_eq "loader CapBnd is empty" 0000000000000000 \
 	"$(awk '/^CapBnd:/ { print $2 }' "/proc/$LPID/status")"
+# Set up, the loader executed cgfw-supervisor in its own process (lib/handover.h).
+expect_eq "the loader's process now runs cgfw-supervisor" "cgfw-supervisor cgfw-supervisor" \
+	"$(cat "/proc/$LPID/comm") $(basename "$(readlink "/proc/$LPID/exe")")"
+expect_eq "... with no ambient or inheritable capability left (CAP_KILL crossed the exec)" \
+	"0000000000000000 0000000000000000" \
+	"$(awk '/^CapAmb:/ { a = $2 } /^CapInh:/ { i = $2 } END { print a, i }' "/proc/$LPID/status")"
+expect_eq "... no_new_privs, not dumpable (its /proc files are root's)" "1 0" \
+	"$(awk '/^NoNewPrivs:/ { print $2 }' "/proc/$LPID/status") $(stat -c %u "/proc/$LPID/fd")"
+if [ -z "${CGFW_SAN:-}" ]; then
+	expect_eq "... under a seccomp filter (no exec)" 2 \
+		"$(awk '/^Seccomp:/ { print $2 }' "/proc/$LPID/status")"
+fi
+echo "# supervisor fds: $(ls -l "/proc/$LPID/fd" | awk 'NR > 1 { print $NF }' | tr '\n' ' ')"
 
 kill -TERM "$LPID"
 wait "$LPID"
 check "monitor exited with the loader" test ! -d "/proc/$mpid"
 
-# The order, from the loader's own syscalls: its last capset (down to
-# CAP_KILL, CAP_SETGID, CAP_SETUID) comes before it sends a worker its first
-# message, and the command (made before, held) execs only after every
-# worker's READY, that is after the loader has read them all.
+# The order, from the loader's own syscalls: it executes cgfw-supervisor
+# with CAP_KILL alone (its last capset), and only then does a worker get
+# its first message; the command (made before, held) execs only after
+# every worker's READY, that is after the supervisor has read them all.
 # (LeakSanitizer cannot run under ptrace: leaks are checked in every other run.)
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
 	strace -f -qq -o "$T/st" -e trace=capset,sendmsg,execve -e signal=none \
@@ -59,22 +73,24 @@ check "run under strace" test $? -eq 0
 expect_eq "... and the command ran" held "$(cat "$T/st-out")"
 lpid=$(head -1 "$T/st" | awk '{ print $1 }')
 awk -v l="$lpid" '$1 == l && /capset\(/ { c = NR; eff = $0 } $1 == l && /sendmsg\(/ && !s { s = NR }
+	$1 == l && /execve\(.*cgfw-supervisor/ { v = NR }
 	/execve\("\/bin\/echo"/ { x = NR } END {
-	print "last capset " c ", first sendmsg " s ", command exec " x; print eff }' "$T/st" | sed 's/^/# /'
+	print "last capset " c ", supervisor exec " v ", first sendmsg " s ", command exec " x; print eff }' "$T/st" | sed 's/^/# /'
 first_send=$(awk -v l="$lpid" '$1 == l && /sendmsg\(/ { print NR; exit }' "$T/st")
+sup_exec=$(awk -v l="$lpid" '$1 == l && /execve\(.*cgfw-supervisor.* = 0$/ { print NR; exit }' "$T/st")
 check "the loader sent a worker something" test -n "$first_send"
+check "it executed cgfw-supervisor before it greeted a worker" \
+	test -n "$sup_exec" -a "${sup_exec:-0}" -lt "${first_send:-0}"
 before=$(awk -v l="$lpid" -v f="${first_send:-0}" '$1 == l && /capset\(/ && NR < f { e = $0 } END { print e }' "$T/st")
 after=$(awk -v l="$lpid" -v f="${first_send:-0}" '$1 == l && /capset\(/ && NR > f' "$T/st")
-expect_match "the last capset before it greets a worker leaves CAP_KILL, CAP_SETGID, CAP_SETUID" \
-	'effective=1<<CAP_KILL\|1<<CAP_SETGID\|1<<CAP_SETUID, permitted=1<<CAP_KILL\|1<<CAP_SETGID\|1<<CAP_SETUID,' \
-	"$before"
-expect_match "after it, only CAP_SETUID and CAP_SETGID go (once the command runs)" \
-	'^[0-9]+ +capset\(.*effective=1<<CAP_KILL, permitted=1<<CAP_KILL, inheritable=0\}\) = 0$' "$after"
-# Each worker's READY is its last message of the handshake; the loader's
+expect_match "the last capset before it greets a worker leaves CAP_KILL alone" \
+	'effective=1<<CAP_KILL, permitted=1<<CAP_KILL, inheritable=0\}\) = 0$' "$before"
+check "... and none comes after ($after)" test -z "$after"
+# Each worker's READY is its last message of the handshake; the supervisor's
 # last greeting (the third COMMIT) is the last sendmsg before the exec.
 exec_line=$(awk '/execve\("\/bin\/echo"/ { print NR; exit }' "$T/st")
 greets=$(awk -v l="$lpid" -v x="${exec_line:-0}" '$1 == l && /sendmsg\(/ && NR < x { n++ } END { print n + 0 }' "$T/st")
-check "the command execs after the loader greeted all three workers" \
+check "the command execs after the supervisor greeted all three workers" \
 	test -n "$exec_line" -a "$greets" -ge 12
 
 # With packaging's users (packaging/sysusers.d/cgfw.conf) the workers take
