@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * An instance's status file, the part both sides share: the loader writes it
- * (loader/status.c), cgfw-ctl reads it (ctl/status.c); status_summary() is
+ * (supervisor/status.c), cgfw-ctl reads it (ctl/status.c); status_summary() is
  * also the loader's STATUS= line for systemd.  The format is key=value
  * lines (docs/status.md).
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * An instance's directory and status file (docs/status.md): what the loader
- * writes (loader/status.c) and cgfw-ctl reads (ctl/status.c), both from here.
+ * writes (supervisor/status.c) and cgfw-ctl reads (ctl/status.c), both from here.
  */
 #ifndef CGFW_STATUS_H
 #define CGFW_STATUS_H

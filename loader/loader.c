@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * cgfw-loader: the privileged process.  It parses the options and the
- * config file (trusted: root's input), has an unprivileged helper parse the
- * list files and compile the policy (compile.c), creates the cgroup, loads
- * and attaches the BPF programs, starts the workers as users of their own
- * with the fds they need, starts the command inside the cgroup as the
- * invoking user (made before and held until the workers are READY), drops
- * every capability but CAP_KILL, CAP_SETUID and CAP_SETGID before it greets
- * a worker, then forks the keeper (keeper.c), becomes a reserved uid of its
- * own with CAP_KILL only, and waits: it parses no list file, network or
- * ring-buffer data.
+ * cgfw-loader: the privileged setup.  It parses the options and the config
+ * file (trusted: root's input), has an unprivileged helper parse the list
+ * files and compile the policy (compile.c), creates the cgroups, loads and
+ * attaches the BPF programs, makes the proxies' sockets and the instance's
+ * directory, makes the command inside the cgroup as the invoking user and
+ * holds it before exec, drops every capability but CAP_KILL, CAP_SETUID and
+ * CAP_SETGID, forks the workers' launchers and the keeper, becomes a
+ * reserved uid of its own with CAP_KILL only, and executes cgfw-supervisor
+ * in its own process with everything it needs (supervisor_exec(),
+ * lib/handover.h), which greets the workers and supervises to the end.  It
+ * parses no list file, network, worker or ring-buffer data.
  *
- * Options live in options.c, the helpers in compile.c, workers in workers.c,
- * BPF in attach.c, the command (namespaces, capabilities, seccomp and its
- * notifications) in command.c, the CA in ca.c, the capability drop in
- * caps.c, what stays uid 0 in keeper.c, the instance locks, its directory
- * and `cleanup` in instances.c, the status file in status.c.  `status` and
- * `events` are cgfw-ctl's (ctl/), executed for them.
+ * Options live in options.c, the helpers in compile.c, the workers' users
+ * and launchers in launch.c, BPF in attach.c, the command's confinement in
+ * command.c, the CA in ca.c, the capability drop in caps.c, what stays
+ * uid 0 in keeper.c, the instance locks, its directory and `cleanup` in
+ * instances.c.  `status` and `events` are cgfw-ctl's (ctl/), executed for
+ * them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -434,7 +436,7 @@ static void __attribute__((noreturn)) supervisor_exec(struct loader *l)
 {
 	const struct loader_opts *o = l->o;
 	static struct handover h;
-	int *slot[HO_FD_N + HO_MAP_N], fds[1 + HO_FD_N + HO_MAP_N];
+	int *slot[HO_FD_N + HO_MAP_N], fds[2 + HO_FD_N + HO_MAP_N];
 	int *hfd[HO_FD_N] = {[HO_FD_SIGNAL] = &l->sfd,
 	    [HO_FD_LOG] = &l->log_fd,
 	    [HO_FD_POLICY] = &l->cp_fd,
@@ -463,14 +465,16 @@ static void __attribute__((noreturn)) supervisor_exec(struct loader *l)
 	char dir[PATH_MAX], path[PATH_MAX + 32], *envp[8];
 	char *argv[] = {"cgfw-supervisor", NULL, NULL}; /* ps shows the instance */
 	struct stat st;
-	int n = 0, r;
+	int n = 0, exe, r;
 
+	/* The file checked is the file executed: by fd (O_PATH), not by name again. */
 	loader_exe_dir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cgfw-supervisor", dir);
-	if (stat(path, &st) < 0)
+	exe = open(path, O_PATH | O_CLOEXEC);
+	if (exe < 0 || fstat(exe, &st) < 0)
 		fatal("cannot find %s", path);
-	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		fatalx("refusing to run %s: not owned by root or writable by others", path);
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		fatalx("refusing to run %s: not a file owned by root, or writable by others", path);
 
 	h.cmd = o->cmd == CMD_RUN ? HANDOVER_RUN : HANDOVER_ATTACH;
 	h.debug = o->debug;
@@ -518,14 +522,16 @@ static void __attribute__((noreturn)) supervisor_exec(struct loader *l)
 	fds[0] = handover_write(&h);
 	if (fds[0] < 0)
 		fatal_r(fds[0], "cannot write the hand-over to cgfw-supervisor");
-	r = proc_keep_fds(fds, 1 + n);
-	if (r < 0)
-		fatal_r(r, "cannot hand the fds over to cgfw-supervisor");
+	fds[1 + n] = exe; /* last, and closed by the exec itself */
+	r = proc_keep_fds(fds, 2 + n);
+	if (r < 0 || fcntl(fds[1 + n], F_SETFD, FD_CLOEXEC) < 0)
+		fatal_r(r < 0 ? r : -errno, "cannot hand the fds over to cgfw-supervisor");
+	exe = fds[1 + n];
 	for (int i = 0; i < n; i++)
 		*slot[i] = fds[1 + i];
 	supervisor_env(envp, sizeof(envp) / sizeof(envp[0]));
 	argv[1] = h.name;
-	execve(path, argv, envp);
+	syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
 	fatal("cannot run %s", path);
 }
 

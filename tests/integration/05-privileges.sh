@@ -67,17 +67,17 @@ check "monitor exited with the loader" test ! -d "/proc/$mpid"
 # every worker's READY, that is after the supervisor has read them all.
 # (LeakSanitizer cannot run under ptrace: leaks are checked in every other run.)
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-	strace -f -qq -o "$T/st" -e trace=capset,sendmsg,execve -e signal=none \
+	strace -f -qq -o "$T/st" -e trace=capset,sendmsg,execve,execveat -e signal=none \
 	"$LOADER" run --user nobody -- /bin/echo held >"$T/st-out" 2>"$T/st-err"
 check "run under strace" test $? -eq 0
 expect_eq "... and the command ran" held "$(cat "$T/st-out")"
 lpid=$(head -1 "$T/st" | awk '{ print $1 }')
 awk -v l="$lpid" '$1 == l && /capset\(/ { c = NR; eff = $0 } $1 == l && /sendmsg\(/ && !s { s = NR }
-	$1 == l && /execve\(.*cgfw-supervisor/ { v = NR }
+	$1 == l && /execve(at)?\(.*cgfw-supervisor/ { v = NR }
 	/execve\("\/bin\/echo"/ { x = NR } END {
 	print "last capset " c ", supervisor exec " v ", first sendmsg " s ", command exec " x; print eff }' "$T/st" | sed 's/^/# /'
 first_send=$(awk -v l="$lpid" '$1 == l && /sendmsg\(/ { print NR; exit }' "$T/st")
-sup_exec=$(awk -v l="$lpid" '$1 == l && /execve\(.*cgfw-supervisor.* = 0$/ { print NR; exit }' "$T/st")
+sup_exec=$(awk -v l="$lpid" '$1 == l && /execve(at)?\(.*cgfw-supervisor.* = 0$/ { print NR; exit }' "$T/st")
 check "the loader sent a worker something" test -n "$first_send"
 check "it executed cgfw-supervisor before it greeted a worker" \
 	test -n "$sup_exec" -a "${sup_exec:-0}" -lt "${first_send:-0}"
