@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cgfw-ctl: the readers of running instances, `status` and `events`. */
+/* cgfw-ctl: the readers of running instances, `status` and `events`; `cleanup`. */
 #ifndef CGFW_CTL_H
 #define CGFW_CTL_H
 
@@ -13,5 +13,6 @@
 int events_read(const char *name, int follow, int last, int out_fd);
 int events_main(int argc, char *argv[]);
 int status_main(int argc, char *argv[]);
+int cleanup_main(int argc, char *argv[]);
 
 #endif

@@ -1,6 +1,7 @@
-# cgfw-ctl: the readers (status, events), which the loader executes for
-# `cgfw-loader status|events`; no privilege, so none of the loader's code.
-CTL_SRC := ctl/ctl.c ctl/status.c ctl/events.c
+# cgfw-ctl: the readers (status, events) and cleanup, which the loader
+# executes for `cgfw-loader status|events|cleanup`; no capability, so none
+# of the loader's code.
+CTL_SRC := ctl/ctl.c ctl/status.c ctl/events.c ctl/cleanup.c
 CTL_OBJ := $(CTL_SRC:%.c=$(B)/%.o)
 BINS += $(B)/cgfw-ctl
 ALL_DEPS += $(CTL_OBJ:.o=.d)

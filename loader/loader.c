@@ -384,8 +384,8 @@ policy_release(struct loader *l)
 }
 
 /*
- * `status` and `events`: cgfw-ctl, beside us, with the words from the
- * subcommand on; it drops whatever privilege we were started with.
+ * `status`, `events` and `cleanup`: cgfw-ctl, beside us, with the words
+ * from the subcommand on; it drops every capability we were started with.
  */
 static void __attribute__((noreturn)) ctl_exec(int argc, char *argv[])
 {
@@ -576,22 +576,11 @@ main(int argc, char *argv[])
 	l.argc = argc;
 	l.argv = argv;
 	log_init("cgfw-loader", o.debug);
-	/* The readers are another program, which holds no privilege (ctl/ctl.c). */
-	if (o.cmd == CMD_EVENTS || o.cmd == CMD_STATUS)
+	/* The readers and cleanup are another program, which holds no capability (ctl/). */
+	if (o.cmd == CMD_EVENTS || o.cmd == CMD_STATUS || o.cmd == CMD_CLEANUP)
 		ctl_exec(o.argc, o.argv);
 	if (geteuid() != 0)
 		fatalx("must run as root: it loads BPF programs and creates cgroups");
-	if (o.cmd == CMD_CLEANUP) {
-		int n;
-
-		r = instances_cleanup(o.argv, o.argc);
-		/* The uid lock files of loaders that are gone (an older cgfw left them all). */
-		n = proc_uid_locks_sweep();
-		if (n > 0)
-			printf("removed %d unused uid lock%s in " CGFW_RUN_DIR "/uid\n", n,
-			    n == 1 ? "" : "s");
-		return r;
-	}
 	/* Starts the BPF that depends on nothing below, too (compile.c, attach.c). */
 	compile_policy(&l);
 	r = opts_resolv_conf(&o, "/etc/resolv.conf");

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "lib/handover.h"
+#include "lib/instance.h"
 
 #include "lib/cpolicy.h"
 #include "lib/policy.h"
@@ -195,17 +196,9 @@ void workers_launchers(struct loader *l);
 void loader_exe_dir(char *buf, size_t len);
 
 /* instances.c */
-int instance_lock(unsigned long long cg_id, pid_t *ret_holder);
 void instance_dir_open(struct loader *l);
 void instance_dir_close(struct loader *l);
 void instance_dir_empty(struct loader *l);
-void instance_lock_unlink(unsigned long long cg_id);
-void instance_unlock(unsigned long long cg_id, int fd);
-int instance_unpin(const char *dir);
-/* cleanup: the stale instances among ids (none: all), and what loaders that are gone left. */
-int instances_cleanup(char **ids, int n_ids);
-/* cgroup.kill, then rmdir (retried while it empties): 0 or -errno. */
-int cgroup_kill_remove(const char *path);
 
 /* The event socket in the instance's directory, listening (the monitor accepts). */
 void events_listen(struct loader *l);

@@ -638,7 +638,7 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 
 	argc -= optind;
 	argv += optind;
-	if (o->cmd == CMD_EVENTS || o->cmd == CMD_STATUS) {
+	if (o->cmd == CMD_EVENTS || o->cmd == CMD_STATUS || o->cmd == CMD_CLEANUP) {
 		/* cgfw-ctl's, from the subcommand on (loader.c executes it); no config is read. */
 		o->argc = argc;
 		o->argv = argv;
@@ -811,10 +811,6 @@ opts_parse(struct loader_opts *o, int argc, char *argv[])
 		config_load(o);
 	if (!o->state_dir)
 		set_str(&o->state_dir, CGFW_STATE_DIR);
-	for (int i = 0; o->cmd == CMD_CLEANUP && i < o->argc; i++)
-		if (strspn(o->argv[i], "0123456789") != strlen(o->argv[i]) || !o->argv[i][0])
-			fatalx("cleanup: \"%s\" is not a cgroup id (cgfw-loader status lists them)",
-			    log_escape(q, 36, o->argv[i], strlen(o->argv[i])));
 	if (o->cmd == CMD_CA && o->argc != 0)
 		fatalx("%s: unexpected argument \"%s\"", argv[0],
 		    log_escape(q, sizeof(q), o->argv[0], strlen(o->argv[0])));

@@ -70,6 +70,15 @@ check "its instance directory, emptied, is left (only the keeper may remove it)"
 	test -d "/run/cgfw/instances/run-$LK"
 out=$(cgfw cleanup)
 expect_match "... until a full cleanup" "removed /run/cgfw/instances/run-$LK " "$out"
+expect_match "... and the SIGKILLed run's, files and all (its dead uid's directory)" \
+	"removed /run/cgfw/instances/run-$KPID " "$out"
+# cleanup is cgfw-ctl's: as root it keeps CAP_DAC_OVERRIDE alone (for such directories).
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	strace -f -qq -o "$T/cl" -e trace=capset,execve -e signal=none "$LOADER" cleanup 1 >/dev/null 2>&1
+check "cleanup executes cgfw-ctl" grep -q 'execve(".*/cgfw-ctl", \["cgfw-ctl", "cleanup", "1"\]' "$T/cl"
+expect_match "... which keeps CAP_DAC_OVERRIDE alone" \
+	'effective=1<<CAP_DAC_OVERRIDE, permitted=1<<CAP_DAC_OVERRIDE, inheritable=0\}\) = 0$' \
+	"$(grep 'capset(' "$T/cl" | tail -1)"
 
 # attach, killed: the next attach to that cgroup replaces the stale pins.
 CGA=$mnt/cgfw-test-kill-$$
