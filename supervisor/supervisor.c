@@ -37,6 +37,7 @@
 #include "lib/bpfmap.h"
 #include "lib/keeper.h"
 #include "lib/log.h"
+#include "lib/namepolicy.h"
 #include "lib/proc.h"
 #include "lib/sandbox.h"
 #include "lib/status.h"
@@ -188,6 +189,8 @@ sup_init(struct sup *s)
 	r = cp_open(s->h.fd[HO_FD_POLICY], &s->cp);
 	if (r < 0)
 		fatal_r(r, "hand-over: the compiled policy");
+	if (np_sealed_ok(s->h.fd[HO_FD_NAMES]) < 0)
+		fatalx("hand-over: the name policy is not sealed or not whole");
 	(void)close(s->h.fd[HO_FD_POLICY]);
 	s->h.fd[HO_FD_POLICY] = -1;
 	s->gen = s->h.gen;
