@@ -2,9 +2,10 @@
 /*
  * cgfw-dnsproxy's loader channel fed datagrams from a hostile peer
  * (tests/fuzz/ipc_harness.h), through the real decode and dispatch into
- * dnsproxy.c's handlers with a real worker state.  The harness makes no
- * UDP or TCP socket and no sealed name policy, so the fd checks refuse what
- * it gives: what is fuzzed is everything up to and including those checks.
+ * dnsproxy.c's handlers with a real worker state.  The harness makes fds
+ * that pass the checks (UDP, listening TCP, the maps, a sealed name policy),
+ * so the worker gets to RUNNING and through a reload (RELOAD, RELOAD_FDS,
+ * RELOAD_COMMIT); nothing is sent for real (the loader's fd is -1).
  */
 #include <stdlib.h>
 
@@ -33,8 +34,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break; /* the worker exits on a loader link violation */
 		}
-		/* Without fds that pass their checks, nothing configures it. */
-		if (p->state >= IPC_ST_RUNNING)
+		/* Only FDS, which comes with fds, leads to COMMIT; no state goes back. */
+		if (before < IPC_ST_COMMIT && p->state >= IPC_ST_COMMIT && !rec.n_fds)
+			abort();
+		if (p->state < before)
 			abort();
 	}
 	dns_release(d);

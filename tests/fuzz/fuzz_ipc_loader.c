@@ -5,8 +5,9 @@
  * hostile workers (tests/fuzz/ipc_harness.h: peer 0 the monitor, 1 the DNS
  * proxy, 2 the HTTP proxy), through the real decode and dispatch into
  * supervisor/workers.c's handlers with a real struct sup.  A few refused syscalls
- * wait for the monitor's REPORTED; nothing is answered for real (no seccomp
- * listener).
+ * wait for the monitor's REPORTED, and a reload waits for RELOADED of
+ * generation 1 (as workers_reload_send() leaves it); nothing is answered
+ * for real (no seccomp listener).
  */
 #include <linux/seccomp.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_ipc_begin();
 	l->notify_fd = -1;
 	l->nresp = &resp;
+	/* A reload asked for, as workers_reload_send() leaves it: RELOADED 1 is taken. */
+	l->reload_gen = l->reload_tried = 1;
 	for (int i = 0; i < 3; i++) {
 		l->pending[i].id = (uint64_t)i + 1;
 		l->n_pending++;
@@ -56,6 +59,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (w->ready != (w->ipc.state >= IPC_ST_RUNNING))
 			abort();
 		if (w->done != (w->ipc.state == IPC_ST_DONE))
+			abort();
+		/* Only the generation asked is ever taken, and only from a running worker. */
+		if (w->reloaded && (w->reloaded != l->reload_gen || w->ipc.state < IPC_ST_RUNNING))
 			abort();
 	}
 	for (int i = 0; i < W_N; i++)

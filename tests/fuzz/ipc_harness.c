@@ -6,13 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
+#include "bpf/egress.h"
 #include "ipc_harness.h"
+#include "lib/namepolicy.h"
 
 /* The peers fed since fuzz_ipc_begin(): where each ended (fuzz_replay_check()). */
 #define FUZZ_IPC_MAX_SEEN 4
@@ -87,6 +90,43 @@ map_fd(enum cgfw_map row)
 	return fcntl(fds[row], F_DUPFD_CLOEXEC, 0);
 }
 
+/* A dup of a sealed name policy allowing example.com, built once per process. */
+static int
+name_policy_fd(void)
+{
+	static int fd = -1;
+	static const char name[] = "example.com";
+
+	if (fd < 0) {
+		struct np_builder *b = np_builder_new();
+
+		if (!b ||
+		    np_builder_add_name(b, RULE_NAME, CGFW_ACT_ALLOW, name, sizeof(name) - 1, name,
+		        sizeof(name) - 1, "--allow-list", 0, 1) < 0 ||
+		    np_builder_finish(b, &fd) < 0)
+			abort();
+		np_builder_free(b);
+	}
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+/* A TCP socket listening on 127.0.0.1 (or, without a loopback, on any address). */
+static int
+tcp_listen_fd(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	(void)bind(fd, (struct sockaddr *)&sin, sizeof(sin)); /* else listen() binds one */
+	if (listen(fd, 1) < 0) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* One fd of that kind (enum fuzz_fd_kind); -1 if it cannot be made. */
 static int
 make_fd(unsigned kind)
@@ -117,6 +157,12 @@ make_fd(unsigned kind)
 			return -1;
 		}
 		return fd;
+	case FUZZ_FD_UDP:
+		return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	case FUZZ_FD_TCP_LISTEN:
+		return tcp_listen_fd();
+	case FUZZ_FD_NAME_POLICY:
+		return name_policy_fd();
 	default:
 		fd = map_fd((enum cgfw_map)(kind % FUZZ_FD_N_KINDS - FUZZ_FD_MAP));
 		if (fd >= 0)

@@ -8,10 +8,10 @@
  * peer picks one of the target's receiving channels (modulo their number);
  * n modulo CGFW_IPC_MAX_FDS + 1 is how many fds come with it (0-8); fd i is
  * made as kind[i] (modulo FUZZ_FD_N_KINDS) says, enum fuzz_fd_kind: enough
- * kinds to pass every check the monitor makes of its fds (sockets of a type,
- * listening or not, the BPF maps by name and shape); the proxies' inet
- * sockets and sealed name policy are not among them, so their FDS is always
- * refused (fuzz_ipc_dnsproxy.c, fuzz_ipc_httpproxy.c).  The header's
+ * kinds to pass every check a worker makes of its fds (sockets of a type,
+ * listening or not, the BPF maps by name and shape, the proxies' inet sockets
+ * and a sealed name policy), so the proxies' targets get to RUNNING and
+ * through a reload too (fuzz_ipc_dnsproxy.c, fuzz_ipc_httpproxy.c).  The header's
  * size does not depend on n, so a mutation of n or of a kind leaves the
  * datagram where it was.  Each datagram goes through the real receive path
  * after recvmsg() (ipc_decode()) and the real ipc_dispatch() with the
@@ -46,7 +46,11 @@ enum fuzz_fd_kind {
 	FUZZ_FD_LISTEN,    /* AF_UNIX stream, listening on an autobound abstract address */
 	FUZZ_FD_DGRAM,     /* AF_UNIX datagram, its peer closed */
 	FUZZ_FD_MAP,       /* + enum cgfw_map: that BPF map (lib/bpfmap.h), empty */
-	FUZZ_FD_N_KINDS = FUZZ_FD_MAP + CGFW_MAP_N,
+	/* After the maps, so that the seeds' bytes for the kinds above stay what they were. */
+	FUZZ_FD_UDP = FUZZ_FD_MAP + CGFW_MAP_N, /* AF_INET datagram, unbound */
+	FUZZ_FD_TCP_LISTEN,  /* AF_INET stream, listening on an ephemeral port of 127.0.0.1 */
+	FUZZ_FD_NAME_POLICY, /* a sealed name policy (lib/namepolicy.h): one allow rule */
+	FUZZ_FD_N_KINDS,
 };
 
 struct fuzz_ipc_record {
