@@ -62,8 +62,9 @@ static size_t patch_len;
 
 /*
  * The fds of a record, one letter each (enum fuzz_fd_kind): n /dev/null,
- * s SEQPACKET, l listening unix stream, d unix datagram, and the maps R the
- * ring buffer, S stats, A argv, L learned_v4, P peers.
+ * s SEQPACKET, l listening unix stream, d unix datagram, u inet datagram,
+ * t listening TCP, N a sealed name policy, and the maps R the ring buffer,
+ * S stats, A argv, L learned_v4 (slot 0), B learned_b (slot 1), P peers.
  */
 static uint8_t
 fd_kind(char c)
@@ -77,6 +78,12 @@ fd_kind(char c)
 		return FUZZ_FD_LISTEN;
 	case 'd':
 		return FUZZ_FD_DGRAM;
+	case 'u':
+		return FUZZ_FD_UDP;
+	case 't':
+		return FUZZ_FD_TCP_LISTEN;
+	case 'N':
+		return FUZZ_FD_NAME_POLICY;
 	case 'R':
 		return FUZZ_FD_MAP + CGFW_MAP_EVENTS;
 	case 'S':
@@ -85,6 +92,8 @@ fd_kind(char c)
 		return FUZZ_FD_MAP + CGFW_MAP_ARGV;
 	case 'L':
 		return FUZZ_FD_MAP + CGFW_MAP_LEARNED_V4;
+	case 'B':
+		return FUZZ_FD_MAP + CGFW_MAP_LEARNED_B;
 	case 'P':
 		return FUZZ_FD_MAP + CGFW_MAP_PEERS;
 	default:
@@ -567,8 +576,9 @@ dns_config(struct seed *s, char *upstream)
 	rec(s, 0, "", &env);
 }
 
+/* The six fds as the table names them, made as `fds` spells (rec()). */
 static void
-dns_fds(struct seed *s)
+dns_fds(struct seed *s, const char *fds)
 {
 	static Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_DNS_UDP, CGFW__FD_KIND__FD_DNS_TCP,
 	    CGFW__FD_KIND__FD_LEARNED_MAP, CGFW__FD_KIND__FD_PEERS_MAP,
@@ -580,7 +590,70 @@ dns_fds(struct seed *s)
 	f.n_kinds = 6;
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_FDS;
 	env.loader_dns_fds = &f;
-	rec(s, 0, "dlLPsn", &env);
+	rec(s, 0, fds, &env);
+}
+
+/* The loader's RELOAD for generation gen (its RELOAD_FDS follows). */
+static void
+reload(struct seed *s, Cgfw__Envelope__BodyCase body, uint32_t gen, uint32_t n_rules)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Reload r = CGFW__RELOAD__INIT;
+
+	r.gen = gen;
+	r.mode = CGFW__MODE__MODE_BLOCK_LIST;
+	r.n_rules = n_rules;
+	env.body_case = body;
+	if (body == CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD)
+		env.loader_dns_reload = &r;
+	else if (body == CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD)
+		env.loader_http_reload = &r;
+	else
+		abort();
+	rec(s, 0, "", &env);
+}
+
+static void
+reload_commit(struct seed *s, Cgfw__Envelope__BodyCase body, uint32_t gen)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__ReloadCommit c = CGFW__RELOAD_COMMIT__INIT;
+
+	c.gen = gen;
+	env.body_case = body;
+	if (body == CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD_COMMIT)
+		env.loader_dns_reload_commit = &c;
+	else if (body == CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD_COMMIT)
+		env.loader_http_reload_commit = &c;
+	else
+		abort();
+	rec(s, 0, "", &env);
+}
+
+/* The DNS proxy's RELOAD_FDS: the name policy, the learned map of the reload's slot. */
+static void
+dns_reload_fds(struct seed *s, const char *fds)
+{
+	static Cgfw__FdKind kinds[] = {
+	    CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_LEARNED_MAP};
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Fds f = CGFW__FDS__INIT;
+
+	f.kinds = kinds;
+	f.n_kinds = 2;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD_FDS;
+	env.loader_dns_reload_fds = &f;
+	rec(s, 0, fds, &env);
+}
+
+/* HELLO, CONFIG, FDS that pass every check, COMMIT: RUNNING, generation 0. */
+static void
+dns_running(struct seed *s)
+{
+	hello(s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
+	dns_config(s, "192.0.2.53");
+	dns_fds(s, "utLPsN");
+	empty(s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT);
 }
 
 static void
@@ -591,8 +664,39 @@ dnsproxy_seeds(void)
 	seed_open(&s, "ipc_dnsproxy", "config-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
 	dns_config(&s, "192.0.2.53");
-	dns_fds(&s);
+	dns_fds(&s, "dlLPsn"); /* unix sockets, /dev/null for the policy: refused */
 	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_COMMIT);
+	seed_close(&s);
+
+	/* Two reloads: generation 1 into slot 1's map (learned_b), 2 into slot 0's. */
+	seed_open(&s, "ipc_dnsproxy", "reload-running");
+	dns_running(&s);
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD, 1, 0);
+	dns_reload_fds(&s, "NB");
+	reload_commit(&s, CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD_COMMIT, 1);
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD, 2, 0);
+	dns_reload_fds(&s, "NL");
+	reload_commit(&s, CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD_COMMIT, 2);
+	seed_close(&s);
+
+	/* RELOAD_FDS with no RELOAD before it: the handler refuses it. */
+	seed_open(&s, "ipc_dnsproxy", "reload-fds-first-refused");
+	dns_running(&s);
+	dns_reload_fds(&s, "NB");
+	seed_close(&s);
+
+	/* Generation 1 given the map of slot 0, the one in force: refused. */
+	seed_open(&s, "ipc_dnsproxy", "reload-slot-in-force-refused");
+	dns_running(&s);
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD, 1, 0);
+	dns_reload_fds(&s, "NL");
+	seed_close(&s);
+
+	/* A reload before COMMIT: the table allows it in RUNNING only. */
+	seed_open(&s, "ipc_dnsproxy", "reload-early-refused");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_DNS_HELLO, CGFW__ROLE__ROLE_LOADER);
+	dns_config(&s, "192.0.2.53");
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_DNS_RELOAD, 1, 0);
 	seed_close(&s);
 
 	seed_open(&s, "ipc_dnsproxy", "commit-early-refused");
@@ -610,7 +714,7 @@ dnsproxy_seeds(void)
 /* ---- the HTTP proxy: peer 0 the loader ---- */
 
 static void
-http_config(struct seed *s, uint32_t n_rules)
+http_config(struct seed *s, uint32_t n_rules, int tls)
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__HttpConfig cfg = CGFW__HTTP_CONFIG__INIT;
@@ -618,12 +722,14 @@ http_config(struct seed *s, uint32_t n_rules)
 	cfg.mode = CGFW__MODE__MODE_ALLOW_LIST;
 	cfg.n_rules = n_rules;
 	cfg.upstream_trust = "/etc/ssl/certs/ca-certificates.crt";
+	cfg.tls = tls;
 	ipc_env_loader_http_config(&env, &cfg);
 	rec(s, 0, "", &env);
 }
 
+/* A URL rule of the config, or of a reload (RELOAD_RULE). */
 static void
-url_rule(struct seed *s, uint32_t id, const char *scheme, const char *path)
+url_rule_of(struct seed *s, int of_reload, uint32_t id, const char *scheme, const char *path)
 {
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__UrlRule r = CGFW__URL_RULE__INIT;
@@ -635,23 +741,61 @@ url_rule(struct seed *s, uint32_t id, const char *scheme, const char *path)
 	r.path = (char *)path;
 	r.text = "http://www.example.com/a";
 	r.origin = "--allow-list";
-	ipc_env_loader_http_rule(&env, &r);
+	if (of_reload)
+		ipc_env_loader_http_reload_rule(&env, &r);
+	else
+		ipc_env_loader_http_rule(&env, &r);
 	rec(s, 0, "", &env);
 }
 
 static void
-http_fds(struct seed *s)
+url_rule(struct seed *s, uint32_t id, const char *scheme, const char *path)
+{
+	url_rule_of(s, 0, id, scheme, path);
+}
+
+/* The four fds (six with TLS: the CA's certificate and key) made as `fds` spells. */
+static void
+http_fds(struct seed *s, const char *fds)
 {
 	static Cgfw__FdKind kinds[] = {CGFW__FD_KIND__FD_HTTP_LISTEN, CGFW__FD_KIND__FD_PEERS_MAP,
-	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY};
+	    CGFW__FD_KIND__FD_HTTP_EVENTS, CGFW__FD_KIND__FD_NAME_POLICY, CGFW__FD_KIND__FD_CA_CERT,
+	    CGFW__FD_KIND__FD_CA_KEY};
 	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
 	Cgfw__Fds f = CGFW__FDS__INIT;
 
 	f.kinds = kinds;
-	f.n_kinds = 4;
+	f.n_kinds = strlen(fds);
 	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_FDS;
 	env.loader_http_fds = &f;
-	rec(s, 0, "lPsn", &env);
+	rec(s, 0, fds, &env);
+}
+
+/* The HTTP proxy's RELOAD_FDS: the new name policy. */
+static void
+http_reload_fds(struct seed *s, const char *fds)
+{
+	static Cgfw__FdKind kind = CGFW__FD_KIND__FD_NAME_POLICY;
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Fds f = CGFW__FDS__INIT;
+
+	f.kinds = &kind;
+	f.n_kinds = 1;
+	env.body_case = CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD_FDS;
+	env.loader_http_reload_fds = &f;
+	rec(s, 0, fds, &env);
+}
+
+/* HELLO, CONFIG (TLS: URL rules may come), two rules, FDS that pass, COMMIT: RUNNING. */
+static void
+http_running(struct seed *s)
+{
+	hello(s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
+	http_config(s, 2, 1);
+	url_rule(s, 1, "http", "/a");
+	url_rule(s, 2, "https", "/b/c");
+	http_fds(s, "tPsNnn"); /* the CA's files are /dev/null: only read when serving TLS */
+	empty(s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT);
 }
 
 static void
@@ -661,23 +805,57 @@ httpproxy_seeds(void)
 
 	seed_open(&s, "ipc_httpproxy", "config-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
-	http_config(&s, 2);
+	http_config(&s, 2, 0);
 	url_rule(&s, 1, "http", "/a");
 	url_rule(&s, 2, "https", "/b/c");
-	http_fds(&s);
+	http_fds(&s, "lPsn"); /* a unix socket, /dev/null for the policy: refused */
 	empty(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_COMMIT);
+	seed_close(&s);
+
+	/* Two reloads, the first with two URL rules of its own, the second with none. */
+	seed_open(&s, "ipc_httpproxy", "reload-running");
+	http_running(&s);
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD, 1, 2);
+	url_rule_of(&s, 1, 1, "https", "/x");
+	url_rule_of(&s, 1, 2, "http", "/y/z");
+	http_reload_fds(&s, "N");
+	reload_commit(&s, CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD_COMMIT, 1);
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD, 2, 0);
+	http_reload_fds(&s, "N");
+	reload_commit(&s, CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD_COMMIT, 2);
+	seed_close(&s);
+
+	/* Two rules announced, one given, then RELOAD_FDS: the reload is incomplete. */
+	seed_open(&s, "ipc_httpproxy", "reload-rules-short-refused");
+	http_running(&s);
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD, 1, 2);
+	url_rule_of(&s, 1, 1, "https", "/x");
+	http_reload_fds(&s, "N");
+	seed_close(&s);
+
+	/* RELOAD_FDS with no RELOAD before it. */
+	seed_open(&s, "ipc_httpproxy", "reload-fds-first-refused");
+	http_running(&s);
+	http_reload_fds(&s, "N");
+	seed_close(&s);
+
+	/* A reload before COMMIT: the table allows it in RUNNING only. */
+	seed_open(&s, "ipc_httpproxy", "reload-early-refused");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
+	http_config(&s, 0, 1);
+	reload(&s, CGFW__ENVELOPE__BODY_LOADER_HTTP_RELOAD, 1, 0);
 	seed_close(&s);
 
 	/* A path that would split a request line or a log line. */
 	seed_open(&s, "ipc_httpproxy", "rule-crlf-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
-	http_config(&s, 1);
+	http_config(&s, 1, 0);
 	url_rule(&s, 1, "http", "/a\r\nX-Injected: 1");
 	seed_close(&s);
 
 	seed_open(&s, "ipc_httpproxy", "too-many-rules-refused");
 	hello(&s, 0, CGFW__ENVELOPE__BODY_LOADER_HTTP_HELLO, CGFW__ROLE__ROLE_LOADER);
-	http_config(&s, 1);
+	http_config(&s, 1, 0);
 	url_rule(&s, 1, "http", "/a");
 	url_rule(&s, 2, "http", "/b");
 	seed_close(&s);
@@ -742,6 +920,35 @@ reported(struct seed *s, uint64_t id)
 	rec(s, 0, "", &env);
 }
 
+/* A worker's RELOADED for generation gen. */
+static void
+reloaded(struct seed *s, int peer, uint32_t gen)
+{
+	Cgfw__Envelope env = CGFW__ENVELOPE__INIT;
+	Cgfw__Reloaded r = CGFW__RELOADED__INIT;
+
+	r.gen = gen;
+	if (peer == 0)
+		ipc_env_mon_loader_reloaded(&env, &r);
+	else if (peer == 1)
+		ipc_env_dns_loader_reloaded(&env, &r);
+	else
+		ipc_env_http_loader_reloaded(&env, &r);
+	rec(s, peer, "", &env);
+}
+
+/* The three workers' HELLO and READY: each RUNNING. */
+static void
+loader_all_ready(struct seed *s)
+{
+	hello(s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
+	hello(s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	hello(s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	empty(s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_READY);
+	empty(s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_READY);
+	empty(s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_READY);
+}
+
 static void
 loader_seeds(void)
 {
@@ -772,6 +979,32 @@ loader_seeds(void)
 	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
 	empty(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_READY);
 	stats(&s, 2, 1, 5);
+	seed_close(&s);
+
+	/* The target starts with generation 1 asked for: each worker has it aside. */
+	seed_open(&s, "ipc_loader", "reload-running");
+	loader_all_ready(&s);
+	progress(&s, 3, 0, 0);
+	reloaded(&s, 1, 1);
+	reloaded(&s, 0, 1);
+	reloaded(&s, 2, 1);
+	stats(&s, 1, 2, 0);
+	seed_close(&s);
+
+	/*
+	 * RELOADED twice (the monitor), for a generation not asked (the DNS
+	 * proxy), before READY (the HTTP proxy): each is cut off.
+	 */
+	seed_open(&s, "ipc_loader", "reload-refused");
+	hello(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_HELLO, CGFW__ROLE__ROLE_MONITOR);
+	hello(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_HELLO, CGFW__ROLE__ROLE_DNSPROXY);
+	hello(&s, 2, CGFW__ENVELOPE__BODY_HTTP_LOADER_HELLO, CGFW__ROLE__ROLE_HTTPPROXY);
+	empty(&s, 0, CGFW__ENVELOPE__BODY_MON_LOADER_READY);
+	empty(&s, 1, CGFW__ENVELOPE__BODY_DNS_LOADER_READY);
+	reloaded(&s, 0, 1);
+	reloaded(&s, 0, 1);
+	reloaded(&s, 1, 2);
+	reloaded(&s, 2, 1);
 	seed_close(&s);
 }
 
