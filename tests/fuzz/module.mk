@@ -162,7 +162,7 @@ $(B)/fuzz/fuzz_ipc_httpproxy: tests/fuzz/fuzz_ipc_httpproxy.c $(FUZZ_IPC_DEPS) \
 $(B)/fuzz/fuzz_ipc_loader: tests/fuzz/fuzz_ipc_loader.c $(FUZZ_IPC_DEPS) $(SUP_SRC) $(BPF_SKEL)
 	@mkdir -p $(@D)
 	$(call say,FUZZCC,$@)$(CLANG) $(FUZZ_IPC_CFLAGS) -Dmain=cgfw_sup_main \
-		-o $@ $< tests/fuzz/ipc_harness.c $(SUP_SRC) $(FUZZ_IPC_LIB) $(LIB_LIBS)
+		-o $@ $< tests/fuzz/ipc_harness.c $(SUP_SRC) $(FUZZ_IPC_LIB) $(LIB_LIBS) -luv
 
 FUZZ_NAMES := dnsmsg http_request clienthello config listfile cpolicy ipc_monitor ipc_dnsproxy ipc_httpproxy ipc_loader
 
