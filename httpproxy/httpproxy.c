@@ -287,7 +287,11 @@ http_on_reload_fds(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 	Cgfw__Reloaded ack = CGFW__RELOADED__INIT;
 	int r;
 
-	if (!h->rl_gen || h->rl_policy_fd >= 0 || h->rl_n_rules != h->rl_n_rules_expected)
+	if (!h->rl_gen)
+		return ipc_violation(p, "reload fds without a reload");
+	if (h->rl_policy_fd >= 0)
+		return ipc_violation(p, "reload fds twice");
+	if (h->rl_n_rules != h->rl_n_rules_expected)
 		return ipc_violation(p, "reload fds of an incomplete reload (%zu of %u rules)",
 		    h->rl_n_rules, h->rl_n_rules_expected);
 	r = ipc_take_fds(p, env->loader_http_reload_fds, want, 1, &h->rl_policy_fd);

@@ -966,8 +966,9 @@ test_http_reload(void **state)
 	fds.n_kinds = 1;
 	assert_int_equal(ipc_send_loader_http_reload_fds(&f->tx, &fds, fdv), 0);
 	refused(f->rx, h, f->h, "the name policy is not a valid sealed table");
+	/* The refused name policy ended that reload (the fuzz seeds cover a short one). */
 	assert_int_equal(ipc_send_loader_http_reload_fds(&f->tx, &fds, fdv), 0);
-	refused(f->rx, h, f->h, "reload fds of an incomplete reload");
+	refused(f->rx, h, f->h, "reload fds without a reload");
 	reload_commit(&f->tx, 1, ipc_send_loader_http_reload_commit);
 	refused(f->rx, h, f->h, "commit of generation 1, 0 prepared");
 	close_all(fdv, 1);
