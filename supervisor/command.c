@@ -78,7 +78,7 @@ answer(struct sup *s, uint64_t id)
 
 /*
  * A syscall the command's seccomp filter handed over.  The verdict is always
- * EPERM and it is the loader's, so that no worker (whatever hostile input it
+ * EPERM and it is the supervisor's, so that no worker (whatever hostile input it
  * met) is ever asked whether a command may open a vsock or an io_uring.  The
  * caller waits until the monitor reported it (it reads /proc while the
  * process is still there), or SUP_ANSWER_MS.  The request is the kernel's.

@@ -420,7 +420,7 @@ loader_on_http_stats(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env)
 }
 
 /*
- * What the loader does with each worker's messages; which may come when, and
+ * What the supervisor does with each worker's messages; which may come when, and
  * their checks, are lib/protocol.def's.  A violation stops the worker.
  */
 static int loader_on_reloaded(void *ctx, struct ipc_peer *p, const Cgfw__Envelope *env);
@@ -527,9 +527,9 @@ sup_now_ms(void)
 
 /*
  * A worker died.  DESIGN §8: its traffic fails meanwhile (the listening
- * sockets are the loader's: queries wait in them, nothing bypasses), and it
- * is started again with the same sockets and maps, at once the first time,
- * then backing off; SUP_RESPAWN_MAX deaths in a row and cgfw gives up.
+ * sockets are ours, made by the loader: queries wait in them, nothing
+ * bypasses), and it is started again with the same sockets and maps, at
+ * once the first time, then backing off; SUP_RESPAWN_MAX deaths in a row and cgfw gives up.
  * The monitor takes the proxies along: they are restarted with it, on fresh
  * events channels.
  */
@@ -705,7 +705,7 @@ sup_wait(struct sup *s, int (*done)(struct sup *), int timeout_ms, int *ret_sig)
 }
 
 /*
- * The monitor writes it into the record; the loader's own stderr line is
+ * The monitor writes it into the record; our own stderr line is
  * separate.  While the monitor is down, notices wait (a few) for the next one.
  */
 void
@@ -932,7 +932,7 @@ respawn_due(struct sup *s)
 /*
  * Start the monitor and the proxies, hand them their fds, and wait until
  * all say READY: the command does not start before that.  Runs with
- * CAP_BPF and CAP_NET_ADMIN already gone (loader.c).
+ * CAP_KILL alone, as the supervisor's own uid.
  */
 void
 workers_start(struct sup *s)
