@@ -194,7 +194,7 @@ instances_cleanup(char **ids, int n_ids)
 		printf("removed " CGFW_PIN_DIR "/cgfw_exempt (no instance left)\n");
 	if (!n && !n_workers_removed)
 		printf("no cgfw instance\n");
-	return bad ? CTL_EXIT_FAILED : 0;
+	return bad ? CGFW_EXIT_FAILED : 0;
 }
 
 int

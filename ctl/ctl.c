@@ -63,10 +63,10 @@ int
 main(int argc, char *argv[])
 {
 	log_init("cgfw-loader", 0);
-	log_fatal_status(CTL_EXIT_FAILED);
+	log_fatal_status(CGFW_EXIT_FAILED);
 	drop_privileges(argc >= 2 && !strcmp(argv[1], "cleanup"));
 	if (argc < 2)
-		usage(CTL_EXIT_FAILED);
+		usage(CGFW_EXIT_FAILED);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		usage(0);
 	if (!strcmp(argv[1], "status"))
@@ -76,5 +76,5 @@ main(int argc, char *argv[])
 	if (!strcmp(argv[1], "cleanup"))
 		return cleanup_main(argc - 1, argv + 1);
 	log_warnx("unknown command \"%.32s\" (expected status, events or cleanup)", argv[1]);
-	usage(CTL_EXIT_FAILED);
+	usage(CGFW_EXIT_FAILED);
 }

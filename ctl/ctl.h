@@ -3,8 +3,6 @@
 #ifndef CGFW_CTL_H
 #define CGFW_CTL_H
 
-#define CTL_EXIT_FAILED 125 /* the loader's CGFW_EXIT_FAILED */
-
 /*
  * Copies the JSON lines of instance name (NULL: the only one running) to
  * out_fd: the last ones it kept (at most last of them, -1: all), then with

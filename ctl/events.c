@@ -215,10 +215,10 @@ events_main(int argc, char *argv[])
 		case 'h':
 			events_usage(0);
 		default:
-			events_usage(CTL_EXIT_FAILED);
+			events_usage(CGFW_EXIT_FAILED);
 		}
 	}
 	if (argc - optind > 1)
-		events_usage(CTL_EXIT_FAILED);
+		events_usage(CGFW_EXIT_FAILED);
 	return events_read(optind < argc ? argv[optind] : NULL, follow, last, STDOUT_FILENO);
 }

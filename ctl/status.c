@@ -403,7 +403,7 @@ status_main(int argc, char *argv[])
 		if (c == 'j')
 			json = 1;
 		else
-			status_usage(c == 'h' ? 0 : CTL_EXIT_FAILED);
+			status_usage(c == 'h' ? 0 : CGFW_EXIT_FAILED);
 	}
 	if (argc - optind > 1)
 		fatalx("status: one instance name at most");
@@ -459,7 +459,7 @@ status_main(int argc, char *argv[])
 		          ": it takes root or membership in the " CGFW_LOG_GROUP
 		          " group (usermod -aG " CGFW_LOG_GROUP " USER, then log in again)",
 		    denied, denied == 1 ? "" : "s");
-		return CTL_EXIT_FAILED;
+		return CGFW_EXIT_FAILED;
 	}
 	if (denied)
 		log_warnx("%d more instance%s in " CGFW_INST_DIR " %s not readable (started "
@@ -467,12 +467,12 @@ status_main(int argc, char *argv[])
 		    denied, denied == 1 ? "" : "s", denied == 1 ? "is" : "are");
 	if (want && !shown) {
 		log_warnx("no running instance named %s", want);
-		return CTL_EXIT_FAILED;
+		return CGFW_EXIT_FAILED;
 	}
 	/* The pins say more, but only root may look at them. */
 	if (geteuid() == 0 && !want)
-		return pins_list(ids, n_ids, shown, json) || bad ? CTL_EXIT_FAILED : 0;
+		return pins_list(ids, n_ids, shown, json) || bad ? CGFW_EXIT_FAILED : 0;
 	if (!shown && !json)
 		printf("no cgfw instance\n");
-	return bad ? CTL_EXIT_FAILED : 0;
+	return bad ? CGFW_EXIT_FAILED : 0;
 }

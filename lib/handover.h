@@ -26,15 +26,6 @@
 #define HANDOVER_UPSTREAMS    8
 #define HANDOVER_UPSTREAM_LEN 64
 
-/*
- * cgfw's own exit statuses, after env(1), timeout(1) and docker run: they
- * cannot be mistaken for the command's, whatever went wrong (a bad option,
- * rule or config file; a failed setup; a removed attach cgroup).
- */
-#define CGFW_EXIT_FAILED   125 /* cgfw failed: the command did not run, or was stopped */
-#define CGFW_EXIT_CANNOT   126 /* the command was found but cannot be executed */
-#define CGFW_EXIT_NOTFOUND 127 /* the command was not found */
-
 enum { W_MON, W_DNS, W_HTTP, W_N };
 
 /* Their programs, beside cgfw-loader: "cgfw-monitor", ... */

@@ -7,6 +7,15 @@
 #include <sys/types.h>
 #include <time.h>
 
+/*
+ * cgfw's own exit statuses, after env(1), timeout(1) and docker run: they
+ * cannot be mistaken for the command's, whatever went wrong (a bad option,
+ * rule or config file; a failed setup; a removed attach cgroup).
+ */
+#define CGFW_EXIT_FAILED   125 /* cgfw failed: the command did not run, or was stopped */
+#define CGFW_EXIT_CANNOT   126 /* the command was found but cannot be executed */
+#define CGFW_EXIT_NOTFOUND 127 /* the command was not found */
+
 /* Close every fd above 2 except keep (-1 for none). */
 int proc_close_fds_except(int keep);
 /*
