@@ -67,9 +67,15 @@ check "monitor exited with the loader" test ! -d "/proc/$mpid"
 # every worker's READY, that is after the supervisor has read them all.
 # (LeakSanitizer cannot run under ptrace: leaks are checked in every other run.)
 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-	strace -f -qq -o "$T/st" -e trace=capset,sendmsg,execve,execveat -e signal=none \
+	strace -f -qq -o "$T/st.raw" -e trace=capset,sendmsg,execve,execveat -e signal=none \
 	"$LOADER" run --user nobody -- /bin/echo held >"$T/st-out" 2>"$T/st-err"
 check "run under strace" test $? -eq 0
+# A call another process interrupted ("<unfinished ...>", then "<... NAME resumed>")
+# made whole again, where it began.
+awk '/ <unfinished \.\.\.>$/ { p[$1] = NR; l[NR] = substr($0, 1, length($0) - 17); next }
+	$2 == "<..." && ($1 in p) { r = $0; sub(/^[0-9]+ +<\.\.\. [a-z0-9_]+ resumed>/, "", r)
+		l[p[$1]] = l[p[$1]] r; delete p[$1]; next }
+	{ l[NR] = $0 } END { for (i = 1; i <= NR; i++) if (i in l) print l[i] }' "$T/st.raw" >"$T/st"
 expect_eq "... and the command ran" held "$(cat "$T/st-out")"
 lpid=$(head -1 "$T/st" | awk '{ print $1 }')
 awk -v l="$lpid" '$1 == l && /capset\(/ { c = NR; eff = $0 } $1 == l && /sendmsg\(/ && !s { s = NR }
