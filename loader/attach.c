@@ -106,6 +106,19 @@ bpffs_ensure(void)
 	return 0;
 }
 
+/* The policy slots' maps and the switch, by fd (lib/polmaps.h). */
+static void
+loader_bpf_polmaps(const struct loader_bpf *b, struct polmaps *m)
+{
+	m->allow[0] = bpf_map__fd(b->skel->maps.cgfw_allow_v4);
+	m->allow[1] = bpf_map__fd(b->skel->maps.cgfw_allow_b);
+	m->cidr[0] = bpf_map__fd(b->skel->maps.cgfw_cidr_v4);
+	m->cidr[1] = bpf_map__fd(b->skel->maps.cgfw_cidr_b);
+	m->gen_cfg = bpf_map__fd(b->skel->maps.cgfw_gen_cfg);
+	m->gen = bpf_map__fd(b->skel->maps.cgfw_gen);
+	m->debug = b->debug;
+}
+
 /*
  * The policy maps hold what the input needs (at least the defaults of
  * bpf/egress.h, so small policies load as they always did), up to
@@ -671,17 +684,4 @@ loader_bpf_handover(const struct loader_bpf *b, int *map)
 		if (map[i] < 0)
 			return map[i] == -1 ? -EBADF : map[i];
 	return 0;
-}
-
-/* The policy slots' maps and the switch, by fd (lib/polmaps.h). */
-void
-loader_bpf_polmaps(const struct loader_bpf *b, struct polmaps *m)
-{
-	m->allow[0] = bpf_map__fd(b->skel->maps.cgfw_allow_v4);
-	m->allow[1] = bpf_map__fd(b->skel->maps.cgfw_allow_b);
-	m->cidr[0] = bpf_map__fd(b->skel->maps.cgfw_cidr_v4);
-	m->cidr[1] = bpf_map__fd(b->skel->maps.cgfw_cidr_b);
-	m->gen_cfg = bpf_map__fd(b->skel->maps.cgfw_gen_cfg);
-	m->gen = bpf_map__fd(b->skel->maps.cgfw_gen);
-	m->debug = b->debug;
 }

@@ -96,15 +96,6 @@ instance_dir_empty(struct loader *l)
 		instance_dir_clear(open(l->inst_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), NULL);
 }
 
-void
-instance_dir_close(struct loader *l)
-{
-	if (l->name_fd < 0)
-		return;
-	(void)close(l->name_fd);
-	l->name_fd = -1;
-}
-
 /* In the instance's directory (instance_dir_open()); root's and cgfw-log's, 0660. */
 void
 events_listen(struct loader *l)

@@ -90,7 +90,6 @@ struct loader_bpf {
 	char pin_dir[256];
 	int n_pinned;
 	unsigned long long exempt_id; /* our workers' cgroup, in the shared cgfw_exempt */
-	uint32_t gen;                 /* the policy generation in force (cgfw_gen) */
 	int debug;
 };
 
@@ -197,7 +196,6 @@ void loader_exe_dir(char *buf, size_t len);
 
 /* instances.c */
 void instance_dir_open(struct loader *l);
-void instance_dir_close(struct loader *l);
 void instance_dir_empty(struct loader *l);
 
 /* The event socket in the instance's directory, listening (the monitor accepts). */
@@ -237,8 +235,6 @@ int loader_bpf_setup(struct loader_bpf *b, const struct cgfw_policy *pol,
 void loader_bpf_teardown(struct loader_bpf *b);
 /* The map fds cgfw-supervisor gets (lib/handover.h), read-only ones made: 0 or -errno. */
 int loader_bpf_handover(const struct loader_bpf *b, int *map);
-struct polmaps;
-void loader_bpf_polmaps(const struct loader_bpf *b, struct polmaps *m);
 
 /* compile.c */
 void compile_policy(struct loader *l);

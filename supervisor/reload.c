@@ -256,11 +256,8 @@ sup_reload(struct sup *s, int *sig)
 	h = s->cp.base;
 	snprintf(msg, sizeof(msg),
 	    "generation %u: %s mode, %zu IP, %zu CIDR, %llu name and %zu URL rule(s)", gen,
-	    s->cp.pol.mode == CGFW_MODE_ALLOW_LIST   ? "allow-list"
-	    : s->cp.pol.mode == CGFW_MODE_BLOCK_LIST ? "block-list"
-	                                             : "log-only",
-	    s->cp.pol.n_ip4, s->cp.pol.n_cidr4, (unsigned long long)h->n_names,
-	    n_url_rules(&s->cp.rules));
+	    status_mode_name(s->cp.pol.mode), s->cp.pol.n_ip4, s->cp.pol.n_cidr4,
+	    (unsigned long long)h->n_names, n_url_rules(&s->cp.rules));
 	log_info("policy reloaded: %s", msg);
 	workers_notice(s, "POLICY RELOADED", "Reloaded", msg);
 	sd_ready(s); /* READY=1 and the new policy's STATUS= line */

@@ -31,8 +31,8 @@
 
 #define STATUS_PERIOD_MS 2000
 
-static const char *
-mode_name(int mode)
+const char *
+status_mode_name(int mode)
 {
 	return mode == CGFW_MODE_ALLOW_LIST   ? "allow-list"
 	       : mode == CGFW_MODE_BLOCK_LIST ? "block-list"
@@ -66,7 +66,7 @@ status_collect(const struct sup *s, struct inst_status *st, const char *state)
 	st->pid = (long long)s->pid;
 	snprintf(
 	    st->command, sizeof(st->command), "%s", s->h.cmd == HANDOVER_RUN ? "run" : "attach");
-	snprintf(st->mode, sizeof(st->mode), "%s", mode_name(s->cp.pol.mode));
+	snprintf(st->mode, sizeof(st->mode), "%s", status_mode_name(s->cp.pol.mode));
 	snprintf(st->target, sizeof(st->target), "%s", s->h.target);
 	snprintf(st->cgroup, sizeof(st->cgroup), "%s", s->h.cg_path);
 	st->cgroup_id = s->h.cg_id;
@@ -230,14 +230,4 @@ status_now(struct sup *s)
 	s->status_next_ms = 0;
 	status_update(s, NULL);
 	return s->status_line;
-}
-
-/* At the end: the status file goes with the instance (its directory is emptied next). */
-void
-status_remove(struct sup *s)
-{
-	char path[PATH_MAX + 16];
-
-	snprintf(path, sizeof(path), "%s/status", s->h.inst_dir);
-	(void)unlink(path);
 }

@@ -119,7 +119,7 @@ void sup_reload(struct sup *s, int *sig);
 /* status.c */
 void status_update(struct sup *s, const char *state);
 const char *status_now(struct sup *s);
-void status_remove(struct sup *s);
+const char *status_mode_name(int mode); /* "allow-list", "block-list", "log-only" */
 
 /* sd.c: the service manager's notifications */
 void sd_init(void);
